@@ -1,0 +1,243 @@
+//! A blocking facade for synchronous programs.
+//!
+//! [`Connection`] and [`Cursor`] here offer the operations of the async traits without
+//! `async`: each call runs the async operation to completion on a small runtime that the
+//! connection owns (one worker thread, shared with its cursors, so read-ahead continues
+//! between calls). A blocking [`Cursor`] is an [`Iterator`] of rows.
+//!
+//! # Inside an async runtime
+//! Blocking inside an async task would stall the executor, and nesting runtimes is not
+//! possible. Every method of this module therefore first checks whether it is called from
+//! within a Tokio runtime and, if so, fails with an
+//! [`ErrorKind::Interface`](crate::ErrorKind::Interface) error (it never panics). From async
+//! code, use the async API, or wrap blocking code in `tokio::task::spawn_blocking`.
+//! Dropping a blocking connection or cursor is allowed anywhere.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+
+use crate::{Column, Error, Params, Registry, Result, Row};
+
+/// The runtime shared by a blocking connection and its cursors.
+#[derive(Debug)]
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn new() -> Result<Arc<Runtime>> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dbapi-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::operational("cannot start the runtime of the blocking API").with_source(e)
+            })?;
+        Ok(Arc::new(Runtime(Some(rt))))
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::interface(
+                "the blocking API was called from within an async runtime; use the async API \
+                 there, or move the blocking code into tokio::task::spawn_blocking",
+            ));
+        }
+        let rt = self
+            .0
+            .as_ref()
+            .ok_or_else(|| Error::internal("the blocking runtime is gone"))?;
+        Ok(rt.block_on(future))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // `shutdown_background` never blocks, so dropping is safe in async contexts too.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A blocking connection: a [`crate::Connection`] with its own runtime.
+#[derive(Debug)]
+pub struct Connection {
+    // Field order matters: the connection is dropped before the runtime that drives it.
+    inner: Box<dyn crate::Connection>,
+    rt: Arc<Runtime>,
+}
+
+impl Connection {
+    /// Connects through the process-wide default registry (see [`crate::register`]).
+    ///
+    /// # Errors
+    /// As [`crate::connect`]; an [`ErrorKind::Interface`](crate::ErrorKind::Interface) error
+    /// inside an async runtime.
+    pub fn connect(url: &str) -> Result<Connection> {
+        Self::connect_with(&crate::default_registry(), url)
+    }
+
+    /// Connects through the given registry.
+    ///
+    /// # Errors
+    /// As [`Registry::connect`]; an [`ErrorKind::Interface`](crate::ErrorKind::Interface)
+    /// error inside an async runtime.
+    pub fn connect_with(registry: &Registry, url: &str) -> Result<Connection> {
+        let rt = Runtime::new()?;
+        let inner = rt.block_on(registry.connect(url))??;
+        Ok(Connection { inner, rt })
+    }
+
+    /// A new cursor.
+    ///
+    /// # Errors
+    /// As [`crate::Connection::cursor`].
+    pub fn cursor(&self) -> Result<Cursor> {
+        Ok(Cursor {
+            inner: self.inner.cursor()?,
+            rt: Arc::clone(&self.rt),
+            failed: false,
+        })
+    }
+
+    /// Commits; see [`crate::Connection::commit`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::commit`].
+    pub fn commit(&mut self) -> Result<()> {
+        self.rt.block_on(self.inner.commit())?
+    }
+
+    /// Rolls back; see [`crate::Connection::rollback`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::rollback`].
+    pub fn rollback(&mut self) -> Result<()> {
+        self.rt.block_on(self.inner.rollback())?
+    }
+
+    /// Closes the connection; see [`crate::Connection::close`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::close`].
+    pub fn close(&mut self) -> Result<()> {
+        self.rt.block_on(self.inner.close())?
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}
+
+/// A blocking cursor, and an [`Iterator`] over the rows of its current result.
+#[derive(Debug)]
+pub struct Cursor {
+    inner: Box<dyn crate::Cursor>,
+    rt: Arc<Runtime>,
+    failed: bool,
+}
+
+impl Cursor {
+    /// Executes a statement; see [`crate::Cursor::execute`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::execute`].
+    pub fn execute(&mut self, sql: &str, params: impl Into<Params>) -> Result<()> {
+        self.failed = false;
+        self.rt.block_on(self.inner.execute(sql, params.into()))?
+    }
+
+    /// See [`crate::Cursor::description`].
+    pub fn description(&self) -> Option<&[Column]> {
+        self.inner.description()
+    }
+
+    /// See [`crate::Cursor::rowcount`].
+    pub fn rowcount(&self) -> i64 {
+        self.inner.rowcount()
+    }
+
+    /// See [`crate::Cursor::arraysize`].
+    pub fn arraysize(&self) -> usize {
+        self.inner.arraysize()
+    }
+
+    /// See [`crate::Cursor::set_arraysize`].
+    pub fn set_arraysize(&mut self, size: usize) {
+        self.inner.set_arraysize(size);
+    }
+
+    /// See [`crate::Cursor::fetchone`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::fetchone`].
+    pub fn fetchone(&mut self) -> Result<Option<Row>> {
+        self.rt.block_on(self.inner.fetchone())?
+    }
+
+    /// See [`crate::Cursor::fetchmany`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::fetchmany`].
+    pub fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
+        self.rt.block_on(self.inner.fetchmany(size))?
+    }
+
+    /// See [`crate::Cursor::fetchall`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::fetchall`].
+    pub fn fetchall(&mut self) -> Result<Vec<Row>> {
+        self.rt.block_on(self.inner.fetchall())?
+    }
+
+    /// See [`crate::Cursor::fetch_batch`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::fetch_batch`].
+    pub fn fetch_batch(&mut self) -> Result<Option<RecordBatch>> {
+        self.rt.block_on(self.inner.fetch_batch())?
+    }
+
+    /// See [`crate::Cursor::fetch_all_batches`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::fetch_all_batches`].
+    pub fn fetch_all_batches(&mut self) -> Result<Vec<RecordBatch>> {
+        self.rt.block_on(self.inner.fetch_all_batches())?
+    }
+
+    /// See [`crate::Cursor::close`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::close`].
+    pub fn close(&mut self) -> Result<()> {
+        self.rt.block_on(self.inner.close())?
+    }
+
+    /// Whether the cursor is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}
+
+impl Iterator for Cursor {
+    type Item = Result<Row>;
+
+    /// The next row; after an error the iterator ends.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.fetchone() {
+            Ok(row) => row.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

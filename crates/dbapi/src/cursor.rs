@@ -1,0 +1,132 @@
+//! The `Cursor` trait.
+
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::{Column, Error, Params, Result, Row};
+
+/// The default [`Cursor::arraysize`].
+pub const DEFAULT_ARRAYSIZE: usize = 1;
+
+/// A cursor: executes statements and fetches their results (PEP 249 `Cursor`).
+///
+/// Results can be read as rows ([`fetchone`](Cursor::fetchone),
+/// [`fetchmany`](Cursor::fetchmany), [`fetchall`](Cursor::fetchall), [`rows`](Cursor::rows))
+/// or as Arrow record batches ([`fetch_batch`](Cursor::fetch_batch),
+/// [`fetch_all_batches`](Cursor::fetch_all_batches), [`batches`](Cursor::batches)); both
+/// views read the same result, and mixing them loses and repeats nothing: a batch fetched after
+/// some rows holds the rows not yet fetched.
+#[async_trait]
+pub trait Cursor: Send + std::fmt::Debug {
+    /// Executes a statement, replacing any previous result of this cursor.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) for parameters the driver
+    /// cannot bind; otherwise the server's error, mapped to a kind.
+    async fn execute(&mut self, sql: &str, params: Params) -> Result<()>;
+
+    /// Executes a statement once for each parameter set.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver supports
+    /// it.
+    async fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
+        let _ = (sql, params);
+        Err(Error::not_supported(
+            "executemany is not supported by this driver",
+        ))
+    }
+
+    /// The columns of the current result, or `None` when there is no result (or, for servers
+    /// that announce no schema, before the first fetch).
+    fn description(&self) -> Option<&[Column]>;
+
+    /// The number of rows of the last statement, or -1 when not known (yet).
+    fn rowcount(&self) -> i64;
+
+    /// The number of rows [`fetchmany`](Cursor::fetchmany) fetches by default.
+    fn arraysize(&self) -> usize;
+
+    /// Sets [`arraysize`](Cursor::arraysize) (0 is taken as 1).
+    fn set_arraysize(&mut self, size: usize);
+
+    /// The next row, or `None` when the result is exhausted.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Interface`](crate::ErrorKind::Interface) before `execute` or after
+    /// `close`; transport and decoding errors of the driver.
+    async fn fetchone(&mut self) -> Result<Option<Row>>;
+
+    /// Up to `size` rows (`None`: [`arraysize`](Cursor::arraysize)); fewer only at the end of
+    /// the result.
+    ///
+    /// # Errors
+    /// As [`fetchone`](Cursor::fetchone).
+    async fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>>;
+
+    /// All remaining rows.
+    ///
+    /// # Errors
+    /// As [`fetchone`](Cursor::fetchone).
+    async fn fetchall(&mut self) -> Result<Vec<Row>>;
+
+    /// The next Arrow record batch, or `None` when the result is exhausted.
+    ///
+    /// # Errors
+    /// As [`fetchone`](Cursor::fetchone).
+    async fn fetch_batch(&mut self) -> Result<Option<RecordBatch>>;
+
+    /// All remaining record batches.
+    ///
+    /// # Errors
+    /// As [`fetchone`](Cursor::fetchone).
+    async fn fetch_all_batches(&mut self) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        while let Some(batch) = self.fetch_batch().await? {
+            out.push(batch);
+        }
+        Ok(out)
+    }
+
+    /// The remaining record batches as a stream; it ends after the first error.
+    fn batches(&mut self) -> BoxStream<'_, Result<RecordBatch>> {
+        stream::unfold((self, false), |(cursor, failed)| async move {
+            if failed {
+                return None;
+            }
+            match cursor.fetch_batch().await {
+                Ok(Some(batch)) => Some((Ok(batch), (cursor, false))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), (cursor, true))),
+            }
+        })
+        .boxed()
+    }
+
+    /// The remaining rows as a stream; it ends after the first error.
+    fn rows(&mut self) -> BoxStream<'_, Result<Row>> {
+        stream::unfold((self, false), |(cursor, failed)| async move {
+            if failed {
+                return None;
+            }
+            match cursor.fetchone().await {
+                Ok(Some(row)) => Some((Ok(row), (cursor, false))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), (cursor, true))),
+            }
+        })
+        .boxed()
+    }
+
+    /// Closes the cursor and releases its result (open streams are cancelled). Later calls
+    /// fail with an [`ErrorKind::Interface`](crate::ErrorKind::Interface) error. Closing twice
+    /// is harmless.
+    ///
+    /// # Errors
+    /// When the driver fails to release server-side resources.
+    async fn close(&mut self) -> Result<()>;
+
+    /// Whether [`Cursor::close`] was called (or the connection was closed).
+    fn is_closed(&self) -> bool;
+}

@@ -1,0 +1,324 @@
+//! The one error type of the core, with PEP 249 error kinds.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// A specialised `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The boxed cause of an [`Error`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The PEP 249 category of an [`Error`].
+///
+/// PEP 249 defines a small hierarchy of exceptions; every error of this crate and of its drivers
+/// falls into exactly one of these kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A misuse of the database interface itself: a malformed URL, an unknown scheme or option,
+    /// a closed cursor or connection, a fetch before `execute`.
+    Interface,
+    /// An error reported by the database that fits no narrower kind.
+    Database,
+    /// A problem with processed data: a value out of range, a value that cannot be converted
+    /// to the requested type.
+    Data,
+    /// An error in the database's operation that is not the programmer's fault: lost
+    /// connection, timeout, failed authentication, unavailable server.
+    Operational,
+    /// The relational integrity of the database is affected, e.g. a foreign key check fails.
+    Integrity,
+    /// The database or driver met an internal error: a corrupt stream, an invariant broken.
+    Internal,
+    /// A programming error: a SQL syntax error, a missing table, a wrong number of parameters.
+    Programming,
+    /// A method or feature that the driver or the database does not support.
+    NotSupported,
+}
+
+impl ErrorKind {
+    /// The PEP 249 exception name of this kind, e.g. `"OperationalError"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Interface => "InterfaceError",
+            ErrorKind::Database => "DatabaseError",
+            ErrorKind::Data => "DataError",
+            ErrorKind::Operational => "OperationalError",
+            ErrorKind::Integrity => "IntegrityError",
+            ErrorKind::Internal => "InternalError",
+            ErrorKind::Programming => "ProgrammingError",
+            ErrorKind::NotSupported => "NotSupportedError",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What else is known about an error, for the predicates on [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    None,
+    Timeout,
+    Auth,
+    Connection,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    flag: Flag,
+    message: String,
+    code: Option<String>,
+    source: Option<BoxError>,
+}
+
+/// The error type of `dbapi` and its drivers.
+///
+/// An `Error` is opaque and one pointer wide. It carries:
+/// - a PEP 249 [`ErrorKind`], from [`Error::kind`];
+/// - a message saying what failed, with context, shown by `Display`;
+/// - optionally a driver-specific code ([`Error::code`]), such as a gRPC status code name;
+/// - optionally the underlying cause, reachable only through [`std::error::Error::source`]
+///   (it is never repeated in `Display`).
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+impl Error {
+    /// Creates an error of the given kind with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                flag: Flag::None,
+                message: message.into(),
+                code: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// An [`ErrorKind::Interface`] error.
+    pub fn interface(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Interface, message)
+    }
+
+    /// An [`ErrorKind::Data`] error.
+    pub fn data(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Data, message)
+    }
+
+    /// An [`ErrorKind::Operational`] error.
+    pub fn operational(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Operational, message)
+    }
+
+    /// An [`ErrorKind::Internal`] error.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    /// An [`ErrorKind::Programming`] error.
+    pub fn programming(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Programming, message)
+    }
+
+    /// An [`ErrorKind::NotSupported`] error; the message says what is not supported.
+    pub fn not_supported(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotSupported, message)
+    }
+
+    /// Sets the underlying cause, reachable through `source()`.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Sets a driver-specific code, such as the name of a gRPC status code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.inner.code = Some(code.into());
+        self
+    }
+
+    /// Marks the error as a timeout (see [`Error::is_timeout`]).
+    pub fn timeout(mut self) -> Self {
+        self.inner.flag = Flag::Timeout;
+        self
+    }
+
+    /// Marks the error as an authentication or authorisation failure (see [`Error::is_auth`]).
+    pub fn auth(mut self) -> Self {
+        self.inner.flag = Flag::Auth;
+        self
+    }
+
+    /// Marks the error as a failure to reach or keep a connection (see
+    /// [`Error::is_connection`]).
+    pub fn connection(mut self) -> Self {
+        self.inner.flag = Flag::Connection;
+        self
+    }
+
+    /// Prefixes the message with context, e.g. `"endpoint 2 of 3"`.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.inner.message = format!("{context}: {}", self.inner.message);
+        self
+    }
+
+    /// The PEP 249 kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The message, without the kind and without the cause.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The driver-specific code, if any (for Flight SQL: the gRPC status code name, such as
+    /// `"Unauthenticated"`).
+    pub fn code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// Whether a deadline or timeout expired.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.flag == Flag::Timeout
+    }
+
+    /// Whether authentication or authorisation failed.
+    pub fn is_auth(&self) -> bool {
+        self.inner.flag == Flag::Auth
+    }
+
+    /// Whether the connection could not be made or was lost.
+    pub fn is_connection(&self) -> bool {
+        self.inner.flag == Flag::Connection
+    }
+
+    /// Whether the driver or server does not support what was asked.
+    pub fn is_not_supported(&self) -> bool {
+        self.inner.kind == ErrorKind::NotSupported
+    }
+
+    /// Whether the error is a misuse of the interface (closed cursor, bad URL...).
+    pub fn is_interface(&self) -> bool {
+        self.inner.kind == ErrorKind::Interface
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(code) = &self.inner.code {
+            d.field("code", code);
+        }
+        if self.inner.flag != Flag::None {
+            d.field("flag", &self.inner.flag);
+        }
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.inner.kind, self.inner.message)
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|s| s.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+impl From<arrow::error::ArrowError> for Error {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        use arrow::error::ArrowError as A;
+        let kind = match &e {
+            A::CastError(_)
+            | A::ParseError(_)
+            | A::ComputeError(_)
+            | A::DivideByZero
+            | A::ArithmeticOverflow(_)
+            | A::InvalidArgumentError(_) => ErrorKind::Data,
+            A::NotYetImplemented(_) => ErrorKind::NotSupported,
+            A::IoError(..) => ErrorKind::Operational,
+            _ => ErrorKind::Internal,
+        };
+        Error::new(kind, "Arrow error").with_source(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_one_pointer_wide() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Error>();
+    }
+
+    #[test]
+    fn display_does_not_repeat_the_source() {
+        let cause = std::io::Error::other("connection reset by peer");
+        let e = Error::operational("endpoint 2 of 3: location grpc://a:1 failed").with_source(cause);
+        let shown = e.to_string();
+        assert_eq!(
+            shown,
+            "OperationalError: endpoint 2 of 3: location grpc://a:1 failed"
+        );
+        assert!(!shown.contains("reset"));
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some("connection reset by peer")
+        );
+    }
+
+    #[test]
+    fn context_prefixes_message_and_keeps_kind_and_flags() {
+        let e = Error::operational("deadline exceeded")
+            .timeout()
+            .with_code("DeadlineExceeded")
+            .context("fetch");
+        assert_eq!(e.message(), "fetch: deadline exceeded");
+        assert!(e.is_timeout());
+        assert!(!e.is_auth());
+        assert_eq!(e.code(), Some("DeadlineExceeded"));
+        assert_eq!(e.kind(), ErrorKind::Operational);
+    }
+
+    #[test]
+    fn arrow_errors_map_to_kinds() {
+        let e: Error = arrow::error::ArrowError::CastError("x".into()).into();
+        assert_eq!(e.kind(), ErrorKind::Data);
+        let e: Error = arrow::error::ArrowError::NotYetImplemented("x".into()).into();
+        assert!(e.is_not_supported());
+        let e: Error = arrow::error::ArrowError::IpcError("x".into()).into();
+        assert_eq!(e.kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn kind_names_follow_pep_249() {
+        assert_eq!(ErrorKind::NotSupported.to_string(), "NotSupportedError");
+        assert_eq!(ErrorKind::Programming.as_str(), "ProgrammingError");
+    }
+}

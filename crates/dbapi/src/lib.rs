@@ -1,0 +1,86 @@
+//! A driver-neutral database API in the spirit of Python's DB-API 2 (PEP 249), with Apache
+//! Arrow as the unit of data.
+//!
+//! Drivers implement [`Driver`], [`Connection`] and [`Cursor`]; applications pick a driver
+//! from a connection URL's scheme through a [`Registry`], execute statements with a cursor,
+//! and read results as Arrow record batches or as [`Row`]s of typed [`Value`]s.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow::array::{Int64Array, StringArray};
+//! use arrow::datatypes::{DataType, Field, Schema};
+//! use arrow::record_batch::RecordBatch;
+//! use dbapi::{Registry, Row, Value};
+//!
+//! // Rows are a view over Arrow data.
+//! let schema = Schema::new(vec![
+//!     Field::new("id", DataType::Int64, false),
+//!     Field::new("name", DataType::Utf8, true),
+//! ]);
+//! let batch = RecordBatch::try_new(
+//!     Arc::new(schema),
+//!     vec![
+//!         Arc::new(Int64Array::from(vec![7])),
+//!         Arc::new(StringArray::from(vec![None::<&str>])),
+//!     ],
+//! )?;
+//! let columns = dbapi::describe(&batch.schema());
+//! let row = Row::from_batch(&columns, &batch, 0)?;
+//! assert_eq!(row.get::<i64, _>("id")?, 7);
+//! assert_eq!(row.get::<Option<String>, _>("name")?, None);
+//! assert_eq!(row.values()[0], Value::Int64(7));
+//!
+//! // Type errors name the column and both types.
+//! let err = row.get::<String, _>("id").unwrap_err();
+//! assert!(err.to_string().contains(r#"column 0 ("id"): cannot read a Int64 value"#));
+//!
+//! // A registry picks drivers by URL scheme; an unknown scheme is an error, never a panic.
+//! let registry = Registry::new();
+//! let err = registry.driver_for("flightsql://localhost:8181").unwrap_err();
+//! assert!(err.is_interface());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With a driver registered (e.g. `dbapi_flightsql::register()`), connecting is:
+//!
+//! ```no_run
+//! # async fn run() -> dbapi::Result<()> {
+//! let conn = dbapi::connect("flightsql://localhost:8181?database=sensors&tls=false").await?;
+//! let mut cursor = conn.cursor()?;
+//! cursor.execute("SELECT 1 AS one", dbapi::Params::None).await?;
+//! while let Some(row) = cursor.fetchone().await? {
+//!     println!("{}", row.get::<i64, _>("one")?);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub use crate::column::{Column, TypeCode};
+pub use crate::connection::Connection;
+pub use crate::cursor::{Cursor, DEFAULT_ARRAYSIZE};
+pub use crate::driver::Driver;
+pub use crate::error::{BoxError, Error, ErrorKind, Result};
+pub use crate::from_value::{FromValue, FromValueError};
+pub use crate::params::Params;
+pub use crate::redact::{is_secret_key, redact_url};
+pub use crate::registry::{Registry, connect, default_registry, register};
+pub use crate::result_set::{BatchSource, ResultSet};
+pub use crate::row::{Row, RowIndex, describe};
+pub use crate::value::{Decimal, Value};
+
+/// Re-export of the Arrow crate this API is built on.
+pub use arrow;
+
+pub mod blocking;
+
+mod column;
+mod connection;
+mod cursor;
+mod driver;
+mod error;
+mod from_value;
+mod params;
+mod redact;
+mod registry;
+mod result_set;
+mod row;
+mod value;
