@@ -1,1 +1,31 @@
-//! placeholder
+//! A Flight SQL server on DataFusion, for tests, examples and benchmarks.
+//!
+//! It executes real SQL over real gRPC, and can be told how to shape its answers: split each
+//! result into N endpoints, put endpoints on other instances (replicas) or behind the
+//! reuse-connection location, set `ordered`, require a bearer token, a Basic handshake or a
+//! header, delay streams; and it counts the RPCs it receives.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), flightsql_server::BoxError> {
+//! use flightsql_server::{Options, Server};
+//!
+//! let server = Server::builder()
+//!     .demo()
+//!     .options(Options { endpoints: 3, ..Options::default() })
+//!     .start()
+//!     .await?;
+//! println!("serving on {}", server.url());
+//! assert_eq!(server.stats().do_get, 0);
+//! # Ok(()) }
+//! ```
+
+pub use crate::data::{demo_readings, generated};
+pub use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
+pub use crate::server::{BoxError, Server, ServerBuilder, TlsIdentity};
+pub use crate::service::Stats;
+
+mod data;
+mod options;
+mod server;
+mod service;

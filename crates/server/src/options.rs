@@ -1,0 +1,95 @@
+//! What the server does with each query: endpoints, locations, auth, required headers.
+
+use std::time::Duration;
+
+/// The location URI that tells a client to reuse its current connection.
+pub const REUSE_CONNECTION: &str = "arrow-flight-reuse-connection://?";
+
+/// Where the endpoints of a result say their data is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Locations {
+    /// No locations: every endpoint is redeemed on the server that answered.
+    #[default]
+    None,
+    /// Every endpoint carries the single location [`REUSE_CONNECTION`].
+    ReuseConnection,
+    /// Every endpoint carries these locations, in this order (e.g. a dead address first and a
+    /// live one second, to exercise fallback).
+    Fixed(Vec<String>),
+    /// Endpoint `i` carries the single location `uris[i % uris.len()]`.
+    RoundRobin(Vec<String>),
+}
+
+/// How clients must authenticate.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Auth {
+    /// No authentication.
+    #[default]
+    None,
+    /// Every call must carry `authorization: Bearer <token>`.
+    Bearer(String),
+    /// Clients authenticate with a Basic `Handshake`; the server answers with a bearer token
+    /// that every later call must carry.
+    Basic {
+        /// The accepted user name.
+        username: String,
+        /// The accepted password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Bearer(_) => f.write_str("Bearer(***)"),
+            Auth::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"***")
+                .finish(),
+        }
+    }
+}
+
+/// The behaviour of a server; shared by a server and its replicas, changeable while running.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Into how many endpoints each query result is split (at least 1; rows are divided into
+    /// contiguous, nearly equal ranges, so some endpoints may be empty).
+    pub endpoints: usize,
+    /// The locations given to the endpoints.
+    pub locations: Locations,
+    /// The `ordered` flag of each `FlightInfo`.
+    pub ordered: bool,
+    /// Whether `FlightInfo.schema` is filled (when false, clients learn the schema from the
+    /// first stream, as with some servers).
+    pub send_schema: bool,
+    /// Whether `FlightInfo.total_records` is filled (otherwise -1).
+    pub send_total_records: bool,
+    /// Authentication.
+    pub auth: Auth,
+    /// A header every call must carry (name in lower case, value), as InfluxDB 3 requires
+    /// `database`. Missing: `InvalidArgument`; another value: `NotFound`.
+    pub required_header: Option<(String, String)>,
+    /// A pause before the first batch of every `DoGet` stream.
+    pub delay_before_first_batch: Duration,
+    /// The largest message the server encodes, in bytes (batches are split to fit).
+    pub max_flight_data_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            endpoints: 1,
+            locations: Locations::None,
+            ordered: true,
+            send_schema: true,
+            send_total_records: false,
+            auth: Auth::None,
+            required_header: None,
+            delay_before_first_batch: Duration::ZERO,
+            max_flight_data_size: 2 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Starting servers and replicas, and the handle that controls them.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::options::Options;
+use crate::service::{Counters, Service, Shared, Stats, flight_service};
+
+/// An error starting the server.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A PEM certificate chain and private key for serving TLS.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// The certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// The private key, PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &"***")
+            .finish()
+    }
+}
+
+/// Configures and starts a [`Server`].
+#[derive(Debug, Default)]
+pub struct ServerBuilder {
+    tables: Vec<(String, Vec<RecordBatch>)>,
+    demo: bool,
+    options: Options,
+    tls: Option<TlsIdentity>,
+    addr: Option<SocketAddr>,
+}
+
+impl ServerBuilder {
+    /// Serves `batches` as table `name` (all batches must share one schema).
+    pub fn table(mut self, name: impl Into<String>, batches: Vec<RecordBatch>) -> Self {
+        self.tables.push((name.into(), batches));
+        self
+    }
+
+    /// Serves the demo dataset ([`crate::demo_readings`] as table `readings`).
+    pub fn demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
+    /// Sets the options (endpoints, locations, auth...).
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Serves TLS with this identity.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// Binds this address instead of `127.0.0.1:0`.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// Starts the server on the current Tokio runtime.
+    ///
+    /// # Errors
+    /// When a table cannot be registered or the address cannot be bound.
+    pub async fn start(self) -> Result<Server, BoxError> {
+        let config = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        let mut tables = self.tables;
+        if self.demo {
+            tables.push(("readings".into(), vec![crate::demo_readings()?]));
+        }
+        for (name, batches) in tables {
+            let schema = match batches.first() {
+                Some(b) => b.schema(),
+                None => return Err(format!("table {name} has no batches to take a schema from").into()),
+            };
+            let table = MemTable::try_new(schema, vec![batches])?;
+            ctx.register_table(name.as_str(), Arc::new(table))?;
+        }
+        let shared = Arc::new(Shared {
+            ctx,
+            options: RwLock::new(self.options),
+            counters: Counters::default(),
+            issued_tokens: RwLock::default(),
+            last_headers: RwLock::default(),
+        });
+        let addr = self
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        Server::spawn(shared, addr, self.tls).await
+    }
+}
+
+/// A running server: its address, its counters, and control over its behaviour.
+///
+/// Dropping the handle shuts the server down.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    tls: Option<TlsIdentity>,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// A builder.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    async fn spawn(
+        shared: Arc<Shared>,
+        addr: SocketAddr,
+        tls: Option<TlsIdentity>,
+    ) -> Result<Server, BoxError> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(identity) = &tls {
+            let identity =
+                tonic::transport::Identity::from_pem(&identity.cert_pem, &identity.key_pem);
+            builder =
+                builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+        }
+        let router = builder.add_service(flight_service(Service {
+            shared: Arc::clone(&shared),
+        }));
+        let task = tokio::spawn(async move {
+            let incoming = TcpListenerStream::new(listener);
+            let _ = router
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Server {
+            addr,
+            tls,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Starts another instance on a new port that shares this one's tables, options, tokens
+    /// and counters: use its [`Server::location`] in [`crate::Locations`].
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn spawn_replica(&self) -> Result<Server, BoxError> {
+        Server::spawn(
+            Arc::clone(&self.shared),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            self.tls.clone(),
+        )
+        .await
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Flight location URI of this instance (`grpc+tcp://` or `grpc+tls://`).
+    pub fn location(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "grpc+tls"
+        } else {
+            "grpc+tcp"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// A `flightsql://` URL for this server (plaintext unless serving TLS).
+    pub fn url(&self) -> String {
+        if self.tls.is_some() {
+            format!("flightsql://{}", self.addr)
+        } else {
+            format!("flightsql://{}?tls=false", self.addr)
+        }
+    }
+
+    /// The RPC counters (shared with replicas).
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// The ASCII headers of the last call that reached authentication.
+    pub fn last_headers(&self) -> Vec<(String, String)> {
+        self.shared
+            .last_headers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The current options.
+    pub fn options(&self) -> Options {
+        self.shared.options()
+    }
+
+    /// Changes the options; the change applies to the next call (on replicas too).
+    pub fn set_options(&self, f: impl FnOnce(&mut Options)) {
+        f(&mut self
+            .shared
+            .options
+            .write()
+            .unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Registers another table while running.
+    ///
+    /// # Errors
+    /// When the batches are empty or do not share a schema.
+    pub fn add_table(&self, name: &str, batches: Vec<RecordBatch>) -> Result<(), BoxError> {
+        let schema = batches
+            .first()
+            .map(RecordBatch::schema)
+            .ok_or_else(|| format!("table {name} has no batches to take a schema from"))?;
+        let table = MemTable::try_new(schema, vec![batches])?;
+        self.shared.ctx.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
+    /// The DataFusion session behind the server, for registering other table providers.
+    pub fn context(&self) -> &SessionContext {
+        &self.shared.ctx
+    }
+
+    /// Stops accepting calls and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

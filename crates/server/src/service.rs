@@ -1,0 +1,449 @@
+//! The Flight SQL service: DataFusion behind `FlightSqlService`.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery};
+use arrow_flight::{
+    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, Ticket,
+};
+use base64::Engine as _;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use futures::{Stream, StreamExt, TryStreamExt};
+use prost::Message;
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
+
+/// Counts of the RPCs a server (with its replicas) has received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// `Handshake` calls.
+    pub handshake: u64,
+    /// `GetFlightInfo` calls.
+    pub get_flight_info: u64,
+    /// `DoGet` calls.
+    pub do_get: u64,
+    /// `DoGet` streams that ended before sending everything (the client went away).
+    pub do_get_cancelled: u64,
+    /// `DoAction` calls.
+    pub do_action: u64,
+    /// `DoPut` calls.
+    pub do_put: u64,
+    /// Calls of any kind that carried an `authorization` header.
+    pub with_authorization: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    handshake: AtomicU64,
+    get_flight_info: AtomicU64,
+    do_get: AtomicU64,
+    do_get_cancelled: AtomicU64,
+    do_action: AtomicU64,
+    do_put: AtomicU64,
+    with_authorization: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::SeqCst);
+        Stats {
+            handshake: get(&self.handshake),
+            get_flight_info: get(&self.get_flight_info),
+            do_get: get(&self.do_get),
+            do_get_cancelled: get(&self.do_get_cancelled),
+            do_action: get(&self.do_action),
+            do_put: get(&self.do_put),
+            with_authorization: get(&self.with_authorization),
+        }
+    }
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::SeqCst);
+}
+
+/// State shared by a server and its replicas.
+pub(crate) struct Shared {
+    pub(crate) ctx: SessionContext,
+    pub(crate) options: RwLock<Options>,
+    pub(crate) counters: Counters,
+    pub(crate) issued_tokens: RwLock<Vec<String>>,
+    pub(crate) last_headers: RwLock<Vec<(String, String)>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("options", &self.options)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn options(&self) -> Options {
+        self.options
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// One server instance (a replica shares [`Shared`] with the others).
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    pub(crate) shared: Arc<Shared>,
+}
+
+type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// The statement handle inside a `TicketStatementQuery`: which part of which query.
+struct TicketHandle {
+    part: usize,
+    parts: usize,
+    sql: String,
+}
+
+impl TicketHandle {
+    fn encode(&self) -> Vec<u8> {
+        format!("{}/{}\n{}", self.part, self.parts, self.sql).into_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<TicketHandle, Status> {
+        let bad = || Status::invalid_argument("malformed ticket");
+        let text = std::str::from_utf8(bytes).map_err(|_| bad())?;
+        let (head, sql) = text.split_once('\n').ok_or_else(bad)?;
+        let (part, parts) = head.split_once('/').ok_or_else(bad)?;
+        let part: usize = part.parse().map_err(|_| bad())?;
+        let parts: usize = parts.parse().map_err(|_| bad())?;
+        if parts == 0 || part >= parts {
+            return Err(bad());
+        }
+        Ok(TicketHandle {
+            part,
+            parts,
+            sql: sql.to_owned(),
+        })
+    }
+}
+
+fn df_status(e: DataFusionError) -> Status {
+    match e {
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_) => Status::invalid_argument(e.to_string()),
+        DataFusionError::Context(_, inner) => df_status(*inner),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+impl Service {
+    /// Checks credentials and the required header; records what arrived.
+    fn admit(&self, metadata: &MetadataMap) -> Result<(), Status> {
+        let headers: Vec<(String, String)> = metadata
+            .iter()
+            .filter_map(|kv| match kv {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+                    Some((k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                }
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            })
+            .collect();
+        *self
+            .shared
+            .last_headers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = headers;
+        let authorization = metadata
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if authorization.is_some() {
+            bump(&self.shared.counters.with_authorization);
+        }
+        let options = self.shared.options();
+        match &options.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => check_bearer(authorization, |t| t == token)?,
+            Auth::Basic { .. } => {
+                let issued = self
+                    .shared
+                    .issued_tokens
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner);
+                check_bearer(authorization, |t| issued.iter().any(|i| i == t))?;
+            }
+        }
+        if let Some((name, expected)) = &options.required_header {
+            match metadata.get(name.as_str()).and_then(|v| v.to_str().ok()) {
+                None => {
+                    return Err(Status::invalid_argument(format!(
+                        "missing required header {name:?}"
+                    )));
+                }
+                Some(v) if v != expected => {
+                    return Err(Status::not_found(format!("{name} {v:?} not found")));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn endpoints(&self, sql: &str, options: &Options) -> Vec<FlightEndpoint> {
+        let parts = options.endpoints.max(1);
+        (0..parts)
+            .map(|part| {
+                let handle = TicketHandle {
+                    part,
+                    parts,
+                    sql: sql.to_owned(),
+                }
+                .encode();
+                let ticket = TicketStatementQuery {
+                    statement_handle: handle.into(),
+                };
+                let mut endpoint = FlightEndpoint::new()
+                    .with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
+                match &options.locations {
+                    Locations::None => {}
+                    Locations::ReuseConnection => {
+                        endpoint = endpoint.with_location(REUSE_CONNECTION);
+                    }
+                    Locations::Fixed(uris) => {
+                        for uri in uris {
+                            endpoint = endpoint.with_location(uri.clone());
+                        }
+                    }
+                    Locations::RoundRobin(uris) => {
+                        if !uris.is_empty() {
+                            endpoint = endpoint.with_location(uris[part % uris.len()].clone());
+                        }
+                    }
+                }
+                endpoint
+            })
+            .collect()
+    }
+
+    /// Runs a query and returns the rows of one part.
+    async fn run_part(&self, handle: &TicketHandle) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+        let df = self.shared.ctx.sql(&handle.sql).await.map_err(df_status)?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(df_status)?;
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let start = total * handle.part / handle.parts;
+        let end = total * (handle.part + 1) / handle.parts;
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for batch in batches {
+            let (lo, hi) = (offset, offset + batch.num_rows());
+            offset = hi;
+            let from = start.max(lo);
+            let to = end.min(hi);
+            if from < to {
+                out.push(batch.slice(from - lo, to - from));
+            }
+        }
+        Ok((schema, out))
+    }
+}
+
+fn check_bearer(authorization: Option<&str>, valid: impl Fn(&str) -> bool) -> Result<(), Status> {
+    let value = authorization
+        .ok_or_else(|| Status::unauthenticated("missing authorization header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| Status::unauthenticated("authorization header is not a Bearer token"))?;
+    if valid(token) {
+        Ok(())
+    } else {
+        Err(Status::unauthenticated("invalid token"))
+    }
+}
+
+/// Counts a `DoGet` stream as cancelled when it is dropped before its end.
+struct CancelGuard {
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl CancelGuard {
+    fn finish(&mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            bump(&self.shared.counters.do_get_cancelled);
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for Service {
+    type FlightService = Service;
+
+    async fn do_handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<BoxedStream<HandshakeResponse>>, Status> {
+        bump(&self.shared.counters.handshake);
+        let options = self.shared.options();
+        let Auth::Basic { username, password } = &options.auth else {
+            // Nothing to authenticate: accept, issue no token.
+            let out = futures::stream::iter([Ok(HandshakeResponse::default())]);
+            return Ok(Response::new(Box::pin(out)));
+        };
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Status::unauthenticated("missing authorization header"))?;
+        let encoded = header
+            .strip_prefix("Basic ")
+            .ok_or_else(|| Status::unauthenticated("authorization header is not Basic"))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Status::unauthenticated("malformed Basic credentials"))?;
+        let (user, pass) = decoded
+            .split_once(':')
+            .ok_or_else(|| Status::unauthenticated("malformed Basic credentials"))?;
+        if user != username || pass != password {
+            return Err(Status::unauthenticated("invalid username or password"));
+        }
+        let token = {
+            let mut issued = self
+                .shared
+                .issued_tokens
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let token = format!("token-{}-{}", user, issued.len() + 1);
+            issued.push(token.clone());
+            token
+        };
+        let out = futures::stream::iter([Ok(HandshakeResponse {
+            protocol_version: 0,
+            payload: token.clone().into(),
+        })]);
+        let mut response: Response<BoxedStream<HandshakeResponse>> = Response::new(Box::pin(out));
+        let value = MetadataValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| Status::internal("token is not a valid header value"))?;
+        response.metadata_mut().insert("authorization", value);
+        Ok(response)
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        bump(&self.shared.counters.get_flight_info);
+        self.admit(request.metadata())?;
+        let options = self.shared.options();
+        let df = self.shared.ctx.sql(&query.query).await.map_err(df_status)?;
+        let schema: Schema = df.schema().as_arrow().clone();
+        let mut info = FlightInfo::new()
+            .with_descriptor(request.into_inner())
+            .with_endpoints(self.endpoints(&query.query, &options))
+            .with_ordered(options.ordered);
+        if options.send_schema {
+            info = info
+                .try_with_schema(&schema)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        if options.send_total_records {
+            let rows = df.count().await.map_err(df_status)?;
+            info = info.with_total_records(i64::try_from(rows).unwrap_or(-1));
+        }
+        Ok(Response::new(info))
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        bump(&self.shared.counters.do_get);
+        self.admit(request.metadata())?;
+        let options = self.shared.options();
+        let handle = TicketHandle::decode(&ticket.statement_handle)?;
+        let (schema, batches) = self.run_part(&handle).await?;
+        let delay = options.delay_before_first_batch;
+        let mut guard = CancelGuard {
+            shared: Arc::clone(&self.shared),
+            finished: false,
+        };
+        let batches = futures::stream::once(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            futures::stream::iter(batches.into_iter().map(Ok::<_, FlightError>))
+        })
+        .flatten();
+        let data = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .with_max_flight_data_size(options.max_flight_data_size)
+            .build(batches)
+            .map_err(|e| Status::internal(e.to_string()));
+        let data = data.chain(futures::stream::poll_fn(move |_| {
+            guard.finish();
+            std::task::Poll::Ready(None)
+        }));
+        Ok(Response::new(data.boxed()))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
+
+/// Builds the gRPC service of a [`Service`].
+pub(crate) fn flight_service(
+    service: Service,
+) -> arrow_flight::flight_service_server::FlightServiceServer<Service> {
+    arrow_flight::flight_service_server::FlightServiceServer::new(service)
+        .max_decoding_message_size(64 * 1024 * 1024)
+        .max_encoding_message_size(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_round_trip_and_rejects_garbage() {
+        let h = TicketHandle {
+            part: 2,
+            parts: 7,
+            sql: "SELECT 1\n, 2".into(),
+        };
+        let back = TicketHandle::decode(&h.encode()).unwrap();
+        assert_eq!((back.part, back.parts, back.sql.as_str()), (2, 7, "SELECT 1\n, 2"));
+        assert!(TicketHandle::decode(b"7/7\nx").is_err());
+        assert!(TicketHandle::decode(b"\xff").is_err());
+        assert!(TicketHandle::decode(b"nonsense").is_err());
+    }
+
+    #[test]
+    fn bearer_check() {
+        assert!(check_bearer(Some("Bearer a"), |t| t == "a").is_ok());
+        let e = check_bearer(None, |_| true).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        assert!(check_bearer(Some("Basic a"), |_| true).is_err());
+        assert!(check_bearer(Some("Bearer b"), |t| t == "a").is_err());
+    }
+}
