@@ -1,1 +1,57 @@
-//! placeholder
+//! The Apache Arrow Flight SQL driver for [`dbapi`].
+//!
+//! Connect with a URL such as `flightsql://host:8181?database=sensors&token=...` (the
+//! reference is `docs/url.md`), execute SQL with a cursor, and read rows with
+//! `fetchone`/`fetchmany`/`fetchall` or Arrow record batches. Results split over several
+//! endpoints are read completely and in order, lazily: `execute` reads nothing, the first
+//! fetch opens the first endpoint, and a bounded number of endpoints is read ahead.
+//!
+//! ```
+//! use dbapi::{Cursor, Params};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! # let server = flightsql_server::Server::builder().demo().start().await?;
+//! # let url = server.url();
+//! // url is e.g. "flightsql://127.0.0.1:50051?tls=false"
+//! dbapi_flightsql::register();
+//! let conn = dbapi::connect(&url).await?;
+//! let mut cursor = conn.cursor()?;
+//! cursor
+//!     .execute(
+//!         "SELECT sensor, count(*) AS n FROM readings GROUP BY sensor ORDER BY sensor",
+//!         Params::None,
+//!     )
+//!     .await?;
+//! let columns: Vec<&str> = cursor.description().unwrap_or_default().iter().map(|c| c.name()).collect();
+//! assert_eq!(columns, ["sensor", "n"]);
+//! while let Some(row) = cursor.fetchone().await? {
+//!     let sensor: String = row.get("sensor")?;
+//!     let n: i64 = row.get("n")?;
+//!     assert_eq!(n, 25, "{sensor}");
+//! }
+//! assert_eq!(cursor.rowcount(), 4);
+//! # Ok(()) }
+//! ```
+//!
+//! The low-level [`FlightSqlClient`] gives the Flight objects themselves:
+//! [`FlightSqlClient::execute`] returns the `FlightInfo`, [`FlightSqlClient::do_get`] a
+//! [`FlightStreamReader`] with `read_all` and `read_chunk`.
+
+pub use crate::client::{FlightSqlClient, FlightStreamReader, REUSE_CONNECTION};
+pub use crate::config::{Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, SCHEMES};
+pub use crate::connection::FlightSqlConnection;
+pub use crate::cursor::FlightSqlCursor;
+pub use crate::driver::{FlightSqlDriver, register, register_in};
+pub use crate::error::kind_of;
+
+/// Re-export of the `arrow-flight` crate whose types this driver's low-level API uses.
+pub use arrow_flight;
+
+mod client;
+mod config;
+mod connection;
+mod cursor;
+mod driver;
+mod error;
+mod fetch;

@@ -1,0 +1,558 @@
+//! The low-level Flight SQL client: `execute` → `FlightInfo`, `do_get(ticket)` → a reader.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_client::FlightServiceClient;
+use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
+use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, Ticket};
+use base64::Engine as _;
+use dbapi::{Error, Result};
+use futures::{StreamExt, TryStreamExt};
+use prost::Message;
+use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::{Request, Status};
+
+use crate::config::Config;
+use crate::error::{Transport, from_status, from_transport};
+
+/// The location URI meaning "the server you are already talking to".
+pub const REUSE_CONNECTION: &str = "arrow-flight-reuse-connection://?";
+
+type Grpc = FlightServiceClient<InterceptedService<Channel, CallHeaders>>;
+
+/// Adds the configured headers and the current bearer token to every call.
+#[derive(Clone)]
+struct CallHeaders {
+    state: Arc<HeaderState>,
+}
+
+struct HeaderState {
+    fixed: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
+    bearer: RwLock<Option<AsciiMetadataValue>>,
+}
+
+impl CallHeaders {
+    fn new(config: &Config) -> Result<CallHeaders> {
+        let mut fixed = Vec::new();
+        let mut push = |name: &str, value: &str| -> Result<()> {
+            let key = AsciiMetadataKey::from_str(name).map_err(|_| {
+                Error::interface(format!("header name {name:?} is not a valid gRPC metadata key"))
+            })?;
+            let mut value = AsciiMetadataValue::from_str(value).map_err(|_| {
+                Error::interface(format!("the value of header {name:?} is not valid in a gRPC header"))
+            })?;
+            value.set_sensitive(dbapi::is_secret_key(name));
+            fixed.push((key, value));
+            Ok(())
+        };
+        if let Some(db) = config.database() {
+            push("database", db)?;
+        }
+        for (name, value) in config.headers() {
+            push(name, value)?;
+        }
+        let state = HeaderState {
+            fixed,
+            bearer: RwLock::new(None),
+        };
+        let headers = CallHeaders {
+            state: Arc::new(state),
+        };
+        if let Some(token) = config.token() {
+            headers.set_bearer(token.expose())?;
+        }
+        Ok(headers)
+    }
+
+    fn set_bearer(&self, token: &str) -> Result<()> {
+        let mut value = AsciiMetadataValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::interface("the token is not valid in a gRPC header (printable ASCII only)"))?;
+        value.set_sensitive(true);
+        *self
+            .state
+            .bearer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(value);
+        Ok(())
+    }
+
+    /// Takes a rotated token from response headers (`authorization: Bearer <token>`).
+    fn observe(&self, metadata: &MetadataMap) {
+        if let Some(token) = metadata
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            let _ = self.set_bearer(token);
+        }
+    }
+}
+
+impl tonic::service::Interceptor for CallHeaders {
+    fn call(&mut self, mut request: Request<()>) -> std::result::Result<Request<()>, Status> {
+        let metadata = request.metadata_mut();
+        for (key, value) in &self.state.fixed {
+            metadata.insert(key.clone(), value.clone());
+        }
+        let bearer = self
+            .state
+            .bearer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(bearer) = bearer {
+            metadata.insert("authorization", bearer);
+        }
+        Ok(request)
+    }
+}
+
+struct ClientInner {
+    config: Config,
+    headers: CallHeaders,
+    main: Grpc,
+    locations: Mutex<HashMap<String, Grpc>>,
+    closed: AtomicBool,
+}
+
+/// A Flight SQL client: the low-level API, for users who want Flight objects.
+///
+/// It mirrors the client of Python's `flightsql-dbapi`: [`execute`](Self::execute) returns
+/// the [`FlightInfo`] (endpoints with tickets and locations) and [`do_get`](Self::do_get)
+/// returns a [`FlightStreamReader`] with `read_all` and `read_chunk`. Cloning is cheap and
+/// shares the connection, the token and the cache of connections to other locations.
+#[derive(Clone)]
+pub struct FlightSqlClient {
+    inner: Arc<ClientInner>,
+}
+
+impl std::fmt::Debug for FlightSqlClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlightSqlClient")
+            .field("config", &self.inner.config)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+fn transport_of(tls: bool) -> Transport {
+    if tls { Transport::Tls } else { Transport::Plaintext }
+}
+
+impl FlightSqlClient {
+    /// Connects with a URL (see `docs/url.md`).
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Interface`](dbapi::ErrorKind::Interface) error for a bad URL; an
+    /// [`ErrorKind::Operational`](dbapi::ErrorKind::Operational) error when the server cannot
+    /// be reached or the handshake fails.
+    pub async fn connect(url: &str) -> Result<FlightSqlClient> {
+        Self::connect_with(url.parse()?).await
+    }
+
+    /// Connects with a [`Config`]; performs the Basic handshake when the configuration has a
+    /// user name.
+    ///
+    /// # Errors
+    /// As [`FlightSqlClient::connect`].
+    pub async fn connect_with(config: Config) -> Result<FlightSqlClient> {
+        config.validate()?;
+        let headers = CallHeaders::new(&config)?;
+        let channel = open_channel(&config, config.host(), config.port(), config.tls()).await?;
+        let main = grpc(channel, headers.clone(), &config);
+        let client = FlightSqlClient {
+            inner: Arc::new(ClientInner {
+                config,
+                headers,
+                main,
+                locations: Mutex::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+            }),
+        };
+        if let Some(user) = client.inner.config.username() {
+            let password = client
+                .inner
+                .config
+                .password()
+                .map(|p| p.expose().to_owned())
+                .unwrap_or_default();
+            client.handshake(user, &password).await?;
+        }
+        Ok(client)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn transport(&self) -> Transport {
+        transport_of(self.inner.config.tls())
+    }
+
+    /// Marks the client closed: later calls through it or its clones fail.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`FlightSqlClient::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::interface("the connection is closed"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(t) = self.inner.config.timeout() {
+            request.set_timeout(t);
+        }
+        request
+    }
+
+    /// Runs a call under the configured timeout and maps its status.
+    async fn call<T>(
+        &self,
+        what: &str,
+        future: impl Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    ) -> Result<tonic::Response<T>> {
+        let response = within(self.inner.config.timeout(), what, future)
+            .await?
+            .map_err(|s| from_status(&s, self.transport()).context(what))?;
+        self.inner.headers.observe(response.metadata());
+        Ok(response)
+    }
+
+    async fn handshake(&self, user: &str, password: &str) -> Result<()> {
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut request = self.request(futures::stream::iter([HandshakeRequest::default()]));
+        let mut value = AsciiMetadataValue::from_str(&format!("Basic {credentials}"))
+            .map_err(|_| Error::interface("the user name or password is not valid in a header"))?;
+        value.set_sensitive(true);
+        request.metadata_mut().insert("authorization", value);
+        let what = format!("handshake for user {user:?}");
+        let response = self
+            .call(&what, self.inner.main.clone().handshake(request))
+            .await?;
+        let mut stream = response.into_inner();
+        while let Some(message) = within(self.inner.config.timeout(), &what, stream.next()).await? {
+            message.map_err(|s| from_status(&s, self.transport()).context(&what))?;
+        }
+        if let Some(trailers) = stream.trailers().await.ok().flatten() {
+            self.inner.headers.observe(&trailers);
+        }
+        Ok(())
+    }
+
+    /// Executes a query (`CommandStatementQuery` through `GetFlightInfo`) and returns where
+    /// its result is. No data is read.
+    ///
+    /// # Errors
+    /// The server's error (e.g. a SQL error is a
+    /// [`ErrorKind::Programming`](dbapi::ErrorKind::Programming) error), a timeout, or a
+    /// closed client.
+    pub async fn execute(&self, sql: &str) -> Result<FlightInfo> {
+        self.check_open()?;
+        let command = CommandStatementQuery {
+            query: sql.to_owned(),
+            transaction_id: None,
+        };
+        let descriptor = FlightDescriptor::new_cmd(command.as_any().encode_to_vec());
+        let request = self.request(descriptor);
+        let response = self
+            .call("execute", self.inner.main.clone().get_flight_info(request))
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// Reads a ticket from the server this client is connected to (`DoGet`).
+    ///
+    /// # Errors
+    /// The server's error, a timeout, or a closed client.
+    pub async fn do_get(&self, ticket: &Ticket) -> Result<FlightStreamReader> {
+        self.check_open()?;
+        self.do_get_on(&self.inner.main.clone(), ticket, self.transport())
+            .await
+    }
+
+    /// Reads an endpoint: from this server when it has no locations (or the reuse-connection
+    /// location), otherwise from its locations, trying each in order until one answers.
+    ///
+    /// # Errors
+    /// When the endpoint has no ticket, or every location fails (the error lists each
+    /// location with its cause).
+    pub async fn do_get_endpoint(&self, endpoint: &FlightEndpoint) -> Result<FlightStreamReader> {
+        self.check_open()?;
+        let ticket = endpoint
+            .ticket
+            .as_ref()
+            .ok_or_else(|| Error::internal("the server sent an endpoint without a ticket"))?;
+        if endpoint.location.is_empty() {
+            return self.do_get(ticket).await;
+        }
+        let mut failures = Vec::new();
+        for location in &endpoint.location {
+            let attempt = async {
+                match self.client_for(&location.uri).await? {
+                    None => self.do_get(ticket).await,
+                    Some((client, transport)) => self.do_get_on(&client, ticket, transport).await,
+                }
+            };
+            match attempt.await {
+                Ok(reader) => return Ok(reader),
+                Err(e) => failures.push(format!("{}: {}", location.uri, e.message())),
+            }
+        }
+        Err(Error::operational(format!(
+            "all {} locations failed: {}",
+            failures.len(),
+            failures.join("; ")
+        ))
+        .connection())
+    }
+
+    /// The client for a location: `None` for this server, else a cached or new connection.
+    async fn client_for(&self, uri: &str) -> Result<Option<(Grpc, Transport)>> {
+        if uri.is_empty() || uri == REUSE_CONNECTION || uri.starts_with("arrow-flight-reuse-connection:") {
+            return Ok(None);
+        }
+        let parsed = url::Url::parse(uri)
+            .map_err(|e| Error::internal(format!("malformed location {uri:?}: {e}")))?;
+        let tls = match parsed.scheme() {
+            "grpc" | "grpc+tcp" => false,
+            "grpc+tls" => true,
+            other => {
+                return Err(Error::not_supported(format!(
+                    "location scheme {other}:// is not supported (supported: grpc://, grpc+tcp://, grpc+tls://)"
+                )));
+            }
+        };
+        let cached = self
+            .inner
+            .locations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(uri)
+            .cloned();
+        if let Some(client) = cached {
+            return Ok(Some((client, transport_of(tls))));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| Error::internal(format!("location {uri:?} has no host")))?;
+        let port = parsed
+            .port()
+            .ok_or_else(|| Error::internal(format!("location {uri:?} has no port")))?;
+        let channel = open_channel(&self.inner.config, host, port, tls).await?;
+        let client = grpc(channel, self.inner.headers.clone(), &self.inner.config);
+        self.inner
+            .locations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(uri.to_owned(), client.clone());
+        Ok(Some((client, transport_of(tls))))
+    }
+
+    async fn do_get_on(
+        &self,
+        client: &Grpc,
+        ticket: &Ticket,
+        transport: Transport,
+    ) -> Result<FlightStreamReader> {
+        let request = self.request(ticket.clone());
+        let response = within(
+            self.inner.config.timeout(),
+            "do_get",
+            client.clone().do_get(request),
+        )
+        .await?
+        .map_err(|s| from_status(&s, transport))?;
+        self.inner.headers.observe(response.metadata());
+        let stream = response
+            .into_inner()
+            // Empty messages (keep-alives) carry no IPC message: skip them.
+            .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
+            .map_err(|s| FlightError::Tonic(Box::new(s)));
+        Ok(FlightStreamReader {
+            decoder: FlightDataDecoder::new(stream),
+            schema: None,
+            timeout: self.inner.config.timeout(),
+            transport,
+        })
+    }
+}
+
+async fn within<T>(timeout: Option<Duration>, what: &str, future: impl Future<Output = T>) -> Result<T> {
+    match timeout {
+        None => Ok(future.await),
+        Some(t) => tokio::time::timeout(t, future).await.map_err(|_| {
+            Error::operational(format!(
+                "{what} timed out after {t:?} (URL option timeout)"
+            ))
+            .timeout()
+        }),
+    }
+}
+
+fn grpc(channel: Channel, headers: CallHeaders, config: &Config) -> Grpc {
+    FlightServiceClient::with_interceptor(channel, headers)
+        .max_decoding_message_size(config.max_message_size())
+        .max_encoding_message_size(config.max_message_size())
+}
+
+async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Result<Channel> {
+    let scheme = if tls { "https" } else { "http" };
+    let address = format!("{host}:{port}");
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
+        .map_err(|e| Error::interface(format!("invalid server address {address:?}")).with_source(e))?
+        .tcp_nodelay(true)
+        .initial_stream_window_size(Some(4 << 20))
+        .initial_connection_window_size(Some(16 << 20));
+    if let Some(t) = config.connect_timeout() {
+        endpoint = endpoint.connect_timeout(t);
+    }
+    if tls {
+        let domain = host.trim_start_matches('[').trim_end_matches(']');
+        let mut tls_config = ClientTlsConfig::new().domain_name(domain);
+        tls_config = match config.tls_root_certs() {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    Error::interface(format!(
+                        "cannot read tls_root_certs file {}",
+                        path.display()
+                    ))
+                    .with_source(e)
+                })?;
+                tls_config.ca_certificate(Certificate::from_pem(pem))
+            }
+            None => tls_config.with_native_roots(),
+        };
+        endpoint = endpoint
+            .tls_config(tls_config)
+            .map_err(|e| from_transport("invalid TLS configuration", e, Transport::Tls))?;
+    }
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| from_transport(&format!("cannot connect to {address}"), e, transport_of(tls)))
+}
+
+/// What a result stream yields: its schema, then batches.
+#[derive(Debug)]
+pub(crate) enum StreamItem {
+    Schema(SchemaRef),
+    Batch(RecordBatch),
+}
+
+/// A `DoGet` stream decoded into record batches.
+///
+/// Empty keep-alive messages are skipped; dictionaries and compressed bodies (LZ4, ZSTD) are
+/// decoded.
+pub struct FlightStreamReader {
+    decoder: FlightDataDecoder,
+    schema: Option<SchemaRef>,
+    timeout: Option<Duration>,
+    transport: Transport,
+}
+
+impl std::fmt::Debug for FlightStreamReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlightStreamReader")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlightStreamReader {
+    /// The stream's schema, once its first message was read.
+    pub fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
+    }
+
+    pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
+        loop {
+            let next = within(self.timeout, "waiting for the next message of a result stream", self.decoder.next()).await?;
+            let Some(decoded) = next else {
+                return Ok(None);
+            };
+            let decoded = decoded.map_err(|e| flight_error(e, self.transport))?;
+            match decoded.payload {
+                DecodedPayload::Schema(schema) => {
+                    self.schema = Some(schema.clone());
+                    return Ok(Some(StreamItem::Schema(schema)));
+                }
+                DecodedPayload::RecordBatch(batch) => return Ok(Some(StreamItem::Batch(batch))),
+                DecodedPayload::None => {}
+            }
+        }
+    }
+
+    /// The next record batch, or `None` at the end of the stream.
+    ///
+    /// # Errors
+    /// The server's error, a broken connection, a timeout, or an undecodable message.
+    pub async fn read_chunk(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            match self.next_item().await? {
+                None => return Ok(None),
+                Some(StreamItem::Batch(batch)) => return Ok(Some(batch)),
+                Some(StreamItem::Schema(_)) => {}
+            }
+        }
+    }
+
+    /// All remaining record batches.
+    ///
+    /// # Errors
+    /// As [`FlightStreamReader::read_chunk`].
+    pub async fn read_all(mut self) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        while let Some(batch) = self.read_chunk().await? {
+            batches.push(batch);
+        }
+        Ok(batches)
+    }
+
+    /// All remaining record batches concatenated into one (an empty batch of the stream's
+    /// schema when there are none).
+    ///
+    /// # Errors
+    /// As [`FlightStreamReader::read_chunk`]; an error if the stream sent no schema.
+    pub async fn read_all_concat(mut self) -> Result<RecordBatch> {
+        let mut batches = Vec::new();
+        while let Some(batch) = self.read_chunk().await? {
+            batches.push(batch);
+        }
+        let schema = match (&self.schema, batches.first()) {
+            (_, Some(b)) => b.schema(),
+            (Some(s), None) => s.clone(),
+            (None, None) => return Err(Error::internal("the stream ended without a schema")),
+        };
+        Ok(arrow::compute::concat_batches(&schema, &batches)?)
+    }
+}
+
+fn flight_error(e: FlightError, transport: Transport) -> Error {
+    match e {
+        FlightError::Tonic(status) => from_status(&status, transport),
+        other => Error::internal(format!("cannot decode the stream: {other}")),
+    }
+}

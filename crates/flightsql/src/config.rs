@@ -1,0 +1,743 @@
+//! Connection configuration: parsed from a URL in one place, built in code, printed back.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use dbapi::{Error, Result};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use url::Url;
+
+/// The default largest message the client accepts: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
+
+/// The default number of endpoints opened ahead of the one being read.
+pub const DEFAULT_READ_AHEAD: usize = 2;
+
+/// The URL schemes of the driver.
+pub const SCHEMES: [&str; 4] = ["flightsql", "grpc", "grpc+tcp", "grpc+tls"];
+
+/// The URL option keys, as listed in errors about unknown keys.
+const KEYS: &str = "tls, token, database, header.<name>, timeout, connect_timeout, \
+                    max_message_size, tls_root_certs, read_ahead";
+
+/// A secret string (password, token): never shown by `Debug`, `Display` or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The configuration of a Flight SQL connection.
+///
+/// Parse it from a URL (`"flightsql://host:port?tls=false".parse()`, see `docs/url.md`) or
+/// build it with [`Config::new`] and the `with_` methods. `Display` prints the URL with
+/// secrets replaced by `***`; [`Config::to_url`] prints it with secrets, for round trips.
+///
+/// ```
+/// use dbapi_flightsql::Config;
+///
+/// let config: Config =
+///     "flightsql://alice:s3cret@db.example.com:8181/sensors?header.x-api-key=k3y&timeout=30s"
+///         .parse()?;
+/// assert_eq!(config.host(), "db.example.com");
+/// assert_eq!(config.database(), Some("sensors"));
+/// assert!(config.tls());
+/// let shown = config.to_string();
+/// assert!(!shown.contains("s3cret") && !shown.contains("k3y"));
+/// assert_eq!(config.to_url().parse::<Config>()?, config);
+/// # Ok::<(), dbapi::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    host: String,
+    port: u16,
+    tls: bool,
+    username: Option<String>,
+    password: Option<Secret>,
+    token: Option<Secret>,
+    database: Option<String>,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    max_message_size: usize,
+    tls_root_certs: Option<PathBuf>,
+    read_ahead: usize,
+}
+
+impl Config {
+    /// A configuration for `host:port` with TLS on and every other option at its default.
+    pub fn new(host: impl Into<String>, port: u16) -> Config {
+        Config {
+            host: host.into(),
+            port,
+            tls: true,
+            username: None,
+            password: None,
+            token: None,
+            database: None,
+            headers: Vec::new(),
+            timeout: None,
+            connect_timeout: None,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            tls_root_certs: None,
+            read_ahead: DEFAULT_READ_AHEAD,
+        }
+    }
+
+    /// Turns TLS on or off (URL key `tls`).
+    pub fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Authenticates with a bearer token (URL key `token`).
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Secret(token.into()));
+        self
+    }
+
+    /// Authenticates with a user name and password through the Flight `Handshake` (URL
+    /// user-info `user:password@`).
+    pub fn with_basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self.password = Some(Secret(password.into()));
+        self
+    }
+
+    /// Sends `database: <name>` on every call (URL key `database` or the URL path).
+    pub fn with_database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// Sends a header on every call (URL key `header.<name>`); the name is lower-cased.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers
+            .push((name.into().to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Limits each call, and each wait for the next message of a result stream (URL key
+    /// `timeout`).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Limits establishing a connection (URL key `connect_timeout`).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The largest message accepted from the server, in bytes (URL key `max_message_size`).
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM file instead of the system roots (URL key
+    /// `tls_root_certs`).
+    pub fn with_tls_root_certs(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_root_certs = Some(path.into());
+        self
+    }
+
+    /// How many endpoints of a result are opened ahead of the one being read (URL key
+    /// `read_ahead`; 0 reads endpoints strictly one after another).
+    pub fn with_read_ahead(mut self, endpoints: usize) -> Self {
+        self.read_ahead = endpoints;
+        self
+    }
+
+    /// The host name or address.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether TLS is used.
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The user name for the Basic handshake.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// Whether a password is set (it is never returned).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// Whether a bearer token is set (it is never returned).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    pub(crate) fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
+    }
+
+    pub(crate) fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
+    }
+
+    /// The database sent in the `database` header.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    /// The extra headers, names in lower case.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The call timeout.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// The largest message accepted, in bytes.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// The PEM file of trusted CA certificates.
+    pub fn tls_root_certs(&self) -> Option<&std::path::Path> {
+        self.tls_root_certs.as_deref()
+    }
+
+    /// The number of endpoints opened ahead.
+    pub fn read_ahead(&self) -> usize {
+        self.read_ahead
+    }
+
+    /// Checks what the builder cannot check as it goes: host, header names and values.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Interface`](dbapi::ErrorKind::Interface) error naming the bad part.
+    pub fn validate(&self) -> Result<()> {
+        if self.host.is_empty() {
+            return Err(Error::interface("connection URL has no host"));
+        }
+        if self.max_message_size == 0 {
+            return Err(Error::interface("max_message_size must be at least 1 byte"));
+        }
+        if self.username.is_some() && self.token.is_some() {
+            return Err(Error::interface(
+                "give either user:password or token, not both",
+            ));
+        }
+        for (name, value) in &self.headers {
+            if tonic::metadata::AsciiMetadataKey::from_str(name).is_err() || name.ends_with("-bin") {
+                return Err(Error::interface(format!(
+                    "header name {name:?} is not a valid gRPC metadata key"
+                )));
+            }
+            if name == "authorization" && (self.token.is_some() || self.username.is_some()) {
+                return Err(Error::interface(
+                    "header.authorization conflicts with the token or user:password",
+                ));
+            }
+            if !value.chars().all(|c| matches!(c, ' '..='~'))
+                || tonic::metadata::AsciiMetadataValue::from_str(value).is_err()
+            {
+                let shown = if dbapi::is_secret_key(name) { "***" } else { value.as_str() };
+                return Err(Error::interface(format!(
+                    "value {shown:?} of header {name:?} is not valid in a gRPC header (printable ASCII only)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The URL of this configuration, **with** its secrets (for round trips; to show a
+    /// configuration, use `Display`, which hides them).
+    pub fn to_url(&self) -> String {
+        self.write_url(true)
+    }
+
+    fn write_url(&self, secrets: bool) -> String {
+        const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
+        let hidden = |s: &Secret| if secrets { enc(s.expose()) } else { "***".to_owned() };
+        let mut url = String::from("flightsql://");
+        if let Some(user) = &self.username {
+            url.push_str(&enc(user));
+            if let Some(password) = &self.password {
+                url.push(':');
+                url.push_str(&hidden(password));
+            }
+            url.push('@');
+        }
+        url.push_str(&self.host);
+        url.push_str(&format!(":{}", self.port));
+        let mut query: Vec<String> = Vec::new();
+        if !self.tls {
+            query.push("tls=false".into());
+        }
+        if let Some(token) = &self.token {
+            query.push(format!("token={}", hidden(token)));
+        }
+        if let Some(db) = &self.database {
+            query.push(format!("database={}", enc(db)));
+        }
+        for (name, value) in &self.headers {
+            let value = if !secrets && dbapi::is_secret_key(name) {
+                "***".to_owned()
+            } else {
+                enc(value)
+            };
+            query.push(format!("header.{}={value}", enc(name)));
+        }
+        if let Some(t) = self.timeout {
+            query.push(format!("timeout={}", format_duration(t)));
+        }
+        if let Some(t) = self.connect_timeout {
+            query.push(format!("connect_timeout={}", format_duration(t)));
+        }
+        if self.max_message_size != DEFAULT_MAX_MESSAGE_SIZE {
+            query.push(format!("max_message_size={}", self.max_message_size));
+        }
+        if let Some(path) = &self.tls_root_certs {
+            query.push(format!("tls_root_certs={}", enc(&path.to_string_lossy())));
+        }
+        if self.read_ahead != DEFAULT_READ_AHEAD {
+            query.push(format!("read_ahead={}", self.read_ahead));
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        url
+    }
+}
+
+impl fmt::Display for Config {
+    /// The URL with passwords, tokens and secret-looking headers replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.write_url(false))
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let v = if dbapi::is_secret_key(n) { "***" } else { v.as_str() };
+                (n.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("token", &self.token)
+            .field("database", &self.database)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_message_size", &self.max_message_size)
+            .field("tls_root_certs", &self.tls_root_certs)
+            .field("read_ahead", &self.read_ahead)
+            .finish()
+    }
+}
+
+fn bad_value(key: &str, value: &str, expected: &str) -> Error {
+    let shown = if dbapi::is_secret_key(key) { "***" } else { value };
+    Error::interface(format!(
+        "invalid value {shown:?} for URL option {key}: expected {expected}"
+    ))
+}
+
+fn decode(s: &str, what: &str) -> Result<String> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| Error::interface(format!("{what} in the connection URL is not valid UTF-8")))
+}
+
+impl FromStr for Config {
+    type Err = Error;
+
+    /// Parses a connection URL; see `docs/url.md`.
+    fn from_str(s: &str) -> Result<Config> {
+        let url = Url::parse(s).map_err(|e| {
+            Error::interface(format!(
+                "malformed connection URL {:?}: {e}",
+                dbapi::redact_url(s)
+            ))
+        })?;
+        let scheme = url.scheme().to_ascii_lowercase();
+        // (default TLS, whether the `tls` key may change it)
+        let (default_tls, tls_fixed) = match scheme.as_str() {
+            "flightsql" => (true, false),
+            "grpc" | "grpc+tcp" => (false, true),
+            "grpc+tls" => (true, true),
+            other => {
+                return Err(Error::interface(format!(
+                    "URL scheme {other:?} is not a Flight SQL scheme (expected one of: {})",
+                    SCHEMES.join(", ")
+                )));
+            }
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| Error::interface("connection URL has no host"))?;
+        let mut config = Config::new(host, 0).with_tls(default_tls);
+        if !url.username().is_empty() {
+            config.username = Some(decode(url.username(), "the user name")?);
+        }
+        if let Some(password) = url.password() {
+            if config.username.is_none() {
+                return Err(Error::interface("connection URL has a password but no user name"));
+            }
+            config.password = Some(Secret(decode(password, "the password")?));
+        }
+        let path = url.path().trim_start_matches('/');
+        if !path.is_empty() {
+            if path.contains('/') {
+                return Err(Error::interface(format!(
+                    "connection URL path {path:?} has more than one segment; the path names only the database"
+                )));
+            }
+            config.database = Some(decode(path, "the database name")?);
+        }
+        if url.fragment().is_some() {
+            return Err(Error::interface("connection URL must not have a #fragment"));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        let mut tls_key: Option<bool> = None;
+        for (key, value) in url.query_pairs() {
+            let (key, value) = (key.into_owned(), value.into_owned());
+            if seen.contains(&key) {
+                return Err(Error::interface(format!("URL option {key} is given twice")));
+            }
+            seen.push(key.clone());
+            match key.as_str() {
+                "tls" => {
+                    let v = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad_value(&key, &value, "true or false")),
+                    };
+                    tls_key = Some(v);
+                }
+                "token" => {
+                    if value.is_empty() {
+                        return Err(bad_value(&key, &value, "a non-empty token"));
+                    }
+                    config.token = Some(Secret(value));
+                }
+                "database" => {
+                    if config.database.as_ref().is_some_and(|d| *d != value) {
+                        return Err(Error::interface(format!(
+                            "the URL path names database {:?} but option database is {value:?}",
+                            config.database.as_deref().unwrap_or_default()
+                        )));
+                    }
+                    config.database = Some(value);
+                }
+                "timeout" => {
+                    config.timeout = Some(
+                        parse_duration(&value)
+                            .ok_or_else(|| bad_value(&key, &value, "a duration such as 30s, 500ms or 2m"))?,
+                    );
+                }
+                "connect_timeout" => {
+                    config.connect_timeout = Some(
+                        parse_duration(&value)
+                            .ok_or_else(|| bad_value(&key, &value, "a duration such as 10s or 500ms"))?,
+                    );
+                }
+                "max_message_size" => {
+                    config.max_message_size = parse_size(&value)
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| bad_value(&key, &value, "a size in bytes such as 67108864 or 64MiB"))?;
+                }
+                "tls_root_certs" => {
+                    if value.is_empty() {
+                        return Err(bad_value(&key, &value, "the path of a PEM file"));
+                    }
+                    config.tls_root_certs = Some(PathBuf::from(value));
+                }
+                "read_ahead" => {
+                    config.read_ahead = value
+                        .parse()
+                        .map_err(|_| bad_value(&key, &value, "a number of endpoints (0 or more)"))?;
+                }
+                other => match other.strip_prefix("header.") {
+                    Some(name) if !name.is_empty() => {
+                        config.headers.push((name.to_ascii_lowercase(), value));
+                    }
+                    _ => {
+                        return Err(Error::interface(format!(
+                            "unknown URL option {other:?} (known options: {KEYS})"
+                        )));
+                    }
+                },
+            }
+        }
+        if let Some(tls) = tls_key {
+            if tls_fixed && tls != default_tls {
+                return Err(Error::interface(format!(
+                    "URL option tls={tls} conflicts with scheme {scheme}://, which is {}",
+                    if default_tls { "always TLS" } else { "always plaintext" }
+                )));
+            }
+            config.tls = tls;
+        }
+        config.port = url
+            .port()
+            .unwrap_or(if config.tls { 443 } else { 80 });
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Parses `30`, `1.5`, `30s`, `500ms`, `2m`, `1h` (a bare number is seconds).
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number.parse().ok()?;
+    if !n.is_finite() || n < 0.0 {
+        return None;
+    }
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
+/// Parses `1024`, `64KiB`, `64MiB`, `1GiB`.
+fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: usize = number.parse().ok()?;
+    let factor: usize = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Config> {
+        s.parse()
+    }
+
+    #[test]
+    fn full_url() {
+        let c = parse(
+            "flightsql://alice:p%40ss@db.example.com:8181/sensors?token=&tls=true&timeout=1.5s&connect_timeout=500ms&max_message_size=16MiB&header.X-Trace=abc&read_ahead=0&tls_root_certs=/etc/ca.pem",
+        );
+        assert!(c.is_err(), "empty token must be rejected");
+        let c = parse(
+            "flightsql://alice:p%40ss@db.example.com:8181/sensors?tls=true&timeout=1.5s&connect_timeout=500ms&max_message_size=16MiB&header.X-Trace=abc&read_ahead=0&tls_root_certs=/etc/ca.pem",
+        )
+        .unwrap();
+        assert_eq!(c.host(), "db.example.com");
+        assert_eq!(c.port(), 8181);
+        assert!(c.tls());
+        assert_eq!(c.username(), Some("alice"));
+        assert_eq!(c.password().map(Secret::expose), Some("p@ss"));
+        assert_eq!(c.database(), Some("sensors"));
+        assert_eq!(c.timeout(), Some(Duration::from_millis(1500)));
+        assert_eq!(c.connect_timeout(), Some(Duration::from_millis(500)));
+        assert_eq!(c.max_message_size(), 16 << 20);
+        assert_eq!(c.headers(), &[("x-trace".to_owned(), "abc".to_owned())]);
+        assert_eq!(c.read_ahead(), 0);
+        assert_eq!(c.tls_root_certs(), Some(std::path::Path::new("/etc/ca.pem")));
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse("flightsql://h").unwrap();
+        assert!(c.tls());
+        assert_eq!(c.port(), 443);
+        assert_eq!(c.max_message_size(), DEFAULT_MAX_MESSAGE_SIZE);
+        assert!(c.max_message_size() > 4 << 20);
+        assert_eq!(c.read_ahead(), DEFAULT_READ_AHEAD);
+        assert!(!c.has_token() && !c.has_password());
+        let c = parse("flightsql://h?tls=false").unwrap();
+        assert_eq!(c.port(), 80);
+    }
+
+    #[test]
+    fn scheme_aliases() {
+        assert!(!parse("grpc://h:1").unwrap().tls());
+        assert!(!parse("grpc+tcp://h:1").unwrap().tls());
+        assert!(parse("grpc+tls://h:1").unwrap().tls());
+        assert!(parse("GRPC+TLS://h:1").unwrap().tls());
+        let e = parse("grpc+tls://h:1?tls=false").unwrap_err();
+        assert!(e.to_string().contains("conflicts"), "{e}");
+        let e = parse("grpc://h:1?tls=true").unwrap_err();
+        assert!(e.to_string().contains("always plaintext"), "{e}");
+        let e = parse("postgres://h:1").unwrap_err();
+        assert!(e.to_string().contains("flightsql, grpc"), "{e}");
+    }
+
+    #[test]
+    fn tls_is_strict() {
+        for v in ["1", "yes", "TRUE", ""] {
+            let e = parse(&format!("flightsql://h?tls={v}")).unwrap_err();
+            assert!(e.is_interface());
+            assert!(e.to_string().contains("true or false"), "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = parse("flightsql://h?tls=false&bogus=1").unwrap_err();
+        assert!(e.is_interface());
+        let msg = e.to_string();
+        assert!(msg.contains("\"bogus\""), "{msg}");
+        assert!(msg.contains("known options"), "{msg}");
+        assert!(parse("flightsql://h?header.=x").is_err());
+    }
+
+    #[test]
+    fn duplicate_and_conflicting_keys() {
+        assert!(parse("flightsql://h?token=a&token=b").is_err());
+        let e = parse("flightsql://h/db1?database=db2").unwrap_err();
+        assert!(e.to_string().contains("db1"), "{e}");
+        assert!(parse("flightsql://h/db1?database=db1").is_ok());
+        assert!(parse("flightsql://u:p@h?token=t").is_err());
+        assert!(parse("flightsql://h/a/b").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (url, key) in [
+            ("flightsql://h?timeout=soon", "timeout"),
+            ("flightsql://h?timeout=-1s", "timeout"),
+            ("flightsql://h?connect_timeout=1x", "connect_timeout"),
+            ("flightsql://h?max_message_size=0", "max_message_size"),
+            ("flightsql://h?max_message_size=12PB", "max_message_size"),
+            ("flightsql://h?read_ahead=-1", "read_ahead"),
+            ("flightsql://h?header.bad%20name=1", "bad name"),
+            ("flightsql://h?header.x=caf%C3%A9", "\"x\""),
+        ] {
+            let e = parse(url).unwrap_err();
+            assert!(e.to_string().contains(key), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn malformed_urls_do_not_panic_and_hide_secrets() {
+        for url in ["", "flightsql://", "flightsql://:1", "flightsql://h:99999", "::", "flightsql://u:hunter2@[::1"] {
+            let e = parse(url).unwrap_err();
+            assert!(e.is_interface(), "{url}: {e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_shown() {
+        let c = parse("flightsql://bob:hunter2@h:1?header.x-api-key=k3y&header.plain=visible")
+            .unwrap();
+        for shown in [c.to_string(), format!("{c:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!shown.contains("k3y"), "{shown}");
+            assert!(shown.contains("visible"), "{shown}");
+        }
+        let c = parse("flightsql://h:1?token=s3cr3t-t0ken").unwrap();
+        for shown in [c.to_string(), format!("{c:?}")] {
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+        let e = parse("flightsql://h:1?token=s3cr3t&token=x").unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = Config::new("example.org", 9000)
+            .with_tls(false)
+            .with_basic_auth("we ird@user", "p:a/ss?&")
+            .with_database("my db")
+            .with_header("X-Custom", "a=b&c")
+            .with_timeout(Duration::from_millis(2500))
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_max_message_size(12345)
+            .with_tls_root_certs("/tmp/ca file.pem")
+            .with_read_ahead(5);
+        let back: Config = c.to_url().parse().unwrap();
+        assert_eq!(back, c);
+        let c = Config::new("10.0.0.1", 1).with_token("t&k=n");
+        assert_eq!(c.to_url().parse::<Config>().unwrap(), c);
+        let c = Config::new("[::1]", 8181);
+        assert_eq!(c.to_url().parse::<Config>().unwrap(), c);
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("NaN"), None);
+        assert_eq!(parse_duration("1e400"), None);
+        assert_eq!(parse_size("64MiB"), Some(64 << 20));
+        assert_eq!(parse_size("1kib"), Some(1024));
+        assert_eq!(parse_size("99999999999999999999GiB"), None);
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+    }
+}

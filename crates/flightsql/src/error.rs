@@ -1,0 +1,242 @@
+//! Mapping of gRPC statuses and transport errors to `dbapi::Error`: the one table.
+//!
+//! `docs/errors.md` shows the same table; a test below keeps them in agreement.
+
+use std::error::Error as StdError;
+
+use dbapi::{Error, ErrorKind};
+use tonic::Code;
+
+/// The PEP 249 kind of a gRPC status code.
+pub fn kind_of(code: Code) -> ErrorKind {
+    match code {
+        Code::Ok => ErrorKind::Internal,
+        Code::Cancelled => ErrorKind::Operational,
+        Code::Unknown => ErrorKind::Database,
+        Code::InvalidArgument => ErrorKind::Programming,
+        Code::DeadlineExceeded => ErrorKind::Operational,
+        Code::NotFound => ErrorKind::Programming,
+        Code::AlreadyExists => ErrorKind::Programming,
+        Code::PermissionDenied => ErrorKind::Operational,
+        Code::ResourceExhausted => ErrorKind::Operational,
+        Code::FailedPrecondition => ErrorKind::Programming,
+        Code::Aborted => ErrorKind::Operational,
+        Code::OutOfRange => ErrorKind::Data,
+        Code::Unimplemented => ErrorKind::NotSupported,
+        Code::Internal => ErrorKind::Internal,
+        Code::Unavailable => ErrorKind::Operational,
+        Code::DataLoss => ErrorKind::Internal,
+        Code::Unauthenticated => ErrorKind::Operational,
+    }
+}
+
+/// The name of a gRPC code as written in the gRPC specification, e.g. `"UNAUTHENTICATED"`.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// What the transport saw, for the TLS hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Plaintext,
+    Tls,
+}
+
+/// Converts a gRPC status. The status is kept as the source (without its metadata, which
+/// may hold tokens); `Error::code` gives the code name.
+pub(crate) fn from_status(status: &tonic::Status, transport: Transport) -> Error {
+    let code = status.code();
+    let message = status.message();
+    let mut text = if message.is_empty() {
+        format!("server returned {}", code_name(code))
+    } else {
+        format!("server returned {}: {message}", code_name(code))
+    };
+    if code == Code::OutOfRange && message.contains("message length too large") {
+        text = format!(
+            "a message from the server is larger than max_message_size ({message}); raise the \
+             URL option max_message_size (e.g. max_message_size=256MiB)"
+        );
+    }
+    let chain = chain_text(status);
+    if matches!(code, Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled) {
+        if let Some(hint) = tls_hint(&format!("{message} {chain}"), transport) {
+            text = format!("{text} ({hint})");
+        }
+    }
+    let mut error = Error::new(kind_of(code), text)
+        .with_code(code_name(code))
+        .with_source(tonic::Status::new(code, message.to_owned()));
+    match code {
+        Code::Unauthenticated | Code::PermissionDenied => error = error.auth(),
+        Code::DeadlineExceeded => error = error.timeout(),
+        Code::Unavailable => error = error.connection(),
+        _ => {}
+    }
+    error
+}
+
+/// Converts a failure to connect.
+pub(crate) fn from_transport(
+    what: &str,
+    error: tonic::transport::Error,
+    transport: Transport,
+) -> Error {
+    let chain = chain_text(&error);
+    let mut text = format!("{what}: {chain}");
+    if let Some(hint) = tls_hint(&chain, transport) {
+        text = format!("{text} ({hint})");
+    }
+    let timed_out = chain.contains("timed out") || chain.contains("elapsed");
+    let e = Error::operational(text).with_source(error).connection();
+    if timed_out { e.timeout() } else { e }
+}
+
+/// All messages of an error's source chain, joined.
+pub(crate) fn chain_text(error: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// A hint when the failure looks like a TLS/plaintext mismatch.
+pub(crate) fn tls_hint(text: &str, transport: Transport) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    match transport {
+        Transport::Plaintext => [
+            "frame with invalid size",
+            "connection reset",
+            "broken pipe",
+            "connection closed",
+            "unexpected end of file",
+            "unexpected eof",
+            "http2 error",
+            "h2 protocol error",
+            "invalid http",
+        ]
+        .iter()
+        .any(|m| t.contains(m))
+        .then_some(
+            "the server may require TLS: use tls=true with flightsql://, or grpc+tls://",
+        ),
+        Transport::Tls => [
+            "invalidcontenttype",
+            "corrupt message",
+            "wrong version number",
+            "record overflow",
+            "invalid content type",
+            "peer is incompatible",
+            "tls handshake eof",
+        ]
+        .iter()
+        .any(|m| t.contains(m))
+        .then_some(
+            "the server may not speak TLS: use tls=false with flightsql://, or grpc+tcp://",
+        ),
+    }
+}
+
+/// Every gRPC code, in numeric order, for the table in `docs/errors.md`.
+#[cfg(test)]
+const ALL_CODES: [Code; 17] = [
+    Code::Ok,
+    Code::Cancelled,
+    Code::Unknown,
+    Code::InvalidArgument,
+    Code::DeadlineExceeded,
+    Code::NotFound,
+    Code::AlreadyExists,
+    Code::PermissionDenied,
+    Code::ResourceExhausted,
+    Code::FailedPrecondition,
+    Code::Aborted,
+    Code::OutOfRange,
+    Code::Unimplemented,
+    Code::Internal,
+    Code::Unavailable,
+    Code::DataLoss,
+    Code::Unauthenticated,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_keeps_code_and_message_and_drops_metadata() {
+        let mut s = tonic::Status::unauthenticated("invalid token");
+        s.metadata_mut()
+            .insert("authorization", "Bearer leaked".parse().unwrap());
+        let e = from_status(&s, Transport::Plaintext);
+        assert_eq!(e.kind(), ErrorKind::Operational);
+        assert!(e.is_auth());
+        assert_eq!(e.code(), Some("UNAUTHENTICATED"));
+        assert_eq!(
+            e.to_string(),
+            "OperationalError: server returned UNAUTHENTICATED: invalid token"
+        );
+        let source = e.source().unwrap().downcast_ref::<tonic::Status>().unwrap();
+        assert_eq!(source.code(), Code::Unauthenticated);
+        assert!(!format!("{e:?}").contains("leaked"));
+    }
+
+    #[test]
+    fn predicates() {
+        let e = from_status(&tonic::Status::deadline_exceeded("slow"), Transport::Tls);
+        assert!(e.is_timeout());
+        let e = from_status(&tonic::Status::unavailable("down"), Transport::Tls);
+        assert!(e.is_connection());
+        let e = from_status(&tonic::Status::unimplemented("no"), Transport::Tls);
+        assert!(e.is_not_supported());
+    }
+
+    #[test]
+    fn oversized_message_names_the_url_key() {
+        let s = tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        );
+        let e = from_status(&s, Transport::Plaintext);
+        assert!(e.to_string().contains("max_message_size"), "{e}");
+    }
+
+    #[test]
+    fn tls_hints() {
+        assert!(tls_hint("h2 protocol error: frame with invalid size", Transport::Plaintext).is_some());
+        assert!(tls_hint("received corrupt message of type InvalidContentType", Transport::Tls).is_some());
+        assert!(tls_hint("table not found", Transport::Plaintext).is_none());
+    }
+
+    #[test]
+    fn docs_table_matches_code() {
+        let doc = include_str!("../../../docs/errors.md");
+        for code in ALL_CODES {
+            let row = format!("| `{}` | `{}` |", code_name(code), kind_of(code).as_str());
+            assert!(doc.contains(&row), "docs/errors.md lacks the row {row}");
+        }
+    }
+}
