@@ -1,1 +1,62 @@
-fn main(){}
+//! Integration tests: the Flight SQL driver against the bundled Flight SQL server over gRPC
+//! on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use dbapi::{Connection, Cursor, Params, Registry};
+use dbapi_flightsql::FlightSqlDriver;
+use flightsql_server::{Options, Server, generated};
+
+mod auth;
+mod blocking;
+mod client;
+mod cursor;
+mod endpoints;
+mod errors;
+mod types;
+
+/// Rows in the `numbers` table: 1000 rows in batches of 100.
+pub const NUMBERS: usize = 1000;
+
+pub fn registry() -> Registry {
+    Registry::new().with(FlightSqlDriver)
+}
+
+/// A server with the demo data and `numbers` (ids 0..1000, batches of 100).
+pub async fn server(options: Options) -> Server {
+    Server::builder()
+        .demo()
+        .table("numbers", generated(NUMBERS, 100).unwrap())
+        .options(options)
+        .start()
+        .await
+        .unwrap()
+}
+
+pub async fn connect(server: &Server) -> Box<dyn Connection> {
+    connect_url(&server.url()).await
+}
+
+pub async fn connect_url(url: &str) -> Box<dyn Connection> {
+    registry().connect(url).await.unwrap()
+}
+
+pub async fn execute(conn: &dyn Connection, sql: &str) -> Box<dyn Cursor> {
+    let mut cursor = conn.cursor().unwrap();
+    cursor.execute(sql, Params::None).await.unwrap();
+    cursor
+}
+
+/// The `id` column of every remaining row.
+pub async fn ids(cursor: &mut dyn Cursor) -> Vec<i64> {
+    cursor
+        .fetchall()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<i64, _>("id").unwrap())
+        .collect()
+}
+
+pub fn all_ids() -> Vec<i64> {
+    (0..NUMBERS as i64).collect()
+}

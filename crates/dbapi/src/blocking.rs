@@ -6,12 +6,14 @@
 //! between calls). A blocking [`Cursor`] is an [`Iterator`] of rows.
 //!
 //! # Inside an async runtime
-//! Blocking inside an async task would stall the executor, and nesting runtimes is not
-//! possible. Every method of this module therefore first checks whether it is called from
-//! within a Tokio runtime and, if so, fails with an
-//! [`ErrorKind::Interface`](crate::ErrorKind::Interface) error (it never panics). From async
-//! code, use the async API, or wrap blocking code in `tokio::task::spawn_blocking`.
-//! Dropping a blocking connection or cursor is allowed anywhere.
+//! Tokio cannot start a runtime on a thread that is already running one (its `block_on`
+//! panics there). When a method of this module is called from within a Tokio runtime context
+//! (an async task, or `spawn_blocking`), it runs the operation on a short-lived helper thread
+//! and waits for it, so it works and never panics. It still blocks the calling thread: inside
+//! an async task that stalls the executor, and on a single-threaded runtime it deadlocks if
+//! the server itself runs on that runtime. From async code, use the async API, or wrap
+//! blocking code in `tokio::task::spawn_blocking`. Dropping a blocking connection or cursor
+//! is allowed anywhere.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,18 +39,27 @@ impl Runtime {
         Ok(Arc::new(Runtime(Some(rt))))
     }
 
-    fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::interface(
-                "the blocking API was called from within an async runtime; use the async API \
-                 there, or move the blocking code into tokio::task::spawn_blocking",
-            ));
-        }
+    fn block_on<F>(&self, future: F) -> Result<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
         let rt = self
             .0
             .as_ref()
             .ok_or_else(|| Error::internal("the blocking runtime is gone"))?;
-        Ok(rt.block_on(future))
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(rt.block_on(future));
+        }
+        // Inside a runtime context: Tokio forbids block_on on this thread.
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("dbapi-blocking-call".into())
+                .spawn_scoped(scope, || rt.block_on(future))
+                .map_err(|e| Error::operational("cannot start a helper thread").with_source(e))?
+                .join()
+                .map_err(|_| Error::internal("the blocking call's helper thread panicked"))
+        })
     }
 }
 

@@ -24,7 +24,9 @@ pub trait Connection: Send + Sync + std::fmt::Debug {
     /// transactions (drivers that only run in autocommit mode succeed without doing anything,
     /// as PEP 249 asks).
     async fn commit(&mut self) -> Result<()> {
-        Err(Error::not_supported("commit: this driver has no transactions"))
+        Err(Error::not_supported(
+            "commit: this driver has no transactions",
+        ))
     }
 
     /// Rolls back the current transaction.

@@ -280,7 +280,8 @@ mod tests {
     #[test]
     fn display_does_not_repeat_the_source() {
         let cause = std::io::Error::other("connection reset by peer");
-        let e = Error::operational("endpoint 2 of 3: location grpc://a:1 failed").with_source(cause);
+        let e =
+            Error::operational("endpoint 2 of 3: location grpc://a:1 failed").with_source(cause);
         let shown = e.to_string();
         assert_eq!(
             shown,

@@ -21,7 +21,11 @@ pub struct FromValueError {
 
 impl std::fmt::Display for FromValueError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot read a {} value as {}", self.value_type, self.target)?;
+        write!(
+            f,
+            "cannot read a {} value as {}",
+            self.value_type, self.target
+        )?;
         if let Some(detail) = &self.detail {
             write!(f, " ({detail})")?;
         }
@@ -151,7 +155,10 @@ mod tests {
         assert_eq!(i64::from_value(&Value::Int8(-3)), Ok(-3));
         assert_eq!(u8::from_value(&Value::Int64(200)), Ok(200));
         let e = u8::from_value(&Value::Int64(300)).unwrap_err();
-        assert_eq!(e.to_string(), "cannot read a Int64 value as u8 (value 300 is out of range)");
+        assert_eq!(
+            e.to_string(),
+            "cannot read a Int64 value as u8 (value 300 is out of range)"
+        );
         assert!(i32::from_value(&Value::Float64(1.0)).is_err());
     }
 

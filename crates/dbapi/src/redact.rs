@@ -52,9 +52,19 @@ pub fn redact_url(url: &str) -> String {
 /// Whether a URL query key or header name names a secret.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "passwd", "pwd", "token", "secret", "auth", "key", "cookie", "credential"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "password",
+        "passwd",
+        "pwd",
+        "token",
+        "secret",
+        "auth",
+        "key",
+        "cookie",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 #[cfg(test)]

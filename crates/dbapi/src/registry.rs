@@ -48,21 +48,17 @@ impl Registry {
     /// scheme, or no driver is registered for it (the message lists the registered schemes).
     pub fn driver_for(&self, url: &str) -> Result<Arc<dyn Driver>> {
         let scheme = scheme(url)?;
-        self.by_scheme
-            .get(&scheme)
-            .cloned()
-            .ok_or_else(|| {
-                let known = self.schemes();
-                Error::interface(format!(
-                    "no driver for URL scheme {scheme:?}; registered schemes: {}",
-                    if known.is_empty() {
-                        "none (register a driver first, e.g. dbapi_flightsql::register())"
-                            .to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                ))
-            })
+        self.by_scheme.get(&scheme).cloned().ok_or_else(|| {
+            let known = self.schemes();
+            Error::interface(format!(
+                "no driver for URL scheme {scheme:?}; registered schemes: {}",
+                if known.is_empty() {
+                    "none (register a driver first, e.g. dbapi_flightsql::register())".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })
     }
 
     /// Opens a connection with the driver registered for the URL's scheme.
@@ -85,9 +81,7 @@ fn scheme(url: &str) -> Result<String> {
     let (scheme, _) = url.split_once(':').ok_or_else(bad)?;
     let mut chars = scheme.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    if !first_ok
-        || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    {
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
         return Err(bad());
     }
     Ok(scheme.to_ascii_lowercase())
@@ -193,6 +187,9 @@ mod tests {
     async fn connect_goes_to_the_driver() {
         let r = Registry::new().with(Fake);
         let e = r.connect("fake://h").await.unwrap_err();
-        assert_eq!(e.to_string(), "OperationalError: fake cannot connect to fake://h");
+        assert_eq!(
+            e.to_string(),
+            "OperationalError: fake cannot connect to fake://h"
+        );
     }
 }

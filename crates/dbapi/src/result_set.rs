@@ -31,6 +31,7 @@ pub trait BatchSource: Send + std::fmt::Debug {
 #[derive(Debug)]
 pub struct ResultSet<S> {
     source: S,
+    schema: Option<SchemaRef>,
     columns: Option<Arc<[Column]>>,
     current: Option<RecordBatch>,
     offset: usize,
@@ -41,9 +42,11 @@ pub struct ResultSet<S> {
 impl<S: BatchSource> ResultSet<S> {
     /// Wraps a source.
     pub fn new(source: S) -> Self {
-        let columns = source.schema().map(|s| describe(&s));
+        let schema = source.schema();
+        let columns = schema.as_deref().map(describe);
         ResultSet {
             source,
+            schema,
             columns,
             current: None,
             offset: 0,
@@ -86,16 +89,27 @@ impl<S: BatchSource> ResultSet<S> {
             }
             match self.source.next_batch().await? {
                 Some(batch) => {
-                    if self.columns.is_none() {
-                        self.columns = Some(describe(&batch.schema()));
+                    // The data's schema is authoritative: a server may announce a slightly
+                    // different one (e.g. dictionary-encoded columns sent decoded).
+                    let schema = batch.schema();
+                    let same = self
+                        .schema
+                        .as_ref()
+                        .is_some_and(|s| Arc::ptr_eq(s, &schema) || **s == *schema);
+                    if !same {
+                        self.columns = Some(describe(&schema));
+                        self.schema = Some(schema);
                     }
                     self.current = Some(batch);
                     self.offset = 0;
                 }
                 None => {
                     self.exhausted = true;
-                    if self.columns.is_none() {
-                        self.columns = self.source.schema().map(|s| describe(&s));
+                    if let Some(schema) = self.source.schema() {
+                        if self.schema.as_ref() != Some(&schema) {
+                            self.columns = Some(describe(&schema));
+                            self.schema = Some(schema);
+                        }
                     }
                     return Ok(false);
                 }
@@ -133,7 +147,7 @@ impl<S: BatchSource> ResultSet<S> {
             let (Some(batch), Some(columns)) = (&self.current, &self.columns) else {
                 break;
             };
-            let end = batch.num_rows().min(self.offset + (size - rows.len()));
+            let end = self.offset + (size - rows.len()).min(batch.num_rows() - self.offset);
             for i in self.offset..end {
                 rows.push(Row::from_batch(columns, batch, i)?);
             }

@@ -7,12 +7,11 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal256Type, DecimalType, DurationMicrosecondType,
     DurationMillisecondType, DurationNanosecondType, DurationSecondType, Float16Type, Float32Type,
-    Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTime,
-    IntervalDayTimeType, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
-    IntervalYearMonthType, Time32MillisecondType, Time32SecondType, Time64MicrosecondType,
-    Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
-    i256,
+    Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTime, IntervalDayTimeType,
+    IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType,
+    Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type, i256,
 };
 use arrow::temporal_conversions::{as_datetime, as_duration, as_time};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
@@ -208,7 +207,9 @@ impl Value {
 }
 
 fn out_of_range(dt: &DataType, raw: impl fmt::Display) -> Error {
-    Error::data(format!("{dt} value {raw} is out of the representable range"))
+    Error::data(format!(
+        "{dt} value {raw} is out of the representable range"
+    ))
 }
 
 fn read(array: &dyn Array, i: usize) -> Result<Value> {
@@ -263,9 +264,7 @@ fn read(array: &dyn Array, i: usize) -> Result<Value> {
         }
         DataType::Date32 => {
             let v = array.as_primitive::<Date32Type>().value(i);
-            Value::Date(
-                Date32Type::to_naive_date_opt(v).ok_or_else(|| out_of_range(dt, v))?,
-            )
+            Value::Date(Date32Type::to_naive_date_opt(v).ok_or_else(|| out_of_range(dt, v))?)
         }
         DataType::Date64 => {
             let v = array.as_primitive::<Date64Type>().value(i);
@@ -274,9 +273,7 @@ fn read(array: &dyn Array, i: usize) -> Result<Value> {
                     "Date64 value {v} is not a whole number of days (milliseconds since the epoch must be divisible by 86400000)"
                 )));
             }
-            Value::Date(
-                Date64Type::to_naive_date_opt(v).ok_or_else(|| out_of_range(dt, v))?,
-            )
+            Value::Date(Date64Type::to_naive_date_opt(v).ok_or_else(|| out_of_range(dt, v))?)
         }
         DataType::Time32(unit) => {
             let v = i64::from(match unit {
@@ -474,7 +471,11 @@ impl fmt::Display for Value {
             Value::IntervalYearMonth(m) => write!(f, "{m} months"),
             Value::IntervalDayTime(v) => write!(f, "{} days {} ms", v.days, v.milliseconds),
             Value::IntervalMonthDayNano(v) => {
-                write!(f, "{} months {} days {} ns", v.months, v.days, v.nanoseconds)
+                write!(
+                    f,
+                    "{} months {} days {} ns",
+                    v.months, v.days, v.nanoseconds
+                )
             }
             Value::List(items) => {
                 f.write_str("[")?;
@@ -561,7 +562,10 @@ mod tests {
         let a = Int32Array::from(vec![Some(1), None]);
         assert_eq!(Value::from_arrow(&a, 0).unwrap(), Value::Int32(1));
         assert_eq!(Value::from_arrow(&a, 1).unwrap(), Value::Null);
-        assert_eq!(Value::from_arrow(&NullArray::new(2), 1).unwrap(), Value::Null);
+        assert_eq!(
+            Value::from_arrow(&NullArray::new(2), 1).unwrap(),
+            Value::Null
+        );
     }
 
     #[test]
@@ -622,10 +626,7 @@ mod tests {
             .into_iter()
             .collect();
         let got: Vec<Value> = (0..4).map(|i| Value::from_arrow(&d, i).unwrap()).collect();
-        assert_eq!(
-            got,
-            vec!["a".into(), Value::Null, "b".into(), "a".into()]
-        );
+        assert_eq!(got, vec!["a".into(), Value::Null, "b".into(), "a".into()]);
     }
 
     #[test]
@@ -672,13 +673,8 @@ mod tests {
             Arc::new(Int32Array::from(vec![5, 0])),
             Arc::new(StringArray::from(vec!["", "z"])),
         ];
-        let u = UnionArray::try_new(
-            fields,
-            ScalarBuffer::from(vec![0_i8, 1]),
-            None,
-            children,
-        )
-        .unwrap();
+        let u =
+            UnionArray::try_new(fields, ScalarBuffer::from(vec![0_i8, 1]), None, children).unwrap();
         assert_eq!(Value::from_arrow(&u, 0).unwrap(), Value::Int32(5));
         assert_eq!(Value::from_arrow(&u, 1).unwrap(), Value::String("z".into()));
     }

@@ -47,10 +47,14 @@ impl CallHeaders {
         let mut fixed = Vec::new();
         let mut push = |name: &str, value: &str| -> Result<()> {
             let key = AsciiMetadataKey::from_str(name).map_err(|_| {
-                Error::interface(format!("header name {name:?} is not a valid gRPC metadata key"))
+                Error::interface(format!(
+                    "header name {name:?} is not a valid gRPC metadata key"
+                ))
             })?;
             let mut value = AsciiMetadataValue::from_str(value).map_err(|_| {
-                Error::interface(format!("the value of header {name:?} is not valid in a gRPC header"))
+                Error::interface(format!(
+                    "the value of header {name:?} is not valid in a gRPC header"
+                ))
             })?;
             value.set_sensitive(dbapi::is_secret_key(name));
             fixed.push((key, value));
@@ -76,8 +80,9 @@ impl CallHeaders {
     }
 
     fn set_bearer(&self, token: &str) -> Result<()> {
-        let mut value = AsciiMetadataValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| Error::interface("the token is not valid in a gRPC header (printable ASCII only)"))?;
+        let mut value = AsciiMetadataValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            Error::interface("the token is not valid in a gRPC header (printable ASCII only)")
+        })?;
         value.set_sensitive(true);
         *self
             .state
@@ -147,7 +152,11 @@ impl std::fmt::Debug for FlightSqlClient {
 }
 
 fn transport_of(tls: bool) -> Transport {
-    if tls { Transport::Tls } else { Transport::Plaintext }
+    if tls {
+        Transport::Tls
+    } else {
+        Transport::Plaintext
+    }
 }
 
 impl FlightSqlClient {
@@ -331,7 +340,10 @@ impl FlightSqlClient {
 
     /// The client for a location: `None` for this server, else a cached or new connection.
     async fn client_for(&self, uri: &str) -> Result<Option<(Grpc, Transport)>> {
-        if uri.is_empty() || uri == REUSE_CONNECTION || uri.starts_with("arrow-flight-reuse-connection:") {
+        if uri.is_empty()
+            || uri == REUSE_CONNECTION
+            || uri.starts_with("arrow-flight-reuse-connection:")
+        {
             return Ok(None);
         }
         let parsed = url::Url::parse(uri)
@@ -400,14 +412,16 @@ impl FlightSqlClient {
     }
 }
 
-async fn within<T>(timeout: Option<Duration>, what: &str, future: impl Future<Output = T>) -> Result<T> {
+async fn within<T>(
+    timeout: Option<Duration>,
+    what: &str,
+    future: impl Future<Output = T>,
+) -> Result<T> {
     match timeout {
         None => Ok(future.await),
         Some(t) => tokio::time::timeout(t, future).await.map_err(|_| {
-            Error::operational(format!(
-                "{what} timed out after {t:?} (URL option timeout)"
-            ))
-            .timeout()
+            Error::operational(format!("{what} timed out after {t:?} (URL option timeout)"))
+                .timeout()
         }),
     }
 }
@@ -422,7 +436,9 @@ async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Resu
     let scheme = if tls { "https" } else { "http" };
     let address = format!("{host}:{port}");
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
-        .map_err(|e| Error::interface(format!("invalid server address {address:?}")).with_source(e))?
+        .map_err(|e| {
+            Error::interface(format!("invalid server address {address:?}")).with_source(e)
+        })?
         .tcp_nodelay(true)
         .initial_stream_window_size(Some(4 << 20))
         .initial_connection_window_size(Some(16 << 20));
@@ -449,10 +465,13 @@ async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Resu
             .tls_config(tls_config)
             .map_err(|e| from_transport("invalid TLS configuration", e, Transport::Tls))?;
     }
-    endpoint
-        .connect()
-        .await
-        .map_err(|e| from_transport(&format!("cannot connect to {address}"), e, transport_of(tls)))
+    endpoint.connect().await.map_err(|e| {
+        from_transport(
+            &format!("cannot connect to {address}"),
+            e,
+            transport_of(tls),
+        )
+    })
 }
 
 /// What a result stream yields: its schema, then batches.
@@ -489,7 +508,12 @@ impl FlightStreamReader {
 
     pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         loop {
-            let next = within(self.timeout, "waiting for the next message of a result stream", self.decoder.next()).await?;
+            let next = within(
+                self.timeout,
+                "waiting for the next message of a result stream",
+                self.decoder.next(),
+            )
+            .await?;
             let Some(decoded) = next else {
                 return Ok(None);
             };

@@ -109,7 +109,11 @@ impl Config {
 
     /// Authenticates with a user name and password through the Flight `Handshake` (URL
     /// user-info `user:password@`).
-    pub fn with_basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn with_basic_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
         self.username = Some(username.into());
         self.password = Some(Secret(password.into()));
         self
@@ -251,7 +255,8 @@ impl Config {
             ));
         }
         for (name, value) in &self.headers {
-            if tonic::metadata::AsciiMetadataKey::from_str(name).is_err() || name.ends_with("-bin") {
+            if tonic::metadata::AsciiMetadataKey::from_str(name).is_err() || name.ends_with("-bin")
+            {
                 return Err(Error::interface(format!(
                     "header name {name:?} is not a valid gRPC metadata key"
                 )));
@@ -264,7 +269,11 @@ impl Config {
             if !value.chars().all(|c| matches!(c, ' '..='~'))
                 || tonic::metadata::AsciiMetadataValue::from_str(value).is_err()
             {
-                let shown = if dbapi::is_secret_key(name) { "***" } else { value.as_str() };
+                let shown = if dbapi::is_secret_key(name) {
+                    "***"
+                } else {
+                    value.as_str()
+                };
                 return Err(Error::interface(format!(
                     "value {shown:?} of header {name:?} is not valid in a gRPC header (printable ASCII only)"
                 )));
@@ -286,7 +295,13 @@ impl Config {
             .remove(b'.')
             .remove(b'~');
         let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
-        let hidden = |s: &Secret| if secrets { enc(s.expose()) } else { "***".to_owned() };
+        let hidden = |s: &Secret| {
+            if secrets {
+                enc(s.expose())
+            } else {
+                "***".to_owned()
+            }
+        };
         let mut url = String::from("flightsql://");
         if let Some(user) = &self.username {
             url.push_str(&enc(user));
@@ -352,7 +367,11 @@ impl fmt::Debug for Config {
             .headers
             .iter()
             .map(|(n, v)| {
-                let v = if dbapi::is_secret_key(n) { "***" } else { v.as_str() };
+                let v = if dbapi::is_secret_key(n) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
                 (n.as_str(), v)
             })
             .collect();
@@ -375,7 +394,11 @@ impl fmt::Debug for Config {
 }
 
 fn bad_value(key: &str, value: &str, expected: &str) -> Error {
-    let shown = if dbapi::is_secret_key(key) { "***" } else { value };
+    let shown = if dbapi::is_secret_key(key) {
+        "***"
+    } else {
+        value
+    };
     Error::interface(format!(
         "invalid value {shown:?} for URL option {key}: expected {expected}"
     ))
@@ -422,7 +445,9 @@ impl FromStr for Config {
         }
         if let Some(password) = url.password() {
             if config.username.is_none() {
-                return Err(Error::interface("connection URL has a password but no user name"));
+                return Err(Error::interface(
+                    "connection URL has a password but no user name",
+                ));
             }
             config.password = Some(Secret(decode(password, "the password")?));
         }
@@ -471,21 +496,20 @@ impl FromStr for Config {
                     config.database = Some(value);
                 }
                 "timeout" => {
-                    config.timeout = Some(
-                        parse_duration(&value)
-                            .ok_or_else(|| bad_value(&key, &value, "a duration such as 30s, 500ms or 2m"))?,
-                    );
+                    config.timeout = Some(parse_duration(&value).ok_or_else(|| {
+                        bad_value(&key, &value, "a duration such as 30s, 500ms or 2m")
+                    })?);
                 }
                 "connect_timeout" => {
-                    config.connect_timeout = Some(
-                        parse_duration(&value)
-                            .ok_or_else(|| bad_value(&key, &value, "a duration such as 10s or 500ms"))?,
-                    );
+                    config.connect_timeout = Some(parse_duration(&value).ok_or_else(|| {
+                        bad_value(&key, &value, "a duration such as 10s or 500ms")
+                    })?);
                 }
                 "max_message_size" => {
-                    config.max_message_size = parse_size(&value)
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| bad_value(&key, &value, "a size in bytes such as 67108864 or 64MiB"))?;
+                    config.max_message_size =
+                        parse_size(&value).filter(|n| *n > 0).ok_or_else(|| {
+                            bad_value(&key, &value, "a size in bytes such as 67108864 or 64MiB")
+                        })?;
                 }
                 "tls_root_certs" => {
                     if value.is_empty() {
@@ -494,9 +518,9 @@ impl FromStr for Config {
                     config.tls_root_certs = Some(PathBuf::from(value));
                 }
                 "read_ahead" => {
-                    config.read_ahead = value
-                        .parse()
-                        .map_err(|_| bad_value(&key, &value, "a number of endpoints (0 or more)"))?;
+                    config.read_ahead = value.parse().map_err(|_| {
+                        bad_value(&key, &value, "a number of endpoints (0 or more)")
+                    })?;
                 }
                 other => match other.strip_prefix("header.") {
                     Some(name) if !name.is_empty() => {
@@ -514,14 +538,16 @@ impl FromStr for Config {
             if tls_fixed && tls != default_tls {
                 return Err(Error::interface(format!(
                     "URL option tls={tls} conflicts with scheme {scheme}://, which is {}",
-                    if default_tls { "always TLS" } else { "always plaintext" }
+                    if default_tls {
+                        "always TLS"
+                    } else {
+                        "always plaintext"
+                    }
                 )));
             }
             config.tls = tls;
         }
-        config.port = url
-            .port()
-            .unwrap_or(if config.tls { 443 } else { 80 });
+        config.port = url.port().unwrap_or(if config.tls { 443 } else { 80 });
         config.validate()?;
         Ok(config)
     }
@@ -605,7 +631,10 @@ mod tests {
         assert_eq!(c.max_message_size(), 16 << 20);
         assert_eq!(c.headers(), &[("x-trace".to_owned(), "abc".to_owned())]);
         assert_eq!(c.read_ahead(), 0);
-        assert_eq!(c.tls_root_certs(), Some(std::path::Path::new("/etc/ca.pem")));
+        assert_eq!(
+            c.tls_root_certs(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
     }
 
     #[test]
@@ -683,7 +712,14 @@ mod tests {
 
     #[test]
     fn malformed_urls_do_not_panic_and_hide_secrets() {
-        for url in ["", "flightsql://", "flightsql://:1", "flightsql://h:99999", "::", "flightsql://u:hunter2@[::1"] {
+        for url in [
+            "",
+            "flightsql://",
+            "flightsql://:1",
+            "flightsql://h:99999",
+            "::",
+            "flightsql://u:hunter2@[::1",
+        ] {
             let e = parse(url).unwrap_err();
             assert!(e.is_interface(), "{url}: {e}");
             assert!(!e.to_string().contains("hunter2"), "{e}");
@@ -692,8 +728,8 @@ mod tests {
 
     #[test]
     fn secrets_never_shown() {
-        let c = parse("flightsql://bob:hunter2@h:1?header.x-api-key=k3y&header.plain=visible")
-            .unwrap();
+        let c =
+            parse("flightsql://bob:hunter2@h:1?header.x-api-key=k3y&header.plain=visible").unwrap();
         for shown in [c.to_string(), format!("{c:?}")] {
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(!shown.contains("k3y"), "{shown}");

@@ -3,7 +3,7 @@
 use arrow::record_batch::RecordBatch;
 use arrow_flight::FlightInfo;
 use async_trait::async_trait;
-use dbapi::{Column, Cursor, DEFAULT_ARRAYSIZE, Error, Params, ResultSet, Result, Row};
+use dbapi::{Column, Cursor, DEFAULT_ARRAYSIZE, Error, Params, Result, ResultSet, Row};
 
 use crate::client::FlightSqlClient;
 use crate::fetch::EndpointStream;
@@ -73,10 +73,12 @@ impl Cursor for FlightSqlCursor {
         let schema = if info.schema.is_empty() {
             None
         } else {
-            Some(std::sync::Arc::new(info.clone().try_decode_schema().map_err(|e| {
-                Error::internal("the server sent a FlightInfo with an undecodable schema")
-                    .with_source(e)
-            })?))
+            Some(std::sync::Arc::new(
+                info.clone().try_decode_schema().map_err(|e| {
+                    Error::internal("the server sent a FlightInfo with an undecodable schema")
+                        .with_source(e)
+                })?,
+            ))
         };
         let stream = EndpointStream::new(self.client.clone(), info.endpoint.clone(), schema);
         self.result = Some(ResultSet::new(stream));

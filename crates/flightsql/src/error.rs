@@ -77,7 +77,10 @@ pub(crate) fn from_status(status: &tonic::Status, transport: Transport) -> Error
         );
     }
     let chain = chain_text(status);
-    if matches!(code, Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled) {
+    if matches!(
+        code,
+        Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
+    ) {
         if let Some(hint) = tls_hint(&format!("{message} {chain}"), transport) {
             text = format!("{text} ({hint})");
         }
@@ -141,9 +144,7 @@ pub(crate) fn tls_hint(text: &str, transport: Transport) -> Option<&'static str>
         ]
         .iter()
         .any(|m| t.contains(m))
-        .then_some(
-            "the server may require TLS: use tls=true with flightsql://, or grpc+tls://",
-        ),
+        .then_some("the server may require TLS: use tls=true with flightsql://, or grpc+tls://"),
         Transport::Tls => [
             "invalidcontenttype",
             "corrupt message",
@@ -155,9 +156,7 @@ pub(crate) fn tls_hint(text: &str, transport: Transport) -> Option<&'static str>
         ]
         .iter()
         .any(|m| t.contains(m))
-        .then_some(
-            "the server may not speak TLS: use tls=false with flightsql://, or grpc+tcp://",
-        ),
+        .then_some("the server may not speak TLS: use tls=false with flightsql://, or grpc+tcp://"),
     }
 }
 
@@ -226,8 +225,20 @@ mod tests {
 
     #[test]
     fn tls_hints() {
-        assert!(tls_hint("h2 protocol error: frame with invalid size", Transport::Plaintext).is_some());
-        assert!(tls_hint("received corrupt message of type InvalidContentType", Transport::Tls).is_some());
+        assert!(
+            tls_hint(
+                "h2 protocol error: frame with invalid size",
+                Transport::Plaintext
+            )
+            .is_some()
+        );
+        assert!(
+            tls_hint(
+                "received corrupt message of type InvalidContentType",
+                Transport::Tls
+            )
+            .is_some()
+        );
         assert!(tls_hint("table not found", Transport::Plaintext).is_none());
     }
 

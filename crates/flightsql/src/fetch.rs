@@ -37,6 +37,9 @@ pub(crate) struct EndpointStream {
     next_index: usize,
     total: usize,
     read_ahead: usize,
+    /// The schema announced in the `FlightInfo`, if any.
+    announced: Option<SchemaRef>,
+    /// The schema of the first stream: every other stream must match it.
     schema: Option<SchemaRef>,
     failed: bool,
 }
@@ -55,7 +58,8 @@ impl EndpointStream {
             open: VecDeque::new(),
             next_index: 0,
             read_ahead,
-            schema,
+            announced: schema,
+            schema: None,
             failed: false,
         }
     }
@@ -93,7 +97,7 @@ impl EndpointStream {
             }
             Some(expected) if same_columns(expected, schema) => Ok(()),
             Some(expected) => Err(Error::internal(format!(
-                "endpoint {} of {}: schema differs from the result's schema: expected {}, got {}",
+                "endpoint {} of {}: schema differs from the first endpoint's: expected {}, got {}",
                 index + 1,
                 self.total,
                 describe(expected),
@@ -112,8 +116,7 @@ impl Drop for EndpointStream {
 /// Same column names and types, ignoring metadata and nullability.
 fn same_columns(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
-        && a
-            .fields()
+        && a.fields()
             .iter()
             .zip(b.fields())
             .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
@@ -198,6 +201,6 @@ impl BatchSource for EndpointStream {
     }
 
     fn schema(&self) -> Option<SchemaRef> {
-        self.schema.clone()
+        self.schema.clone().or_else(|| self.announced.clone())
     }
 }

@@ -18,7 +18,12 @@ use arrow::record_batch::RecordBatch;
 /// # Errors
 /// Never in practice; the batch is built from arrays of matching lengths.
 pub fn demo_readings() -> Result<RecordBatch, ArrowError> {
-    let sensors = [("s1", "kitchen"), ("s2", "garage"), ("s3", "attic"), ("s4", "cellar")];
+    let sensors = [
+        ("s1", "kitchen"),
+        ("s2", "garage"),
+        ("s3", "attic"),
+        ("s4", "cellar"),
+    ];
     let n = 100;
     let base = 1_767_225_600_000_000_000_i64; // 2026-01-01T00:00:00Z
     let time: Vec<i64> = (0..n).map(|i| base + i * 60_000_000_000).collect();
@@ -62,7 +67,11 @@ pub fn generated(rows: usize, batch_rows: usize) -> Result<Vec<RecordBatch>, Arr
         Field::new("id", DataType::Int64, false),
         Field::new("value", DataType::Float64, false),
         Field::new("name", DataType::Utf8, false),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
     ]));
     let batch_rows = batch_rows.max(1);
     let mut out = Vec::with_capacity(rows.div_ceil(batch_rows));

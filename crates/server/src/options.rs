@@ -55,8 +55,9 @@ impl std::fmt::Debug for Auth {
 /// The behaviour of a server; shared by a server and its replicas, changeable while running.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Into how many endpoints each query result is split (at least 1; rows are divided into
-    /// contiguous, nearly equal ranges, so some endpoints may be empty).
+    /// Into how many endpoints each query result is split (rows are divided into contiguous,
+    /// nearly equal ranges, so some endpoints may be empty; 0 sends a `FlightInfo` without
+    /// endpoints, an empty result).
     pub endpoints: usize,
     /// The locations given to the endpoints.
     pub locations: Locations,
@@ -74,8 +75,9 @@ pub struct Options {
     pub required_header: Option<(String, String)>,
     /// A pause before the first batch of every `DoGet` stream.
     pub delay_before_first_batch: Duration,
-    /// The largest message the server encodes, in bytes (batches are split to fit).
-    pub max_flight_data_size: usize,
+    /// A pause before each later batch of every `DoGet` stream (paces streams, so that
+    /// tests can act while a stream is open).
+    pub delay_between_batches: Duration,
 }
 
 impl Default for Options {
@@ -89,7 +91,7 @@ impl Default for Options {
             auth: Auth::None,
             required_header: None,
             delay_before_first_batch: Duration::ZERO,
-            max_flight_data_size: 2 * 1024 * 1024,
+            delay_between_batches: Duration::ZERO,
         }
     }
 }

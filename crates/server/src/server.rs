@@ -92,7 +92,9 @@ impl ServerBuilder {
         for (name, batches) in tables {
             let schema = match batches.first() {
                 Some(b) => b.schema(),
-                None => return Err(format!("table {name} has no batches to take a schema from").into()),
+                None => {
+                    return Err(format!("table {name} has no batches to take a schema from").into());
+                }
             };
             let table = MemTable::try_new(schema, vec![batches])?;
             ctx.register_table(name.as_str(), Arc::new(table))?;

@@ -3,11 +3,10 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow_flight::encode::FlightDataEncoderBuilder;
-use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery};
@@ -17,7 +16,7 @@ use arrow_flight::{
 use base64::Engine as _;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
@@ -138,15 +137,41 @@ impl TicketHandle {
     }
 }
 
+/// The gRPC status real servers use for an engine error: the user's SQL is
+/// `INVALID_ARGUMENT`, anything else `INTERNAL`.
 fn df_status(e: DataFusionError) -> Status {
-    match e {
+    match e.find_root() {
         DataFusionError::SQL(..)
         | DataFusionError::Plan(_)
         | DataFusionError::SchemaError(..)
         | DataFusionError::NotImplemented(_) => Status::invalid_argument(e.to_string()),
-        DataFusionError::Context(_, inner) => df_status(*inner),
-        other => Status::internal(other.to_string()),
+        _ => Status::internal(e.to_string()),
     }
+}
+
+/// Encodes a schema and batches as Flight data, dictionaries included as they are.
+///
+/// `FlightDataEncoder` of this arrow-flight version announces `LargeList` columns as `List`
+/// (apache/arrow-rs#10291), so the server encodes with the IPC writer directly.
+fn encode(
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<Vec<arrow_flight::FlightData>, Status> {
+    use arrow::ipc::writer::{DictionaryTracker, IpcDataGenerator, IpcWriteOptions};
+    let options = IpcWriteOptions::default();
+    let generator = IpcDataGenerator::default();
+    let mut tracker = DictionaryTracker::new(false);
+    let schema_message =
+        generator.schema_to_bytes_with_dictionary_tracker(schema, &mut tracker, &options);
+    let mut out = vec![arrow_flight::FlightData::from(schema_message)];
+    for batch in batches {
+        let (dictionaries, data) = generator
+            .encode(batch, &mut tracker, &options, &mut Default::default())
+            .map_err(|e| Status::internal(format!("cannot encode a batch: {e}")))?;
+        out.extend(dictionaries.into_iter().map(Into::into));
+        out.push(data.into());
+    }
+    Ok(out)
 }
 
 impl Service {
@@ -155,9 +180,10 @@ impl Service {
         let headers: Vec<(String, String)> = metadata
             .iter()
             .filter_map(|kv| match kv {
-                tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
-                    Some((k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-                }
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )),
                 tonic::metadata::KeyAndValueRef::Binary(..) => None,
             })
             .collect();
@@ -166,9 +192,7 @@ impl Service {
             .last_headers
             .write()
             .unwrap_or_else(PoisonError::into_inner) = headers;
-        let authorization = metadata
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
+        let authorization = metadata.get("authorization").and_then(|v| v.to_str().ok());
         if authorization.is_some() {
             bump(&self.shared.counters.with_authorization);
         }
@@ -202,7 +226,7 @@ impl Service {
     }
 
     fn endpoints(&self, sql: &str, options: &Options) -> Vec<FlightEndpoint> {
-        let parts = options.endpoints.max(1);
+        let parts = options.endpoints;
         (0..parts)
             .map(|part| {
                 let handle = TicketHandle {
@@ -214,8 +238,8 @@ impl Service {
                 let ticket = TicketStatementQuery {
                     statement_handle: handle.into(),
                 };
-                let mut endpoint = FlightEndpoint::new()
-                    .with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
+                let mut endpoint =
+                    FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
                 match &options.locations {
                     Locations::None => {}
                     Locations::ReuseConnection => {
@@ -238,7 +262,10 @@ impl Service {
     }
 
     /// Runs a query and returns the rows of one part.
-    async fn run_part(&self, handle: &TicketHandle) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    async fn run_part(
+        &self,
+        handle: &TicketHandle,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
         let df = self.shared.ctx.sql(&handle.sql).await.map_err(df_status)?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await.map_err(df_status)?;
@@ -261,8 +288,8 @@ impl Service {
 }
 
 fn check_bearer(authorization: Option<&str>, valid: impl Fn(&str) -> bool) -> Result<(), Status> {
-    let value = authorization
-        .ok_or_else(|| Status::unauthenticated("missing authorization header"))?;
+    let value =
+        authorization.ok_or_else(|| Status::unauthenticated("missing authorization header"))?;
     let token = value
         .strip_prefix("Bearer ")
         .ok_or_else(|| Status::unauthenticated("authorization header is not a Bearer token"))?;
@@ -384,27 +411,34 @@ impl FlightSqlService for Service {
         let options = self.shared.options();
         let handle = TicketHandle::decode(&ticket.statement_handle)?;
         let (schema, batches) = self.run_part(&handle).await?;
-        let delay = options.delay_before_first_batch;
         let mut guard = CancelGuard {
             shared: Arc::clone(&self.shared),
             finished: false,
         };
-        let batches = futures::stream::once(async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            futures::stream::iter(batches.into_iter().map(Ok::<_, FlightError>))
-        })
-        .flatten();
-        let data = FlightDataEncoderBuilder::new()
-            .with_schema(schema)
-            .with_max_flight_data_size(options.max_flight_data_size)
-            .build(batches)
-            .map_err(|e| Status::internal(e.to_string()));
-        let data = data.chain(futures::stream::poll_fn(move |_| {
-            guard.finish();
-            std::task::Poll::Ready(None)
-        }));
+        let messages = encode(&schema, &batches)?;
+        let (first_delay, pace) = (
+            options.delay_before_first_batch,
+            options.delay_between_batches,
+        );
+        let data = futures::stream::iter(messages.into_iter().enumerate())
+            .then(move |(n, message)| async move {
+                // Message 0 is the schema; batches (and their dictionaries) follow.
+                let delay = if n == 1 {
+                    first_delay
+                } else if n > 1 {
+                    pace
+                } else {
+                    Duration::ZERO
+                };
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(message)
+            })
+            .chain(futures::stream::poll_fn(move |_| {
+                guard.finish();
+                std::task::Poll::Ready(None)
+            }));
         Ok(Response::new(data.boxed()))
     }
 
@@ -432,7 +466,10 @@ mod tests {
             sql: "SELECT 1\n, 2".into(),
         };
         let back = TicketHandle::decode(&h.encode()).unwrap();
-        assert_eq!((back.part, back.parts, back.sql.as_str()), (2, 7, "SELECT 1\n, 2"));
+        assert_eq!(
+            (back.part, back.parts, back.sql.as_str()),
+            (2, 7, "SELECT 1\n, 2")
+        );
         assert!(TicketHandle::decode(b"7/7\nx").is_err());
         assert!(TicketHandle::decode(b"\xff").is_err());
         assert!(TicketHandle::decode(b"nonsense").is_err());

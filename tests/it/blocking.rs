@@ -1,0 +1,101 @@
+//! The blocking facade.
+
+use dbapi::blocking::Connection;
+use flightsql_server::Options;
+
+use crate::{all_ids, registry};
+
+/// A server on its own runtime, for synchronous tests.
+fn background_server(options: Options) -> (tokio::runtime::Runtime, flightsql_server::Server) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(crate::server(options));
+    (rt, server)
+}
+
+#[test]
+fn blocking_cursor_iterates_rows() {
+    let (_rt, server) = background_server(Options {
+        endpoints: 3,
+        ..Options::default()
+    });
+    let conn = Connection::connect_with(&registry(), &server.url()).unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor.execute("SELECT id FROM numbers", ()).unwrap();
+    assert_eq!(server.stats().do_get, 0);
+    let first = cursor.fetchone().unwrap().unwrap();
+    assert_eq!(first.get::<i64, _>(0).unwrap(), 0);
+    assert_eq!(cursor.fetchmany(Some(9)).unwrap().len(), 9);
+    let rest: Vec<i64> = cursor
+        .by_ref()
+        .map(|r| r.unwrap().get::<i64, _>("id").unwrap())
+        .collect();
+    assert_eq!(rest, all_ids()[10..].to_vec());
+    assert_eq!(cursor.rowcount(), 1000);
+    cursor.execute("SELECT id FROM numbers", ()).unwrap();
+    assert_eq!(cursor.fetchall().unwrap().len(), 1000);
+    cursor.execute("SELECT id FROM numbers", ()).unwrap();
+    let n: usize = cursor
+        .fetch_all_batches()
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(n, 1000);
+    assert_eq!(cursor.description().unwrap()[0].name(), "id");
+    cursor.close().unwrap();
+    assert!(cursor.fetchone().is_err());
+}
+
+#[test]
+fn blocking_iterator_stops_after_an_error() {
+    let (_rt, server) = background_server(Options::default());
+    let mut conn = Connection::connect_with(&registry(), &server.url()).unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    // No execute yet: the first item is the error, then the iterator ends.
+    let first = cursor.next().unwrap();
+    assert!(first.unwrap_err().is_interface());
+    assert!(cursor.next().is_none());
+    conn.commit().unwrap();
+    conn.close().unwrap();
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn blocking_connect_errors_are_returned() {
+    let e = Connection::connect_with(&registry(), "nope://x").unwrap_err();
+    assert!(e.is_interface());
+}
+
+#[test]
+fn blocking_api_inside_an_async_runtime_works_on_a_helper_thread() {
+    // The server runs elsewhere: blocking the outer runtime must not stall it.
+    let (_rt, server) = background_server(Options::default());
+    let outer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    outer.block_on(async {
+        let conn = Connection::connect_with(&registry(), &server.url()).unwrap();
+        let mut cursor = conn.cursor().unwrap();
+        cursor.execute("SELECT id FROM numbers", ()).unwrap();
+        assert_eq!(cursor.by_ref().count(), 1000);
+        // Inside spawn_blocking too.
+        let url = server.url();
+        let n = tokio::task::spawn_blocking(move || {
+            let conn = Connection::connect_with(&registry(), &url).unwrap();
+            let mut cursor = conn.cursor().unwrap();
+            cursor.execute("SELECT id FROM numbers", ()).unwrap();
+            cursor.count()
+        })
+        .await
+        .unwrap();
+        assert_eq!(n, 1000);
+        // Dropping blocking objects inside a runtime does not panic.
+        drop(cursor);
+        drop(conn);
+    });
+}

@@ -1,0 +1,255 @@
+//! Results split over endpoints and locations; laziness.
+
+use dbapi::Params;
+use flightsql_server::{Locations, Options};
+
+use crate::{all_ids, connect, connect_url, execute, ids, server};
+
+async fn ids_with(options: Options) -> Vec<i64> {
+    let server = server(options).await;
+    let conn = connect(&server).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    ids(cursor.as_mut()).await
+}
+
+#[tokio::test]
+async fn every_endpoint_is_read_in_order() {
+    for endpoints in [1, 2, 7] {
+        let got = ids_with(Options {
+            endpoints,
+            ..Options::default()
+        })
+        .await;
+        assert_eq!(got, all_ids(), "{endpoints} endpoints");
+    }
+}
+
+#[tokio::test]
+async fn more_endpoints_than_rows_leaves_some_empty() {
+    let server = server(Options {
+        endpoints: 7,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers WHERE id < 3").await;
+    assert_eq!(ids(cursor.as_mut()).await, vec![0, 1, 2]);
+    assert_eq!(cursor.rowcount(), 3);
+    assert_eq!(server.stats().do_get, 7);
+}
+
+#[tokio::test]
+async fn zero_endpoints_is_an_empty_result_with_columns() {
+    let server = server(Options {
+        endpoints: 0,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id, name FROM numbers").await;
+    assert!(cursor.fetchone().await.unwrap().is_none());
+    assert!(cursor.fetchall().await.unwrap().is_empty());
+    let names: Vec<&str> = cursor
+        .description()
+        .unwrap()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(names, ["id", "name"]);
+    assert_eq!(cursor.rowcount(), 0);
+    assert_eq!(server.stats().do_get, 0);
+}
+
+#[tokio::test]
+async fn empty_result_without_announced_schema_learns_it_from_the_stream() {
+    let server = server(Options {
+        send_schema: false,
+        endpoints: 2,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id, value FROM numbers WHERE id < 0").await;
+    assert!(
+        cursor.description().is_none(),
+        "no schema before the first fetch"
+    );
+    assert!(cursor.fetchall().await.unwrap().is_empty());
+    let names: Vec<&str> = cursor
+        .description()
+        .unwrap()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(names, ["id", "value"]);
+}
+
+#[tokio::test]
+async fn execute_does_no_do_get_and_first_fetch_opens_one_endpoint() {
+    let server = server(Options {
+        endpoints: 7,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect_url(&format!("{}&read_ahead=0", server.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(server.stats().get_flight_info, 1);
+    assert_eq!(server.stats().do_get, 0, "execute must not read data");
+    let first = cursor.fetchone().await.unwrap().unwrap();
+    assert_eq!(first.get::<i64, _>(0).unwrap(), 0);
+    assert_eq!(
+        server.stats().do_get,
+        1,
+        "only the first endpoint is opened"
+    );
+    // The first endpoint holds ids 0..142; stay inside it.
+    let rows = cursor.fetchmany(Some(100)).await.unwrap();
+    assert_eq!(rows.len(), 100);
+    assert_eq!(server.stats().do_get, 1);
+    let rest = ids(cursor.as_mut()).await;
+    assert_eq!(rest, (101..1000).collect::<Vec<i64>>());
+    assert_eq!(server.stats().do_get, 7);
+}
+
+#[tokio::test]
+async fn read_ahead_is_bounded() {
+    let server = server(Options {
+        endpoints: 7,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect_url(&format!("{}&read_ahead=2", server.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(server.stats().do_get, 0);
+    cursor.fetchone().await.unwrap().unwrap();
+    // Give the read-ahead tasks time to start.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(server.stats().do_get, 3, "current endpoint + 2 ahead");
+    assert_eq!(ids(cursor.as_mut()).await.len(), 999);
+}
+
+#[tokio::test]
+async fn dropping_a_cursor_mid_result_cancels_its_streams() {
+    let server = server(Options {
+        endpoints: 3,
+        delay_between_batches: std::time::Duration::from_millis(50),
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    {
+        let mut cursor = execute(conn.as_ref(), "SELECT * FROM numbers").await;
+        cursor.fetchone().await.unwrap().unwrap();
+    }
+    let mut waited = 0;
+    while server.stats().do_get_cancelled == 0 && waited < 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        waited += 1;
+    }
+    assert!(server.stats().do_get_cancelled >= 1, "{:?}", server.stats());
+    // The connection is still usable.
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+}
+
+#[tokio::test]
+async fn endpoints_on_other_instances_are_read_from_their_locations() {
+    let main = server(Options::default()).await;
+    let replica_a = main.spawn_replica().await.unwrap();
+    let replica_b = main.spawn_replica().await.unwrap();
+    main.set_options(|o| {
+        o.endpoints = 7;
+        o.locations = Locations::RoundRobin(vec![replica_a.location(), replica_b.location()]);
+    });
+    let conn = connect(&main).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    assert_eq!(main.stats().do_get, 7);
+    // A second query reuses the cached connections to the replicas.
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+}
+
+#[tokio::test]
+async fn reuse_connection_location_reads_from_the_same_server() {
+    let got = ids_with(Options {
+        endpoints: 2,
+        locations: Locations::ReuseConnection,
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(got, all_ids());
+}
+
+#[tokio::test]
+async fn a_dead_location_falls_back_to_the_next() {
+    let main = server(Options::default()).await;
+    let dead = dead_location().await;
+    main.set_options(|o| {
+        o.endpoints = 2;
+        o.locations = Locations::Fixed(vec![dead.clone(), main.location()]);
+    });
+    let conn = connect(&main).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+}
+
+#[tokio::test]
+async fn all_locations_down_is_an_error_naming_each() {
+    let main = server(Options::default()).await;
+    let dead_a = dead_location().await;
+    let dead_b = dead_location().await;
+    main.set_options(|o| {
+        o.endpoints = 2;
+        o.locations = Locations::Fixed(vec![dead_a.clone(), dead_b.clone()]);
+    });
+    let conn = connect(&main).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("endpoint 1 of 2"), "{msg}");
+    assert!(msg.contains("all 2 locations failed"), "{msg}");
+    assert!(msg.contains(&dead_a) && msg.contains(&dead_b), "{msg}");
+    assert!(e.is_connection());
+    // The failed result stays failed; the cursor can execute again.
+    assert!(cursor.fetchone().await.is_err());
+    main.set_options(|o| o.locations = Locations::None);
+    cursor
+        .execute("SELECT id FROM numbers", Params::None)
+        .await
+        .unwrap();
+    assert_eq!(ids(cursor.as_mut()).await, crate::all_ids());
+}
+
+#[tokio::test]
+async fn unsupported_location_scheme_is_named() {
+    let main = server(Options {
+        locations: Locations::Fixed(vec!["grpc+unix:///tmp/nope.sock".into()]),
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&main).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let msg = cursor.fetchall().await.unwrap_err().to_string();
+    assert!(msg.contains("grpc+unix"), "{msg}");
+}
+
+#[tokio::test]
+async fn unordered_results_are_complete() {
+    let mut got = ids_with(Options {
+        endpoints: 5,
+        ordered: false,
+        ..Options::default()
+    })
+    .await;
+    got.sort_unstable();
+    assert_eq!(got, all_ids());
+}
+
+/// A `grpc+tcp://` location where nothing listens.
+async fn dead_location() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("grpc+tcp://{addr}")
+}
