@@ -105,11 +105,11 @@ impl<S: BatchSource> ResultSet<S> {
                 }
                 None => {
                     self.exhausted = true;
-                    if let Some(schema) = self.source.schema() {
-                        if self.schema.as_ref() != Some(&schema) {
-                            self.columns = Some(describe(&schema));
-                            self.schema = Some(schema);
-                        }
+                    if let Some(schema) = self.source.schema()
+                        && self.schema.as_ref() != Some(&schema)
+                    {
+                        self.columns = Some(describe(&schema));
+                        self.schema = Some(schema);
                     }
                     return Ok(false);
                 }

@@ -688,3 +688,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    #[test]
+    fn docs_types_lists_every_variant() {
+        let doc = include_str!("../../../docs/types.md");
+        let variants = [
+            "Null",
+            "Bool",
+            "Int8",
+            "Int64",
+            "UInt8",
+            "UInt64",
+            "Float16",
+            "Float32",
+            "Float64",
+            "Decimal",
+            "String",
+            "Binary",
+            "Date",
+            "Time",
+            "Timestamp",
+            "TimestampTz",
+            "Duration",
+            "IntervalYearMonth",
+            "IntervalDayTime",
+            "IntervalMonthDayNano",
+            "List",
+            "Struct",
+            "Map",
+        ];
+        for v in variants {
+            assert!(
+                doc.contains(&format!("`Value::{v}")),
+                "docs/types.md lacks Value::{v}"
+            );
+        }
+    }
+}

@@ -577,7 +577,7 @@ fn parse_duration(s: &str) -> Option<Duration> {
 fn format_duration(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
         format!("{}s", d.as_secs())
-    } else if d.subsec_nanos() % 1_000_000 == 0 {
+    } else if d.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{}ms", d.as_millis())
     } else {
         format!("{}s", d.as_secs_f64())
@@ -775,5 +775,19 @@ mod tests {
         assert_eq!(parse_size("99999999999999999999GiB"), None);
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+    }
+}
+
+#[cfg(test)]
+mod doc_tests {
+    #[test]
+    fn docs_url_lists_every_key() {
+        let doc = include_str!("../../../docs/url.md");
+        for key in super::KEYS.split(", ") {
+            assert!(
+                doc.contains(&format!("| `{key}` |")),
+                "docs/url.md lacks option {key}"
+            );
+        }
     }
 }

@@ -80,10 +80,9 @@ pub(crate) fn from_status(status: &tonic::Status, transport: Transport) -> Error
     if matches!(
         code,
         Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
-    ) {
-        if let Some(hint) = tls_hint(&format!("{message} {chain}"), transport) {
-            text = format!("{text} ({hint})");
-        }
+    ) && let Some(hint) = tls_hint(&format!("{message} {chain}"), transport)
+    {
+        text = format!("{text} ({hint})");
     }
     let mut error = Error::new(kind_of(code), text)
         .with_code(code_name(code))
