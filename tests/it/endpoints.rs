@@ -253,3 +253,25 @@ async fn dead_location() -> String {
     drop(listener);
     format!("grpc+tcp://{addr}")
 }
+
+#[tokio::test]
+async fn a_stream_whose_schema_differs_from_the_first_is_an_error() {
+    let server = server(Options {
+        endpoints: 3,
+        rename_columns_in_endpoint: Some(1),
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert_eq!(e.kind(), dbapi::ErrorKind::Internal);
+    let msg = e.to_string();
+    assert!(msg.contains("endpoint 2 of 3"), "{msg}");
+    assert!(msg.contains("id_x"), "{msg}");
+    // Rows already fetched from the first endpoint were delivered; nothing is mixed in.
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let first = cursor.fetchmany(Some(333)).await.unwrap();
+    assert_eq!(first.len(), 333);
+    assert!(cursor.fetchone().await.is_err());
+}

@@ -75,6 +75,9 @@ pub struct Options {
     pub required_header: Option<(String, String)>,
     /// A pause before the first batch of every `DoGet` stream.
     pub delay_before_first_batch: Duration,
+    /// Serve the stream of this endpoint (0-based) with every column renamed (`<name>_x`), as
+    /// a broken server would: clients must reject a stream whose schema differs.
+    pub rename_columns_in_endpoint: Option<usize>,
     /// A pause before each later batch of every `DoGet` stream (paces streams, so that
     /// tests can act while a stream is open).
     pub delay_between_batches: Duration,
@@ -92,6 +95,7 @@ impl Default for Options {
             required_header: None,
             delay_before_first_batch: Duration::ZERO,
             delay_between_batches: Duration::ZERO,
+            rename_columns_in_endpoint: None,
         }
     }
 }

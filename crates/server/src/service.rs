@@ -149,6 +149,25 @@ fn df_status(e: DataFusionError) -> Status {
     }
 }
 
+/// The schema and batches with every column renamed to `<name>_x`.
+fn rename_columns(
+    schema: &Schema,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_name(format!("{}_x", f.name())))
+        .collect();
+    let renamed = Arc::new(Schema::new(fields));
+    let batches = batches
+        .into_iter()
+        .map(|b| b.with_schema(Arc::clone(&renamed)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Status::internal(e.to_string()))?;
+    Ok((renamed, batches))
+}
+
 /// Encodes a schema and batches as Flight data, dictionaries included as they are.
 ///
 /// `FlightDataEncoder` of this arrow-flight version announces `LargeList` columns as `List`
@@ -410,7 +429,10 @@ impl FlightSqlService for Service {
         self.admit(request.metadata())?;
         let options = self.shared.options();
         let handle = TicketHandle::decode(&ticket.statement_handle)?;
-        let (schema, batches) = self.run_part(&handle).await?;
+        let (mut schema, mut batches) = self.run_part(&handle).await?;
+        if options.rename_columns_in_endpoint == Some(handle.part) {
+            (schema, batches) = rename_columns(&schema, batches)?;
+        }
         let mut guard = CancelGuard {
             shared: Arc::clone(&self.shared),
             finished: false,
