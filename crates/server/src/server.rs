@@ -104,6 +104,7 @@ impl ServerBuilder {
             options: RwLock::new(self.options),
             counters: Counters::default(),
             issued_tokens: RwLock::default(),
+            replicas: RwLock::default(),
             last_headers: RwLock::default(),
         });
         let addr = self
@@ -172,12 +173,18 @@ impl Server {
     /// # Errors
     /// When no port can be bound.
     pub async fn spawn_replica(&self) -> Result<Server, BoxError> {
-        Server::spawn(
+        let replica = Server::spawn(
             Arc::clone(&self.shared),
             SocketAddr::from(([127, 0, 0, 1], 0)),
             self.tls.clone(),
         )
-        .await
+        .await?;
+        self.shared
+            .replicas
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(replica.location());
+        Ok(replica)
     }
 
     /// The bound address.

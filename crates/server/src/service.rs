@@ -78,6 +78,7 @@ pub(crate) struct Shared {
     pub(crate) options: RwLock<Options>,
     pub(crate) counters: Counters,
     pub(crate) issued_tokens: RwLock<Vec<String>>,
+    pub(crate) replicas: RwLock<Vec<String>>,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
 }
 
@@ -168,32 +169,102 @@ fn rename_columns(
     Ok((renamed, batches))
 }
 
-/// Encodes a schema and batches as Flight data, dictionaries included as they are.
+/// Encodes batches as Flight data, dictionaries included as they are.
 ///
 /// `FlightDataEncoder` of this arrow-flight version announces `LargeList` columns as `List`
 /// (apache/arrow-rs#10291), so the server encodes with the IPC writer directly.
-fn encode(
-    schema: &Schema,
-    batches: &[RecordBatch],
-) -> Result<Vec<arrow_flight::FlightData>, Status> {
-    use arrow::ipc::writer::{DictionaryTracker, IpcDataGenerator, IpcWriteOptions};
-    let options = IpcWriteOptions::default();
-    let generator = IpcDataGenerator::default();
-    let mut tracker = DictionaryTracker::new(false);
-    let schema_message =
-        generator.schema_to_bytes_with_dictionary_tracker(schema, &mut tracker, &options);
-    let mut out = vec![arrow_flight::FlightData::from(schema_message)];
-    for batch in batches {
-        let (dictionaries, data) = generator
-            .encode(batch, &mut tracker, &options, &mut Default::default())
-            .map_err(|e| Status::internal(format!("cannot encode a batch: {e}")))?;
-        out.extend(dictionaries.into_iter().map(Into::into));
-        out.push(data.into());
+struct Encoder {
+    generator: arrow::ipc::writer::IpcDataGenerator,
+    tracker: arrow::ipc::writer::DictionaryTracker,
+    options: arrow::ipc::writer::IpcWriteOptions,
+}
+
+impl Encoder {
+    /// An encoder, and the schema message that starts the stream.
+    fn new(schema: &Schema) -> (Encoder, arrow_flight::FlightData) {
+        let mut encoder = Encoder {
+            generator: arrow::ipc::writer::IpcDataGenerator::default(),
+            tracker: arrow::ipc::writer::DictionaryTracker::new(false),
+            options: arrow::ipc::writer::IpcWriteOptions::default(),
+        };
+        let message = encoder.generator.schema_to_bytes_with_dictionary_tracker(
+            schema,
+            &mut encoder.tracker,
+            &encoder.options,
+        );
+        (encoder, message.into())
     }
-    Ok(out)
+
+    /// The messages of one batch: its dictionaries, then the batch.
+    fn encode(&mut self, batch: &RecordBatch) -> Result<Vec<arrow_flight::FlightData>, Status> {
+        let (dictionaries, data) = self
+            .generator
+            .encode(
+                batch,
+                &mut self.tracker,
+                &self.options,
+                &mut Default::default(),
+            )
+            .map_err(|e| Status::internal(format!("cannot encode a batch: {e}")))?;
+        let mut out: Vec<arrow_flight::FlightData> =
+            dictionaries.into_iter().map(Into::into).collect();
+        out.push(data.into());
+        Ok(out)
+    }
+}
+
+/// Request headers that override [`Options`] for one call (benchmarks and tests set them
+/// through the client's `header.<name>` URL option).
+pub mod overrides {
+    /// Split the result into this many endpoints.
+    pub const ENDPOINTS: &str = "x-server-endpoints";
+    /// Pause this many milliseconds before the first batch of each stream.
+    pub const DELAY_MS: &str = "x-server-delay-ms";
+    /// `replicas`: put endpoint `i` on replica `i % replicas` (see `Server::spawn_replica`).
+    pub const LOCATIONS: &str = "x-server-locations";
 }
 
 impl Service {
+    /// The options for one call: the shared options with the request's overrides applied.
+    fn options_for(&self, metadata: &MetadataMap) -> Result<Options, Status> {
+        let mut options = self.shared.options();
+        let header = |name: &str| metadata.get(name).and_then(|v| v.to_str().ok());
+        let number = |name: &str, v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| Status::invalid_argument(format!("header {name} must be a number")))
+        };
+        if let Some(v) = header(overrides::ENDPOINTS) {
+            options.endpoints = usize::try_from(number(overrides::ENDPOINTS, v)?)
+                .map_err(|_| Status::invalid_argument("too many endpoints"))?;
+        }
+        if let Some(v) = header(overrides::DELAY_MS) {
+            options.delay_before_first_batch =
+                Duration::from_millis(number(overrides::DELAY_MS, v)?);
+        }
+        match header(overrides::LOCATIONS) {
+            None => {}
+            Some("replicas") => {
+                let replicas = self
+                    .shared
+                    .replicas
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                if replicas.is_empty() {
+                    return Err(Status::failed_precondition("the server has no replicas"));
+                }
+                options.locations = Locations::RoundRobin(replicas);
+            }
+            Some(other) => {
+                return Err(Status::invalid_argument(format!(
+                    "header {}: unknown value {other:?} (expected replicas)",
+                    overrides::LOCATIONS
+                )));
+            }
+        }
+        Ok(options)
+    }
+
     /// Checks credentials and the required header; records what arrived.
     fn admit(&self, metadata: &MetadataMap) -> Result<(), Status> {
         let headers: Vec<(String, String)> = metadata
@@ -401,7 +472,7 @@ impl FlightSqlService for Service {
     ) -> Result<Response<FlightInfo>, Status> {
         bump(&self.shared.counters.get_flight_info);
         self.admit(request.metadata())?;
-        let options = self.shared.options();
+        let options = self.options_for(request.metadata())?;
         let df = self.shared.ctx.sql(&query.query).await.map_err(df_status)?;
         let schema: Schema = df.schema().as_arrow().clone();
         let mut info = FlightInfo::new()
@@ -427,7 +498,7 @@ impl FlightSqlService for Service {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         bump(&self.shared.counters.do_get);
         self.admit(request.metadata())?;
-        let options = self.shared.options();
+        let options = self.options_for(request.metadata())?;
         let handle = TicketHandle::decode(&ticket.statement_handle)?;
         let (mut schema, mut batches) = self.run_part(&handle).await?;
         if options.rename_columns_in_endpoint == Some(handle.part) {
@@ -437,26 +508,29 @@ impl FlightSqlService for Service {
             shared: Arc::clone(&self.shared),
             finished: false,
         };
-        let messages = encode(&schema, &batches)?;
+        let (mut encoder, schema_message) = Encoder::new(&schema);
         let (first_delay, pace) = (
             options.delay_before_first_batch,
             options.delay_between_batches,
         );
-        let data = futures::stream::iter(messages.into_iter().enumerate())
-            .then(move |(n, message)| async move {
-                // Message 0 is the schema; batches (and their dictionaries) follow.
-                let delay = if n == 1 {
-                    first_delay
-                } else if n > 1 {
-                    pace
-                } else {
-                    Duration::ZERO
-                };
+        let body = futures::stream::iter(batches.into_iter().enumerate())
+            .then(move |(n, batch)| async move {
+                let delay = if n == 0 { first_delay } else { pace };
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                Ok(message)
+                batch
             })
+            .flat_map(move |batch| {
+                let messages: Vec<Result<arrow_flight::FlightData, Status>> =
+                    match encoder.encode(&batch) {
+                        Ok(messages) => messages.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    };
+                futures::stream::iter(messages)
+            });
+        let data = futures::stream::once(futures::future::ready(Ok(schema_message)))
+            .chain(body)
             .chain(futures::stream::poll_fn(move |_| {
                 guard.finish();
                 std::task::Poll::Ready(None)
