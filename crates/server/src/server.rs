@@ -9,6 +9,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use futures::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::options::Options;
@@ -151,7 +152,12 @@ impl Server {
             shared: Arc::clone(&shared),
         }));
         let task = tokio::spawn(async move {
-            let incoming = TcpListenerStream::new(listener);
+            // Small responses must not wait for Nagle's algorithm.
+            let incoming = TcpListenerStream::new(listener).map(|stream| {
+                stream.inspect(|s| {
+                    let _ = s.set_nodelay(true);
+                })
+            });
             let _ = router
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = rx.await;

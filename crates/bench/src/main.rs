@@ -1,0 +1,594 @@
+//! `dbapi-bench`: the fetch path of the Flight SQL driver measured against a baseline
+//! written directly on arrow-flight's client, in the same run, interleaved.
+//!
+//! The server runs in a child process (so the client's memory is its own), serving a
+//! generated table `numbers` (`id` int64, `value` float64, `name` utf8, `ts` timestamp µs).
+//! Memory is measured in further child processes, one per figure. See `docs/performance.md`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use clap::{Parser, Subcommand};
+use dbapi::{Connection, Params, Registry};
+use dbapi_flightsql::FlightSqlDriver;
+use flightsql_server::{Server, generated, overrides};
+use futures::StreamExt;
+use serde_json::json;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Benchmarks of the Flight SQL driver against arrow-flight's client.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Rows in the generated table.
+    #[arg(long, default_value_t = 10_000_000)]
+    rows: usize,
+    /// Interleaved repetitions of each throughput measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Iterations of the `SELECT 1` latency measurement.
+    #[arg(long, default_value_t = 200)]
+    latency_iters: usize,
+    /// Where to write the machine-readable summary.
+    #[arg(long, default_value = "target/bench-summary.json")]
+    json: String,
+    /// A small, quick run that checks every measurement works (for CI).
+    #[arg(long)]
+    smoke: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve the generated tables (internal: the benchmark's server process).
+    Serve {
+        /// Rows in `numbers`.
+        #[arg(long)]
+        rows: usize,
+        /// Rows in `par`, the table of the parallel-endpoint figure.
+        #[arg(long)]
+        par_rows: usize,
+    },
+    /// Stream a query with `fetchmany(10_000)` and print idle and peak RSS (internal).
+    Mem {
+        /// The connection URL.
+        #[arg(long)]
+        url: String,
+        /// The query.
+        #[arg(long)]
+        sql: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args = Args::parse();
+    match args.command {
+        Some(Cmd::Serve { rows, par_rows }) => serve(rows, par_rows).await,
+        Some(Cmd::Mem { ref url, ref sql }) => mem(url, sql).await,
+        None => run(args).await,
+    }
+}
+
+const BATCH_ROWS: usize = 8192;
+
+async fn serve(rows: usize, par_rows: usize) -> Result<(), BoxError> {
+    let server = Server::builder()
+        .table("numbers", generated(rows, BATCH_ROWS)?)
+        .table("par", generated(par_rows, BATCH_ROWS)?)
+        .start()
+        .await?;
+    let replica = server.spawn_replica().await?;
+    println!("READY {} {}", server.addr(), replica.addr());
+    // Serve until the parent closes our standard input.
+    tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    })
+    .await?;
+    Ok(())
+}
+
+/// The server child process; killed on drop.
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server(rows: usize, par_rows: usize) -> Result<ServerProcess, BoxError> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args([
+            "serve",
+            "--rows",
+            &rows.to_string(),
+            "--par-rows",
+            &par_rows.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("no stdout from the server process")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let addr = line
+        .strip_prefix("READY ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| format!("the server process did not start: {line:?}"))?
+        .to_owned();
+    Ok(ServerProcess { child, addr })
+}
+
+fn rss_kib(field: &str) -> Result<u64, BoxError> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no {field} in /proc/self/status").into())
+}
+
+async fn mem(url: &str, sql: &str) -> Result<(), BoxError> {
+    let conn = registry().connect(url).await?;
+    let mut cursor = conn.cursor()?;
+    cursor.execute("SELECT 1", Params::None).await?;
+    cursor.fetchall().await?;
+    let idle = rss_kib("VmRSS:")?;
+    // Reset the peak to the current RSS (Linux: "5" resets VmHWM).
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    cursor.execute(sql, Params::None).await?;
+    let mut rows = 0_usize;
+    loop {
+        let chunk = cursor.fetchmany(Some(10_000)).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        rows += chunk.len();
+    }
+    let peak = rss_kib("VmHWM:")?;
+    println!("{idle} {peak} {rows}");
+    Ok(())
+}
+
+/// Runs the `mem` child; returns (peak above idle in MiB, rows).
+fn measure_memory(url: &str, sql: &str) -> Result<(f64, usize), BoxError> {
+    let out = Command::new(std::env::current_exe()?)
+        .args(["mem", "--url", url, "--sql", sql])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("memory measurement failed: {}", out.status).into());
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [idle, peak, rows] => Ok((
+            peak.saturating_sub(idle) as f64 / 1024.0,
+            usize::try_from(rows)?,
+        )),
+        _ => Err(format!("unexpected memory output {text:?}").into()),
+    }
+}
+
+fn registry() -> Registry {
+    Registry::new().with(FlightSqlDriver)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The baseline: arrow-flight's `FlightSqlServiceClient`, `execute` + `DoGet` of every
+/// endpoint, batches counted and dropped.
+struct Baseline {
+    client: FlightSqlServiceClient<tonic::transport::Channel>,
+}
+
+impl Baseline {
+    async fn connect(addr: &str, headers: &[(&str, &str)]) -> Result<Baseline, BoxError> {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?;
+        let mut client = FlightSqlServiceClient::new(channel);
+        for (k, v) in headers {
+            client.set_header(*k, *v);
+        }
+        Ok(Baseline { client })
+    }
+
+    async fn rows(&mut self, sql: &str) -> Result<usize, BoxError> {
+        let info = self.client.execute(sql.to_owned(), None).await?;
+        let mut rows = 0;
+        for endpoint in info.endpoint {
+            let ticket = endpoint.ticket.ok_or("endpoint without ticket")?;
+            let mut stream = self.client.do_get(ticket).await?;
+            while let Some(batch) = stream.next().await {
+                rows += batch?.num_rows();
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// The driver's Arrow path: batches counted and dropped. Checks that ids are in order.
+async fn arrow_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let mut rows = 0;
+    let mut next_id = 0_i64;
+    while let Some(batch) = cursor.fetch_batch().await? {
+        let ids = batch.column(0).as_primitive::<Int64Type>();
+        if ids.null_count() == 0
+            && (ids.value(0) != next_id
+                || ids.value(ids.len() - 1) != next_id + ids.len() as i64 - 1)
+        {
+            return Err(format!("rows out of order at id {next_id}").into());
+        }
+        next_id += ids.len() as i64;
+        rows += batch.num_rows();
+    }
+    Ok(rows)
+}
+
+async fn fetchall_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let rows = cursor.fetchall().await?;
+    Ok(rows.len())
+}
+
+async fn fetchone_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let mut n = 0;
+    while cursor.fetchone().await?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Times one measurement and checks its row count.
+async fn timed<F, Fut>(expected: usize, what: &str, f: F) -> Result<Duration, BoxError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, BoxError>>,
+{
+    let start = Instant::now();
+    let rows = f().await?;
+    let elapsed = start.elapsed();
+    if rows != expected {
+        return Err(format!("{what}: {rows} rows, expected {expected}").into());
+    }
+    Ok(elapsed)
+}
+
+/// One reported figure.
+struct Figure {
+    name: String,
+    value: f64,
+    unit: &'static str,
+    baseline_name: Option<String>,
+    ratio: Option<f64>,
+    target: Option<String>,
+    met: Option<bool>,
+}
+
+impl Figure {
+    fn print(&self) {
+        let mut line = format!("{}: {:.3} {}", self.name, self.value, self.unit);
+        if let (Some(ratio), Some(base)) = (self.ratio, &self.baseline_name) {
+            line.push_str(&format!(" ({ratio:.3} × {base}"));
+            if let Some(target) = &self.target {
+                let verdict = if self.met == Some(true) {
+                    "met"
+                } else {
+                    "MISSED"
+                };
+                line.push_str(&format!("; target {target}: {verdict}"));
+            }
+            line.push(')');
+        }
+        println!("{line}");
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "name": self.name, "value": self.value, "unit": self.unit,
+            "baseline": self.baseline_name, "ratio": self.ratio,
+            "target": self.target, "met": self.met,
+        })
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn ratio_figure(
+    name: &str,
+    value: Duration,
+    baseline_name: &str,
+    baseline: Duration,
+    limit: f64,
+) -> Figure {
+    let ratio = secs(value) / secs(baseline);
+    Figure {
+        name: name.into(),
+        value: secs(value),
+        unit: "s",
+        baseline_name: Some(baseline_name.into()),
+        ratio: Some(ratio),
+        target: Some(format!("≤ {limit}")),
+        met: Some(ratio <= limit),
+    }
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
+    let (rows, reps, latency_iters) = if args.smoke {
+        (20_000, 1, 10)
+    } else {
+        (args.rows, args.reps.max(1), args.latency_iters.max(1))
+    };
+    let par_rows = rows.min(800_000);
+    let delay_ms = if args.smoke { 20 } else { 100 };
+    eprintln!("starting the server process with {rows} rows ...");
+    let server = spawn_server(rows, par_rows)?;
+    let addr = server.addr.clone();
+    let url = format!("flightsql://{addr}?tls=false");
+    let conn = registry().connect(&url).await?;
+    let mut baseline = Baseline::connect(&addr, &[]).await?;
+    let all = "SELECT * FROM numbers";
+    let mut figures: Vec<Figure> = Vec::new();
+
+    // Warm up both paths.
+    timed(rows, "warm-up baseline", || baseline.rows(all)).await?;
+    timed(rows, "warm-up driver", || arrow_rows(conn.as_ref(), all)).await?;
+
+    // 1, 2: throughput, interleaved.
+    let (mut base_t, mut arrow_t, mut all_t, mut one_t) = (vec![], vec![], vec![], vec![]);
+    for rep in 0..reps {
+        eprintln!("throughput repetition {} of {reps} ...", rep + 1);
+        base_t.push(timed(rows, "baseline", || baseline.rows(all)).await?);
+        arrow_t.push(timed(rows, "arrow path", || arrow_rows(conn.as_ref(), all)).await?);
+        all_t.push(timed(rows, "fetchall", || fetchall_rows(conn.as_ref(), all)).await?);
+        one_t.push(timed(rows, "fetchone", || fetchone_rows(conn.as_ref(), all)).await?);
+    }
+    let (base, arrow) = (median(base_t), median(arrow_t));
+    figures.push(Figure {
+        name: "baseline_select_star".into(),
+        value: secs(base),
+        unit: "s",
+        baseline_name: None,
+        ratio: None,
+        target: None,
+        met: None,
+    });
+    figures.push(ratio_figure(
+        "arrow_path_select_star",
+        arrow,
+        "baseline",
+        base,
+        1.05,
+    ));
+    figures.push(ratio_figure(
+        "rows_fetchall",
+        median(all_t),
+        "arrow path",
+        arrow,
+        3.0,
+    ));
+    figures.push(ratio_figure(
+        "rows_fetchone_loop",
+        median(one_t),
+        "arrow path",
+        arrow,
+        3.0,
+    ));
+
+    // 3: memory while streaming with fetchmany(10_000), small vs full result.
+    let small = rows / 10;
+    eprintln!("memory ...");
+    let (mem_small, n_small) =
+        measure_memory(&url, &format!("SELECT * FROM numbers WHERE id < {small}"))?;
+    let (mem_full, n_full) = measure_memory(&url, all)?;
+    if n_small != small || n_full != rows {
+        return Err(format!("memory runs read {n_small} and {n_full} rows").into());
+    }
+    for (name, mib) in [
+        (format!("memory_fetchmany_{small}_rows"), mem_small),
+        (format!("memory_fetchmany_{rows}_rows"), mem_full),
+    ] {
+        figures.push(Figure {
+            name,
+            value: mib,
+            unit: "MiB above idle",
+            baseline_name: Some("limit 64 MiB".into()),
+            ratio: Some(mib / 64.0),
+            target: Some("≤ 1".into()),
+            met: Some(mib <= 64.0),
+        });
+    }
+
+    // 4: latency of SELECT 1 on a warm connection, interleaved.
+    eprintln!("latency ...");
+    let (mut base_l, mut drv_l) = (vec![], vec![]);
+    for _ in 0..latency_iters {
+        base_l.push(timed(1, "baseline SELECT 1", || baseline.rows("SELECT 1")).await?);
+        drv_l.push(
+            timed(1, "driver SELECT 1", || {
+                fetchall_rows(conn.as_ref(), "SELECT 1")
+            })
+            .await?,
+        );
+    }
+    let (base_lat, drv_lat) = (median(base_l), median(drv_l));
+    figures.push(Figure {
+        name: "baseline_select_1_median".into(),
+        value: secs(base_lat) * 1000.0,
+        unit: "ms",
+        baseline_name: None,
+        ratio: None,
+        target: None,
+        met: None,
+    });
+    let lat_ratio = secs(drv_lat) / secs(base_lat);
+    figures.push(Figure {
+        name: "select_1_median".into(),
+        value: secs(drv_lat) * 1000.0,
+        unit: "ms",
+        baseline_name: Some("baseline".into()),
+        ratio: Some(lat_ratio),
+        target: Some("≤ 1.15".into()),
+        met: Some(lat_ratio <= 1.15),
+    });
+
+    // 5: 8 endpoints, each delayed before its first batch; with and without read-ahead.
+    eprintln!("parallel endpoints ...");
+    let delay = delay_ms.to_string();
+    let par_url = |endpoints: usize, read_ahead: usize| {
+        format!(
+            "{url}&read_ahead={read_ahead}&header.{}={endpoints}&header.{}={delay}",
+            overrides::ENDPOINTS,
+            overrides::DELAY_MS
+        )
+    };
+    let one_conn = registry().connect(&par_url(1, 0)).await?;
+    let ahead_conn = registry().connect(&par_url(8, 7)).await?;
+    let seq_conn = registry().connect(&par_url(8, 0)).await?;
+    let eighth = par_rows / 8;
+    let one_sql = format!("SELECT * FROM par WHERE id < {eighth}");
+    let (mut one_e, mut ahead_e, mut seq_e) = (vec![], vec![], vec![]);
+    for _ in 0..reps {
+        one_e.push(
+            timed(eighth, "one endpoint", || {
+                arrow_rows(one_conn.as_ref(), &one_sql)
+            })
+            .await?,
+        );
+        ahead_e.push(
+            timed(par_rows, "8 endpoints, read-ahead 7", || {
+                arrow_rows(ahead_conn.as_ref(), "SELECT * FROM par")
+            })
+            .await?,
+        );
+        seq_e.push(
+            timed(par_rows, "8 endpoints, sequential", || {
+                arrow_rows(seq_conn.as_ref(), "SELECT * FROM par")
+            })
+            .await?,
+        );
+    }
+    let one = median(one_e);
+    figures.push(Figure {
+        name: "one_delayed_endpoint".into(),
+        value: secs(one),
+        unit: "s",
+        baseline_name: None,
+        ratio: None,
+        target: None,
+        met: None,
+    });
+    figures.push(ratio_figure(
+        "eight_delayed_endpoints_read_ahead_7",
+        median(ahead_e),
+        "one endpoint",
+        one,
+        2.0,
+    ));
+    let seq = median(seq_e);
+    figures.push(Figure {
+        name: "eight_delayed_endpoints_sequential".into(),
+        value: secs(seq),
+        unit: "s",
+        baseline_name: Some("one endpoint".into()),
+        ratio: Some(secs(seq) / secs(one)),
+        target: None,
+        met: None,
+    });
+    let (mem_par, n_par) = measure_memory(&par_url(8, 7), all)?;
+    if n_par != rows {
+        return Err(format!("parallel memory run read {n_par} rows").into());
+    }
+    figures.push(Figure {
+        name: "memory_fetchmany_8_endpoints_read_ahead_7".into(),
+        value: mem_par,
+        unit: "MiB above idle",
+        baseline_name: Some("limit 64 MiB".into()),
+        ratio: Some(mem_par / 64.0),
+        target: Some("≤ 1".into()),
+        met: Some(mem_par <= 64.0),
+    });
+
+    // 6: endpoints on a second instance vs the same 8 endpoints on the first.
+    eprintln!("locations ...");
+    let local_conn = registry()
+        .connect(&format!("{url}&header.{}=8", overrides::ENDPOINTS))
+        .await?;
+    let remote_conn = registry()
+        .connect(&format!(
+            "{url}&header.{}=8&header.{}=replicas",
+            overrides::ENDPOINTS,
+            overrides::LOCATIONS
+        ))
+        .await?;
+    let (mut local_t, mut remote_t) = (vec![], vec![]);
+    for _ in 0..reps {
+        local_t.push(
+            timed(rows, "8 endpoints here", || {
+                arrow_rows(local_conn.as_ref(), all)
+            })
+            .await?,
+        );
+        remote_t.push(
+            timed(rows, "8 endpoints on a replica", || {
+                arrow_rows(remote_conn.as_ref(), all)
+            })
+            .await?,
+        );
+    }
+    figures.push(ratio_figure(
+        "locations_second_instance",
+        median(remote_t),
+        "same server",
+        median(local_t),
+        1.10,
+    ));
+
+    println!();
+    for f in &figures {
+        f.print();
+    }
+    let summary = json!({
+        "rows": rows,
+        "reps": reps,
+        "latency_iters": latency_iters,
+        "smoke": args.smoke,
+        "figures": figures.iter().map(Figure::json).collect::<Vec<_>>(),
+    });
+    if let Some(dir) = std::path::Path::new(&args.json).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.json, serde_json::to_string_pretty(&summary)?)?;
+    println!("\nsummary written to {}", args.json);
+    drop(server);
+    Ok(())
+}
