@@ -12,6 +12,7 @@ mod client;
 mod cursor;
 mod endpoints;
 mod errors;
+mod faults;
 mod types;
 
 /// Rows in the `numbers` table: 1000 rows in batches of 100.

@@ -16,7 +16,7 @@ use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
 use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, Ticket};
 use base64::Engine as _;
 use dbapi::{Error, Result};
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::service::interceptor::InterceptedService;
@@ -402,7 +402,8 @@ impl FlightSqlClient {
             .into_inner()
             // Empty messages (keep-alives) carry no IPC message: skip them.
             .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
-            .map_err(|s| FlightError::Tonic(Box::new(s)));
+            .map_err(|s| FlightError::Tonic(Box::new(s)))
+            .and_then(|data| futures::future::ready(check_message(&data).map(|()| data)));
         Ok(FlightStreamReader {
             decoder: FlightDataDecoder::new(stream),
             schema: None,
@@ -508,12 +509,19 @@ impl FlightStreamReader {
 
     pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         loop {
+            // The decoder must not take the process down on malformed input: a panic in it
+            // becomes an error of this stream.
             let next = within(
                 self.timeout,
                 "waiting for the next message of a result stream",
-                self.decoder.next(),
+                std::panic::AssertUnwindSafe(self.decoder.next()).catch_unwind(),
             )
-            .await?;
+            .await?
+            .map_err(|_| {
+                Error::internal(
+                    "cannot decode the stream: the IPC decoder failed on a malformed message",
+                )
+            })?;
             let Some(decoded) = next else {
                 return Ok(None);
             };
@@ -572,6 +580,45 @@ impl FlightStreamReader {
         };
         Ok(arrow::compute::concat_batches(&schema, &batches)?)
     }
+}
+
+/// Checks that an IPC message's buffers lie inside its body, before the decoder reads them
+/// (the decoder of this Arrow version panics on a truncated body).
+fn check_message(data: &arrow_flight::FlightData) -> std::result::Result<(), FlightError> {
+    use arrow::ipc::MessageHeader;
+    let message = arrow::ipc::root_as_message(&data.data_header)
+        .map_err(|e| FlightError::DecodeError(format!("invalid IPC message header: {e}")))?;
+    let body = data.data_body.len();
+    let declared = message.bodyLength();
+    if usize::try_from(declared).map_or(true, |d| d > body) {
+        return Err(FlightError::DecodeError(format!(
+            "truncated message: the header declares a body of {declared} bytes, {body} arrived"
+        )));
+    }
+    let buffers = match message.header_type() {
+        MessageHeader::RecordBatch => message.header_as_record_batch().and_then(|b| b.buffers()),
+        MessageHeader::DictionaryBatch => message
+            .header_as_dictionary_batch()
+            .and_then(|d| d.data())
+            .and_then(|b| b.buffers()),
+        _ => None,
+    };
+    for buffer in buffers.iter().flatten() {
+        let end = buffer.offset().checked_add(buffer.length());
+        let inside = buffer.offset() >= 0
+            && buffer.length() >= 0
+            && end
+                .and_then(|e| usize::try_from(e).ok())
+                .is_some_and(|e| e <= body);
+        if !inside {
+            return Err(FlightError::DecodeError(format!(
+                "malformed message: a buffer at offset {} of length {} lies outside the {body}-byte body",
+                buffer.offset(),
+                buffer.length()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn flight_error(e: FlightError, transport: Transport) -> Error {

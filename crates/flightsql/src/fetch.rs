@@ -19,7 +19,8 @@ const BUFFERED_MESSAGES: usize = 2;
 #[derive(Debug)]
 struct Open {
     index: usize,
-    rx: mpsc::Receiver<Result<StreamItem>>,
+    /// Items of the endpoint; `Ok(None)` marks its end.
+    rx: mpsc::Receiver<Result<Option<StreamItem>>>,
     task: AbortHandle,
 }
 
@@ -131,33 +132,116 @@ fn describe(schema: &Schema) -> String {
     format!("({})", columns.join(", "))
 }
 
+/// How many times an endpoint is re-read after a transient failure.
+const MAX_RETRIES: u32 = 3;
+
+/// The first pause before a retry; it doubles with each attempt.
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Whether the ticket of an endpoint may be redeemed again: its `expiration_time` is set
+/// and in the future.
+fn may_retry(endpoint: &FlightEndpoint) -> bool {
+    endpoint.expiration_time.as_ref().is_some_and(|t| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (t.seconds, t.nanos) > (now.as_secs() as i64, now.subsec_nanos() as i32)
+    })
+}
+
+/// Whether an error may go away on a second try (not a SQL error, auth failure...).
+fn is_transient(e: &Error) -> bool {
+    !e.is_auth()
+        && matches!(
+            e.kind(),
+            dbapi::ErrorKind::Operational | dbapi::ErrorKind::Internal | dbapi::ErrorKind::Database
+        )
+}
+
 /// Reads one endpoint into a channel; stops when the receiver is gone.
+///
+/// A transient failure is retried (up to [`MAX_RETRIES`] times, with doubling backoff) when
+/// the endpoint's ticket may be redeemed again, or when nothing was received yet and the
+/// connection failed (the server never answered the ticket). Rows already delivered are
+/// skipped in the re-read stream, so none is delivered twice.
 async fn pump(
     client: FlightSqlClient,
     endpoint: FlightEndpoint,
-    tx: mpsc::Sender<Result<StreamItem>>,
+    tx: mpsc::Sender<Result<Option<StreamItem>>>,
 ) {
-    let mut reader = match client.do_get_endpoint(&endpoint).await {
-        Ok(reader) => reader,
-        Err(e) => {
-            let _ = tx.send(Err(e)).await;
-            return;
-        }
-    };
+    let mut delivered_rows = 0_usize;
+    let mut received_anything = false;
+    let mut attempt = 0_u32;
     loop {
-        match reader.next_item().await {
-            Ok(Some(item)) => {
-                if tx.send(Ok(item)).await.is_err() {
-                    return;
-                }
-            }
-            Ok(None) => return,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
+        let error = match read_endpoint(
+            &client,
+            &endpoint,
+            &tx,
+            &mut delivered_rows,
+            &mut received_anything,
+        )
+        .await
+        {
+            Ok(()) => {
+                let _ = tx.send(Ok(None)).await;
                 return;
             }
+            Err(None) => return, // the receiver is gone
+            Err(Some(e)) => e,
+        };
+        let retry = attempt < MAX_RETRIES
+            && is_transient(&error)
+            && (may_retry(&endpoint) || (!received_anything && error.is_connection()));
+        if !retry {
+            let error = if attempt > 0 {
+                error.context(format_args!("after {attempt} retries"))
+            } else {
+                error
+            };
+            let _ = tx.send(Err(error)).await;
+            return;
+        }
+        tokio::time::sleep(FIRST_BACKOFF * 2_u32.pow(attempt)).await;
+        attempt += 1;
+    }
+}
+
+/// One attempt at reading an endpoint, skipping the first `delivered_rows` rows.
+/// `Err(None)`: the receiver is gone.
+async fn read_endpoint(
+    client: &FlightSqlClient,
+    endpoint: &FlightEndpoint,
+    tx: &mpsc::Sender<Result<Option<StreamItem>>>,
+    delivered_rows: &mut usize,
+    received_anything: &mut bool,
+) -> Result<(), Option<Error>> {
+    let mut reader = client.do_get_endpoint(endpoint).await.map_err(Some)?;
+    let mut skip = *delivered_rows;
+    let mut sent_schema = *received_anything;
+    while let Some(item) = reader.next_item().await.map_err(Some)? {
+        *received_anything = true;
+        let item = match item {
+            StreamItem::Schema(_) if sent_schema => continue,
+            StreamItem::Schema(schema) => {
+                sent_schema = true;
+                StreamItem::Schema(schema)
+            }
+            StreamItem::Batch(batch) if skip >= batch.num_rows() => {
+                skip -= batch.num_rows();
+                continue;
+            }
+            StreamItem::Batch(batch) => {
+                let batch = batch.slice(skip, batch.num_rows() - skip);
+                skip = 0;
+                *delivered_rows += batch.num_rows();
+                StreamItem::Batch(batch)
+            }
+        };
+        if tx.send(Ok(Some(item))).await.is_err() {
+            return Err(None);
         }
     }
+    Ok(())
 }
 
 #[async_trait]
@@ -175,11 +259,16 @@ impl BatchSource for EndpointStream {
             };
             let index = open.index;
             let item = match open.rx.recv().await {
-                Some(item) => item,
-                None => {
+                Some(Ok(Some(item))) => Ok(item),
+                Some(Ok(None)) => {
                     self.open.pop_front();
                     continue;
                 }
+                Some(Err(e)) => Err(e),
+                // The reading task ended without saying so: never treat that as the end.
+                None => Err(Error::internal(
+                    "the task reading this endpoint stopped unexpectedly",
+                )),
             };
             let outcome = match item {
                 Ok(StreamItem::Schema(schema)) => self.check_schema(index, &schema).map(|()| None),

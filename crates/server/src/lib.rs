@@ -21,7 +21,7 @@
 //! ```
 
 pub use crate::data::{demo_readings, generated};
-pub use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
+pub use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
 pub use crate::server::{BoxError, Server, ServerBuilder, TlsIdentity};
 pub use crate::service::{Stats, overrides};
 

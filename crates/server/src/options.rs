@@ -78,6 +78,11 @@ pub struct Options {
     /// Serve the stream of this endpoint (0-based) with every column renamed (`<name>_x`), as
     /// a broken server would: clients must reject a stream whose schema differs.
     pub rename_columns_in_endpoint: Option<usize>,
+    /// Give every endpoint an `expiration_time` this far in the future (clients may retry its
+    /// ticket until then).
+    pub expiration: Option<Duration>,
+    /// Corrupt the stream of one endpoint (0-based).
+    pub corrupt_endpoint: Option<(usize, Corruption)>,
     /// A pause before each later batch of every `DoGet` stream (paces streams, so that
     /// tests can act while a stream is open).
     pub delay_between_batches: Duration,
@@ -96,6 +101,17 @@ impl Default for Options {
             delay_before_first_batch: Duration::ZERO,
             delay_between_batches: Duration::ZERO,
             rename_columns_in_endpoint: None,
+            expiration: None,
+            corrupt_endpoint: None,
         }
     }
+}
+
+/// How [`Options::corrupt_endpoint`] breaks a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corruption {
+    /// After the schema, a message whose IPC header is garbage.
+    GarbageHeader,
+    /// The first batch with its body cut in half.
+    TruncatedBody,
 }

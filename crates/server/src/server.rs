@@ -6,10 +6,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use futures::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::options::Options;
@@ -106,6 +106,7 @@ impl ServerBuilder {
             counters: Counters::default(),
             issued_tokens: RwLock::default(),
             replicas: RwLock::default(),
+            failures: std::sync::Mutex::new((0, 0)),
             last_headers: RwLock::default(),
         });
         let addr = self
@@ -257,6 +258,16 @@ impl Server {
         let table = MemTable::try_new(schema, vec![batches])?;
         self.shared.ctx.register_table(name, Arc::new(table))?;
         Ok(())
+    }
+
+    /// Makes the next `streams` `DoGet` streams (on this server or its replicas) fail with
+    /// `UNAVAILABLE` after sending `after_batches` batches: a transient fault.
+    pub fn fail_next_streams(&self, streams: usize, after_batches: usize) {
+        *self
+            .shared
+            .failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = (streams, after_batches);
     }
 
     /// The DataFusion session behind the server, for registering other table providers.

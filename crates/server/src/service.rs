@@ -21,7 +21,7 @@ use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
+use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
 
 /// Counts of the RPCs a server (with its replicas) has received.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct Stats {
     pub do_get: u64,
     /// `DoGet` streams that ended before sending everything (the client went away).
     pub do_get_cancelled: u64,
+    /// `DoGet` streams open now.
+    pub streams_open: u64,
     /// `DoAction` calls.
     pub do_action: u64,
     /// `DoPut` calls.
@@ -48,6 +50,7 @@ pub(crate) struct Counters {
     get_flight_info: AtomicU64,
     do_get: AtomicU64,
     do_get_cancelled: AtomicU64,
+    streams_open: AtomicU64,
     do_action: AtomicU64,
     do_put: AtomicU64,
     with_authorization: AtomicU64,
@@ -61,6 +64,7 @@ impl Counters {
             get_flight_info: get(&self.get_flight_info),
             do_get: get(&self.do_get),
             do_get_cancelled: get(&self.do_get_cancelled),
+            streams_open: get(&self.streams_open),
             do_action: get(&self.do_action),
             do_put: get(&self.do_put),
             with_authorization: get(&self.with_authorization),
@@ -79,6 +83,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) issued_tokens: RwLock<Vec<String>>,
     pub(crate) replicas: RwLock<Vec<String>>,
+    /// How many of the next `DoGet` streams fail, and after how many batches.
+    pub(crate) failures: std::sync::Mutex<(usize, usize)>,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
 }
 
@@ -147,6 +153,25 @@ fn df_status(e: DataFusionError) -> Status {
         | DataFusionError::SchemaError(..)
         | DataFusionError::NotImplemented(_) => Status::invalid_argument(e.to_string()),
         _ => Status::internal(e.to_string()),
+    }
+}
+
+/// Applies a [`Corruption`] to the messages of the first batch.
+fn corrupt(
+    messages: &mut [Result<arrow_flight::FlightData, Status>],
+    corruption: Option<Corruption>,
+) {
+    let Some(Ok(last)) = messages.last_mut() else {
+        return;
+    };
+    match corruption {
+        None => {}
+        Some(Corruption::GarbageHeader) => {
+            last.data_header = bytes::Bytes::from_static(b"\x08\x00\x00\x00not an IPC message");
+        }
+        Some(Corruption::TruncatedBody) => {
+            last.data_body = last.data_body.slice(..last.data_body.len() / 2);
+        }
     }
 }
 
@@ -330,6 +355,15 @@ impl Service {
                 };
                 let mut endpoint =
                     FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
+                if let Some(ttl) = options.expiration {
+                    let since = (std::time::SystemTime::now() + ttl)
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default();
+                    endpoint = endpoint.with_expiration_time(prost_types::Timestamp {
+                        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+                        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+                    });
+                }
                 match &options.locations {
                     Locations::None => {}
                     Locations::ReuseConnection => {
@@ -404,6 +438,10 @@ impl CancelGuard {
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
+        self.shared
+            .counters
+            .streams_open
+            .fetch_sub(1, Ordering::SeqCst);
         if !self.finished {
             bump(&self.shared.counters.do_get_cancelled);
         }
@@ -504,6 +542,23 @@ impl FlightSqlService for Service {
         if options.rename_columns_in_endpoint == Some(handle.part) {
             (schema, batches) = rename_columns(&schema, batches)?;
         }
+        let fail_after = {
+            let mut failures = self
+                .shared
+                .failures
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if failures.0 > 0 {
+                failures.0 -= 1;
+                Some(failures.1)
+            } else {
+                None
+            }
+        };
+        let corruption = options
+            .corrupt_endpoint
+            .and_then(|(part, c)| (part == handle.part).then_some(c));
+        bump(&self.shared.counters.streams_open);
         let mut guard = CancelGuard {
             shared: Arc::clone(&self.shared),
             finished: false,
@@ -521,11 +576,22 @@ impl FlightSqlService for Service {
                 }
                 batch
             })
-            .flat_map(move |batch| {
+            .enumerate()
+            .flat_map(move |(n, batch)| {
                 let messages: Vec<Result<arrow_flight::FlightData, Status>> =
-                    match encoder.encode(&batch) {
-                        Ok(messages) => messages.into_iter().map(Ok).collect(),
-                        Err(e) => vec![Err(e)],
+                    if fail_after == Some(n) {
+                        vec![Err(Status::unavailable("injected fault: stream broken"))]
+                    } else {
+                        match encoder.encode(&batch) {
+                            Ok(messages) => {
+                                let mut messages: Vec<_> = messages.into_iter().map(Ok).collect();
+                                if n == 0 {
+                                    corrupt(&mut messages, corruption);
+                                }
+                                messages
+                            }
+                            Err(e) => vec![Err(e)],
+                        }
                     };
                 futures::stream::iter(messages)
             });
