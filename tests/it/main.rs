@@ -13,6 +13,7 @@ mod cursor;
 mod endpoints;
 mod errors;
 mod faults;
+mod load;
 mod types;
 
 /// Rows in the `numbers` table: 1000 rows in batches of 100.

@@ -727,3 +727,109 @@ mod doc_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod prop_tests {
+    //! Arbitrary Arrow arrays, sliced at arbitrary offsets, read back as the values they hold.
+    use super::*;
+    use arrow::array::{
+        ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray,
+        Float64Array, Int8Array, Int64Array, LargeStringArray, ListArray, StringArray,
+        StringViewArray, TimestampMicrosecondArray, UInt64Array,
+    };
+    use proptest::prelude::*;
+
+    /// Reads every slot of `array[offset..offset + len]` and compares with `expected`.
+    fn check(
+        array: ArrayRef,
+        expected: &[Value],
+        offset: usize,
+        len: usize,
+    ) -> Result<(), TestCaseError> {
+        let offset = offset.min(expected.len());
+        let len = len.min(expected.len() - offset);
+        let sliced = array.slice(offset, len);
+        for i in 0..len {
+            let got = Value::from_arrow(sliced.as_ref(), i)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(
+                &got,
+                &expected[offset + i],
+                "slot {} of a slice at {}",
+                i,
+                offset
+            );
+        }
+        prop_assert!(Value::from_arrow(sliced.as_ref(), len).is_err());
+        Ok(())
+    }
+
+    fn opt<T, F: Fn(T) -> Value>(v: Option<T>, f: F) -> Value {
+        v.map_or(Value::Null, f)
+    }
+
+    proptest! {
+        #[test]
+        fn integers(v in proptest::collection::vec(proptest::option::of(any::<i64>()), 0..40), o in 0_usize..40, l in 0_usize..40) {
+            let expected: Vec<Value> = v.iter().map(|x| opt(*x, Value::Int64)).collect();
+            check(Arc::new(Int64Array::from(v.clone())), &expected, o, l)?;
+            let small: Vec<Option<i8>> = v.iter().map(|x| x.map(|x| x as i8)).collect();
+            let expected: Vec<Value> = small.iter().map(|x| opt(*x, Value::Int8)).collect();
+            check(Arc::new(Int8Array::from(small)), &expected, o, l)?;
+            let unsigned: Vec<Option<u64>> = v.iter().map(|x| x.map(|x| x as u64)).collect();
+            let expected: Vec<Value> = unsigned.iter().map(|x| opt(*x, Value::UInt64)).collect();
+            check(Arc::new(UInt64Array::from(unsigned)), &expected, o, l)?;
+        }
+
+        #[test]
+        fn floats_and_booleans(v in proptest::collection::vec(proptest::option::of(any::<f64>().prop_filter("NaN", |f| !f.is_nan())), 0..40), o in 0_usize..40, l in 0_usize..40) {
+            let expected: Vec<Value> = v.iter().map(|x| opt(*x, Value::Float64)).collect();
+            check(Arc::new(Float64Array::from(v.clone())), &expected, o, l)?;
+            let b: Vec<Option<bool>> = v.iter().map(|x| x.map(|x| x > 0.0)).collect();
+            let expected: Vec<Value> = b.iter().map(|x| opt(*x, Value::Bool)).collect();
+            check(Arc::new(BooleanArray::from(b)), &expected, o, l)?;
+        }
+
+        #[test]
+        fn strings_and_bytes(v in proptest::collection::vec(proptest::option::of("\\PC{0,20}"), 0..30), o in 0_usize..30, l in 0_usize..30) {
+            let expected: Vec<Value> = v.iter().map(|x| opt(x.clone(), Value::String)).collect();
+            check(Arc::new(StringArray::from(v.clone())), &expected, o, l)?;
+            check(Arc::new(LargeStringArray::from(v.clone())), &expected, o, l)?;
+            check(Arc::new(StringViewArray::from(v.clone())), &expected, o, l)?;
+            let dict: DictionaryArray<Int32Type> = v.iter().map(|x| x.as_deref()).collect();
+            check(Arc::new(dict), &expected, o, l)?;
+            let bytes: Vec<Option<&[u8]>> = v.iter().map(|x| x.as_deref().map(str::as_bytes)).collect();
+            let expected: Vec<Value> = bytes.iter().map(|x| opt(*x, |b| Value::Binary(b.to_vec()))).collect();
+            check(Arc::new(BinaryArray::from(bytes)), &expected, o, l)?;
+        }
+
+        #[test]
+        fn temporal_and_decimal(v in proptest::collection::vec(proptest::option::of(-3_000_000_i64..3_000_000), 0..30), scale in 0_i8..10, o in 0_usize..30, l in 0_usize..30) {
+            let days: Vec<Option<i32>> = v.iter().map(|x| x.map(|x| x as i32)).collect();
+            let expected: Vec<Value> = days
+                .iter()
+                .map(|d| opt(*d, |d| Value::Date(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + TimeDelta::days(d.into()))))
+                .collect();
+            check(Arc::new(Date32Array::from(days)), &expected, o, l)?;
+            let micros: Vec<Option<i64>> = v.iter().map(|x| x.map(|x| x * 86_400_000_007)).collect();
+            let expected: Vec<Value> = micros
+                .iter()
+                .map(|m| opt(*m, |m| Value::Timestamp(DateTime::from_timestamp_micros(m).unwrap().naive_utc())))
+                .collect();
+            check(Arc::new(TimestampMicrosecondArray::from(micros)), &expected, o, l)?;
+            let mantissas: Vec<Option<i128>> = v.iter().map(|x| x.map(|x| i128::from(x) * 1_000_003)).collect();
+            let expected: Vec<Value> = mantissas.iter().map(|m| opt(*m, |m| Value::Decimal(Decimal::from_i128(m, 38, scale)))).collect();
+            let array = Decimal128Array::from(mantissas).with_precision_and_scale(38, scale).unwrap();
+            check(Arc::new(array), &expected, o, l)?;
+        }
+
+        #[test]
+        fn lists(v in proptest::collection::vec(proptest::option::of(proptest::collection::vec(proptest::option::of(any::<i32>()), 0..5)), 0..20), o in 0_usize..20, l in 0_usize..20) {
+            let expected: Vec<Value> = v
+                .iter()
+                .map(|x| opt(x.clone(), |items| Value::List(items.into_iter().map(|i| opt(i, Value::Int32)).collect())))
+                .collect();
+            check(Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(v.clone())), &expected, o, l)?;
+        }
+    }
+}

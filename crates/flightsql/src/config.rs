@@ -125,10 +125,15 @@ impl Config {
         self
     }
 
-    /// Sends a header on every call (URL key `header.<name>`); the name is lower-cased.
+    /// Sends a header on every call (URL key `header.<name>`); the name is lower-cased, and
+    /// a header of the same name given before is replaced.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers
-            .push((name.into().to_ascii_lowercase(), value.into()));
+        let name = name.into().to_ascii_lowercase();
+        let value = value.into();
+        match self.headers.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.headers.push((name, value)),
+        }
         self
     }
 
@@ -305,7 +310,7 @@ impl Config {
         let mut url = String::from("flightsql://");
         if let Some(user) = &self.username {
             url.push_str(&enc(user));
-            if let Some(password) = &self.password {
+            if let Some(password) = self.password.as_ref().filter(|p| !p.expose().is_empty()) {
                 url.push(':');
                 url.push_str(&hidden(password));
             }
@@ -443,13 +448,18 @@ impl FromStr for Config {
         if !url.username().is_empty() {
             config.username = Some(decode(url.username(), "the user name")?);
         }
-        if let Some(password) = url.password() {
-            if config.username.is_none() {
+        match (url.password(), &config.username) {
+            (Some(_), None) => {
                 return Err(Error::interface(
                     "connection URL has a password but no user name",
                 ));
             }
-            config.password = Some(Secret(decode(password, "the password")?));
+            (Some(password), Some(_)) => {
+                config.password = Some(Secret(decode(password, "the password")?));
+            }
+            // A user without a password authenticates with an empty one.
+            (None, Some(_)) => config.password = Some(Secret(String::new())),
+            (None, None) => {}
         }
         let path = url.path().trim_start_matches('/');
         if !path.is_empty() {
@@ -524,7 +534,13 @@ impl FromStr for Config {
                 }
                 other => match other.strip_prefix("header.") {
                     Some(name) if !name.is_empty() => {
-                        config.headers.push((name.to_ascii_lowercase(), value));
+                        let name = name.to_ascii_lowercase();
+                        if config.headers.iter().any(|(n, _)| *n == name) {
+                            return Err(Error::interface(format!(
+                                "header {name:?} is given twice"
+                            )));
+                        }
+                        config.headers.push((name, value));
                     }
                     _ => {
                         return Err(Error::interface(format!(
@@ -553,34 +569,46 @@ impl FromStr for Config {
     }
 }
 
-/// Parses `30`, `1.5`, `30s`, `500ms`, `2m`, `1h` (a bare number is seconds).
+/// Parses `30`, `1.5`, `30s`, `500ms`, `2m`, `1h`, `250us`, `10ns` (a bare number is
+/// seconds). Whole numbers are exact; fractions are rounded to the nanosecond.
 fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
+    let nanos_per_unit: u64 = match unit {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    if let Ok(n) = number.parse::<u64>() {
+        let nanos = u128::from(n) * u128::from(nanos_per_unit);
+        let secs = u64::try_from(nanos / 1_000_000_000).ok()?;
+        return Some(Duration::new(secs, (nanos % 1_000_000_000) as u32));
+    }
     let n: f64 = number.parse().ok()?;
     if !n.is_finite() || n < 0.0 {
         return None;
     }
-    let seconds = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(seconds).ok()
+    Duration::try_from_secs_f64(n * nanos_per_unit as f64 / 1e9).ok()
 }
 
+/// The shortest exact form: `30s`, `1500ms`, `250us` or `10ns`.
 fn format_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
+    let nanos = d.as_nanos();
+    if nanos % 1_000_000_000 == 0 {
         format!("{}s", d.as_secs())
-    } else if d.subsec_nanos().is_multiple_of(1_000_000) {
+    } else if nanos % 1_000_000 == 0 {
         format!("{}ms", d.as_millis())
+    } else if nanos % 1_000 == 0 {
+        format!("{}us", d.as_micros())
     } else {
-        format!("{}s", d.as_secs_f64())
+        format!("{nanos}ns")
     }
 }
 
@@ -788,6 +816,78 @@ mod doc_tests {
                 doc.contains(&format!("| `{key}` |")),
                 "docs/url.md lacks option {key}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn printable() -> impl Strategy<Value = String> {
+        "[ -~]{0,24}"
+    }
+
+    prop_compose! {
+        fn configs()(
+            host in "[a-z][a-z0-9-]{0,12}(\\.[a-z][a-z0-9-]{0,8}){0,2}",
+            port in 1_u16..,
+            tls in any::<bool>(),
+            auth in prop_oneof![
+                Just(None),
+                ("[ -~]{1,16}", printable()).prop_map(|(u, p)| Some((u, Some(p)))),
+                "[ -~]{1,16}".prop_map(|t| Some((t, None))),
+            ],
+            database in proptest::option::of(printable()),
+            headers in proptest::collection::vec(("x-[a-z0-9-]{1,10}", printable()), 0..3),
+            timeout in proptest::option::of(0_u64..10_000_000_000_000),
+            connect_timeout in proptest::option::of(0_u64..100_000_000_000),
+            max_message_size in 1_usize..(1 << 40),
+            certs in proptest::option::of("[ -~]{1,30}"),
+            read_ahead in 0_usize..64,
+        ) -> Config {
+            let mut c = Config::new(host, port).with_tls(tls).with_max_message_size(max_message_size).with_read_ahead(read_ahead);
+            match auth {
+                Some((user, Some(password))) => c = c.with_basic_auth(user, password),
+                Some((token, None)) => c = c.with_token(token),
+                None => {}
+            }
+            if let Some(db) = database { c = c.with_database(db); }
+            for (n, v) in headers { c = c.with_header(n, v); }
+            if let Some(t) = timeout { c = c.with_timeout(Duration::from_nanos(t)); }
+            if let Some(t) = connect_timeout { c = c.with_connect_timeout(Duration::from_nanos(t)); }
+            if let Some(p) = certs { c = c.with_tls_root_certs(p); }
+            c
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_strings_never_panic(s in "\\PC{0,64}") {
+            let _ = s.parse::<Config>();
+        }
+
+        #[test]
+        fn arbitrary_flightsql_urls_never_panic(rest in "[ -~]{0,64}") {
+            let _ = format!("flightsql://{rest}").parse::<Config>();
+            let _ = format!("grpc+tls://h:1?{rest}").parse::<Config>();
+        }
+
+        #[test]
+        fn config_to_url_to_config_round_trips(c in configs()) {
+            let url = c.to_url();
+            let back: Config = url.parse().map_err(|e| TestCaseError::fail(format!("{url}: {e}")))?;
+            prop_assert_eq!(back, c);
+        }
+
+        #[test]
+        fn display_never_shows_secrets(c in configs(), secret in "[A-Za-z0-9]{12}") {
+            let c = c.with_header("x-api-key", format!("k{secret}"));
+            let c = if c.username().is_some() { c.with_basic_auth("u", format!("p{secret}")) } else { c.with_token(format!("t{secret}")) };
+            for shown in [c.to_string(), format!("{c:?}")] {
+                prop_assert!(!shown.contains(&secret), "{}", shown);
+            }
         }
     }
 }
