@@ -275,3 +275,31 @@ async fn a_stream_whose_schema_differs_from_the_first_is_an_error() {
     assert_eq!(first.len(), 333);
     assert!(cursor.fetchone().await.is_err());
 }
+
+/// Endpoints read ahead hold unread data in their HTTP/2 streams; if that could exhaust the
+/// connection's flow-control window, the endpoint being read would starve: a deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_read_ahead_streams_cannot_exhaust_the_connection_window() {
+    let rows = 1_000_000; // about 5 MB per endpoint, more than a stream window
+    let server = flightsql_server::Server::builder()
+        .table("wide", flightsql_server::generated(rows, 8192).unwrap())
+        .options(Options {
+            endpoints: 8,
+            ..Options::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let conn = connect_url(&format!("{}&read_ahead=7&timeout=60s", server.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT * FROM wide").await;
+    let mut n = 0;
+    let mut next = 0_i64;
+    while let Some(batch) = cursor.fetch_batch().await.unwrap() {
+        let ids =
+            arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(batch.column(0));
+        assert_eq!(ids.value(0), next, "order");
+        next += batch.num_rows() as i64;
+        n += batch.num_rows();
+    }
+    assert_eq!(n, rows);
+}

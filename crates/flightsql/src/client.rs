@@ -433,6 +433,15 @@ fn grpc(channel: Channel, headers: CallHeaders, config: &Config) -> Grpc {
         .max_encoding_message_size(config.max_message_size())
 }
 
+/// The HTTP/2 flow-control window of each stream: how much a result stream may hold unread.
+const STREAM_WINDOW: u32 = 4 << 20;
+
+/// The HTTP/2 window of the whole connection: the largest HTTP/2 allows. Endpoints read ahead
+/// (and cursors not being read) hold unread data in their streams; with a smaller connection
+/// window that data could use it up and starve the stream being read, a deadlock. Memory stays
+/// bounded by the stream windows of the streams open.
+const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
+
 async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Result<Channel> {
     let scheme = if tls { "https" } else { "http" };
     let address = format!("{host}:{port}");
@@ -441,8 +450,8 @@ async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Resu
             Error::interface(format!("invalid server address {address:?}")).with_source(e)
         })?
         .tcp_nodelay(true)
-        .initial_stream_window_size(Some(4 << 20))
-        .initial_connection_window_size(Some(16 << 20));
+        .initial_stream_window_size(Some(STREAM_WINDOW))
+        .initial_connection_window_size(Some(CONNECTION_WINDOW));
     if let Some(t) = config.connect_timeout() {
         endpoint = endpoint.connect_timeout(t);
     }
