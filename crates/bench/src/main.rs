@@ -55,6 +55,18 @@ enum Cmd {
         #[arg(long)]
         par_rows: usize,
     },
+    /// Start a server and run one fetch path repeatedly, for profilers.
+    Profile {
+        /// Rows in the table.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: usize,
+        /// `arrow`, `fetchall` or `fetchone`.
+        #[arg(long, default_value = "fetchone")]
+        path: String,
+        /// How many times to read the whole table.
+        #[arg(long, default_value_t = 3)]
+        times: usize,
+    },
     /// Stream a query with `fetchmany(10_000)` and print idle and peak RSS (internal).
     Mem {
         /// The connection URL.
@@ -72,6 +84,11 @@ async fn main() -> Result<(), BoxError> {
     match args.command {
         Some(Cmd::Serve { rows, par_rows }) => serve(rows, par_rows).await,
         Some(Cmd::Mem { ref url, ref sql }) => mem(url, sql).await,
+        Some(Cmd::Profile {
+            rows,
+            ref path,
+            times,
+        }) => profile(rows, path, times).await,
         None => run(args).await,
     }
 }
@@ -92,6 +109,24 @@ async fn serve(rows: usize, par_rows: usize) -> Result<(), BoxError> {
         let _ = std::io::stdin().read_line(&mut line);
     })
     .await?;
+    Ok(())
+}
+
+async fn profile(rows: usize, path: &str, times: usize) -> Result<(), BoxError> {
+    let server = spawn_server(rows, 1)?;
+    let conn = registry()
+        .connect(&format!("flightsql://{}?tls=false", server.addr))
+        .await?;
+    let sql = "SELECT * FROM numbers";
+    for _ in 0..times {
+        let elapsed = match path {
+            "arrow" => timed(rows, path, || arrow_rows(conn.as_ref(), sql)).await?,
+            "fetchall" => timed(rows, path, || fetchall_rows(conn.as_ref(), sql)).await?,
+            "fetchone" => timed(rows, path, || fetchone_rows(conn.as_ref(), sql)).await?,
+            other => return Err(format!("unknown path {other:?}").into()),
+        };
+        println!("{path}: {:.3} s", elapsed.as_secs_f64());
+    }
     Ok(())
 }
 

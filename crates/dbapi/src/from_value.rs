@@ -132,10 +132,19 @@ macro_rules! exact {
 }
 
 exact!(
-    bool => Bool, f16 => Float16, Decimal => Decimal, String => String, Vec<u8> => Binary,
+    bool => Bool, f16 => Float16, String => String, Vec<u8> => Binary,
     NaiveDate => Date, NaiveTime => Time, NaiveDateTime => Timestamp, TimeDelta => Duration,
     Vec<Value> => List,
 );
+
+impl FromValue for Decimal {
+    fn from_value(value: &Value) -> Result<Self, FromValueError> {
+        match value {
+            Value::Decimal(v) => Ok(**v),
+            other => Err(mismatch::<Decimal>(other)),
+        }
+    }
+}
 
 impl FromValue for DateTime<Utc> {
     fn from_value(value: &Value) -> Result<Self, FromValueError> {

@@ -52,16 +52,25 @@ impl Row {
     /// # Errors
     /// As [`Value::from_arrow`], with the column named.
     pub fn from_batch(columns: &Arc<[Column]>, batch: &RecordBatch, index: usize) -> Result<Row> {
-        let values = batch
-            .columns()
-            .iter()
-            .enumerate()
-            .map(|(n, array)| {
-                Value::from_arrow(array.as_ref(), index)
-                    .map_err(|e| e.context(format_args!("column {n} ({:?})", name(columns, n))))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Row::new(Arc::clone(columns), values)
+        let arrays = batch.columns();
+        if arrays.len() != columns.len() {
+            return Err(Error::interface(format!(
+                "a batch of {} columns cannot be described by {} columns",
+                arrays.len(),
+                columns.len()
+            )));
+        }
+        // One exact allocation per row (collecting Results would grow the vector).
+        let mut values = Vec::with_capacity(arrays.len());
+        for (n, array) in arrays.iter().enumerate() {
+            let value = Value::from_arrow(array.as_ref(), index)
+                .map_err(|e| e.context(format_args!("column {n} ({:?})", name(columns, n))))?;
+            values.push(value);
+        }
+        Ok(Row {
+            columns: Arc::clone(columns),
+            values,
+        })
     }
 
     /// The number of values.

@@ -116,8 +116,9 @@ pub enum Value {
     Float32(f32),
     /// `Float64`.
     Float64(f64),
-    /// `Decimal32`, `Decimal64`, `Decimal128`, `Decimal256`, exact.
-    Decimal(Decimal),
+    /// `Decimal32`, `Decimal64`, `Decimal128`, `Decimal256`, exact (boxed: it is four times
+    /// the size of the other variants).
+    Decimal(Box<Decimal>),
     /// `Utf8`, `LargeUtf8`, `Utf8View`.
     String(String),
     /// `Binary`, `LargeBinary`, `BinaryView`, `FixedSizeBinary`.
@@ -235,23 +236,23 @@ fn read(array: &dyn Array, i: usize) -> Result<Value> {
             let v = array
                 .as_primitive::<arrow::datatypes::Decimal32Type>()
                 .value(i);
-            Value::Decimal(Decimal::from_i128(v.into(), *p, *s))
+            Value::Decimal(Box::new(Decimal::from_i128(v.into(), *p, *s)))
         }
         DataType::Decimal64(p, s) => {
             let v = array
                 .as_primitive::<arrow::datatypes::Decimal64Type>()
                 .value(i);
-            Value::Decimal(Decimal::from_i128(v.into(), *p, *s))
+            Value::Decimal(Box::new(Decimal::from_i128(v.into(), *p, *s)))
         }
         DataType::Decimal128(p, s) => {
             let v = array
                 .as_primitive::<arrow::datatypes::Decimal128Type>()
                 .value(i);
-            Value::Decimal(Decimal::from_i128(v, *p, *s))
+            Value::Decimal(Box::new(Decimal::from_i128(v, *p, *s)))
         }
         DataType::Decimal256(p, s) => {
             let v = array.as_primitive::<Decimal256Type>().value(i);
-            Value::Decimal(Decimal::new(v, *p, *s))
+            Value::Decimal(Box::new(Decimal::new(v, *p, *s)))
         }
         DataType::Utf8 => Value::String(array.as_string::<i32>().value(i).to_owned()),
         DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(i).to_owned()),
@@ -524,10 +525,16 @@ macro_rules! value_from {
 value_from!(
     bool => Bool, i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64,
     u8 => UInt8, u16 => UInt16, u32 => UInt32, u64 => UInt64,
-    f16 => Float16, f32 => Float32, f64 => Float64, Decimal => Decimal,
+    f16 => Float16, f32 => Float32, f64 => Float64,
     String => String, Vec<u8> => Binary, NaiveDate => Date, NaiveTime => Time,
     NaiveDateTime => Timestamp, TimeDelta => Duration,
 );
+
+impl From<Decimal> for Value {
+    fn from(v: Decimal) -> Self {
+        Value::Decimal(Box::new(v))
+    }
+}
 
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
@@ -818,7 +825,7 @@ mod prop_tests {
                 .collect();
             check(Arc::new(TimestampMicrosecondArray::from(micros)), &expected, o, l)?;
             let mantissas: Vec<Option<i128>> = v.iter().map(|x| x.map(|x| i128::from(x) * 1_000_003)).collect();
-            let expected: Vec<Value> = mantissas.iter().map(|m| opt(*m, |m| Value::Decimal(Decimal::from_i128(m, 38, scale)))).collect();
+            let expected: Vec<Value> = mantissas.iter().map(|m| opt(*m, |m| Value::from(Decimal::from_i128(m, 38, scale)))).collect();
             let array = Decimal128Array::from(mantissas).with_precision_and_scale(38, scale).unwrap();
             check(Arc::new(array), &expected, o, l)?;
         }
@@ -831,5 +838,18 @@ mod prop_tests {
                 .collect();
             check(Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(v.clone())), &expected, o, l)?;
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn value_is_small() {
+        // Rows hold one `Value` per column: keep it at four words.
+        assert!(
+            std::mem::size_of::<super::Value>() <= 32,
+            "{}",
+            std::mem::size_of::<super::Value>()
+        );
     }
 }
