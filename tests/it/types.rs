@@ -414,7 +414,7 @@ fn expected_row0() -> Vec<(&'static str, Value)> {
         ("f64", Value::Float64(std::f64::consts::PI)),
         (
             "dec128",
-            Value::Decimal(Decimal::from_i128(
+            Value::from(Decimal::from_i128(
                 12_345_678_901_234_567_890_123_456_789,
                 38,
                 10,
@@ -422,7 +422,7 @@ fn expected_row0() -> Vec<(&'static str, Value)> {
         ),
         (
             "dec256",
-            Value::Decimal(Decimal::new(
+            Value::from(Decimal::new(
                 i256::from_i128(i128::MAX) * i256::from_i128(10),
                 76,
                 3,
