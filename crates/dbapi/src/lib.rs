@@ -79,6 +79,7 @@ mod driver;
 mod error;
 mod from_value;
 mod params;
+mod reader;
 mod redact;
 mod registry;
 mod result_set;

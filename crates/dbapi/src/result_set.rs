@@ -6,8 +6,9 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 
+use crate::reader::BatchRows;
 use crate::row::describe;
-use crate::{Column, Result, Row};
+use crate::{Column, Error, Result, Row};
 
 /// A source of record batches: what a driver provides for one result.
 #[async_trait]
@@ -34,6 +35,10 @@ pub struct ResultSet<S> {
     schema: Option<SchemaRef>,
     columns: Option<Arc<[Column]>>,
     current: Option<RecordBatch>,
+    /// Row readers for `current`, built on the first row fetch from it.
+    rows: Option<BatchRows>,
+    /// A conversion error met after some rows of a `fetchmany` were taken.
+    pending_error: Option<Error>,
     offset: usize,
     rows_fetched: u64,
     exhausted: bool,
@@ -49,6 +54,8 @@ impl<S: BatchSource> ResultSet<S> {
             schema,
             columns,
             current: None,
+            rows: None,
+            pending_error: None,
             offset: 0,
             rows_fetched: 0,
             exhausted: false,
@@ -83,6 +90,7 @@ impl<S: BatchSource> ResultSet<S> {
                     return Ok(true);
                 }
                 self.current = None;
+                self.rows = None;
             }
             if self.exhausted {
                 return Ok(false);
@@ -101,6 +109,7 @@ impl<S: BatchSource> ResultSet<S> {
                         self.schema = Some(schema);
                     }
                     self.current = Some(batch);
+                    self.rows = None;
                     self.offset = 0;
                 }
                 None => {
@@ -122,16 +131,30 @@ impl<S: BatchSource> ResultSet<S> {
     /// # Errors
     /// The source's errors, and value conversion errors.
     pub async fn fetchone(&mut self) -> Result<Option<Row>> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
         if !self.fill().await? {
             return Ok(None);
         }
-        let (Some(batch), Some(columns)) = (&self.current, &self.columns) else {
-            return Ok(None);
-        };
-        let row = Row::from_batch(columns, batch, self.offset)?;
+        let row = self.row_at(self.offset)?;
         self.offset += 1;
         self.rows_fetched += 1;
         Ok(Some(row))
+    }
+
+    /// Row `i` of the current batch, through readers built once per batch.
+    fn row_at(&mut self, i: usize) -> Result<Row> {
+        if self.rows.is_none() {
+            let (Some(batch), Some(columns)) = (&self.current, &self.columns) else {
+                return Err(Error::internal("no current batch"));
+            };
+            self.rows = Some(BatchRows::new(columns, batch)?);
+        }
+        match &self.rows {
+            Some(rows) => rows.row(i),
+            None => Err(Error::internal("no current batch")),
+        }
     }
 
     /// Up to `size` rows.
@@ -139,20 +162,32 @@ impl<S: BatchSource> ResultSet<S> {
     /// # Errors
     /// As [`ResultSet::fetchone`].
     pub async fn fetchmany(&mut self, size: usize) -> Result<Vec<Row>> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
         let mut rows = Vec::with_capacity(size.min(65_536));
         while rows.len() < size {
             if !self.fill().await? {
                 break;
             }
-            let (Some(batch), Some(columns)) = (&self.current, &self.columns) else {
+            let Some(batch) = &self.current else {
                 break;
             };
             let end = self.offset + (size - rows.len()).min(batch.num_rows() - self.offset);
-            for i in self.offset..end {
-                rows.push(Row::from_batch(columns, batch, i)?);
+            while self.offset < end {
+                match self.row_at(self.offset) {
+                    Ok(row) => rows.push(row),
+                    // Rows already taken are handed out; the error comes with the next
+                    // fetch, and the failing row stays unread.
+                    Err(e) if !rows.is_empty() => {
+                        self.pending_error = Some(e);
+                        return Ok(rows);
+                    }
+                    Err(e) => return Err(e),
+                }
+                self.offset += 1;
+                self.rows_fetched += 1;
             }
-            self.rows_fetched += (end - self.offset) as u64;
-            self.offset = end;
         }
         Ok(rows)
     }
@@ -173,6 +208,10 @@ impl<S: BatchSource> ResultSet<S> {
         if !self.fill().await? {
             return Ok(None);
         }
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        self.rows = None;
         let Some(batch) = self.current.take() else {
             return Ok(None);
         };
@@ -184,5 +223,65 @@ impl<S: BatchSource> ResultSet<S> {
         self.offset = 0;
         self.rows_fetched += batch.num_rows() as u64;
         Ok(Some(batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, TimestampSecondArray};
+
+    #[derive(Debug)]
+    struct Batches(Vec<RecordBatch>);
+
+    #[async_trait]
+    impl BatchSource for Batches {
+        async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+            Ok((!self.0.is_empty()).then(|| self.0.remove(0)))
+        }
+        fn schema(&self) -> Option<SchemaRef> {
+            None
+        }
+    }
+
+    fn batch(values: Vec<i64>) -> RecordBatch {
+        RecordBatch::try_from_iter([(
+            "ts",
+            Arc::new(TimestampSecondArray::from(values)) as ArrayRef,
+        )])
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_bad_value_mid_fetchmany_loses_no_rows() {
+        let source = Batches(vec![batch(vec![0, 1]), batch(vec![2, i64::MAX, 4])]);
+        let mut rs = ResultSet::new(source);
+        let rows = rs.fetchmany(10).await.unwrap();
+        assert_eq!(
+            rows.len(),
+            3,
+            "the rows before the bad value are handed out"
+        );
+        let e = rs.fetchmany(10).await.unwrap_err();
+        assert!(
+            e.to_string().contains("out of the representable range"),
+            "{e}"
+        );
+        assert_eq!(rs.rows_fetched(), 3);
+        // The bad row stays unread: reading it again fails again; a batch fetch skips nothing.
+        assert!(rs.fetchone().await.is_err());
+        let rest = rs.fetch_batch().await.unwrap().unwrap();
+        assert_eq!(rest.num_rows(), 2);
+    }
+
+    #[tokio::test]
+    async fn rows_then_batches() {
+        let source = Batches(vec![batch(vec![0, 1, 2]), batch(vec![3])]);
+        let mut rs = ResultSet::new(source);
+        rs.fetchone().await.unwrap().unwrap();
+        assert_eq!(rs.fetch_batch().await.unwrap().unwrap().num_rows(), 2);
+        assert_eq!(rs.fetchall().await.unwrap().len(), 1);
+        assert!(rs.is_exhausted());
+        assert_eq!(rs.rows_fetched(), 4);
     }
 }
