@@ -342,6 +342,32 @@ struct Figure {
 }
 
 impl Figure {
+    /// A figure without a reference.
+    fn plain(name: &str, value: f64, unit: &'static str) -> Figure {
+        Figure {
+            name: name.into(),
+            value,
+            unit,
+            baseline_name: None,
+            ratio: None,
+            target: None,
+            met: None,
+        }
+    }
+
+    /// A peak RSS above idle, against the 64 MiB limit.
+    fn memory(name: String, mib: f64) -> Figure {
+        Figure {
+            name,
+            value: mib,
+            unit: "MiB above idle",
+            baseline_name: Some("limit 64 MiB".into()),
+            ratio: Some(mib / 64.0),
+            target: Some("≤ 1".into()),
+            met: Some(mib <= 64.0),
+        }
+    }
+
     fn print(&self) {
         let mut line = format!("{}: {:.3} {}", self.name, self.value, self.unit);
         if let (Some(ratio), Some(base)) = (self.ratio, &self.baseline_name) {
@@ -422,15 +448,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         one_t.push(timed(rows, "fetchone", || fetchone_rows(conn.as_ref(), all)).await?);
     }
     let (base, arrow) = (median(base_t), median(arrow_t));
-    figures.push(Figure {
-        name: "baseline_select_star".into(),
-        value: secs(base),
-        unit: "s",
-        baseline_name: None,
-        ratio: None,
-        target: None,
-        met: None,
-    });
+    figures.push(Figure::plain("baseline_select_star", secs(base), "s"));
     figures.push(ratio_figure(
         "arrow_path_select_star",
         arrow,
@@ -462,20 +480,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if n_small != small || n_full != rows {
         return Err(format!("memory runs read {n_small} and {n_full} rows").into());
     }
-    for (name, mib) in [
-        (format!("memory_fetchmany_{small}_rows"), mem_small),
-        (format!("memory_fetchmany_{rows}_rows"), mem_full),
-    ] {
-        figures.push(Figure {
-            name,
-            value: mib,
-            unit: "MiB above idle",
-            baseline_name: Some("limit 64 MiB".into()),
-            ratio: Some(mib / 64.0),
-            target: Some("≤ 1".into()),
-            met: Some(mib <= 64.0),
-        });
-    }
+    figures.push(Figure::memory(
+        format!("memory_fetchmany_{small}_rows"),
+        mem_small,
+    ));
+    figures.push(Figure::memory(
+        format!("memory_fetchmany_{rows}_rows"),
+        mem_full,
+    ));
 
     // 4: latency of SELECT 1 on a warm connection, interleaved.
     eprintln!("latency ...");
@@ -490,15 +502,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
         );
     }
     let (base_lat, drv_lat) = (median(base_l), median(drv_l));
-    figures.push(Figure {
-        name: "baseline_select_1_median".into(),
-        value: secs(base_lat) * 1000.0,
-        unit: "ms",
-        baseline_name: None,
-        ratio: None,
-        target: None,
-        met: None,
-    });
+    figures.push(Figure::plain(
+        "baseline_select_1_median",
+        secs(base_lat) * 1000.0,
+        "ms",
+    ));
     let lat_ratio = secs(drv_lat) / secs(base_lat);
     figures.push(Figure {
         name: "select_1_median".into(),
@@ -547,15 +555,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         );
     }
     let one = median(one_e);
-    figures.push(Figure {
-        name: "one_delayed_endpoint".into(),
-        value: secs(one),
-        unit: "s",
-        baseline_name: None,
-        ratio: None,
-        target: None,
-        met: None,
-    });
+    figures.push(Figure::plain("one_delayed_endpoint", secs(one), "s"));
     figures.push(ratio_figure(
         "eight_delayed_endpoints_read_ahead_7",
         median(ahead_e),
@@ -577,15 +577,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if n_par != rows {
         return Err(format!("parallel memory run read {n_par} rows").into());
     }
-    figures.push(Figure {
-        name: "memory_fetchmany_8_endpoints_read_ahead_7".into(),
-        value: mem_par,
-        unit: "MiB above idle",
-        baseline_name: Some("limit 64 MiB".into()),
-        ratio: Some(mem_par / 64.0),
-        target: Some("≤ 1".into()),
-        met: Some(mem_par <= 64.0),
-    });
+    figures.push(Figure::memory(
+        "memory_fetchmany_8_endpoints_read_ahead_7".into(),
+        mem_par,
+    ));
 
     // 6: endpoints on a second instance vs the same 8 endpoints on the first.
     eprintln!("locations ...");
