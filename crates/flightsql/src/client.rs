@@ -177,6 +177,7 @@ impl FlightSqlClient {
     /// As [`FlightSqlClient::connect`].
     pub async fn connect_with(config: Config) -> Result<FlightSqlClient> {
         config.validate()?;
+        runtime()?;
         let headers = CallHeaders::new(&config)?;
         let channel = open_channel(&config, config.host(), config.port(), config.tls()).await?;
         let main = grpc(channel, headers.clone(), &config);
@@ -484,6 +485,15 @@ async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Resu
     })
 }
 
+/// The Tokio runtime the driver runs on: gRPC (tonic) and the endpoint readers need one.
+pub(crate) fn runtime() -> Result<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current().map_err(|_| {
+        Error::interface(
+            "the Flight SQL driver must run inside a Tokio runtime (or use dbapi::blocking)",
+        )
+    })
+}
+
 /// What a result stream yields: its schema, then batches.
 #[derive(Debug)]
 pub(crate) enum StreamItem {
@@ -634,5 +644,18 @@ fn flight_error(e: FlightError, transport: Transport) -> Error {
     match e {
         FlightError::Tonic(status) => from_status(&status, transport),
         other => Error::internal(format!("cannot decode the stream: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connecting_outside_a_tokio_runtime_is_an_error_not_a_panic() {
+        let e = futures::executor::block_on(FlightSqlClient::connect("grpc://127.0.0.1:1"))
+            .unwrap_err();
+        assert!(e.is_interface());
+        assert!(e.to_string().contains("Tokio runtime"), "{e}");
     }
 }

@@ -66,14 +66,18 @@ impl EndpointStream {
     }
 
     /// Opens endpoints until the current one and `read_ahead` more are open.
-    fn top_up(&mut self) {
+    fn top_up(&mut self) -> Result<()> {
         while self.open.len() <= self.read_ahead {
+            if self.waiting.is_empty() {
+                return Ok(());
+            }
+            let runtime = crate::client::runtime()?;
             let Some(endpoint) = self.waiting.pop_front() else {
-                return;
+                return Ok(());
             };
             let (tx, rx) = mpsc::channel(BUFFERED_MESSAGES);
             let client = self.client.clone();
-            let task = tokio::spawn(pump(client, endpoint, tx)).abort_handle();
+            let task = runtime.spawn(pump(client, endpoint, tx)).abort_handle();
             self.open.push_back(Open {
                 index: self.next_index,
                 rx,
@@ -81,6 +85,7 @@ impl EndpointStream {
             });
             self.next_index += 1;
         }
+        Ok(())
     }
 
     fn abort_all(&mut self) {
@@ -253,7 +258,7 @@ impl BatchSource for EndpointStream {
             ));
         }
         loop {
-            self.top_up();
+            self.top_up()?;
             let Some(open) = self.open.front_mut() else {
                 return Ok(None);
             };
