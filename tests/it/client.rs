@@ -3,15 +3,11 @@
 use dbapi_flightsql::{Config, FlightSqlClient};
 use flightsql_server::{Locations, Options};
 
-use crate::server;
+use crate::{server, server_with_endpoints};
 
 #[tokio::test]
 async fn execute_returns_flight_info_and_do_get_reads_each_ticket() {
-    let server = server(Options {
-        endpoints: 3,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(3).await;
     let client = FlightSqlClient::connect(&server.url()).await.unwrap();
     let info = client.execute("SELECT id FROM numbers").await.unwrap();
     assert_eq!(info.endpoint.len(), 3);

@@ -4,16 +4,12 @@ use dbapi::{Params, TypeCode};
 use flightsql_server::Options;
 use futures::StreamExt;
 
-use crate::{all_ids, connect, connect_url, execute, ids, server};
+use crate::{all_ids, connect, connect_url, execute, ids, server, server_with_endpoints};
 
 #[tokio::test]
 async fn fetchmany_crosses_batch_and_endpoint_edges() {
     // 1000 rows, batches of 100, 3 endpoints (333/333/334 rows): sizes that straddle both.
-    let server = server(Options {
-        endpoints: 3,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(3).await;
     let conn = connect(&server).await;
     for size in [1, 7, 99, 100, 101, 333, 334, 999, 1000, 5000] {
         let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
@@ -70,11 +66,7 @@ async fn description_describes_columns() {
 
 #[tokio::test]
 async fn rowcount_is_unknown_until_exhausted() {
-    let server = server(Options {
-        endpoints: 2,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(2).await;
     let conn = connect(&server).await;
     let mut cursor = conn.cursor().unwrap();
     assert_eq!(cursor.rowcount(), -1);
@@ -103,11 +95,7 @@ async fn rowcount_uses_total_records_when_the_server_gives_it() {
 
 #[tokio::test]
 async fn cursor_is_reusable_for_another_execute() {
-    let server = server(Options {
-        endpoints: 2,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(2).await;
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     cursor.fetchmany(Some(5)).await.unwrap();
@@ -128,11 +116,7 @@ async fn cursor_is_reusable_for_another_execute() {
 
 #[tokio::test]
 async fn rows_and_batches_can_be_mixed_without_loss() {
-    let server = server(Options {
-        endpoints: 3,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(3).await;
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     let mut got: Vec<i64> = Vec::new();
@@ -166,11 +150,7 @@ async fn rows_and_batches_can_be_mixed_without_loss() {
 
 #[tokio::test]
 async fn batch_and_row_streams() {
-    let server = server(Options {
-        endpoints: 2,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(2).await;
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     let rows: usize = cursor
@@ -272,11 +252,7 @@ async fn parameters_are_not_supported_yet() {
 
 #[tokio::test]
 async fn many_cursors_on_one_connection() {
-    let server = server(Options {
-        endpoints: 3,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(3).await;
     let conn = connect_url(&server.url()).await;
     let mut tasks = Vec::new();
     for _ in 0..8 {

@@ -3,7 +3,7 @@
 use dbapi::Params;
 use flightsql_server::{Locations, Options};
 
-use crate::{all_ids, connect, connect_url, execute, ids, server};
+use crate::{all_ids, connect, connect_url, execute, ids, server, server_with_endpoints};
 
 async fn ids_with(options: Options) -> Vec<i64> {
     let server = server(options).await;
@@ -26,11 +26,7 @@ async fn every_endpoint_is_read_in_order() {
 
 #[tokio::test]
 async fn more_endpoints_than_rows_leaves_some_empty() {
-    let server = server(Options {
-        endpoints: 7,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(7).await;
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers WHERE id < 3").await;
     assert_eq!(ids(cursor.as_mut()).await, vec![0, 1, 2]);
@@ -40,11 +36,7 @@ async fn more_endpoints_than_rows_leaves_some_empty() {
 
 #[tokio::test]
 async fn zero_endpoints_is_an_empty_result_with_columns() {
-    let server = server(Options {
-        endpoints: 0,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(0).await;
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id, name FROM numbers").await;
     assert!(cursor.fetchone().await.unwrap().is_none());
@@ -86,11 +78,7 @@ async fn empty_result_without_announced_schema_learns_it_from_the_stream() {
 
 #[tokio::test]
 async fn execute_does_no_do_get_and_first_fetch_opens_one_endpoint() {
-    let server = server(Options {
-        endpoints: 7,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(7).await;
     let conn = connect_url(&format!("{}&read_ahead=0", server.url())).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     assert_eq!(server.stats().get_flight_info, 1);
@@ -113,11 +101,7 @@ async fn execute_does_no_do_get_and_first_fetch_opens_one_endpoint() {
 
 #[tokio::test]
 async fn read_ahead_is_bounded() {
-    let server = server(Options {
-        endpoints: 7,
-        ..Options::default()
-    })
-    .await;
+    let server = server_with_endpoints(7).await;
     let conn = connect_url(&format!("{}&read_ahead=2", server.url())).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     assert_eq!(server.stats().do_get, 0);

@@ -34,6 +34,15 @@ pub async fn server(options: Options) -> Server {
         .unwrap()
 }
 
+/// [`server`] with results split into `endpoints` endpoints.
+pub async fn server_with_endpoints(endpoints: usize) -> Server {
+    server(Options {
+        endpoints,
+        ..Options::default()
+    })
+    .await
+}
+
 pub async fn connect(server: &Server) -> Box<dyn Connection> {
     connect_url(&server.url()).await
 }
