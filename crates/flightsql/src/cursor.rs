@@ -74,7 +74,8 @@ impl Cursor for FlightSqlCursor {
             None
         } else {
             Some(std::sync::Arc::new(
-                info.clone().try_decode_schema().map_err(|e| {
+                arrow::datatypes::Schema::try_from(arrow_flight::IpcMessage(info.schema.clone()))
+                    .map_err(|e| {
                     Error::internal("the server sent a FlightInfo with an undecodable schema")
                         .with_source(e)
                 })?,
