@@ -80,6 +80,8 @@ impl Reader {
     }
 
     /// The value at `i`, which the caller has checked is in bounds.
+    // Inlined into both row builders: a call per value costs a fifth of `fetchone`.
+    #[inline(always)]
     fn read(&self, i: usize) -> Result<Value> {
         macro_rules! plain {
             ($a:expr, $variant:ident) => {
@@ -233,6 +235,31 @@ impl BatchRows {
         })
     }
 
+    /// Rows `range` of the batch, sharing one block of values. On a conversion error, the rows
+    /// before the failing one come back with the error.
+    pub(crate) fn rows(&self, range: std::ops::Range<usize>) -> (Vec<Row>, Option<Error>) {
+        let end = range.end.min(self.len);
+        let width = self.readers.len();
+        let mut block = Vec::with_capacity(end.saturating_sub(range.start) * width);
+        let mut error = None;
+        let mut count = end.saturating_sub(range.start);
+        'rows: for i in range.start..end {
+            for (n, reader) in self.readers.iter().enumerate() {
+                match reader.read(i) {
+                    Ok(value) => block.push(value),
+                    Err(e) => {
+                        let name = self.columns.get(n).map_or("?", Column::name);
+                        error = Some(e.context(format_args!("column {n} ({name:?})")));
+                        count = i - range.start;
+                        block.truncate(count * width);
+                        break 'rows;
+                    }
+                }
+            }
+        }
+        (Row::from_block(&self.columns, block, count), error)
+    }
+
     /// Row `i` of the batch.
     pub(crate) fn row(&self, i: usize) -> Result<Row> {
         if i >= self.len {
@@ -319,6 +346,47 @@ mod tests {
             .naive_utc();
             assert_eq!(cache.datetime(v, per), Some(expected), "{v} / {per}");
         }
+    }
+
+    #[test]
+    fn batches_without_columns_still_have_rows() {
+        let batch = RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            vec![],
+            &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(3)),
+        )
+        .unwrap();
+        let rows = BatchRows::new(&describe(&batch.schema()), &batch).unwrap();
+        let (got, error) = rows.rows(0..3);
+        assert!(error.is_none());
+        assert_eq!(got.len(), 3);
+        assert!(got[0].is_empty());
+    }
+
+    #[test]
+    fn shared_blocks_give_each_row_its_values() {
+        let batch = RecordBatch::try_from_iter([
+            ("a", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+            (
+                "b",
+                Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let rows = BatchRows::new(&describe(&batch.schema()), &batch).unwrap();
+        let (got, error) = rows.rows(1..3);
+        assert!(error.is_none());
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[1].values(),
+            &[Value::Int64(3), Value::String("z".into())]
+        );
+        assert_eq!(got[0].get::<String, _>("b").unwrap(), "y");
+        assert_eq!(got[0], rows.row(1).unwrap());
+        assert_eq!(
+            got[0].clone().into_values(),
+            rows.row(1).unwrap().into_values()
+        );
     }
 
     #[test]

@@ -143,14 +143,20 @@ impl<S: BatchSource> ResultSet<S> {
         Ok(Some(row))
     }
 
-    /// Row `i` of the current batch, through readers built once per batch.
-    fn row_at(&mut self, i: usize) -> Result<Row> {
+    /// Builds the row readers of the current batch, once per batch.
+    fn ensure_readers(&mut self) -> Result<()> {
         if self.rows.is_none() {
             let (Some(batch), Some(columns)) = (&self.current, &self.columns) else {
                 return Err(Error::internal("no current batch"));
             };
             self.rows = Some(BatchRows::new(columns, batch)?);
         }
+        Ok(())
+    }
+
+    /// Row `i` of the current batch, through readers built once per batch.
+    fn row_at(&mut self, i: usize) -> Result<Row> {
+        self.ensure_readers()?;
         match &self.rows {
             Some(rows) => rows.row(i),
             None => Err(Error::internal("no current batch")),
@@ -174,19 +180,22 @@ impl<S: BatchSource> ResultSet<S> {
                 break;
             };
             let end = self.offset + (size - rows.len()).min(batch.num_rows() - self.offset);
-            while self.offset < end {
-                match self.row_at(self.offset) {
-                    Ok(row) => rows.push(row),
-                    // Rows already taken are handed out; the error comes with the next
-                    // fetch, and the failing row stays unread.
-                    Err(e) if !rows.is_empty() => {
-                        self.pending_error = Some(e);
-                        return Ok(rows);
-                    }
-                    Err(e) => return Err(e),
+            self.ensure_readers()?;
+            let Some(readers) = &self.rows else {
+                break;
+            };
+            let (chunk, error) = readers.rows(self.offset..end);
+            self.offset += chunk.len();
+            self.rows_fetched += chunk.len() as u64;
+            rows.extend(chunk);
+            if let Some(e) = error {
+                // Rows already taken are handed out; the error comes with the next fetch,
+                // and the failing row stays unread.
+                if rows.is_empty() {
+                    return Err(e);
                 }
-                self.offset += 1;
-                self.rows_fetched += 1;
+                self.pending_error = Some(e);
+                return Ok(rows);
             }
         }
         Ok(rows)

@@ -7,10 +7,31 @@ use arrow::record_batch::RecordBatch;
 use crate::{Column, Error, FromValue, Result, Value};
 
 /// One row of a result: values in column order, sharing the result's column descriptions.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Rows fetched together by one `fetchmany`/`fetchall` from one batch share one allocation
+/// for their values (a row keeps that block alive, as an Arrow slice keeps its buffers).
+#[derive(Debug, Clone)]
 pub struct Row {
     columns: Arc<[Column]>,
-    values: Vec<Value>,
+    values: Values,
+}
+
+/// Where a row's values live.
+#[derive(Debug, Clone)]
+enum Values {
+    /// The row's own vector.
+    Own(Vec<Value>),
+    /// `len` values from `start` in a block shared by rows fetched together.
+    Shared {
+        block: Arc<Vec<Value>>,
+        start: usize,
+    },
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.columns == other.columns && self.values() == other.values()
+    }
 }
 
 /// An index into a [`Row`]: a column position (`usize`) or a column name (`&str`).
@@ -44,7 +65,25 @@ impl Row {
                 columns.len()
             )));
         }
-        Ok(Row { columns, values })
+        Ok(Row {
+            columns,
+            values: Values::Own(values),
+        })
+    }
+
+    /// `count` rows over a block of `count × columns.len()` values, in order.
+    pub(crate) fn from_block(columns: &Arc<[Column]>, block: Vec<Value>, count: usize) -> Vec<Row> {
+        let width = columns.len();
+        let block = Arc::new(block);
+        (0..count)
+            .map(|r| Row {
+                columns: Arc::clone(columns),
+                values: Values::Shared {
+                    block: Arc::clone(&block),
+                    start: r * width,
+                },
+            })
+            .collect()
     }
 
     /// Reads row `index` of a record batch, whose schema the columns describe.
@@ -69,18 +108,18 @@ impl Row {
         }
         Ok(Row {
             columns: Arc::clone(columns),
-            values,
+            values: Values::Own(values),
         })
     }
 
     /// The number of values.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.columns.len()
     }
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.columns.is_empty()
     }
 
     /// The column descriptions.
@@ -90,12 +129,20 @@ impl Row {
 
     /// The values, in column order.
     pub fn values(&self) -> &[Value] {
-        &self.values
+        match &self.values {
+            Values::Own(values) => values,
+            Values::Shared { block, start } => block
+                .get(*start..*start + self.columns.len())
+                .unwrap_or_default(),
+        }
     }
 
     /// The values, consuming the row.
     pub fn into_values(self) -> Vec<Value> {
-        self.values
+        match self.values {
+            Values::Own(values) => values,
+            Values::Shared { .. } => self.values().to_vec(),
+        }
     }
 
     /// The value of a column, by position or name.
@@ -115,7 +162,9 @@ impl Row {
                     .join(", ")
             ))
         })?;
-        Ok(&self.values[position])
+        self.values()
+            .get(position)
+            .ok_or_else(|| Error::internal(format!("row has no value {position}")))
     }
 
     /// The value of a column converted to `T`, by position or name. Use `Option<T>` for
