@@ -83,12 +83,18 @@ impl Reader {
     // Inlined into both row builders: a call per value costs a fifth of `fetchone`.
     #[inline(always)]
     fn read(&self, i: usize) -> Result<Value> {
+        // NULL, or the slot's value mapped into a `Value`.
         macro_rules! plain {
             ($a:expr, $variant:ident) => {
+                mapped!($a, Value::$variant)
+            };
+        }
+        macro_rules! mapped {
+            ($a:expr, $to_value:expr) => {
                 if $a.is_null(i) {
                     Value::Null
                 } else {
-                    Value::$variant($a.value(i))
+                    $to_value($a.value(i))
                 }
             };
         }
@@ -123,34 +129,10 @@ impl Reader {
             Reader::UInt64(a) => plain!(a, UInt64),
             Reader::Float32(a) => plain!(a, Float32),
             Reader::Float64(a) => plain!(a, Float64),
-            Reader::Utf8(a) => {
-                if a.is_null(i) {
-                    Value::Null
-                } else {
-                    Value::String(a.value(i).to_owned())
-                }
-            }
-            Reader::LargeUtf8(a) => {
-                if a.is_null(i) {
-                    Value::Null
-                } else {
-                    Value::String(a.value(i).to_owned())
-                }
-            }
-            Reader::Utf8View(a) => {
-                if a.is_null(i) {
-                    Value::Null
-                } else {
-                    Value::String(a.value(i).to_owned())
-                }
-            }
-            Reader::Binary(a) => {
-                if a.is_null(i) {
-                    Value::Null
-                } else {
-                    Value::Binary(a.value(i).to_vec())
-                }
-            }
+            Reader::Utf8(a) => mapped!(a, |v: &str| Value::String(v.to_owned())),
+            Reader::LargeUtf8(a) => mapped!(a, |v: &str| Value::String(v.to_owned())),
+            Reader::Utf8View(a) => mapped!(a, |v: &str| Value::String(v.to_owned())),
+            Reader::Binary(a) => mapped!(a, |v: &[u8]| Value::Binary(v.to_vec())),
             Reader::Date32(a) => {
                 if a.is_null(i) {
                     Value::Null
@@ -235,26 +217,33 @@ impl BatchRows {
         })
     }
 
+    /// Appends the values of row `i` to `out`; an error names the column.
+    #[inline(always)]
+    fn push_row(&self, i: usize, out: &mut Vec<Value>) -> Result<()> {
+        for (n, reader) in self.readers.iter().enumerate() {
+            let value = reader.read(i).map_err(|e| {
+                let name = self.columns.get(n).map_or("?", Column::name);
+                e.context(format_args!("column {n} ({name:?})"))
+            })?;
+            out.push(value);
+        }
+        Ok(())
+    }
+
     /// Rows `range` of the batch, sharing one block of values. On a conversion error, the rows
     /// before the failing one come back with the error.
     pub(crate) fn rows(&self, range: std::ops::Range<usize>) -> (Vec<Row>, Option<Error>) {
         let end = range.end.min(self.len);
         let width = self.readers.len();
-        let mut block = Vec::with_capacity(end.saturating_sub(range.start) * width);
-        let mut error = None;
         let mut count = end.saturating_sub(range.start);
-        'rows: for i in range.start..end {
-            for (n, reader) in self.readers.iter().enumerate() {
-                match reader.read(i) {
-                    Ok(value) => block.push(value),
-                    Err(e) => {
-                        let name = self.columns.get(n).map_or("?", Column::name);
-                        error = Some(e.context(format_args!("column {n} ({name:?})")));
-                        count = i - range.start;
-                        block.truncate(count * width);
-                        break 'rows;
-                    }
-                }
+        let mut block = Vec::with_capacity(count * width);
+        let mut error = None;
+        for i in range.start..end {
+            if let Err(e) = self.push_row(i, &mut block) {
+                error = Some(e);
+                count = i - range.start;
+                block.truncate(count * width);
+                break;
             }
         }
         (Row::from_block(&self.columns, block, count), error)
@@ -269,13 +258,7 @@ impl BatchRows {
             )));
         }
         let mut values = Vec::with_capacity(self.readers.len());
-        for (n, reader) in self.readers.iter().enumerate() {
-            let value = reader.read(i).map_err(|e| {
-                let name = self.columns.get(n).map_or("?", Column::name);
-                e.context(format_args!("column {n} ({name:?})"))
-            })?;
-            values.push(value);
-        }
+        self.push_row(i, &mut values)?;
         Row::new(Arc::clone(&self.columns), values)
     }
 }

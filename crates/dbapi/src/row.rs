@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 
+use crate::reader::BatchRows;
 use crate::{Column, Error, FromValue, Result, Value};
 
 /// One row of a result: values in column order, sharing the result's column descriptions.
@@ -91,25 +92,7 @@ impl Row {
     /// # Errors
     /// As [`Value::from_arrow`], with the column named.
     pub fn from_batch(columns: &Arc<[Column]>, batch: &RecordBatch, index: usize) -> Result<Row> {
-        let arrays = batch.columns();
-        if arrays.len() != columns.len() {
-            return Err(Error::interface(format!(
-                "a batch of {} columns cannot be described by {} columns",
-                arrays.len(),
-                columns.len()
-            )));
-        }
-        // One exact allocation per row (collecting Results would grow the vector).
-        let mut values = Vec::with_capacity(arrays.len());
-        for (n, array) in arrays.iter().enumerate() {
-            let value = Value::from_arrow(array.as_ref(), index)
-                .map_err(|e| e.context(format_args!("column {n} ({:?})", name(columns, n))))?;
-            values.push(value);
-        }
-        Ok(Row {
-            columns: Arc::clone(columns),
-            values: Values::Own(values),
-        })
+        BatchRows::new(columns, batch)?.row(index)
     }
 
     /// The number of values.
