@@ -53,7 +53,7 @@ fn blocking_cursor_iterates_rows() {
 #[test]
 fn blocking_iterator_stops_after_an_error() {
     let (_rt, server) = background_server(Options::default());
-    let mut conn = Connection::connect_with(&registry(), &server.url()).unwrap();
+    let conn = Connection::connect_with(&registry(), &server.url()).unwrap();
     let mut cursor = conn.cursor().unwrap();
     // No execute yet: the first item is the error, then the iterator ends.
     let first = cursor.next().unwrap();

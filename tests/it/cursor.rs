@@ -206,7 +206,7 @@ async fn closed_cursor_refuses_work_and_closing_twice_is_fine() {
 #[tokio::test]
 async fn closed_connection_refuses_work() {
     let server = server(Options::default()).await;
-    let mut conn = connect(&server).await;
+    let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     conn.close().await.unwrap();
     assert!(conn.is_closed());
@@ -220,34 +220,17 @@ async fn closed_connection_refuses_work() {
 }
 
 #[tokio::test]
-async fn commit_is_a_no_op_and_rollback_is_not_supported() {
-    let server = server(Options::default()).await;
-    let mut conn = connect(&server).await;
-    conn.commit().await.unwrap();
-    let e = conn.rollback().await.unwrap_err();
-    assert!(e.is_not_supported());
-    assert!(e.to_string().contains("rollback"), "{e}");
-}
-
-#[tokio::test]
-async fn parameters_are_not_supported_yet() {
+async fn in_autocommit_mode_commit_and_rollback_do_nothing() {
     let server = server(Options::default()).await;
     let conn = connect(&server).await;
-    let mut cursor = conn.cursor().unwrap();
-    let e = cursor
-        .execute("SELECT $1", Params::from([dbapi::Value::Int64(1)]))
-        .await
-        .unwrap_err();
-    assert!(e.is_not_supported());
-    assert!(e.to_string().contains("parameters"), "{e}");
-    assert!(
-        cursor
-            .executemany("SELECT 1", vec![])
-            .await
-            .unwrap_err()
-            .is_not_supported()
+    assert!(conn.autocommit());
+    conn.commit().await.unwrap();
+    conn.rollback().await.unwrap();
+    let stats = server.stats();
+    assert_eq!(
+        stats.transactions_begun + stats.commits + stats.rollbacks,
+        0
     );
-    assert_eq!(server.stats().get_flight_info, 0, "nothing was sent");
 }
 
 #[tokio::test]

@@ -113,11 +113,24 @@ impl Connection {
         })
     }
 
+    /// Whether autocommit is on; see [`crate::Connection::autocommit`].
+    pub fn autocommit(&self) -> bool {
+        self.inner.autocommit()
+    }
+
+    /// Turns autocommit on or off; see [`crate::Connection::set_autocommit`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::set_autocommit`].
+    pub fn set_autocommit(&self, on: bool) -> Result<()> {
+        self.rt.block_on(self.inner.set_autocommit(on))?
+    }
+
     /// Commits; see [`crate::Connection::commit`].
     ///
     /// # Errors
     /// As [`crate::Connection::commit`].
-    pub fn commit(&mut self) -> Result<()> {
+    pub fn commit(&self) -> Result<()> {
         self.rt.block_on(self.inner.commit())?
     }
 
@@ -125,7 +138,7 @@ impl Connection {
     ///
     /// # Errors
     /// As [`crate::Connection::rollback`].
-    pub fn rollback(&mut self) -> Result<()> {
+    pub fn rollback(&self) -> Result<()> {
         self.rt.block_on(self.inner.rollback())?
     }
 
@@ -133,7 +146,7 @@ impl Connection {
     ///
     /// # Errors
     /// As [`crate::Connection::close`].
-    pub fn close(&mut self) -> Result<()> {
+    pub fn close(&self) -> Result<()> {
         self.rt.block_on(self.inner.close())?
     }
 
@@ -159,6 +172,25 @@ impl Cursor {
     pub fn execute(&mut self, sql: &str, params: impl Into<Params>) -> Result<()> {
         self.failed = false;
         self.rt.block_on(self.inner.execute(sql, params.into()))?
+    }
+
+    /// Executes a statement that changes data; see [`crate::Cursor::execute_update`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::execute_update`].
+    pub fn execute_update(&mut self, sql: &str, params: impl Into<Params>) -> Result<i64> {
+        self.failed = false;
+        self.rt
+            .block_on(self.inner.execute_update(sql, params.into()))?
+    }
+
+    /// Executes once per parameter set; see [`crate::Cursor::executemany`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::executemany`].
+    pub fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
+        self.failed = false;
+        self.rt.block_on(self.inner.executemany(sql, params))?
     }
 
     /// See [`crate::Cursor::description`].

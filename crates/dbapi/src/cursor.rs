@@ -4,7 +4,7 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 
-use crate::{Column, Error, Params, Result, Row};
+use crate::{CancelToken, Column, Error, Params, Result, Row};
 
 /// The default [`Cursor::arraysize`].
 pub const DEFAULT_ARRAYSIZE: usize = 1;
@@ -21,21 +21,71 @@ pub const DEFAULT_ARRAYSIZE: usize = 1;
 pub trait Cursor: Send + std::fmt::Debug {
     /// Executes a statement, replacing any previous result of this cursor.
     ///
+    /// Parameters are bound by the server, never pasted into the SQL text; the placeholder
+    /// syntax (`?`, `$1`, `$name`) is the server's. A query leaves a result to fetch; a
+    /// statement that changes data leaves no result and sets [`rowcount`](Cursor::rowcount)
+    /// to the number of rows affected.
+    ///
     /// # Errors
+    /// A parameter that does not fit the statement
+    /// ([`ErrorKind::Programming`](crate::ErrorKind::Programming) or
+    /// [`ErrorKind::Data`](crate::ErrorKind::Data), naming the parameter);
     /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) for parameters the driver
     /// cannot bind; otherwise the server's error, mapped to a kind.
     async fn execute(&mut self, sql: &str, params: Params) -> Result<()>;
 
-    /// Executes a statement once for each parameter set.
+    /// Executes a statement that changes data and returns the number of rows it affected
+    /// (-1 when the server does not say), also left in [`rowcount`](Cursor::rowcount).
+    ///
+    /// # Errors
+    /// As [`Cursor::execute`].
+    async fn execute_update(&mut self, sql: &str, params: Params) -> Result<i64> {
+        self.execute(sql, params).await?;
+        Ok(self.rowcount())
+    }
+
+    /// Executes a statement once for each parameter set (as one batch of parameters where
+    /// the driver and server allow it); [`rowcount`](Cursor::rowcount) is then the total
+    /// number of rows affected.
     ///
     /// # Errors
     /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver supports
-    /// it.
+    /// it; otherwise as [`Cursor::execute`], naming the parameter set.
     async fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
         let _ = (sql, params);
         Err(Error::not_supported(
             "executemany is not supported by this driver",
         ))
+    }
+
+    /// Executes a statement with its parameters given as an Arrow record batch (one row per
+    /// parameter set, one column per parameter), for Arrow users.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver supports
+    /// it; otherwise as [`Cursor::execute`].
+    async fn execute_arrow(&mut self, sql: &str, params: RecordBatch) -> Result<()> {
+        let _ = (sql, params);
+        Err(Error::not_supported(
+            "binding an Arrow record batch is not supported by this driver",
+        ))
+    }
+
+    /// A token that cancels this cursor's current (or next) statement from another task.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver supports
+    /// cancellation.
+    fn cancel_token(&self) -> Result<CancelToken> {
+        Err(Error::not_supported(
+            "cancellation is not supported by this driver",
+        ))
+    }
+
+    /// The server's progress on the current statement, from 0.0 to 1.0, when the driver
+    /// polls for it (e.g. Flight SQL's `PollFlightInfo`); `None` when unknown.
+    fn progress(&self) -> Option<f64> {
+        None
     }
 
     /// The columns of the current result, or `None` when there is no result (or, for servers

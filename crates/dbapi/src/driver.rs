@@ -1,8 +1,15 @@
-//! The `Driver` trait: what a registry knows of a driver.
+//! What drivers implement and build on: the [`Driver`] trait, and the toolkit that turns a
+//! driver's record batches into cursors' rows and applications' values into parameter batches.
+//!
+//! Applications need nothing from this module but [`Driver`] (re-exported at the crate root).
 
 use async_trait::async_trait;
 
 use crate::{Connection, Result};
+
+pub use crate::bind::{bind, natural_type};
+pub use crate::result_set::{BatchSource, Batches, ResultSet};
+pub use crate::row::describe;
 
 /// A database driver: opens connections for the URL schemes it declares.
 #[async_trait]

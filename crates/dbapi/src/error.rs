@@ -59,18 +59,44 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// What else is known about an error, for the predicates on [`Error`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flag {
-    None,
-    Timeout,
-    Auth,
-    Connection,
+/// What else is known about an error, for the predicates on [`Error`]: a set of bits, so
+/// that an error can be both a connection failure and a timeout.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+struct Flags(u8);
+
+impl Flags {
+    const TIMEOUT: u8 = 1;
+    const AUTH: u8 = 2;
+    const CONNECTION: u8 = 4;
+    const CANCELLED: u8 = 8;
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+impl fmt::Debug for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Flags::TIMEOUT, "timeout"),
+            (Flags::AUTH, "auth"),
+            (Flags::CONNECTION, "connection"),
+            (Flags::CANCELLED, "cancelled"),
+        ];
+        f.debug_list()
+            .entries(
+                names
+                    .iter()
+                    .filter(|(bit, _)| self.has(*bit))
+                    .map(|(_, n)| n),
+            )
+            .finish()
+    }
 }
 
 struct Inner {
     kind: ErrorKind,
-    flag: Flag,
+    flags: Flags,
     message: String,
     code: Option<String>,
     source: Option<BoxError>,
@@ -94,7 +120,7 @@ impl Error {
         Error {
             inner: Box::new(Inner {
                 kind,
-                flag: Flag::None,
+                flags: Flags::default(),
                 message: message.into(),
                 code: None,
                 source: None,
@@ -145,21 +171,28 @@ impl Error {
     }
 
     /// Marks the error as a timeout (see [`Error::is_timeout`]).
-    pub fn timeout(mut self) -> Self {
-        self.inner.flag = Flag::Timeout;
-        self
+    pub fn timeout(self) -> Self {
+        self.flag(Flags::TIMEOUT)
     }
 
     /// Marks the error as an authentication or authorisation failure (see [`Error::is_auth`]).
-    pub fn auth(mut self) -> Self {
-        self.inner.flag = Flag::Auth;
-        self
+    pub fn auth(self) -> Self {
+        self.flag(Flags::AUTH)
     }
 
     /// Marks the error as a failure to reach or keep a connection (see
     /// [`Error::is_connection`]).
-    pub fn connection(mut self) -> Self {
-        self.inner.flag = Flag::Connection;
+    pub fn connection(self) -> Self {
+        self.flag(Flags::CONNECTION)
+    }
+
+    /// Marks the error as the result of a cancellation (see [`Error::is_cancelled`]).
+    pub fn cancelled(self) -> Self {
+        self.flag(Flags::CANCELLED)
+    }
+
+    fn flag(mut self, bit: u8) -> Self {
+        self.inner.flags.0 |= bit;
         self
     }
 
@@ -187,17 +220,22 @@ impl Error {
 
     /// Whether a deadline or timeout expired.
     pub fn is_timeout(&self) -> bool {
-        self.inner.flag == Flag::Timeout
+        self.inner.flags.has(Flags::TIMEOUT)
     }
 
     /// Whether authentication or authorisation failed.
     pub fn is_auth(&self) -> bool {
-        self.inner.flag == Flag::Auth
+        self.inner.flags.has(Flags::AUTH)
     }
 
     /// Whether the connection could not be made or was lost.
     pub fn is_connection(&self) -> bool {
-        self.inner.flag == Flag::Connection
+        self.inner.flags.has(Flags::CONNECTION)
+    }
+
+    /// Whether the operation was cancelled (through a cancel token, or by the server).
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.flags.has(Flags::CANCELLED)
     }
 
     /// Whether the driver or server does not support what was asked.
@@ -219,8 +257,8 @@ impl fmt::Debug for Error {
         if let Some(code) = &self.inner.code {
             d.field("code", code);
         }
-        if self.inner.flag != Flag::None {
-            d.field("flag", &self.inner.flag);
+        if self.inner.flags != Flags::default() {
+            d.field("flags", &self.inner.flags);
         }
         if let Some(source) = &self.inner.source {
             d.field("source", source);
@@ -305,6 +343,19 @@ mod tests {
         assert!(!e.is_auth());
         assert_eq!(e.code(), Some("DeadlineExceeded"));
         assert_eq!(e.kind(), ErrorKind::Operational);
+    }
+
+    #[test]
+    fn flags_accumulate() {
+        let e = Error::operational("connect timed out")
+            .connection()
+            .timeout();
+        assert!(e.is_connection() && e.is_timeout() && !e.is_auth() && !e.is_cancelled());
+        assert!(
+            format!("{e:?}").contains(r#"flags: ["timeout", "connection"]"#),
+            "{e:?}"
+        );
+        assert!(Error::operational("x").cancelled().is_cancelled());
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //!         Arc::new(StringArray::from(vec![None::<&str>])),
 //!     ],
 //! )?;
-//! let columns = dbapi::describe(&batch.schema());
+//! let columns = dbapi::driver::describe(&batch.schema());
 //! let row = Row::from_batch(&columns, &batch, 0)?;
 //! assert_eq!(row.get::<i64, _>("id")?, 7);
 //! assert_eq!(row.get::<Option<String>, _>("name")?, None);
@@ -63,19 +63,20 @@ pub use crate::from_value::{FromValue, FromValueError};
 pub use crate::params::Params;
 pub use crate::redact::{is_secret_key, redact_url};
 pub use crate::registry::{Registry, connect, default_registry, register};
-pub use crate::result_set::{BatchSource, ResultSet};
-pub use crate::row::{Row, RowIndex, describe};
+pub use crate::row::{Row, RowIndex};
+pub use crate::statement::{Cancel, CancelToken, IngestMode, PreparedStatement};
 pub use crate::value::{Decimal, Value};
 
 /// Re-export of the Arrow crate this API is built on.
 pub use arrow;
 
 pub mod blocking;
+pub mod driver;
 
+mod bind;
 mod column;
 mod connection;
 mod cursor;
-mod driver;
 mod error;
 mod from_value;
 mod params;
@@ -84,4 +85,5 @@ mod redact;
 mod registry;
 mod result_set;
 mod row;
+mod statement;
 mod value;

@@ -53,7 +53,7 @@ impl Registry {
             Error::interface(format!(
                 "no driver for URL scheme {scheme:?}; registered schemes: {}",
                 if known.is_empty() {
-                    "none (register a driver first, e.g. dbapi_flightsql::register())".to_owned()
+                    "none (register a driver first)".to_owned()
                 } else {
                     known.join(", ")
                 }

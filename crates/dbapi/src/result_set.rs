@@ -1,5 +1,6 @@
 //! Row and batch views over a stream of record batches, for drivers.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -22,6 +23,35 @@ pub trait BatchSource: Send + std::fmt::Debug {
     /// The schema of the result, once known (it may become known only after the first
     /// `next_batch`, even for a result without batches).
     fn schema(&self) -> Option<SchemaRef>;
+}
+
+/// A [`BatchSource`] over record batches already in memory.
+#[derive(Debug, Default)]
+pub struct Batches {
+    schema: Option<SchemaRef>,
+    batches: VecDeque<RecordBatch>,
+}
+
+impl Batches {
+    /// A source of these batches; `schema` is the result's schema when there are none.
+    pub fn new(schema: Option<SchemaRef>, batches: Vec<RecordBatch>) -> Self {
+        let schema = schema.or_else(|| batches.first().map(RecordBatch::schema));
+        Batches {
+            schema,
+            batches: batches.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl BatchSource for Batches {
+    async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        Ok(self.batches.pop_front())
+    }
+
+    fn schema(&self) -> Option<SchemaRef> {
+        self.schema.clone()
+    }
 }
 
 /// One result of a cursor: a [`BatchSource`] read as rows or as batches.
@@ -240,19 +270,6 @@ mod tests {
     use super::*;
     use arrow::array::{ArrayRef, TimestampSecondArray};
 
-    #[derive(Debug)]
-    struct Batches(Vec<RecordBatch>);
-
-    #[async_trait]
-    impl BatchSource for Batches {
-        async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-            Ok((!self.0.is_empty()).then(|| self.0.remove(0)))
-        }
-        fn schema(&self) -> Option<SchemaRef> {
-            None
-        }
-    }
-
     fn batch(values: Vec<i64>) -> RecordBatch {
         RecordBatch::try_from_iter([(
             "ts",
@@ -263,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_value_mid_fetchmany_loses_no_rows() {
-        let source = Batches(vec![batch(vec![0, 1]), batch(vec![2, i64::MAX, 4])]);
+        let source = Batches::new(None, vec![batch(vec![0, 1]), batch(vec![2, i64::MAX, 4])]);
         let mut rs = ResultSet::new(source);
         let rows = rs.fetchmany(10).await.unwrap();
         assert_eq!(
@@ -285,7 +302,7 @@ mod tests {
 
     #[tokio::test]
     async fn rows_then_batches() {
-        let source = Batches(vec![batch(vec![0, 1, 2]), batch(vec![3])]);
+        let source = Batches::new(None, vec![batch(vec![0, 1, 2]), batch(vec![3])]);
         let mut rs = ResultSet::new(source);
         rs.fetchone().await.unwrap().unwrap();
         assert_eq!(rs.fetch_batch().await.unwrap().unwrap().num_rows(), 2);

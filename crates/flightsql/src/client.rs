@@ -7,15 +7,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
+use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
-use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, Ticket};
+use arrow_flight::{
+    Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, PollInfo, Ticket,
+};
 use base64::Engine as _;
+use bytes::Bytes;
 use dbapi::{Error, Result};
+use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
@@ -207,7 +212,7 @@ impl FlightSqlClient {
         &self.inner.config
     }
 
-    fn transport(&self) -> Transport {
+    pub(crate) fn transport(&self) -> Transport {
         transport_of(self.inner.config.tls())
     }
 
@@ -280,17 +285,158 @@ impl FlightSqlClient {
     /// [`ErrorKind::Programming`](dbapi::ErrorKind::Programming) error), a timeout, or a
     /// closed client.
     pub async fn execute(&self, sql: &str) -> Result<FlightInfo> {
-        self.check_open()?;
+        self.execute_in(sql, None).await
+    }
+
+    /// Executes a query in a transaction (see [`FlightSqlClient::begin_transaction`]), or
+    /// outside any when `transaction` is `None`.
+    ///
+    /// # Errors
+    /// As [`FlightSqlClient::execute`].
+    pub async fn execute_in(&self, sql: &str, transaction: Option<&Bytes>) -> Result<FlightInfo> {
         let command = CommandStatementQuery {
             query: sql.to_owned(),
-            transaction_id: None,
+            transaction_id: transaction.cloned(),
         };
-        let descriptor = FlightDescriptor::new_cmd(command.as_any().encode_to_vec());
-        let request = self.request(descriptor);
+        self.get_flight_info("execute", command.as_any().encode_to_vec())
+            .await
+    }
+
+    /// `GetFlightInfo` of a command (an `Any`-encoded Flight SQL command).
+    pub(crate) async fn get_flight_info(&self, what: &str, command: Vec<u8>) -> Result<FlightInfo> {
+        self.check_open()?;
+        let request = self.request(FlightDescriptor::new_cmd(command));
         let response = self
-            .call("execute", self.inner.main.clone().get_flight_info(request))
+            .call(what, self.inner.main.clone().get_flight_info(request))
             .await?;
         Ok(response.into_inner())
+    }
+
+    /// `PollFlightInfo` of a descriptor.
+    pub(crate) async fn poll_flight_info(&self, descriptor: FlightDescriptor) -> Result<PollInfo> {
+        self.check_open()?;
+        let request = self.request(descriptor);
+        let response = self
+            .call(
+                "poll_flight_info",
+                self.inner.main.clone().poll_flight_info(request),
+            )
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// `GetSchema` of a command.
+    pub(crate) async fn get_schema(&self, what: &str, command: Vec<u8>) -> Result<SchemaRef> {
+        self.check_open()?;
+        let request = self.request(FlightDescriptor::new_cmd(command));
+        let response = self
+            .call(what, self.inner.main.clone().get_schema(request))
+            .await?;
+        let schema = Schema::try_from(&response.into_inner()).map_err(|e| {
+            Error::internal(format!("{what}: the server sent an undecodable schema")).with_source(e)
+        })?;
+        Ok(Arc::new(schema))
+    }
+
+    /// `DoAction`: the bodies of the results.
+    pub(crate) async fn do_action(
+        &self,
+        what: &str,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<Bytes>> {
+        self.check_open()?;
+        let request = self.request(Action::new(kind, body));
+        let response = self
+            .call(what, self.inner.main.clone().do_action(request))
+            .await?;
+        let mut stream = response.into_inner();
+        let mut out = Vec::new();
+        while let Some(result) = within(self.inner.config.timeout(), what, stream.next()).await? {
+            let result = result.map_err(|s| from_status(&s, self.transport()).context(what))?;
+            out.push(result.body);
+        }
+        Ok(out)
+    }
+
+    /// `DoPut` of a command with a stream of batches (`schema` is sent even when the stream
+    /// has none): the `app_metadata` of each `PutResult`.
+    ///
+    /// The batches are encoded as they are pulled, so memory stays bounded. When the stream
+    /// fails, the call is abandoned (the server sees a reset stream, never a short one that
+    /// would look complete) and the stream's error is returned.
+    pub(crate) async fn do_put(
+        &self,
+        what: &str,
+        command: Vec<u8>,
+        schema: Option<SchemaRef>,
+        batches: BoxStream<'static, Result<RecordBatch>>,
+    ) -> Result<Vec<Bytes>> {
+        self.check_open()?;
+        let failure: Arc<Mutex<Option<Error>>> = Arc::default();
+        let failed = Arc::new(tokio::sync::Notify::new());
+        let input = {
+            let failure = Arc::clone(&failure);
+            let failed = Arc::clone(&failed);
+            batches.map_err(move |e| {
+                *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+                failed.notify_one();
+                FlightError::ProtocolError("the input stream failed".into())
+            })
+        };
+        let mut builder = FlightDataEncoderBuilder::new()
+            .with_flight_descriptor(Some(FlightDescriptor::new_cmd(command)))
+            .with_max_flight_data_size(self.inner.config.max_message_size().min(4 << 20));
+        if let Some(schema) = schema {
+            builder = builder.with_schema(schema);
+        }
+        let encoded = builder.build(input).filter_map(|data| {
+            // An encoding error ends nothing here: the failure slot makes the call abandon.
+            futures::future::ready(data.ok())
+        });
+        // A stream that never ends after a failure, so that the call is abandoned, not
+        // completed with a short stream.
+        let guarded = {
+            let failure = Arc::clone(&failure);
+            encoded.chain(futures::stream::poll_fn(move |_| {
+                if failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_some()
+                {
+                    std::task::Poll::Pending
+                } else {
+                    std::task::Poll::Ready(None)
+                }
+            }))
+        };
+        let request = self.request(guarded);
+        let call = async {
+            let response = self
+                .call(what, self.inner.main.clone().do_put(request))
+                .await?;
+            let mut stream = response.into_inner();
+            let mut out = Vec::new();
+            while let Some(result) =
+                within(self.inner.config.timeout(), what, stream.next()).await?
+            {
+                let result = result.map_err(|s| from_status(&s, self.transport()).context(what))?;
+                out.push(result.app_metadata);
+            }
+            Ok(out)
+        };
+        let outcome = tokio::select! {
+            outcome = call => outcome,
+            () = failed.notified() => Err(Error::internal("the input stream failed")),
+        };
+        if let Some(e) = failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(e.context(format_args!("{what}: reading the batches to send")));
+        }
+        outcome
     }
 
     /// Reads a ticket from the server this client is connected to (`DoGet`).
@@ -319,6 +465,7 @@ impl FlightSqlClient {
             return self.do_get(ticket).await;
         }
         let mut failures = Vec::new();
+        let mut last = None;
         for location in &endpoint.location {
             let attempt = async {
                 match self.client_for(&location.uri).await? {
@@ -328,15 +475,22 @@ impl FlightSqlClient {
             };
             match attempt.await {
                 Ok(reader) => return Ok(reader),
-                Err(e) => failures.push(format!("{}: {}", location.uri, e.message())),
+                Err(e) => {
+                    failures.push(format!("{}: {}", location.uri, e.message()));
+                    last = Some(e);
+                }
             }
         }
-        Err(Error::operational(format!(
+        let error = Error::operational(format!(
             "all {} locations failed: {}",
             failures.len(),
             failures.join("; ")
         ))
-        .connection())
+        .connection();
+        Err(match last {
+            Some(cause) => error.with_source(cause),
+            None => error,
+        })
     }
 
     /// The client for a location: `None` for this server, else a cached or new connection.

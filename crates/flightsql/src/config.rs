@@ -15,12 +15,16 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 /// The default number of endpoints opened ahead of the one being read.
 pub const DEFAULT_READ_AHEAD: usize = 2;
 
+/// The default number of prepared statements a connection keeps for reuse (URL key
+/// `statement_cache`).
+pub const DEFAULT_STATEMENT_CACHE: usize = 32;
+
 /// The URL schemes of the driver.
 pub const SCHEMES: [&str; 4] = ["flightsql", "grpc", "grpc+tcp", "grpc+tls"];
 
 /// The URL option keys, as listed in errors about unknown keys.
 const KEYS: &str = "tls, token, database, header.<name>, timeout, connect_timeout, \
-                    max_message_size, tls_root_certs, read_ahead";
+                    max_message_size, tls_root_certs, read_ahead, statement_cache, poll";
 
 /// A secret string (password, token): never shown by `Debug`, `Display` or errors.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,6 +77,8 @@ pub struct Config {
     max_message_size: usize,
     tls_root_certs: Option<PathBuf>,
     read_ahead: usize,
+    statement_cache: usize,
+    poll: bool,
 }
 
 impl Config {
@@ -92,6 +98,8 @@ impl Config {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             tls_root_certs: None,
             read_ahead: DEFAULT_READ_AHEAD,
+            statement_cache: DEFAULT_STATEMENT_CACHE,
+            poll: false,
         }
     }
 
@@ -170,6 +178,20 @@ impl Config {
         self
     }
 
+    /// Sets how many prepared statements a connection keeps for reuse by
+    /// `execute(sql, params)` (URL key `statement_cache`; 0 prepares every time).
+    pub fn with_statement_cache(mut self, statements: usize) -> Self {
+        self.statement_cache = statements;
+        self
+    }
+
+    /// Runs queries through `PollFlightInfo`, reading endpoints as the server produces them
+    /// and reporting its progress (URL key `poll`).
+    pub fn with_poll(mut self, poll: bool) -> Self {
+        self.poll = poll;
+        self
+    }
+
     /// The host name or address.
     pub fn host(&self) -> &str {
         &self.host
@@ -241,6 +263,16 @@ impl Config {
     /// The number of endpoints opened ahead.
     pub fn read_ahead(&self) -> usize {
         self.read_ahead
+    }
+
+    /// How many prepared statements a connection keeps for reuse.
+    pub fn statement_cache(&self) -> usize {
+        self.statement_cache
+    }
+
+    /// Whether queries run through `PollFlightInfo`.
+    pub fn poll(&self) -> bool {
+        self.poll
     }
 
     /// Checks what the builder cannot check as it goes: host, header names and values.
@@ -351,6 +383,12 @@ impl Config {
         if self.read_ahead != DEFAULT_READ_AHEAD {
             query.push(format!("read_ahead={}", self.read_ahead));
         }
+        if self.statement_cache != DEFAULT_STATEMENT_CACHE {
+            query.push(format!("statement_cache={}", self.statement_cache));
+        }
+        if self.poll {
+            query.push("poll=true".to_owned());
+        }
         if !query.is_empty() {
             url.push('?');
             url.push_str(&query.join("&"));
@@ -394,6 +432,8 @@ impl fmt::Debug for Config {
             .field("max_message_size", &self.max_message_size)
             .field("tls_root_certs", &self.tls_root_certs)
             .field("read_ahead", &self.read_ahead)
+            .field("statement_cache", &self.statement_cache)
+            .field("poll", &self.poll)
             .finish()
     }
 }
@@ -531,6 +571,18 @@ impl FromStr for Config {
                     config.read_ahead = value.parse().map_err(|_| {
                         bad_value(&key, &value, "a number of endpoints (0 or more)")
                     })?;
+                }
+                "statement_cache" => {
+                    config.statement_cache = value.parse().map_err(|_| {
+                        bad_value(&key, &value, "a number of statements (0 or more)")
+                    })?;
+                }
+                "poll" => {
+                    config.poll = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad_value(&key, &value, "true or false")),
+                    };
                 }
                 other => match other.strip_prefix("header.") {
                     Some(name) if !name.is_empty() => {

@@ -1,35 +1,182 @@
 //! The Flight SQL cursor.
 
-use arrow::record_batch::RecordBatch;
-use arrow_flight::FlightInfo;
-use async_trait::async_trait;
-use dbapi::{Column, Cursor, DEFAULT_ARRAYSIZE, Error, Params, Result, ResultSet, Row};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::client::FlightSqlClient;
-use crate::fetch::EndpointStream;
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
+use arrow_flight::{FlightDescriptor, FlightInfo};
+use async_trait::async_trait;
+use bytes::Bytes;
+use dbapi::driver::{BatchSource, Batches, ResultSet};
+use dbapi::{
+    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, Params, Result, Row, Value,
+};
+use prost::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::fetch::{EndpointStream, Poller, Source, cancelled};
+use crate::session::{Session, close_in_background};
+use crate::statement::PreparedHandle;
+
+/// The parameters of one execution.
+#[derive(Debug)]
+pub(crate) enum Bound {
+    /// No parameters.
+    None,
+    /// Parameter sets (several for `executemany`).
+    Sets(Vec<Params>),
+    /// A parameter batch given by the user.
+    Arrow(RecordBatch),
+}
+
+impl Bound {
+    fn is_none(&self) -> bool {
+        match self {
+            Bound::None => true,
+            Bound::Sets(sets) => sets.iter().all(Params::is_empty) && sets.len() <= 1,
+            Bound::Arrow(_) => false,
+        }
+    }
+}
+
+/// Whether a statement changes data or definitions (by its first keyword): its result is
+/// then a row count, not rows.
+pub(crate) fn changes_data(sql: &str) -> bool {
+    const KEYWORDS: [&str; 15] = [
+        "INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REPLACE", "CREATE", "DROP", "ALTER",
+        "TRUNCATE", "COPY", "GRANT", "REVOKE", "COMMENT", "RENAME",
+    ];
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    let word: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    KEYWORDS.contains(&word.as_str())
+}
+
+/// The row count in the result of a statement that changed data, run through the query
+/// path: one row of one integer column.
+fn count_of(batches: &[RecordBatch]) -> Option<i64> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let batch = batches.iter().find(|b| b.num_rows() > 0)?;
+    if rows != 1 || batch.num_columns() != 1 || !batch.schema().field(0).data_type().is_integer() {
+        return None;
+    }
+    match Value::from_arrow(batch.column(0).as_ref(), 0).ok()? {
+        Value::Int8(v) => Some(i64::from(v)),
+        Value::Int16(v) => Some(i64::from(v)),
+        Value::Int32(v) => Some(i64::from(v)),
+        Value::Int64(v) => Some(v),
+        Value::UInt8(v) => Some(i64::from(v)),
+        Value::UInt16(v) => Some(i64::from(v)),
+        Value::UInt32(v) => Some(i64::from(v)),
+        Value::UInt64(v) => Some(i64::try_from(v).unwrap_or(i64::MAX)),
+        _ => None,
+    }
+}
+
+fn decode_schema(info: &FlightInfo) -> Result<Option<SchemaRef>> {
+    if info.schema.is_empty() {
+        return Ok(None);
+    }
+    let schema = Schema::try_from(arrow_flight::IpcMessage(info.schema.clone())).map_err(|e| {
+        Error::internal("the server sent a FlightInfo with an undecodable schema").with_source(e)
+    })?;
+    Ok(Some(Arc::new(schema)))
+}
+
+/// What a cancel token reaches: the cursor's current execution.
+#[derive(Debug)]
+pub(crate) struct CancelState {
+    session: Arc<Session>,
+    current: Mutex<(CancellationToken, Option<FlightInfo>)>,
+}
+
+impl CancelState {
+    /// A new execution: a fresh token, no `FlightInfo` yet.
+    fn start(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = (token.clone(), None);
+        token
+    }
+
+    fn set_info(&self, info: &FlightInfo) {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1 = Some(info.clone());
+    }
+}
+
+#[async_trait]
+impl Cancel for CancelState {
+    async fn cancel(&self) -> Result<()> {
+        let (token, info) = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if token.is_cancelled() {
+            return Ok(());
+        }
+        token.cancel();
+        match info {
+            Some(info) => self.session.cancel(&info).await,
+            None => Ok(()),
+        }
+    }
+}
 
 /// A cursor of a [`FlightSqlConnection`](crate::FlightSqlConnection).
 ///
 /// `execute` sends the query (`GetFlightInfo`) and reads nothing; the first fetch opens the
 /// first endpoint, and later endpoints are opened as the cursor reaches them, with the
 /// connection's `read_ahead` endpoints opened in advance. Every endpoint is read, in order.
+///
+/// With parameters, the statement is prepared (once per connection: prepared statements are
+/// cached), the parameters are bound with a `DoPut` and the statement executed. Statements
+/// that change data (`INSERT`, `UPDATE`, `DELETE`, DDL...) go through `DoPut` updates when the
+/// server supports them, else through the query path; either way they leave no result to
+/// fetch and set [`rowcount`](Cursor::rowcount).
 #[derive(Debug)]
 pub struct FlightSqlCursor {
-    client: FlightSqlClient,
+    session: Arc<Session>,
     arraysize: usize,
     closed: bool,
     info: Option<FlightInfo>,
-    result: Option<ResultSet<EndpointStream>>,
+    result: Option<ResultSet<Source>>,
+    /// The row count of a statement that changed data.
+    affected: Option<i64>,
+    cancel: Arc<CancelState>,
+    progress: Arc<Mutex<Option<f64>>>,
 }
 
 impl FlightSqlCursor {
-    pub(crate) fn new(client: FlightSqlClient) -> FlightSqlCursor {
+    pub(crate) fn new(session: Arc<Session>) -> FlightSqlCursor {
         FlightSqlCursor {
-            client,
+            cancel: Arc::new(CancelState {
+                session: Arc::clone(&session),
+                current: Mutex::new((CancellationToken::new(), None)),
+            }),
+            session,
             arraysize: DEFAULT_ARRAYSIZE,
             closed: false,
             info: None,
             result: None,
+            affected: None,
+            progress: Arc::default(),
         }
     }
 
@@ -41,50 +188,294 @@ impl FlightSqlCursor {
     fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(Error::interface("the cursor is closed"))
-        } else if self.client.is_closed() {
-            Err(Error::interface("the connection is closed"))
         } else {
-            Ok(())
+            self.session.check_open()
         }
     }
 
-    fn result(&mut self) -> Result<&mut ResultSet<EndpointStream>> {
+    fn result(&mut self) -> Result<&mut ResultSet<Source>> {
         self.check_open()?;
+        if self.result.is_none() && self.affected.is_some() {
+            return Err(Error::interface(
+                "the statement produced no rows to fetch (it changed data: see rowcount)",
+            ));
+        }
         self.result
             .as_mut()
             .ok_or_else(|| Error::interface("no result to fetch: call execute first"))
+    }
+
+    /// Drops the current result; a result still being read from the server is cancelled
+    /// there too (in the background).
+    fn release(&mut self) {
+        let streaming = self
+            .result
+            .as_ref()
+            .is_some_and(|r| matches!(r.source(), Source::Endpoints(_)) && !r.is_exhausted());
+        self.result = None;
+        self.affected = None;
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let info = self.info.take();
+        if let (true, Some(info)) = (streaming, info)
+            && !info.endpoint.is_empty()
+            && !self.session.client().is_closed()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let session = Arc::clone(&self.session);
+            runtime.spawn(async move {
+                let _ = session.cancel(&info).await;
+            });
+        }
+    }
+
+    /// Runs a statement: the one execution path of `execute`, `executemany`,
+    /// `execute_arrow` and prepared statements. `statement`: a prepared statement to use
+    /// (else one from the connection's cache when there are parameters).
+    pub(crate) async fn run(
+        &mut self,
+        sql: &str,
+        bound: Bound,
+        update: bool,
+        statement: Option<&mut PreparedHandle>,
+    ) -> Result<()> {
+        self.check_open()?;
+        self.release();
+        let token = self.cancel.start();
+        let outcome = tokio::select! {
+            biased;
+            () = token.cancelled() => Err(cancelled()),
+            outcome = self.run_inner(sql, bound, update, statement, token.clone()) => outcome,
+        };
+        if outcome.is_err() {
+            self.result = None;
+            self.info = None;
+        }
+        outcome
+    }
+
+    async fn run_inner(
+        &mut self,
+        sql: &str,
+        bound: Bound,
+        update: bool,
+        statement: Option<&mut PreparedHandle>,
+        token: CancellationToken,
+    ) -> Result<()> {
+        let session = Arc::clone(&self.session);
+        let client = session.client();
+        let transaction = session.transaction().await?;
+        if bound.is_none() && statement.is_none() {
+            if update && !session.updates_refused() {
+                match client.execute_update(sql, transaction.as_ref()).await {
+                    Ok(n) => {
+                        self.affected = Some(n);
+                        return Ok(());
+                    }
+                    Err(e) if e.is_not_supported() => session.refuse_updates(),
+                    Err(e) => return Err(e),
+                }
+            }
+            if !update && client.config().poll() {
+                return self.poll(sql, transaction.as_ref(), token).await;
+            }
+            let info = client.execute_in(sql, transaction.as_ref()).await?;
+            return self.set_result(info, update, token, None).await;
+        }
+        match statement {
+            Some(statement) => self.run_prepared(statement, bound, update, token).await,
+            None => {
+                let mut statement = session.take_statement(sql, transaction.as_ref()).await?;
+                let outcome = self
+                    .run_prepared(&mut statement, bound, update, token)
+                    .await;
+                if outcome.as_ref().is_err_and(|e| !e.is_cancelled())
+                    && !is_statement_error(&outcome)
+                {
+                    // The handle may be what failed: do not keep it.
+                    close_in_background(client, statement);
+                } else {
+                    session.give_back(sql, transaction, statement);
+                }
+                outcome
+            }
+        }
+    }
+
+    async fn run_prepared(
+        &mut self,
+        statement: &mut PreparedHandle,
+        bound: Bound,
+        update: bool,
+        token: CancellationToken,
+    ) -> Result<()> {
+        let session = Arc::clone(&self.session);
+        let client = session.client();
+        let params = match bound {
+            Bound::None => None,
+            Bound::Sets(sets) if sets.iter().all(Params::is_empty) && sets.len() <= 1 => {
+                let empty = statement
+                    .parameter_schema()
+                    .is_none_or(|s| s.fields().is_empty());
+                (!empty)
+                    .then(|| {
+                        dbapi::driver::bind(&sets, statement.parameter_schema().map(AsRef::as_ref))
+                    })
+                    .transpose()?
+            }
+            Bound::Sets(sets) => Some(dbapi::driver::bind(
+                &sets,
+                statement.parameter_schema().map(AsRef::as_ref),
+            )?),
+            Bound::Arrow(batch) => Some(batch),
+        };
+        if update && !session.updates_refused() {
+            match client
+                .execute_prepared_update(statement, params.clone())
+                .await
+            {
+                Ok(n) => {
+                    self.affected = Some(n);
+                    return Ok(());
+                }
+                Err(e) if e.is_not_supported() => session.refuse_updates(),
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(params) = params {
+            client.bind(statement, params).await?;
+        }
+        let info = client.execute_prepared(statement).await?;
+        self.set_result(info, update, token, None).await
+    }
+
+    async fn poll(
+        &mut self,
+        sql: &str,
+        transaction: Option<&Bytes>,
+        token: CancellationToken,
+    ) -> Result<()> {
+        let command = CommandStatementQuery {
+            query: sql.to_owned(),
+            transaction_id: transaction.cloned(),
+        };
+        let descriptor = FlightDescriptor::new_cmd(command.as_any().encode_to_vec());
+        let poll = self.session.client().poll_flight_info(descriptor).await?;
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = poll.progress;
+        let info = poll
+            .info
+            .ok_or_else(|| Error::internal("the server sent a PollInfo without a FlightInfo"))?;
+        let poller = Poller::new(
+            poll.flight_descriptor,
+            info.endpoint.len(),
+            Arc::clone(&self.progress),
+        );
+        self.set_result(info, false, token, Some(poller)).await
+    }
+
+    /// Takes the `FlightInfo` of an execution: a result to fetch lazily, or, for a statement
+    /// that changed data, its row count (read now).
+    async fn set_result(
+        &mut self,
+        info: FlightInfo,
+        update: bool,
+        token: CancellationToken,
+        poller: Option<Poller>,
+    ) -> Result<()> {
+        let schema = decode_schema(&info)?;
+        self.cancel.set_info(&info);
+        let mut stream = EndpointStream::new(
+            self.session.client().clone(),
+            info.endpoint.clone(),
+            schema.clone(),
+            token,
+            poller,
+        );
+        self.info = Some(info);
+        if !update {
+            self.result = Some(ResultSet::new(Source::Endpoints(stream)));
+            return Ok(());
+        }
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next_batch().await? {
+            batches.push(batch);
+        }
+        let schema = stream.schema().or(schema);
+        if let Some(n) = count_of(&batches) {
+            self.affected = Some(n);
+        } else if schema.as_ref().is_none_or(|s| s.fields().is_empty())
+            && batches.iter().all(|b| b.num_columns() == 0)
+        {
+            // DDL through the query path: nothing to count.
+            self.affected = Some(-1);
+        } else {
+            self.result = Some(ResultSet::new(Source::Memory(Batches::new(
+                schema, batches,
+            ))));
+        }
+        Ok(())
+    }
+}
+
+/// Whether an execution failed because of the statement or its parameters (the prepared
+/// statement itself is fine and can be reused).
+fn is_statement_error(outcome: &Result<()>) -> bool {
+    outcome.as_ref().is_err_and(|e| {
+        matches!(
+            e.kind(),
+            dbapi::ErrorKind::Programming | dbapi::ErrorKind::Data
+        ) && e.code() != Some("NOT_FOUND")
+    })
+}
+
+impl Drop for FlightSqlCursor {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
 #[async_trait]
 impl Cursor for FlightSqlCursor {
     async fn execute(&mut self, sql: &str, params: Params) -> Result<()> {
-        self.check_open()?;
-        if !params.is_empty() {
-            return Err(Error::not_supported(
-                "statement parameters are not supported by the Flight SQL driver yet; \
-                 inline the values in the SQL text",
-            ));
-        }
-        // Drop (and cancel) the previous result before starting the next.
-        self.result = None;
-        self.info = None;
-        let info = self.client.execute(sql).await?;
-        let schema = if info.schema.is_empty() {
-            None
+        let bound = if params.is_empty() {
+            Bound::None
         } else {
-            Some(std::sync::Arc::new(
-                arrow::datatypes::Schema::try_from(arrow_flight::IpcMessage(info.schema.clone()))
-                    .map_err(|e| {
-                    Error::internal("the server sent a FlightInfo with an undecodable schema")
-                        .with_source(e)
-                })?,
-            ))
+            Bound::Sets(vec![params])
         };
-        let stream = EndpointStream::new(self.client.clone(), info.endpoint.clone(), schema);
-        self.result = Some(ResultSet::new(stream));
-        self.info = Some(info);
-        Ok(())
+        self.run(sql, bound, changes_data(sql), None).await
+    }
+
+    async fn execute_update(&mut self, sql: &str, params: Params) -> Result<i64> {
+        let bound = if params.is_empty() {
+            Bound::None
+        } else {
+            Bound::Sets(vec![params])
+        };
+        self.run(sql, bound, true, None).await?;
+        Ok(self.rowcount())
+    }
+
+    async fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
+        if params.is_empty() {
+            self.check_open()?;
+            self.release();
+            self.affected = Some(0);
+            return Ok(());
+        }
+        self.run(sql, Bound::Sets(params), changes_data(sql), None)
+            .await
+    }
+
+    async fn execute_arrow(&mut self, sql: &str, params: RecordBatch) -> Result<()> {
+        self.run(sql, Bound::Arrow(params), changes_data(sql), None)
+            .await
+    }
+
+    fn cancel_token(&self) -> Result<CancelToken> {
+        Ok(CancelToken::new(self.cancel.clone()))
+    }
+
+    fn progress(&self) -> Option<f64> {
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn description(&self) -> Option<&[Column]> {
@@ -92,6 +483,9 @@ impl Cursor for FlightSqlCursor {
     }
 
     fn rowcount(&self) -> i64 {
+        if let Some(n) = self.affected {
+            return n;
+        }
         match (&self.result, &self.info) {
             (Some(result), _) if result.is_exhausted() => {
                 i64::try_from(result.rows_fetched()).unwrap_or(i64::MAX)
@@ -127,12 +521,66 @@ impl Cursor for FlightSqlCursor {
     }
 
     async fn close(&mut self) -> Result<()> {
+        self.release();
         self.closed = true;
-        self.result = None;
         Ok(())
     }
 
     fn is_closed(&self) -> bool {
-        self.closed || self.client.is_closed()
+        self.closed || self.session.client().is_closed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_that_change_data() {
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "  update t set a = 1",
+            "-- note\nDELETE FROM t",
+            "/* x */ CREATE TABLE t (a INT)",
+            "(drop table t)",
+            "Truncate t",
+        ] {
+            assert!(changes_data(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT 1",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "VALUES (1)",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+            "",
+            "-- only a comment",
+            "INSERTED",
+        ] {
+            assert!(!changes_data(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn counts_are_one_integer_in_one_row() {
+        let count = |batch: RecordBatch| count_of(&[batch]);
+        let b = RecordBatch::try_from_iter([(
+            "count",
+            Arc::new(arrow::array::UInt64Array::from(vec![3_u64])) as _,
+        )])
+        .unwrap();
+        assert_eq!(count(b), Some(3));
+        let b = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(arrow::array::Int64Array::from(vec![1, 2])) as _,
+        )])
+        .unwrap();
+        assert_eq!(count(b), None, "two rows are rows, not a count");
+        let b = RecordBatch::try_from_iter([(
+            "s",
+            Arc::new(arrow::array::StringArray::from(vec!["3"])) as _,
+        )])
+        .unwrap();
+        assert_eq!(count(b), None);
     }
 }

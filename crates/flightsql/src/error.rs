@@ -102,8 +102,10 @@ pub(crate) fn from_transport(
     error: tonic::transport::Error,
     transport: Transport,
 ) -> Error {
+    // The cause is reached through `source()`; the message names what failed, and the
+    // hint when the cause looks like a TLS/plaintext mismatch.
     let chain = chain_text(&error);
-    let mut text = format!("{what}: {chain}");
+    let mut text = what.to_owned();
     if let Some(hint) = tls_hint(&chain, transport) {
         text = format!("{text} ({hint})");
     }

@@ -1,14 +1,17 @@
 //! Lazy, ordered reading of every endpoint of a result, with bounded read-ahead.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow_flight::FlightEndpoint;
+use arrow_flight::{FlightDescriptor, FlightEndpoint};
 use async_trait::async_trait;
-use dbapi::{BatchSource, Error, Result};
+use dbapi::driver::{BatchSource, Batches};
+use dbapi::{Error, Result};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::{FlightSqlClient, StreamItem};
 
@@ -43,6 +46,70 @@ pub(crate) struct EndpointStream {
     /// The schema of the first stream: every other stream must match it.
     schema: Option<SchemaRef>,
     failed: bool,
+    /// Cancels the reading (from another task, through a cancel token).
+    cancel: CancellationToken,
+    /// Where more endpoints come from, for a query run through `PollFlightInfo`.
+    poller: Option<Poller>,
+}
+
+/// The error of a fetch after a cancellation.
+pub(crate) fn cancelled() -> Error {
+    Error::operational("the statement was cancelled").cancelled()
+}
+
+/// More endpoints of a query run through `PollFlightInfo`, and the server's progress.
+#[derive(Debug)]
+pub(crate) struct Poller {
+    next: Option<FlightDescriptor>,
+    seen: usize,
+    progress: Arc<Mutex<Option<f64>>>,
+}
+
+/// The pause between two polls that revealed nothing new.
+const POLL_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+impl Poller {
+    /// `next`: the descriptor of the next poll (`None`: the query is complete); `seen`: the
+    /// endpoints already taken from the `FlightInfo`.
+    pub(crate) fn new(
+        next: Option<FlightDescriptor>,
+        seen: usize,
+        progress: Arc<Mutex<Option<f64>>>,
+    ) -> Poller {
+        Poller {
+            next,
+            seen,
+            progress,
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.next.is_none()
+    }
+
+    /// Polls until new endpoints appear or the query completes.
+    async fn more(&mut self, client: &FlightSqlClient) -> Result<Vec<FlightEndpoint>> {
+        while let Some(descriptor) = self.next.take() {
+            let poll = client.poll_flight_info(descriptor).await?;
+            if let Some(p) = poll.progress {
+                *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Some(p);
+            }
+            self.next = poll.flight_descriptor;
+            let info = poll.info.ok_or_else(|| {
+                Error::internal("the server sent a PollInfo without a FlightInfo")
+            })?;
+            if info.endpoint.len() > self.seen {
+                let new = info.endpoint[self.seen..].to_vec();
+                self.seen = info.endpoint.len();
+                return Ok(new);
+            }
+            if self.next.is_some() {
+                tokio::time::sleep(POLL_PAUSE).await;
+            }
+        }
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Some(1.0);
+        Ok(Vec::new())
+    }
 }
 
 impl EndpointStream {
@@ -50,6 +117,8 @@ impl EndpointStream {
         client: FlightSqlClient,
         endpoints: Vec<FlightEndpoint>,
         schema: Option<SchemaRef>,
+        cancel: CancellationToken,
+        poller: Option<Poller>,
     ) -> EndpointStream {
         let read_ahead = client.config().read_ahead();
         EndpointStream {
@@ -62,7 +131,15 @@ impl EndpointStream {
             announced: schema,
             schema: None,
             failed: false,
+            cancel,
+            poller,
         }
+    }
+
+    /// Fails the stream: open reads stop, later reads get `error`'s kind of answer.
+    fn fail(&mut self) {
+        self.failed = true;
+        self.abort_all();
     }
 
     /// Opens endpoints until the current one and `read_ahead` more are open.
@@ -252,6 +329,10 @@ async fn read_endpoint(
 #[async_trait]
 impl BatchSource for EndpointStream {
     async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.cancel.is_cancelled() {
+            self.fail();
+            return Err(cancelled());
+        }
         if self.failed {
             return Err(Error::interface(
                 "the result was interrupted by an earlier error; execute the statement again",
@@ -259,11 +340,40 @@ impl BatchSource for EndpointStream {
         }
         loop {
             self.top_up()?;
+            if self.open.is_empty() {
+                let Some(poller) = self.poller.as_mut().filter(|p| !p.is_done()) else {
+                    return Ok(None);
+                };
+                let more = tokio::select! {
+                    biased;
+                    () = self.cancel.cancelled() => Err(cancelled()),
+                    more = poller.more(&self.client) => more,
+                };
+                match more {
+                    Ok(endpoints) => {
+                        self.total += endpoints.len();
+                        self.waiting.extend(endpoints);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.fail();
+                        return Err(e);
+                    }
+                }
+            }
             let Some(open) = self.open.front_mut() else {
                 return Ok(None);
             };
             let index = open.index;
-            let item = match open.rx.recv().await {
+            let received = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => {
+                    self.fail();
+                    return Err(cancelled());
+                }
+                received = open.rx.recv() => received,
+            };
+            let item = match received {
                 Some(Ok(Some(item))) => Ok(item),
                 Some(Ok(None)) => {
                     self.open.pop_front();
@@ -286,8 +396,7 @@ impl BatchSource for EndpointStream {
                 Ok(Some(batch)) => return Ok(Some(batch)),
                 Ok(None) => {}
                 Err(e) => {
-                    self.failed = true;
-                    self.abort_all();
+                    self.fail();
                     return Err(e);
                 }
             }
@@ -296,5 +405,30 @@ impl BatchSource for EndpointStream {
 
     fn schema(&self) -> Option<SchemaRef> {
         self.schema.clone().or_else(|| self.announced.clone())
+    }
+}
+
+/// Where a cursor's result comes from: endpoints being read, or batches already read (the
+/// result of a statement that changes data, read to learn its row count).
+#[derive(Debug)]
+pub(crate) enum Source {
+    Endpoints(EndpointStream),
+    Memory(Batches),
+}
+
+#[async_trait]
+impl BatchSource for Source {
+    async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        match self {
+            Source::Endpoints(s) => s.next_batch().await,
+            Source::Memory(s) => s.next_batch().await,
+        }
+    }
+
+    fn schema(&self) -> Option<SchemaRef> {
+        match self {
+            Source::Endpoints(s) => s.schema(),
+            Source::Memory(s) => s.schema(),
+        }
     }
 }

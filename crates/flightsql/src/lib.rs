@@ -39,11 +39,15 @@
 //! [`FlightStreamReader`] with `read_all` and `read_chunk`.
 
 pub use crate::client::{FlightSqlClient, FlightStreamReader, REUSE_CONNECTION};
-pub use crate::config::{Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, SCHEMES};
+pub use crate::config::{
+    Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, SCHEMES,
+};
 pub use crate::connection::FlightSqlConnection;
 pub use crate::cursor::FlightSqlCursor;
 pub use crate::driver::{FlightSqlDriver, register, register_in};
 pub use crate::error::kind_of;
+pub use crate::prepared::FlightSqlPreparedStatement;
+pub use crate::statement::{CancelOutcome, PreparedHandle};
 
 /// Re-export of the `arrow-flight` crate whose types this driver's low-level API uses.
 pub use arrow_flight;
@@ -55,3 +59,6 @@ mod cursor;
 mod driver;
 mod error;
 mod fetch;
+mod prepared;
+mod session;
+mod statement;

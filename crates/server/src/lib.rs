@@ -5,6 +5,12 @@
 //! reuse-connection location, set `ordered`, require a bearer token, a Basic handshake or a
 //! header, delay streams; and it counts the RPCs it receives.
 //!
+//! Beyond queries it serves the statement half of Flight SQL: prepared statements with `$1` /
+//! `$name` placeholders (stateful or stateless handles), updates through `DoPut` (or refused as
+//! `UNIMPLEMENTED`, as DataFusion-based servers do), transactions and savepoints on private
+//! copies of the tables, bulk ingest, `CancelFlightInfo` / `CancelQuery`, `PollFlightInfo`
+//! that reveals endpoints over time, `GetSchema` and `GetSqlInfo`.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), flightsql_server::BoxError> {
@@ -26,6 +32,7 @@ pub use crate::server::{BoxError, Server, ServerBuilder, TlsIdentity};
 pub use crate::service::{Stats, overrides};
 
 mod data;
+mod engine;
 mod options;
 mod server;
 mod service;

@@ -86,6 +86,24 @@ pub struct Options {
     /// A pause before each later batch of every `DoGet` stream (paces streams, so that
     /// tests can act while a stream is open).
     pub delay_between_batches: Duration,
+    /// Whether updates through `DoPut` (`CommandStatementUpdate`,
+    /// `CommandPreparedStatementUpdate`) are served; when false they are answered
+    /// `UNIMPLEMENTED`, as DataFusion-based servers do, and statements that change data run
+    /// through the query path, returning a one-row `count`.
+    pub updates: bool,
+    /// Whether prepared statement handles carry the whole statement (and its bound
+    /// parameters), so that each binding returns a new handle, as stateless servers such as
+    /// InfluxDB 3 do; when false the server keeps statements and handles are ids.
+    pub stateless_statements: bool,
+    /// Whether transactions and savepoints are served and advertised in `SqlInfo`.
+    pub transactions: bool,
+    /// Whether the `CancelFlightInfo` action is served (when false only the deprecated
+    /// `CancelQuery` action is).
+    pub cancel_flight_info: bool,
+    /// Whether `GetSqlInfo` is served.
+    pub sql_info: bool,
+    /// How long each `PollFlightInfo` call takes; each call reveals one more endpoint.
+    pub poll_delay: Duration,
 }
 
 impl Default for Options {
@@ -103,6 +121,12 @@ impl Default for Options {
             rename_columns_in_endpoint: None,
             expiration: None,
             corrupt_endpoint: None,
+            updates: true,
+            stateless_statements: false,
+            transactions: true,
+            cancel_flight_info: true,
+            sql_info: true,
+            poll_delay: Duration::ZERO,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -82,10 +82,7 @@ impl ServerBuilder {
     /// # Errors
     /// When a table cannot be registered or the address cannot be bound.
     pub async fn start(self) -> Result<Server, BoxError> {
-        let config = SessionConfig::new()
-            .with_target_partitions(1)
-            .with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = crate::engine::new_context();
         let mut tables = self.tables;
         if self.demo {
             tables.push(("readings".into(), vec![crate::demo_readings()?]));
@@ -108,6 +105,7 @@ impl ServerBuilder {
             replicas: RwLock::default(),
             failures: std::sync::Mutex::new((0, 0)),
             last_headers: RwLock::default(),
+            state: crate::engine::State::default(),
         });
         let addr = self
             .addr
@@ -268,6 +266,16 @@ impl Server {
             .failures
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = (streams, after_batches);
+    }
+
+    /// Prepared statements the server keeps open now (stateful handles).
+    pub fn open_statements(&self) -> usize {
+        self.shared.state.open_statements()
+    }
+
+    /// Transactions open now.
+    pub fn open_transactions(&self) -> usize {
+        self.shared.state.open_transactions()
     }
 
     /// The DataFusion session behind the server, for registering other table providers.

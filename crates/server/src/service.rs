@@ -7,69 +7,111 @@ use std::time::Duration;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::Command;
+use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
 use arrow_flight::sql::server::FlightSqlService;
-use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery};
+use arrow_flight::sql::server::PeekableFlightDataStream;
+use arrow_flight::sql::{
+    ActionBeginSavepointRequest, ActionBeginSavepointResult, ActionBeginTransactionRequest,
+    ActionBeginTransactionResult, ActionCancelQueryRequest, ActionCancelQueryResult,
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, ActionEndSavepointRequest, ActionEndTransactionRequest,
+    CommandGetSqlInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
+    CommandStatementIngest, CommandStatementQuery, CommandStatementUpdate,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, SqlSupportedTransaction,
+    TicketStatementQuery,
+};
 use arrow_flight::{
-    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, Ticket,
+    Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor,
+    FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, PollInfo, SchemaResult,
+    Ticket,
 };
 use base64::Engine as _;
-use datafusion::error::DataFusionError;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::engine::{self, Handle, State, Transaction};
 use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
 
-/// Counts of the RPCs a server (with its replicas) has received.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// `Handshake` calls.
-    pub handshake: u64,
-    /// `GetFlightInfo` calls.
-    pub get_flight_info: u64,
-    /// `DoGet` calls.
-    pub do_get: u64,
-    /// `DoGet` streams that ended before sending everything (the client went away).
-    pub do_get_cancelled: u64,
-    /// `DoGet` streams open now.
-    pub streams_open: u64,
-    /// `DoAction` calls.
-    pub do_action: u64,
-    /// `DoPut` calls.
-    pub do_put: u64,
-    /// Calls of any kind that carried an `authorization` header.
-    pub with_authorization: u64,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    handshake: AtomicU64,
-    get_flight_info: AtomicU64,
-    do_get: AtomicU64,
-    do_get_cancelled: AtomicU64,
-    streams_open: AtomicU64,
-    do_action: AtomicU64,
-    do_put: AtomicU64,
-    with_authorization: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn snapshot(&self) -> Stats {
-        let get = |c: &AtomicU64| c.load(Ordering::SeqCst);
-        Stats {
-            handshake: get(&self.handshake),
-            get_flight_info: get(&self.get_flight_info),
-            do_get: get(&self.do_get),
-            do_get_cancelled: get(&self.do_get_cancelled),
-            streams_open: get(&self.streams_open),
-            do_action: get(&self.do_action),
-            do_put: get(&self.do_put),
-            with_authorization: get(&self.with_authorization),
+/// Defines [`Stats`] and the atomic counters behind it, field for field.
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
+        /// Counts of the RPCs and events a server (with its replicas) has seen.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct Stats {
+            $($(#[doc = $doc])* pub $name: u64,)*
         }
-    }
+
+        #[derive(Debug, Default)]
+        pub(crate) struct Counters {
+            $($name: AtomicU64,)*
+        }
+
+        impl Counters {
+            pub(crate) fn snapshot(&self) -> Stats {
+                Stats {
+                    $($name: self.$name.load(Ordering::SeqCst),)*
+                }
+            }
+        }
+    };
+}
+
+counters! {
+    /// `Handshake` calls.
+    handshake,
+    /// `GetFlightInfo` calls.
+    get_flight_info,
+    /// `PollFlightInfo` calls.
+    poll_flight_info,
+    /// `GetSchema` calls.
+    get_schema,
+    /// `DoGet` calls.
+    do_get,
+    /// `DoGet` streams that ended before sending everything (the client went away).
+    do_get_cancelled,
+    /// `DoGet` streams open now.
+    streams_open,
+    /// `DoAction` calls.
+    do_action,
+    /// `DoPut` calls.
+    do_put,
+    /// Calls of any kind that carried an `authorization` header.
+    with_authorization,
+    /// Prepared statements created (`CreatePreparedStatement`).
+    prepared_created,
+    /// Prepared statements closed (`ClosePreparedStatement`).
+    prepared_closed,
+    /// Parameter bindings (`DoPut` of `CommandPreparedStatementQuery`).
+    prepared_bound,
+    /// Updates run through `DoPut` (`CommandStatementUpdate`, `CommandPreparedStatementUpdate`),
+    /// answered or refused.
+    updates,
+    /// Bulk ingests (`CommandStatementIngest`).
+    ingests,
+    /// Transactions begun.
+    transactions_begun,
+    /// Transactions committed.
+    commits,
+    /// Transactions rolled back.
+    rollbacks,
+    /// Savepoints created.
+    savepoints,
+    /// `CancelFlightInfo` actions.
+    cancel_flight_info,
+    /// `CancelQuery` actions (the deprecated Flight SQL action).
+    cancel_query,
+    /// `DoGet` streams stopped because their query was cancelled.
+    streams_cancelled,
+    /// `GetSqlInfo` requests (`GetFlightInfo` of `CommandGetSqlInfo`).
+    sql_info,
 }
 
 fn bump(c: &AtomicU64) {
@@ -86,6 +128,8 @@ pub(crate) struct Shared {
     /// How many of the next `DoGet` streams fail, and after how many batches.
     pub(crate) failures: std::sync::Mutex<(usize, usize)>,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
+    /// Transactions, prepared statements, cancelled queries.
+    pub(crate) state: State,
 }
 
 impl std::fmt::Debug for Shared {
@@ -113,48 +157,6 @@ pub(crate) struct Service {
 }
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-/// The statement handle inside a `TicketStatementQuery`: which part of which query.
-struct TicketHandle {
-    part: usize,
-    parts: usize,
-    sql: String,
-}
-
-impl TicketHandle {
-    fn encode(&self) -> Vec<u8> {
-        format!("{}/{}\n{}", self.part, self.parts, self.sql).into_bytes()
-    }
-
-    fn decode(bytes: &[u8]) -> Result<TicketHandle, Status> {
-        let bad = || Status::invalid_argument("malformed ticket");
-        let text = std::str::from_utf8(bytes).map_err(|_| bad())?;
-        let (head, sql) = text.split_once('\n').ok_or_else(bad)?;
-        let (part, parts) = head.split_once('/').ok_or_else(bad)?;
-        let part: usize = part.parse().map_err(|_| bad())?;
-        let parts: usize = parts.parse().map_err(|_| bad())?;
-        if parts == 0 || part >= parts {
-            return Err(bad());
-        }
-        Ok(TicketHandle {
-            part,
-            parts,
-            sql: sql.to_owned(),
-        })
-    }
-}
-
-/// The gRPC status real servers use for an engine error: the user's SQL is
-/// `INVALID_ARGUMENT`, anything else `INTERNAL`.
-fn df_status(e: DataFusionError) -> Status {
-    match e.find_root() {
-        DataFusionError::SQL(..)
-        | DataFusionError::Plan(_)
-        | DataFusionError::SchemaError(..)
-        | DataFusionError::NotImplemented(_) => Status::invalid_argument(e.to_string()),
-        _ => Status::internal(e.to_string()),
-    }
-}
 
 /// Applies a [`Corruption`] to the messages of the first batch.
 fn corrupt(
@@ -340,18 +342,25 @@ impl Service {
         Ok(())
     }
 
-    fn endpoints(&self, sql: &str, options: &Options) -> Vec<FlightEndpoint> {
-        let parts = options.endpoints;
-        (0..parts)
+    /// The endpoints of parts `parts` of a result split in `total` parts: each ticket is the
+    /// statement's handle with its part.
+    fn endpoints(
+        &self,
+        handle: &Handle,
+        parts: std::ops::Range<usize>,
+        total: usize,
+        options: &Options,
+    ) -> Vec<FlightEndpoint> {
+        parts
             .map(|part| {
-                let handle = TicketHandle {
-                    part,
-                    parts,
-                    sql: sql.to_owned(),
-                }
-                .encode();
                 let ticket = TicketStatementQuery {
-                    statement_handle: handle.into(),
+                    statement_handle: Handle {
+                        part: part as u64,
+                        parts: total as u64,
+                        ..handle.clone()
+                    }
+                    .encode_to_vec()
+                    .into(),
                 };
                 let mut endpoint =
                     FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
@@ -385,29 +394,280 @@ impl Service {
             .collect()
     }
 
-    /// Runs a query and returns the rows of one part.
-    async fn run_part(
-        &self,
-        handle: &TicketHandle,
-    ) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
-        let df = self.shared.ctx.sql(&handle.sql).await.map_err(df_status)?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(df_status)?;
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let start = total * handle.part / handle.parts;
-        let end = total * (handle.part + 1) / handle.parts;
-        let mut out = Vec::new();
-        let mut offset = 0;
-        for batch in batches {
-            let (lo, hi) = (offset, offset + batch.num_rows());
-            offset = hi;
-            let from = start.max(lo);
-            let to = end.min(hi);
-            if from < to {
-                out.push(batch.slice(from - lo, to - from));
-            }
+    /// The session a statement runs in: the transaction's private copy, or the shared one.
+    async fn context(&self, transaction: &[u8]) -> Result<SessionContext, Status> {
+        if transaction.is_empty() {
+            return Ok(self.shared.ctx.clone());
         }
-        Ok((schema, out))
+        let txn = self.shared.state.transaction(transaction)?;
+        let ctx = txn.lock().await.ctx.clone();
+        Ok(ctx)
+    }
+
+    /// Runs a statement that changes data with every parameter set: several sets run on a
+    /// private copy of the tables that replaces them only when all succeed (atomically).
+    async fn run_changes(
+        &self,
+        ctx: &SessionContext,
+        sql: &str,
+        params: Option<&RecordBatch>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+        if params.is_none_or(|p| p.num_rows() <= 1) {
+            return engine::run(ctx, sql, params).await;
+        }
+        let copy = engine::copy_tables(ctx).await?;
+        let result = engine::run(&copy, sql, params).await?;
+        engine::replace_tables(ctx, &copy).await?;
+        Ok(result)
+    }
+
+    /// The `FlightInfo` of a statement with its bound parameters. A query is planned (it runs
+    /// when its endpoints are read); a statement that changes data runs now, once, and its
+    /// result (the row count) travels in its one ticket.
+    async fn flight_info(
+        &self,
+        handle: Handle,
+        descriptor: FlightDescriptor,
+        options: &Options,
+    ) -> Result<FlightInfo, Status> {
+        let ctx = self.context(&handle.transaction).await?;
+        let params = handle.params()?;
+        if params.as_ref().is_some_and(|p| p.num_rows() == 0) {
+            return Err(Status::invalid_argument(
+                "the bound parameter batch has no rows",
+            ));
+        }
+        let first = engine::plan(&ctx, &handle.sql, params.as_ref().map(|p| (p, 0))).await?;
+        let query_id = self.shared.state.next_id();
+        let (schema, handle, parts) = if engine::is_eager(&first) {
+            let (schema, batches) = self.run_changes(&ctx, &handle.sql, params.as_ref()).await?;
+            let inline = engine::ipc_encode(&schema, &batches)?;
+            let handle = Handle {
+                inline,
+                query_id,
+                ..Handle::default()
+            };
+            (schema, handle, 1)
+        } else {
+            let schema: SchemaRef = Arc::new(first.schema().as_arrow().clone());
+            let handle = Handle {
+                query_id,
+                inline: Vec::new(),
+                ..handle
+            };
+            (schema, handle, options.endpoints)
+        };
+        let mut info = FlightInfo::new()
+            .with_descriptor(descriptor)
+            .with_endpoints(self.endpoints(&handle, 0..parts, parts, options))
+            .with_ordered(options.ordered);
+        if options.send_schema {
+            info = info
+                .try_with_schema(&schema)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        if options.send_total_records {
+            let (_, batches) = self.result_of(&handle).await?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            info = info.with_total_records(i64::try_from(rows).unwrap_or(-1));
+        }
+        Ok(info)
+    }
+
+    /// The whole result a ticket's handle stands for.
+    async fn result_of(&self, handle: &Handle) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+        if !handle.inline.is_empty() {
+            return engine::ipc_decode(&handle.inline);
+        }
+        let ctx = self.context(&handle.transaction).await?;
+        engine::run(&ctx, &handle.sql, handle.params()?.as_ref()).await
+    }
+
+    /// The statement a prepared statement handle stands for: the handle itself when the server
+    /// is stateless, else the statement kept under the handle's id.
+    fn resolve(&self, bytes: &[u8]) -> Result<Handle, Status> {
+        let handle = Handle::decode_from(bytes, "prepared statement handle")?;
+        if handle.statement_id == 0 {
+            Ok(handle)
+        } else {
+            self.shared.state.statement(handle.statement_id)
+        }
+    }
+
+    /// The handle a client gets for a statement: all of it (stateless) or its id (stateful).
+    fn handle_bytes(&self, handle: Handle, stateless: bool) -> Vec<u8> {
+        if stateless {
+            Handle {
+                statement_id: 0,
+                ..handle
+            }
+            .encode_to_vec()
+        } else {
+            Handle {
+                statement_id: handle.statement_id,
+                ..Handle::default()
+            }
+            .encode_to_vec()
+        }
+    }
+
+    /// The rows of a parameter batch sent with a `DoPut`, if any.
+    async fn put_batch(
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<Option<RecordBatch>, Status> {
+        let stream = request.into_inner().map_err(FlightError::from);
+        let mut batches = FlightRecordBatchStream::new_from_flight_data(stream);
+        let mut out = Vec::new();
+        let mut schema = None;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| Status::invalid_argument(e.to_string()))?;
+            schema.get_or_insert_with(|| batch.schema());
+            out.push(batch);
+        }
+        let Some(schema) = schema.or_else(|| batches.schema().cloned()) else {
+            return Ok(None);
+        };
+        let batch = arrow::compute::concat_batches(&schema, &out)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        Ok((batch.num_columns() > 0 || batch.num_rows() > 0).then_some(batch))
+    }
+
+    /// Refuses updates through `DoPut` when the options say so, as DataFusion-based servers do.
+    fn check_updates(&self, what: &str) -> Result<(), Status> {
+        bump(&self.shared.counters.updates);
+        if self.shared.options().updates {
+            Ok(())
+        } else {
+            Err(Status::unimplemented(format!(
+                "{what} is not implemented: run statements through CommandStatementQuery"
+            )))
+        }
+    }
+
+    fn check_transactions(&self) -> Result<(), Status> {
+        if self.shared.options().transactions {
+            Ok(())
+        } else {
+            Err(Status::unimplemented("transactions are not supported"))
+        }
+    }
+
+    /// Marks every query of a `FlightInfo`'s tickets cancelled.
+    fn cancel_info(&self, info: &FlightInfo) -> Result<(), Status> {
+        for endpoint in &info.endpoint {
+            let Some(ticket) = &endpoint.ticket else {
+                continue;
+            };
+            let any = arrow_flight::sql::Any::decode(&*ticket.ticket)
+                .map_err(|_| Status::invalid_argument("malformed ticket"))?;
+            let query = TicketStatementQuery::decode(&*any.value)
+                .map_err(|_| Status::invalid_argument("malformed ticket"))?;
+            let handle = Handle::decode_from(&query.statement_handle, "ticket")?;
+            self.shared.state.cancel(handle.query_id);
+        }
+        Ok(())
+    }
+
+    /// The server's `SqlInfo` values.
+    fn sql_info(&self) -> Result<SqlInfoData, Status> {
+        let options = self.shared.options();
+        let mut builder = SqlInfoDataBuilder::new();
+        builder.append(SqlInfo::FlightSqlServerName, "flightsql-server");
+        builder.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
+        builder.append(SqlInfo::FlightSqlServerArrowVersion, "59");
+        builder.append(SqlInfo::FlightSqlServerReadOnly, false);
+        builder.append(SqlInfo::FlightSqlServerSql, true);
+        builder.append(SqlInfo::FlightSqlServerCancel, true);
+        let transactions = if options.transactions {
+            SqlSupportedTransaction::Savepoint
+        } else {
+            SqlSupportedTransaction::None
+        };
+        builder.append(SqlInfo::FlightSqlServerTransaction, transactions as i32);
+        builder.build().map_err(|e| Status::internal(e.to_string()))
+    }
+
+    /// A `DoGet` stream of batches, with the server's fault hooks and cancellation applied.
+    fn stream(
+        &self,
+        schema: &Schema,
+        batches: Vec<RecordBatch>,
+        part: usize,
+        query_id: u64,
+        options: &Options,
+    ) -> <Self as FlightService>::DoGetStream {
+        let fail_after = {
+            let mut failures = self
+                .shared
+                .failures
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if failures.0 > 0 {
+                failures.0 -= 1;
+                Some(failures.1)
+            } else {
+                None
+            }
+        };
+        let corruption = options
+            .corrupt_endpoint
+            .and_then(|(p, c)| (p == part).then_some(c));
+        bump(&self.shared.counters.streams_open);
+        let mut guard = CancelGuard {
+            shared: Arc::clone(&self.shared),
+            finished: false,
+        };
+        let (mut encoder, schema_message) = Encoder::new(schema);
+        let (first_delay, pace) = (
+            options.delay_before_first_batch,
+            options.delay_between_batches,
+        );
+        let shared = Arc::clone(&self.shared);
+        let body = futures::stream::iter(batches.into_iter().enumerate())
+            .then(move |(n, batch)| async move {
+                let delay = if n == 0 { first_delay } else { pace };
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                batch
+            })
+            .enumerate()
+            .flat_map(move |(n, batch)| {
+                let messages: Vec<Result<arrow_flight::FlightData, Status>> =
+                    if shared.state.is_cancelled(query_id) {
+                        bump(&shared.counters.streams_cancelled);
+                        vec![Err(Status::cancelled("the query was cancelled"))]
+                    } else if fail_after == Some(n) {
+                        vec![Err(Status::unavailable("injected fault: stream broken"))]
+                    } else {
+                        match encoder.encode(&batch) {
+                            Ok(messages) => {
+                                let mut messages: Vec<_> = messages.into_iter().map(Ok).collect();
+                                if n == 0 {
+                                    corrupt(&mut messages, corruption);
+                                }
+                                messages
+                            }
+                            Err(e) => vec![Err(e)],
+                        }
+                    };
+                futures::stream::iter(messages)
+            })
+            // Nothing after an error.
+            .scan(false, |failed, item| {
+                let out = (!*failed).then_some(item);
+                if let Some(Err(_)) = &out {
+                    *failed = true;
+                }
+                futures::future::ready(out)
+            });
+        let data = futures::stream::once(futures::future::ready(Ok(schema_message)))
+            .chain(body)
+            .chain(futures::stream::poll_fn(move |_| {
+                guard.finish();
+                std::task::Poll::Ready(None)
+            }));
+        data.boxed()
     }
 }
 
@@ -511,21 +771,29 @@ impl FlightSqlService for Service {
         bump(&self.shared.counters.get_flight_info);
         self.admit(request.metadata())?;
         let options = self.options_for(request.metadata())?;
-        let df = self.shared.ctx.sql(&query.query).await.map_err(df_status)?;
-        let schema: Schema = df.schema().as_arrow().clone();
-        let mut info = FlightInfo::new()
-            .with_descriptor(request.into_inner())
-            .with_endpoints(self.endpoints(&query.query, &options))
-            .with_ordered(options.ordered);
-        if options.send_schema {
-            info = info
-                .try_with_schema(&schema)
-                .map_err(|e| Status::internal(e.to_string()))?;
-        }
-        if options.send_total_records {
-            let rows = df.count().await.map_err(df_status)?;
-            info = info.with_total_records(i64::try_from(rows).unwrap_or(-1));
-        }
+        let handle = Handle {
+            sql: query.query,
+            transaction: query.transaction_id.map(|t| t.to_vec()).unwrap_or_default(),
+            ..Handle::default()
+        };
+        let info = self
+            .flight_info(handle, request.into_inner(), &options)
+            .await?;
+        Ok(Response::new(info))
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        bump(&self.shared.counters.get_flight_info);
+        self.admit(request.metadata())?;
+        let options = self.options_for(request.metadata())?;
+        let handle = self.resolve(&query.prepared_statement_handle)?;
+        let info = self
+            .flight_info(handle, request.into_inner(), &options)
+            .await?;
         Ok(Response::new(info))
     }
 
@@ -537,81 +805,614 @@ impl FlightSqlService for Service {
         bump(&self.shared.counters.do_get);
         self.admit(request.metadata())?;
         let options = self.options_for(request.metadata())?;
-        let handle = TicketHandle::decode(&ticket.statement_handle)?;
-        let (mut schema, mut batches) = self.run_part(&handle).await?;
-        if options.rename_columns_in_endpoint == Some(handle.part) {
+        let handle = Handle::decode_from(&ticket.statement_handle, "ticket")?;
+        if handle.parts == 0 || handle.part >= handle.parts {
+            return Err(Status::invalid_argument("malformed ticket"));
+        }
+        if self.shared.state.is_cancelled(handle.query_id) {
+            return Err(Status::cancelled("the query was cancelled"));
+        }
+        let part = usize::try_from(handle.part).unwrap_or(usize::MAX);
+        let (mut schema, batches) = self.result_of(&handle).await?;
+        let mut batches = engine::slice_part(batches, handle.part, handle.parts);
+        if options.rename_columns_in_endpoint == Some(part) {
             (schema, batches) = rename_columns(&schema, batches)?;
         }
-        let fail_after = {
-            let mut failures = self
-                .shared
-                .failures
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if failures.0 > 0 {
-                failures.0 -= 1;
-                Some(failures.1)
-            } else {
-                None
+        Ok(Response::new(self.stream(
+            &schema,
+            batches,
+            part,
+            handle.query_id,
+            &options,
+        )))
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        bump(&self.shared.counters.sql_info);
+        self.admit(request.metadata())?;
+        if !self.shared.options().sql_info {
+            return Err(Status::unimplemented("GetSqlInfo is not implemented"));
+        }
+        let ticket = Ticket::new(query.as_any().encode_to_vec());
+        let schema = query.into_builder(&self.sql_info()?).schema();
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
+            .with_descriptor(request.into_inner());
+        Ok(Response::new(info))
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        bump(&self.shared.counters.do_get);
+        self.admit(request.metadata())?;
+        let options = self.options_for(request.metadata())?;
+        let batch = query
+            .into_builder(&self.sql_info()?)
+            .build()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(self.stream(
+            &batch.schema(),
+            vec![batch],
+            0,
+            0,
+            &options,
+        )))
+    }
+
+    async fn do_put_statement_update(
+        &self,
+        command: CommandStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        bump(&self.shared.counters.do_put);
+        self.admit(request.metadata())?;
+        self.check_updates("CommandStatementUpdate")?;
+        let transaction = command
+            .transaction_id
+            .map(|t| t.to_vec())
+            .unwrap_or_default();
+        let ctx = self.context(&transaction).await?;
+        let (_, batches) = engine::run(&ctx, &command.query, None).await?;
+        Ok(engine::affected_rows(&batches))
+    }
+
+    async fn do_put_prepared_statement_update(
+        &self,
+        command: CommandPreparedStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        bump(&self.shared.counters.do_put);
+        self.admit(request.metadata())?;
+        self.check_updates("CommandPreparedStatementUpdate")?;
+        let handle = self.resolve(&command.prepared_statement_handle)?;
+        let params = match Self::put_batch(request).await? {
+            Some(batch) => Some(batch),
+            None => handle.params()?,
+        };
+        let ctx = self.context(&handle.transaction).await?;
+        let (_, batches) = self.run_changes(&ctx, &handle.sql, params.as_ref()).await?;
+        Ok(engine::affected_rows(&batches))
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        bump(&self.shared.counters.do_put);
+        bump(&self.shared.counters.prepared_bound);
+        self.admit(request.metadata())?;
+        let handle = self.resolve(&command.prepared_statement_handle)?;
+        let params = Self::put_batch(request).await?;
+        let params = match params {
+            Some(batch) => engine::ipc_encode(&batch.schema(), &[batch])?,
+            None => Vec::new(),
+        };
+        let bound = Handle { params, ..handle };
+        if self.shared.options().stateless_statements {
+            Ok(DoPutPreparedStatementResult {
+                prepared_statement_handle: Some(self.handle_bytes(bound, true).into()),
+            })
+        } else {
+            self.shared.state.update_statement(bound);
+            Ok(DoPutPreparedStatementResult {
+                prepared_statement_handle: None,
+            })
+        }
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        command: CommandStatementIngest,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
+        bump(&self.shared.counters.do_put);
+        bump(&self.shared.counters.ingests);
+        self.admit(request.metadata())?;
+        let transaction = command
+            .transaction_id
+            .map(|t| t.to_vec())
+            .unwrap_or_default();
+        let ctx = self.context(&transaction).await?;
+        let table = command.table;
+        let (if_not_exist, if_exists) = command
+            .table_definition_options
+            .map(|o| (o.if_not_exist, o.if_exists))
+            .unwrap_or_default();
+        let exists = ctx.table_exist(table.as_str()).map_err(engine::df_status)?;
+        if exists
+            && if_exists != TableExistsOption::Append as i32
+            && if_exists != TableExistsOption::Replace as i32
+        {
+            return Err(Status::already_exists(format!(
+                "table {table} already exists"
+            )));
+        }
+        if !exists && if_not_exist != TableNotExistOption::Create as i32 {
+            return Err(Status::not_found(format!("table {table} does not exist")));
+        }
+        let stream = request.into_inner().map_err(FlightError::from);
+        let mut incoming = FlightRecordBatchStream::new_from_flight_data(stream);
+        let mut batches = Vec::new();
+        let mut rows = 0_usize;
+        while let Some(batch) = incoming.next().await {
+            let batch = batch.map_err(|e| Status::invalid_argument(e.to_string()))?;
+            rows += batch.num_rows();
+            batches.push(batch);
+        }
+        let schema = match (batches.first(), incoming.schema()) {
+            (Some(b), _) => b.schema(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => {
+                return Err(Status::invalid_argument("the ingest stream has no schema"));
             }
         };
-        let corruption = options
-            .corrupt_endpoint
-            .and_then(|(part, c)| (part == handle.part).then_some(c));
-        bump(&self.shared.counters.streams_open);
-        let mut guard = CancelGuard {
-            shared: Arc::clone(&self.shared),
-            finished: false,
+        if exists && if_exists == TableExistsOption::Append as i32 {
+            let existing = ctx.table(table.as_str()).await.map_err(engine::df_status)?;
+            let existing_schema = existing.schema().as_arrow().clone();
+            let same = existing_schema.fields().len() == schema.fields().len()
+                && existing_schema
+                    .fields()
+                    .iter()
+                    .zip(schema.fields())
+                    .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+            if !same {
+                return Err(Status::invalid_argument(format!(
+                    "the ingested schema does not match table {table}"
+                )));
+            }
+            let mut all = existing.collect().await.map_err(engine::df_status)?;
+            let existing_schema = Arc::new(existing_schema);
+            for batch in batches {
+                all.push(
+                    RecordBatch::try_new(Arc::clone(&existing_schema), batch.columns().to_vec())
+                        .map_err(|e| Status::invalid_argument(e.to_string()))?,
+                );
+            }
+            batches = all;
+        }
+        let schema = batches.first().map_or(schema, RecordBatch::schema);
+        let provider = MemTable::try_new(schema, vec![batches]).map_err(engine::df_status)?;
+        ctx.deregister_table(table.as_str())
+            .map_err(engine::df_status)?;
+        ctx.register_table(table.as_str(), Arc::new(provider))
+            .map_err(engine::df_status)?;
+        Ok(i64::try_from(rows).unwrap_or(i64::MAX))
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        let transaction = query.transaction_id.map(|t| t.to_vec()).unwrap_or_default();
+        let ctx = self.context(&transaction).await?;
+        let plan = engine::plan(&ctx, &query.query, None).await?;
+        let parameters = engine::parameter_schema(&plan)?;
+        let dataset = plan.schema().as_arrow().clone();
+        bump(&self.shared.counters.prepared_created);
+        let mut handle = Handle {
+            sql: query.query,
+            transaction,
+            ..Handle::default()
         };
-        let (mut encoder, schema_message) = Encoder::new(&schema);
-        let (first_delay, pace) = (
-            options.delay_before_first_batch,
-            options.delay_between_batches,
-        );
-        let body = futures::stream::iter(batches.into_iter().enumerate())
-            .then(move |(n, batch)| async move {
-                let delay = if n == 0 { first_delay } else { pace };
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
-                }
-                batch
-            })
-            .enumerate()
-            .flat_map(move |(n, batch)| {
-                let messages: Vec<Result<arrow_flight::FlightData, Status>> =
-                    if fail_after == Some(n) {
-                        vec![Err(Status::unavailable("injected fault: stream broken"))]
-                    } else {
-                        match encoder.encode(&batch) {
-                            Ok(messages) => {
-                                let mut messages: Vec<_> = messages.into_iter().map(Ok).collect();
-                                if n == 0 {
-                                    corrupt(&mut messages, corruption);
-                                }
-                                messages
-                            }
-                            Err(e) => vec![Err(e)],
-                        }
-                    };
-                futures::stream::iter(messages)
-            });
-        let data = futures::stream::once(futures::future::ready(Ok(schema_message)))
-            .chain(body)
-            .chain(futures::stream::poll_fn(move |_| {
-                guard.finish();
-                std::task::Poll::Ready(None)
-            }));
-        Ok(Response::new(data.boxed()))
+        let stateless = self.shared.options().stateless_statements;
+        if !stateless {
+            handle.statement_id = self.shared.state.keep_statement(handle.clone());
+        }
+        let ipc = |schema: &Schema| -> Result<bytes::Bytes, Status> {
+            let options = arrow::ipc::writer::IpcWriteOptions::default();
+            let message = arrow_flight::IpcMessage::try_from(arrow_flight::SchemaAsIpc::new(
+                schema, &options,
+            ))
+            .map_err(|e| Status::internal(e.to_string()))?;
+            Ok(message.0)
+        };
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: self.handle_bytes(handle, stateless).into(),
+            dataset_schema: ipc(&dataset)?,
+            parameter_schema: ipc(&parameters)?,
+        })
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        let handle = Handle::decode_from(
+            &query.prepared_statement_handle,
+            "prepared statement handle",
+        )?;
+        if handle.statement_id != 0 && !self.shared.state.close_statement(handle.statement_id) {
+            return Err(Status::not_found(format!(
+                "prepared statement {} is not open",
+                handle.statement_id
+            )));
+        }
+        bump(&self.shared.counters.prepared_closed);
+        Ok(())
+    }
+
+    async fn do_action_begin_transaction(
+        &self,
+        _query: ActionBeginTransactionRequest,
+        request: Request<Action>,
+    ) -> Result<ActionBeginTransactionResult, Status> {
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        self.check_transactions()?;
+        let ctx = engine::copy_tables(&self.shared.ctx).await?;
+        let id = self.shared.state.begin(Transaction {
+            ctx,
+            savepoints: Default::default(),
+        });
+        bump(&self.shared.counters.transactions_begun);
+        Ok(ActionBeginTransactionResult {
+            transaction_id: id.into(),
+        })
+    }
+
+    async fn do_action_end_transaction(
+        &self,
+        query: ActionEndTransactionRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        use arrow_flight::sql::EndTransaction;
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        self.check_transactions()?;
+        let commit = match EndTransaction::try_from(query.action) {
+            Ok(EndTransaction::Commit) => true,
+            Ok(EndTransaction::Rollback) => false,
+            _ => return Err(Status::invalid_argument("unknown end of transaction")),
+        };
+        let txn = self.shared.state.end(&query.transaction_id)?;
+        if commit {
+            let txn = txn.lock().await;
+            engine::replace_tables(&self.shared.ctx, &txn.ctx).await?;
+            bump(&self.shared.counters.commits);
+        } else {
+            bump(&self.shared.counters.rollbacks);
+        }
+        Ok(())
+    }
+
+    async fn do_action_begin_savepoint(
+        &self,
+        query: ActionBeginSavepointRequest,
+        request: Request<Action>,
+    ) -> Result<ActionBeginSavepointResult, Status> {
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        self.check_transactions()?;
+        let txn = self.shared.state.transaction(&query.transaction_id)?;
+        let mut txn = txn.lock().await;
+        let copy = engine::copy_tables(&txn.ctx).await?;
+        let mut id = query.transaction_id.to_vec();
+        id.extend_from_slice(format!("#{}", self.shared.state.next_id()).as_bytes());
+        txn.savepoints.insert(id.clone(), copy);
+        bump(&self.shared.counters.savepoints);
+        Ok(ActionBeginSavepointResult {
+            savepoint_id: id.into(),
+        })
+    }
+
+    async fn do_action_end_savepoint(
+        &self,
+        query: ActionEndSavepointRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        self.check_transactions()?;
+        let id = query.savepoint_id.to_vec();
+        let split = id
+            .iter()
+            .rposition(|b| *b == b'#')
+            .ok_or_else(|| Status::invalid_argument("malformed savepoint id"))?;
+        let txn = self.shared.state.transaction(&id[..split])?;
+        let mut txn = txn.lock().await;
+        let saved = txn
+            .savepoints
+            .remove(&id)
+            .ok_or_else(|| Status::not_found("no such savepoint"))?;
+        // EndSavepoint: 1 = release, 2 = rollback.
+        match query.action {
+            1 => {}
+            2 => engine::replace_tables(&txn.ctx, &saved).await?,
+            _ => return Err(Status::invalid_argument("unknown end of savepoint")),
+        }
+        Ok(())
+    }
+
+    async fn do_action_cancel_query(
+        &self,
+        query: ActionCancelQueryRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCancelQueryResult, Status> {
+        bump(&self.shared.counters.do_action);
+        bump(&self.shared.counters.cancel_query);
+        self.admit(request.metadata())?;
+        let info = FlightInfo::decode(&*query.info)
+            .map_err(|_| Status::invalid_argument("malformed FlightInfo"))?;
+        self.cancel_info(&info)?;
+        Ok(ActionCancelQueryResult {
+            result: 1, // CancelResult::Cancelled
+        })
+    }
+
+    async fn do_action_fallback(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        bump(&self.shared.counters.do_action);
+        self.admit(request.metadata())?;
+        if request.get_ref().r#type != "CancelFlightInfo" {
+            return Err(Status::invalid_argument(format!(
+                "unknown action {:?}",
+                request.get_ref().r#type
+            )));
+        }
+        bump(&self.shared.counters.cancel_flight_info);
+        if !self.shared.options().cancel_flight_info {
+            return Err(Status::unimplemented("CancelFlightInfo is not implemented"));
+        }
+        let cancel = CancelFlightInfoRequest::decode(&*request.get_ref().body)
+            .map_err(|_| Status::invalid_argument("malformed CancelFlightInfoRequest"))?;
+        let info = cancel.info.ok_or_else(|| {
+            Status::invalid_argument("CancelFlightInfoRequest without a FlightInfo")
+        })?;
+        self.cancel_info(&info)?;
+        let result = CancelFlightInfoResult {
+            status: CancelStatus::Cancelled as i32,
+        };
+        let out = futures::stream::iter([Ok(arrow_flight::Result::new(result.encode_to_vec()))]);
+        Ok(Response::new(Box::pin(out)))
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
 }
 
+/// The gRPC service: [`Service`] through `FlightSqlService`, plus the Flight calls that
+/// trait does not route (`PollFlightInfo`, `GetSchema`).
+#[derive(Debug, Clone)]
+pub(crate) struct Outer(pub(crate) Service);
+
+/// Where a polled query stands, sent back by the client as the next descriptor's command.
+#[derive(Clone, PartialEq, Message)]
+struct PollState {
+    #[prost(bytes = "vec", tag = "1")]
+    handle: Vec<u8>,
+    #[prost(uint64, tag = "2")]
+    revealed: u64,
+    #[prost(uint64, tag = "3")]
+    total: u64,
+}
+
+const POLL_STATE_TYPE: &str = "type.flightsql-server/PollState";
+
+impl Outer {
+    async fn poll(&self, request: Request<FlightDescriptor>) -> Result<PollInfo, Status> {
+        let service = &self.0;
+        bump(&service.shared.counters.poll_flight_info);
+        service.admit(request.metadata())?;
+        let options = service.options_for(request.metadata())?;
+        tokio::time::sleep(options.poll_delay).await;
+        let descriptor = request.into_inner();
+        let any = arrow_flight::sql::Any::decode(&*descriptor.cmd)
+            .map_err(|_| Status::invalid_argument("malformed command"))?;
+        let (handle, revealed, total, schema) = if any.type_url == POLL_STATE_TYPE {
+            let state = PollState::decode(&*any.value)
+                .map_err(|_| Status::invalid_argument("malformed poll state"))?;
+            let handle = Handle::decode_from(&state.handle, "poll state")?;
+            (handle, state.revealed + 1, state.total, None)
+        } else {
+            let query = CommandStatementQuery::decode(&*any.value).map_err(|_| {
+                Status::invalid_argument("PollFlightInfo serves CommandStatementQuery only")
+            })?;
+            let handle = Handle {
+                sql: query.query,
+                transaction: query.transaction_id.map(|t| t.to_vec()).unwrap_or_default(),
+                query_id: service.shared.state.next_id(),
+                ..Handle::default()
+            };
+            let ctx = service.context(&handle.transaction).await?;
+            let plan = engine::plan(&ctx, &handle.sql, None).await?;
+            if engine::is_eager(&plan) {
+                return Err(Status::invalid_argument(
+                    "PollFlightInfo serves queries only",
+                ));
+            }
+            let schema = plan.schema().as_arrow().clone();
+            (handle, 1, options.endpoints as u64, Some(schema))
+        };
+        let revealed = revealed.min(total);
+        let endpoints = service.endpoints(&handle, 0..revealed as usize, total as usize, &options);
+        let mut info = FlightInfo::new()
+            .with_endpoints(endpoints)
+            .with_ordered(options.ordered);
+        if let Some(schema) = &schema {
+            info = info
+                .try_with_schema(schema)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        let next = (revealed < total).then(|| {
+            let state = PollState {
+                handle: handle.encode_to_vec(),
+                revealed,
+                total,
+            };
+            let any = arrow_flight::sql::Any {
+                type_url: POLL_STATE_TYPE.to_owned(),
+                value: state.encode_to_vec().into(),
+            };
+            FlightDescriptor::new_cmd(any.encode_to_vec())
+        });
+        Ok(PollInfo {
+            info: Some(info),
+            flight_descriptor: next,
+            progress: Some(if total == 0 {
+                1.0
+            } else {
+                revealed as f64 / total as f64
+            }),
+            expiration_time: None,
+        })
+    }
+
+    async fn schema(&self, request: Request<FlightDescriptor>) -> Result<SchemaResult, Status> {
+        let service = &self.0;
+        bump(&service.shared.counters.get_schema);
+        service.admit(request.metadata())?;
+        let any = arrow_flight::sql::Any::decode(&*request.get_ref().cmd)
+            .map_err(|_| Status::invalid_argument("malformed command"))?;
+        let handle =
+            match Command::try_from(any).map_err(|e| Status::invalid_argument(e.to_string()))? {
+                Command::CommandStatementQuery(query) => Handle {
+                    sql: query.query,
+                    transaction: query.transaction_id.map(|t| t.to_vec()).unwrap_or_default(),
+                    ..Handle::default()
+                },
+                Command::CommandPreparedStatementQuery(query) => {
+                    service.resolve(&query.prepared_statement_handle)?
+                }
+                other => {
+                    return Err(Status::unimplemented(format!(
+                        "GetSchema of {} is not implemented",
+                        other.type_url()
+                    )));
+                }
+            };
+        let ctx = service.context(&handle.transaction).await?;
+        let plan = engine::plan(&ctx, &handle.sql, None).await?;
+        let schema = plan.schema().as_arrow().clone();
+        let options = arrow::ipc::writer::IpcWriteOptions::default();
+        SchemaResult::try_from(arrow_flight::SchemaAsIpc::new(&schema, &options))
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+#[tonic::async_trait]
+impl FlightService for Outer {
+    type HandshakeStream = <Service as FlightService>::HandshakeStream;
+    type ListFlightsStream = <Service as FlightService>::ListFlightsStream;
+    type DoGetStream = <Service as FlightService>::DoGetStream;
+    type DoPutStream = <Service as FlightService>::DoPutStream;
+    type DoActionStream = <Service as FlightService>::DoActionStream;
+    type ListActionsStream = <Service as FlightService>::ListActionsStream;
+    type DoExchangeStream = <Service as FlightService>::DoExchangeStream;
+
+    async fn handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Self::HandshakeStream>, Status> {
+        FlightService::handshake(&self.0, request).await
+    }
+
+    async fn list_flights(
+        &self,
+        request: Request<arrow_flight::Criteria>,
+    ) -> Result<Response<Self::ListFlightsStream>, Status> {
+        FlightService::list_flights(&self.0, request).await
+    }
+
+    async fn get_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        FlightService::get_flight_info(&self.0, request).await
+    }
+
+    async fn poll_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<PollInfo>, Status> {
+        Ok(Response::new(self.poll(request).await?))
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<SchemaResult>, Status> {
+        Ok(Response::new(self.schema(request).await?))
+    }
+
+    async fn do_get(
+        &self,
+        request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
+        FlightService::do_get(&self.0, request).await
+    }
+
+    async fn do_put(
+        &self,
+        request: Request<Streaming<arrow_flight::FlightData>>,
+    ) -> Result<Response<Self::DoPutStream>, Status> {
+        FlightService::do_put(&self.0, request).await
+    }
+
+    async fn do_action(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<Self::DoActionStream>, Status> {
+        FlightService::do_action(&self.0, request).await
+    }
+
+    async fn list_actions(
+        &self,
+        request: Request<arrow_flight::Empty>,
+    ) -> Result<Response<Self::ListActionsStream>, Status> {
+        FlightService::list_actions(&self.0, request).await
+    }
+
+    async fn do_exchange(
+        &self,
+        request: Request<Streaming<arrow_flight::FlightData>>,
+    ) -> Result<Response<Self::DoExchangeStream>, Status> {
+        FlightService::do_exchange(&self.0, request).await
+    }
+}
+
 /// Builds the gRPC service of a [`Service`].
 pub(crate) fn flight_service(
     service: Service,
-) -> arrow_flight::flight_service_server::FlightServiceServer<Service> {
-    arrow_flight::flight_service_server::FlightServiceServer::new(service)
+) -> arrow_flight::flight_service_server::FlightServiceServer<Outer> {
+    arrow_flight::flight_service_server::FlightServiceServer::new(Outer(service))
         .max_decoding_message_size(64 * 1024 * 1024)
         .max_encoding_message_size(usize::MAX)
 }
@@ -619,23 +1420,6 @@ pub(crate) fn flight_service(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ticket_round_trip_and_rejects_garbage() {
-        let h = TicketHandle {
-            part: 2,
-            parts: 7,
-            sql: "SELECT 1\n, 2".into(),
-        };
-        let back = TicketHandle::decode(&h.encode()).unwrap();
-        assert_eq!(
-            (back.part, back.parts, back.sql.as_str()),
-            (2, 7, "SELECT 1\n, 2")
-        );
-        assert!(TicketHandle::decode(b"7/7\nx").is_err());
-        assert!(TicketHandle::decode(b"\xff").is_err());
-        assert!(TicketHandle::decode(b"nonsense").is_err());
-    }
 
     #[test]
     fn bearer_check() {

@@ -1,0 +1,497 @@
+//! SQL execution behind the service: plans with parameters, statements that change data,
+//! transactions on private copies of the tables, prepared statement handles, tickets.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arrow::array::AsArray;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use prost::Message;
+use tonic::Status;
+
+/// A new DataFusion session configured like the server's.
+pub(crate) fn new_context() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_information_schema(true);
+    SessionContext::new_with_config(config)
+}
+
+/// The gRPC status real servers use for an engine error: the user's SQL is
+/// `INVALID_ARGUMENT`, anything else `INTERNAL`.
+pub(crate) fn df_status(e: DataFusionError) -> Status {
+    match e.find_root() {
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_) => Status::invalid_argument(e.to_string()),
+        _ => Status::internal(e.to_string()),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Status {
+    Status::internal(e.to_string())
+}
+
+/// Encodes batches as an Arrow IPC stream (parameters and inline results travel in handles
+/// and tickets this way, so that they are stateless).
+pub(crate) fn ipc_encode(schema: &Schema, batches: &[RecordBatch]) -> Result<Vec<u8>, Status> {
+    let mut out = Vec::new();
+    let mut writer =
+        arrow::ipc::writer::StreamWriter::try_new(&mut out, schema).map_err(internal)?;
+    for batch in batches {
+        writer.write(batch).map_err(internal)?;
+    }
+    writer.finish().map_err(internal)?;
+    drop(writer);
+    Ok(out)
+}
+
+/// Decodes [`ipc_encode`]'s output.
+pub(crate) fn ipc_decode(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+        .map_err(|e| Status::invalid_argument(format!("malformed IPC data in a handle: {e}")))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Status::invalid_argument(format!("malformed IPC data in a handle: {e}")))?;
+    Ok((schema, batches))
+}
+
+/// What a ticket or a prepared statement handle says: a statement, its bound parameters, its
+/// transaction, and (for tickets) which part of the result and a result computed already.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Handle {
+    /// The SQL text.
+    #[prost(string, tag = "1")]
+    pub(crate) sql: String,
+    /// Bound parameters: an IPC stream of one batch, one row per parameter set.
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) params: Vec<u8>,
+    /// The transaction, empty for none.
+    #[prost(bytes = "vec", tag = "3")]
+    pub(crate) transaction: Vec<u8>,
+    /// For tickets: the part of the result (0-based) and the number of parts.
+    #[prost(uint64, tag = "4")]
+    pub(crate) part: u64,
+    /// See `part`.
+    #[prost(uint64, tag = "5")]
+    pub(crate) parts: u64,
+    /// For tickets: a result computed when the statement ran (statements that change data
+    /// run once, when the `FlightInfo` is asked for), as an IPC stream.
+    #[prost(bytes = "vec", tag = "6")]
+    pub(crate) inline: Vec<u8>,
+    /// A unique id per execution (cancellation targets one execution).
+    #[prost(uint64, tag = "7")]
+    pub(crate) query_id: u64,
+    /// For stateful prepared statements: the id under which the server keeps the statement.
+    #[prost(uint64, tag = "8")]
+    pub(crate) statement_id: u64,
+}
+
+impl Handle {
+    pub(crate) fn decode_from(bytes: &[u8], what: &str) -> Result<Handle, Status> {
+        Handle::decode(bytes).map_err(|_| Status::invalid_argument(format!("malformed {what}")))
+    }
+
+    pub(crate) fn params(&self) -> Result<Option<RecordBatch>, Status> {
+        if self.params.is_empty() {
+            return Ok(None);
+        }
+        let (schema, batches) = ipc_decode(&self.params)?;
+        Ok(Some(
+            arrow::compute::concat_batches(&schema, &batches).map_err(internal)?,
+        ))
+    }
+}
+
+/// Whether a plan changes data or definitions (it then runs once, eagerly).
+pub(crate) fn is_eager(plan: &LogicalPlan) -> bool {
+    matches!(
+        plan,
+        LogicalPlan::Dml(_)
+            | LogicalPlan::Ddl(_)
+            | LogicalPlan::Copy(_)
+            | LogicalPlan::Statement(_)
+    )
+}
+
+/// The placeholder ids of a plan with their types (`Null` when the engine cannot infer one),
+/// `$1`, `$2`, ... in numeric order, named ones after them in alphabetical order.
+pub(crate) fn parameter_schema(plan: &LogicalPlan) -> Result<Schema, Status> {
+    let types = plan.get_parameter_types().map_err(df_status)?;
+    let mut ids: Vec<(String, Option<DataType>)> = types.into_iter().collect();
+    ids.sort_by_key(|(id, _)| {
+        let number = id.strip_prefix('$').and_then(|n| n.parse::<u64>().ok());
+        (number.is_none(), number, id.clone())
+    });
+    Ok(Schema::new(
+        ids.into_iter()
+            .map(|(id, t)| Field::new(id, t.unwrap_or(DataType::Null), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The parameter values of row `row` of a bound batch: by position when the statement's
+/// placeholders are `$1`, `$2`, ..., else by name (field names without their sigil).
+fn param_values(
+    plan: &LogicalPlan,
+    params: &RecordBatch,
+    row: usize,
+) -> Result<ParamValues, Status> {
+    let expected = plan.get_parameter_types().map_err(df_status)?;
+    let positional = expected.keys().all(|id| {
+        id.strip_prefix('$')
+            .is_some_and(|n| n.parse::<u64>().is_ok())
+    });
+    let mut values = Vec::with_capacity(params.num_columns());
+    for (n, (field, column)) in params
+        .schema()
+        .fields()
+        .iter()
+        .zip(params.columns())
+        .enumerate()
+    {
+        let id = if positional {
+            format!("${}", n + 1)
+        } else {
+            format!("${}", field.name().trim_start_matches(['$', ':', '@']))
+        };
+        let mut value = ScalarValue::try_from_array(column, row).map_err(df_status)?;
+        if let Some(Some(target)) = expected.get(&id)
+            && value.data_type() != *target
+        {
+            value = value.cast_to(target).map_err(|e| {
+                Status::invalid_argument(format!(
+                    "parameter {id}: cannot use a {} value as {target}: {e}",
+                    value.data_type()
+                ))
+            })?;
+        }
+        values.push((id, value));
+    }
+    if positional {
+        if values.len() != expected.len() {
+            return Err(Status::invalid_argument(format!(
+                "the statement has {} parameters, {} bound",
+                expected.len(),
+                values.len()
+            )));
+        }
+        Ok(values
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>()
+            .into())
+    } else {
+        Ok(values
+            .into_iter()
+            .map(|(id, v)| (id.trim_start_matches('$').to_owned(), v))
+            .collect::<Vec<_>>()
+            .into())
+    }
+}
+
+/// Plans a statement, with row `row` of `params` bound.
+pub(crate) async fn plan(
+    ctx: &SessionContext,
+    sql: &str,
+    params: Option<(&RecordBatch, usize)>,
+) -> Result<LogicalPlan, Status> {
+    let plan = ctx
+        .state()
+        .create_logical_plan(sql)
+        .await
+        .map_err(df_status)?;
+    match params {
+        None => Ok(plan),
+        Some((batch, row)) => {
+            let values = param_values(&plan, batch, row)?;
+            plan.with_param_values(values).map_err(df_status)
+        }
+    }
+}
+
+/// Runs a statement once per parameter set (once without parameters) and returns the
+/// schema and batches of all runs.
+pub(crate) async fn run(
+    ctx: &SessionContext,
+    sql: &str,
+    params: Option<&RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    let rows: Vec<Option<(&RecordBatch, usize)>> = match params {
+        None => vec![None],
+        Some(batch) => (0..batch.num_rows()).map(|r| Some((batch, r))).collect(),
+    };
+    let mut schema: Option<SchemaRef> = None;
+    let mut out = Vec::new();
+    for row in rows {
+        let plan = plan(ctx, sql, row).await?;
+        let df = ctx.execute_logical_plan(plan).await.map_err(df_status)?;
+        schema.get_or_insert_with(|| Arc::new(df.schema().as_arrow().clone()));
+        out.extend(df.collect().await.map_err(df_status)?);
+    }
+    let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
+    Ok((schema, out))
+}
+
+/// The rows a statement that changes data reports (the engine's `count` column), or -1 when
+/// it reports none (DDL).
+pub(crate) fn affected_rows(batches: &[RecordBatch]) -> i64 {
+    let mut total: Option<u64> = None;
+    for batch in batches {
+        if let Some(column) = batch.column_by_name("count")
+            && let Some(counts) = column.as_primitive_opt::<UInt64Type>()
+        {
+            *total.get_or_insert(0) += counts.iter().flatten().sum::<u64>();
+        }
+    }
+    total.map_or(-1, |t| i64::try_from(t).unwrap_or(i64::MAX))
+}
+
+/// The rows of one part (of `parts` nearly equal contiguous ranges) of a result.
+pub(crate) fn slice_part(batches: Vec<RecordBatch>, part: u64, parts: u64) -> Vec<RecordBatch> {
+    let (part, parts) = (part as usize, parts.max(1) as usize);
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let start = total * part / parts;
+    let end = total * (part + 1) / parts;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for batch in batches {
+        let (lo, hi) = (offset, offset + batch.num_rows());
+        offset = hi;
+        let from = start.max(lo);
+        let to = end.min(hi);
+        if from < to {
+            out.push(batch.slice(from - lo, to - from));
+        }
+    }
+    out
+}
+
+/// The names of the tables of a session's default schema.
+fn table_names(ctx: &SessionContext) -> Vec<String> {
+    ctx.catalog("datafusion")
+        .and_then(|c| c.schema("public"))
+        .map(|s| s.table_names())
+        .unwrap_or_default()
+}
+
+/// A copy of a session's tables in a new session: what a transaction works on.
+pub(crate) async fn copy_tables(ctx: &SessionContext) -> Result<SessionContext, Status> {
+    let copy = new_context();
+    for name in table_names(ctx) {
+        let df = ctx.table(name.as_str()).await.map_err(df_status)?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(df_status)?;
+        let table = MemTable::try_new(schema, vec![batches]).map_err(df_status)?;
+        copy.register_table(name.as_str(), Arc::new(table))
+            .map_err(df_status)?;
+    }
+    Ok(copy)
+}
+
+/// Makes `target`'s tables those of `source` (a transaction's commit).
+pub(crate) async fn replace_tables(
+    target: &SessionContext,
+    source: &SessionContext,
+) -> Result<(), Status> {
+    let keep = table_names(source);
+    for name in table_names(target) {
+        if !keep.contains(&name) {
+            target.deregister_table(name.as_str()).map_err(df_status)?;
+        }
+    }
+    for name in keep {
+        let provider = source
+            .table_provider(name.as_str())
+            .await
+            .map_err(df_status)?;
+        target.deregister_table(name.as_str()).map_err(df_status)?;
+        target
+            .register_table(name.as_str(), provider)
+            .map_err(df_status)?;
+    }
+    Ok(())
+}
+
+/// An open transaction: a private copy of the tables, and its savepoints (copies too).
+pub(crate) struct Transaction {
+    pub(crate) ctx: SessionContext,
+    pub(crate) savepoints: HashMap<Vec<u8>, SessionContext>,
+}
+
+/// Transactions, prepared statements and cancelled queries.
+#[derive(Default)]
+pub(crate) struct State {
+    next_id: AtomicU64,
+    transactions: Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<Transaction>>>>,
+    statements: Mutex<HashMap<u64, Handle>>,
+    cancelled: Mutex<std::collections::HashSet<u64>>,
+}
+
+impl State {
+    /// A new unique id.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub(crate) fn begin(&self, txn: Transaction) -> Vec<u8> {
+        let id = format!("txn-{}", self.next_id()).into_bytes();
+        self.transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(txn)));
+        id
+    }
+
+    pub(crate) fn transaction(
+        &self,
+        id: &[u8],
+    ) -> Result<Arc<tokio::sync::Mutex<Transaction>>, Status> {
+        self.transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "transaction {:?} is not open",
+                    String::from_utf8_lossy(id)
+                ))
+            })
+    }
+
+    pub(crate) fn end(&self, id: &[u8]) -> Result<Arc<tokio::sync::Mutex<Transaction>>, Status> {
+        let txn = self.transaction(id)?;
+        self.transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+        Ok(txn)
+    }
+
+    pub(crate) fn open_transactions(&self) -> usize {
+        self.transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub(crate) fn keep_statement(&self, handle: Handle) -> u64 {
+        let id = self.next_id();
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                id,
+                Handle {
+                    statement_id: id,
+                    ..handle
+                },
+            );
+        id
+    }
+
+    pub(crate) fn statement(&self, id: u64) -> Result<Handle, Status> {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("prepared statement {id} is not open")))
+    }
+
+    pub(crate) fn update_statement(&self, handle: Handle) {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(handle.statement_id, handle);
+    }
+
+    pub(crate) fn close_statement(&self, id: u64) -> bool {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id)
+            .is_some()
+    }
+
+    pub(crate) fn open_statements(&self) -> usize {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub(crate) fn cancel(&self, query_id: u64) {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(query_id);
+    }
+
+    pub(crate) fn is_cancelled(&self, query_id: u64) -> bool {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&query_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_round_trip_and_reject_garbage() {
+        let h = Handle {
+            sql: "SELECT $1".into(),
+            part: 2,
+            parts: 7,
+            query_id: 9,
+            ..Handle::default()
+        };
+        let back = Handle::decode_from(&h.encode_to_vec(), "ticket").unwrap();
+        assert_eq!(back, h);
+        assert!(Handle::decode_from(b"\xff\xff\xff", "ticket").is_err());
+    }
+
+    #[test]
+    fn parts_cover_every_row_once() {
+        let batch = crate::generated(10, 3).unwrap();
+        let rows: usize = (0..4)
+            .map(|p| {
+                slice_part(batch.clone(), p, 4)
+                    .iter()
+                    .map(RecordBatch::num_rows)
+                    .sum::<usize>()
+            })
+            .sum();
+        assert_eq!(rows, 10);
+    }
+
+    #[tokio::test]
+    async fn parameter_schemas_are_ordered_and_typed() {
+        let ctx = new_context();
+        ctx.register_batch("t", crate::generated(3, 3).unwrap().remove(0))
+            .unwrap();
+        let p = plan(&ctx, "SELECT * FROM t WHERE id = $2 AND name = $1", None)
+            .await
+            .unwrap();
+        let s = parameter_schema(&p).unwrap();
+        let fields: Vec<(&str, &DataType)> = s
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
+        assert_eq!(fields, [("$1", &DataType::Utf8), ("$2", &DataType::Int64)]);
+    }
+}
