@@ -8,12 +8,16 @@ use flightsql_server::{Options, Server, generated};
 
 mod auth;
 mod blocking;
+mod cancel;
 mod client;
 mod cursor;
 mod endpoints;
 mod errors;
 mod faults;
+mod ingest;
 mod load;
+mod statements;
+mod transactions;
 mod types;
 
 /// Rows in the `numbers` table: 1000 rows in batches of 100.

@@ -15,7 +15,8 @@ use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
 use arrow_flight::{
-    Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, PollInfo, Ticket,
+    Action, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, PollInfo,
+    Ticket,
 };
 use base64::Engine as _;
 use bytes::Bytes;
@@ -35,6 +36,10 @@ use crate::error::{Transport, from_status, from_transport};
 pub const REUSE_CONNECTION: &str = "arrow-flight-reuse-connection://?";
 
 type Grpc = FlightServiceClient<InterceptedService<Channel, CallHeaders>>;
+
+/// A message header no Arrow IPC reader accepts (not a flatbuffer `Message`): sent last in a
+/// `DoPut` whose input failed, so that the server fails the call.
+const POISON: &[u8] = b"\xff\xff\xff\xff\xff\xff\xff\xffinput stream failed";
 
 /// Adds the configured headers and the current bearer token to every call.
 #[derive(Clone)]
@@ -363,8 +368,9 @@ impl FlightSqlClient {
     /// has none): the `app_metadata` of each `PutResult`.
     ///
     /// The batches are encoded as they are pulled, so memory stays bounded. When the stream
-    /// fails, the call is abandoned (the server sees a reset stream, never a short one that
-    /// would look complete) and the stream's error is returned.
+    /// fails, the last message sent is one no server can decode, so that the server fails the
+    /// call instead of taking the batches sent so far for the whole; the stream's error is
+    /// returned.
     pub(crate) async fn do_put(
         &self,
         what: &str,
@@ -374,13 +380,10 @@ impl FlightSqlClient {
     ) -> Result<Vec<Bytes>> {
         self.check_open()?;
         let failure: Arc<Mutex<Option<Error>>> = Arc::default();
-        let failed = Arc::new(tokio::sync::Notify::new());
         let input = {
             let failure = Arc::clone(&failure);
-            let failed = Arc::clone(&failed);
             batches.map_err(move |e| {
                 *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
-                failed.notify_one();
                 FlightError::ProtocolError("the input stream failed".into())
             })
         };
@@ -390,28 +393,34 @@ impl FlightSqlClient {
         if let Some(schema) = schema {
             builder = builder.with_schema(schema);
         }
-        let encoded = builder.build(input).filter_map(|data| {
-            // An encoding error ends nothing here: the failure slot makes the call abandon.
-            futures::future::ready(data.ok())
+        let encoding_failure = Arc::clone(&failure);
+        let encoded = builder.build(input).filter_map(move |data| {
+            futures::future::ready(match data {
+                Ok(data) => Some(data),
+                Err(e) => {
+                    let mut slot = encoding_failure
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if slot.is_none() {
+                        *slot = Some(Error::internal("cannot encode a batch").with_source(e));
+                    }
+                    None
+                }
+            })
         });
-        // A stream that never ends after a failure, so that the call is abandoned, not
-        // completed with a short stream.
-        let guarded = {
+        let poison = {
             let failure = Arc::clone(&failure);
-            encoded.chain(futures::stream::poll_fn(move |_| {
-                if failure
+            futures::stream::once(async move {
+                let failed = failure
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .is_some()
-                {
-                    std::task::Poll::Pending
-                } else {
-                    std::task::Poll::Ready(None)
-                }
-            }))
+                    .is_some();
+                failed.then(|| FlightData::new().with_data_header(POISON.to_vec()))
+            })
+            .filter_map(futures::future::ready)
         };
-        let request = self.request(guarded);
-        let call = async {
+        let request = self.request(encoded.chain(poison));
+        let outcome = async {
             let response = self
                 .call(what, self.inner.main.clone().do_put(request))
                 .await?;
@@ -424,11 +433,8 @@ impl FlightSqlClient {
                 out.push(result.app_metadata);
             }
             Ok(out)
-        };
-        let outcome = tokio::select! {
-            outcome = call => outcome,
-            () = failed.notified() => Err(Error::internal("the input stream failed")),
-        };
+        }
+        .await;
         if let Some(e) = failure
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -112,6 +112,14 @@ impl CancelState {
         token
     }
 
+    fn is_cancelled(&self) -> bool {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .is_cancelled()
+    }
+
     fn set_info(&self, info: &FlightInfo) {
         self.current
             .lock()
@@ -218,6 +226,7 @@ impl FlightSqlCursor {
         let info = self.info.take();
         if let (true, Some(info)) = (streaming, info)
             && !info.endpoint.is_empty()
+            && !self.cancel.is_cancelled()
             && !self.session.client().is_closed()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {

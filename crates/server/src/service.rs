@@ -440,7 +440,19 @@ impl Service {
         let first = engine::plan(&ctx, &handle.sql, params.as_ref().map(|p| (p, 0))).await?;
         let query_id = self.shared.state.next_id();
         let (schema, handle, parts) = if engine::is_eager(&first) {
-            let (schema, batches) = self.run_changes(&ctx, &handle.sql, params.as_ref()).await?;
+            let (schema, mut batches) =
+                self.run_changes(&ctx, &handle.sql, params.as_ref()).await?;
+            if batches.len() > 1 && schema.column_with_name("count").is_some() {
+                // One count for all the parameter sets, as for one statement.
+                let total = u64::try_from(engine::affected_rows(&batches)).unwrap_or(0);
+                batches = vec![
+                    RecordBatch::try_new(
+                        Arc::clone(&schema),
+                        vec![Arc::new(arrow::array::UInt64Array::from(vec![total]))],
+                    )
+                    .map_err(|e| Status::internal(e.to_string()))?,
+                ];
+            }
             let inline = engine::ipc_encode(&schema, &batches)?;
             let handle = Handle {
                 inline,
