@@ -417,6 +417,171 @@ fn ratio_figure(
     }
 }
 
+/// A figure compared with another, without a target.
+fn compared(name: &str, value: Duration, baseline_name: &str, baseline: Duration) -> Figure {
+    Figure {
+        name: name.into(),
+        value: secs(value),
+        unit: "s",
+        baseline_name: Some(baseline_name.into()),
+        ratio: Some(secs(value) / secs(baseline)),
+        target: None,
+        met: None,
+    }
+}
+
+/// Parameter sets `(id, name)` for ids `range`.
+fn param_sets(range: std::ops::Range<i64>) -> Vec<Params> {
+    range
+        .map(|i| {
+            Params::from([
+                dbapi::Value::Int64(i),
+                dbapi::Value::String(format!("n{i}")),
+            ])
+        })
+        .collect()
+}
+
+/// Loading `n` rows three ways (executemany, single executes, ingest) and repeated
+/// parameterised queries with and without the statement cache, against an in-process
+/// server holding only the tables written here.
+async fn statements(n: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
+    let server = Server::builder().start().await?;
+    let conn = registry().connect(&server.url()).await?;
+    let uncached = registry()
+        .connect(&format!("{}&statement_cache=0", server.url()))
+        .await?;
+    let mut cursor = conn.cursor()?;
+    let insert = "INSERT INTO w VALUES ($1, $2)";
+    let count = |table: &'static str| {
+        let conn = &conn;
+        async move {
+            let mut c = conn.cursor()?;
+            c.execute(&format!("SELECT count(*) AS n FROM {table}"), Params::None)
+                .await?;
+            let n: i64 = c.fetchone().await?.ok_or("no count")?.get("n")?;
+            Ok::<i64, BoxError>(n)
+        }
+    };
+    let n_i64 = i64::try_from(n)?;
+    let (mut many_t, mut single_t, mut ingest_t) = (vec![], vec![], vec![]);
+    // Single executes are slow: a tenth of the rows, reported per row against executemany's
+    // cost per row.
+    let singles = (n / 10).max(1);
+    for _ in 0..reps {
+        for sql in [
+            "DROP TABLE IF EXISTS w",
+            "CREATE TABLE w (id BIGINT, name VARCHAR)",
+        ] {
+            cursor.execute(sql, Params::None).await?;
+        }
+        let sets = param_sets(0..n_i64);
+        let start = Instant::now();
+        cursor.executemany(insert, sets).await?;
+        many_t.push(start.elapsed());
+        if cursor.rowcount() != n_i64 || count("w").await? != n_i64 {
+            return Err(format!("executemany inserted {} rows", cursor.rowcount()).into());
+        }
+        cursor.execute("DELETE FROM w", Params::None).await?;
+        let sets = param_sets(0..i64::try_from(singles)?);
+        let start = Instant::now();
+        for params in sets {
+            cursor.execute(insert, params).await?;
+        }
+        single_t.push(start.elapsed());
+        if count("w").await? != i64::try_from(singles)? {
+            return Err("single executes lost rows".into());
+        }
+        let batches = param_batches(n)?;
+        cursor
+            .execute("DROP TABLE IF EXISTS w_ingest", Params::None)
+            .await?;
+        let start = Instant::now();
+        let loaded = conn
+            .ingest(
+                "w_ingest",
+                dbapi::IngestMode::Create,
+                futures::stream::iter(batches.into_iter().map(Ok)).boxed(),
+            )
+            .await?;
+        ingest_t.push(start.elapsed());
+        if loaded != n_i64 || count("w_ingest").await? != n_i64 {
+            return Err(format!("ingest loaded {loaded} rows").into());
+        }
+    }
+    let many = median(many_t);
+    let per_row = |d: Duration, rows: usize| d / u32::try_from(rows).unwrap_or(u32::MAX);
+    let single_per_row = per_row(median(single_t), singles);
+    let mut figures = vec![
+        Figure::plain(&format!("executemany_{n}_rows"), secs(many), "s"),
+        Figure {
+            name: "executemany_per_row".into(),
+            value: secs(per_row(many, n)) * 1e6,
+            unit: "µs",
+            baseline_name: Some("single execute per row".into()),
+            ratio: Some(secs(per_row(many, n)) / secs(single_per_row)),
+            target: None,
+            met: None,
+        },
+        Figure::plain("single_execute_per_row", secs(single_per_row) * 1e6, "µs"),
+        compared(
+            &format!("ingest_{n}_rows"),
+            median(ingest_t),
+            "executemany",
+            many,
+        ),
+    ];
+
+    // Repeated parameterised queries: with the cache, without it.
+    let lookups = (n / 50).max(10);
+    let lookup = "SELECT name FROM w WHERE id = $1";
+    let (mut cached_t, mut uncached_t) = (vec![], vec![]);
+    for _ in 0..reps {
+        for (conn, times) in [(&conn, &mut cached_t), (&uncached, &mut uncached_t)] {
+            let mut c = conn.cursor()?;
+            let start = Instant::now();
+            for i in 0..lookups {
+                c.execute(lookup, Params::from([dbapi::Value::Int64(i as i64 % 10)]))
+                    .await?;
+                if c.fetchall().await?.len() != 1 {
+                    return Err("a lookup found no row".into());
+                }
+            }
+            times.push(start.elapsed());
+        }
+    }
+    figures.push(compared(
+        &format!("execute_with_params_cached_{lookups}_times"),
+        median(cached_t),
+        "without the cache",
+        median(uncached_t),
+    ));
+    Ok(figures)
+}
+
+/// `n` rows of `(id, name)` in batches of [`BATCH_ROWS`].
+fn param_batches(n: usize) -> Result<Vec<arrow::record_batch::RecordBatch>, BoxError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let end = (start + BATCH_ROWS).min(n);
+        let ids: Vec<i64> = (start as i64..end as i64).collect();
+        let names: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
+        out.push(arrow::record_batch::RecordBatch::try_from_iter([
+            (
+                "id",
+                std::sync::Arc::new(arrow::array::Int64Array::from(ids)) as arrow::array::ArrayRef,
+            ),
+            (
+                "name",
+                std::sync::Arc::new(arrow::array::StringArray::from(names)) as _,
+            ),
+        ])?);
+        start = end;
+    }
+    Ok(out)
+}
+
 async fn run(args: Args) -> Result<(), BoxError> {
     let (rows, reps, latency_iters) = if args.smoke {
         (20_000, 1, 10)
@@ -616,6 +781,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
         median(local_t),
         1.10,
     ));
+
+    // 7: statements: executemany vs single executes vs ingest; the statement cache.
+    eprintln!("statements ...");
+    figures.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?);
 
     println!();
     for f in &figures {

@@ -219,13 +219,62 @@ pub(crate) async fn plan(
     }
 }
 
-/// Runs a statement once per parameter set (once without parameters) and returns the
-/// schema and batches of all runs.
+/// For a statement whose only placeholders are in a one-row `VALUES` list (`INSERT INTO t
+/// VALUES ($1, $2)`), the plan with one `VALUES` row per parameter set: all the sets in one
+/// execution. `None` for other statements.
+fn bind_values_rows(
+    plan: &LogicalPlan,
+    params: &RecordBatch,
+) -> Result<Option<LogicalPlan>, Status> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::Values;
+    let mut bound = 0;
+    let rewritten = plan
+        .clone()
+        .transform_up(|node| {
+            let LogicalPlan::Values(values) = &node else {
+                return Ok(Transformed::no(node));
+            };
+            let single = LogicalPlan::Values(values.clone());
+            if values.values.len() != 1 || single.get_parameter_types()?.is_empty() {
+                return Ok(Transformed::no(node));
+            }
+            bound += 1;
+            let mut rows = Vec::with_capacity(params.num_rows());
+            for row in 0..params.num_rows() {
+                let values = param_values(plan, params, row)
+                    .map_err(|s| DataFusionError::Plan(s.message().to_owned()))?;
+                match single.clone().replace_params_with_values(&values)? {
+                    LogicalPlan::Values(v) => rows.extend(v.values),
+                    _ => return Ok(Transformed::no(node)),
+                }
+            }
+            Ok(Transformed::yes(LogicalPlan::Values(Values {
+                schema: Arc::clone(&values.schema),
+                values: rows,
+            })))
+        })
+        .map_err(df_status)?
+        .data;
+    let rest = rewritten.get_parameter_types().map_err(df_status)?;
+    Ok((bound == 1 && rest.is_empty()).then_some(rewritten))
+}
+
+/// Runs a statement once per parameter set (once without parameters; once for all sets of
+/// an `INSERT ... VALUES` with placeholders) and returns the schema and batches of all runs.
 pub(crate) async fn run(
     ctx: &SessionContext,
     sql: &str,
     params: Option<&RecordBatch>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    if let Some(batch) = params.filter(|p| p.num_rows() > 1) {
+        let plan = plan(ctx, sql, None).await?;
+        if let Some(bulk) = bind_values_rows(&plan, batch)? {
+            let df = ctx.execute_logical_plan(bulk).await.map_err(df_status)?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            return Ok((schema, df.collect().await.map_err(df_status)?));
+        }
+    }
     let rows: Vec<Option<(&RecordBatch, usize)>> = match params {
         None => vec![None],
         Some(batch) => (0..batch.num_rows()).map(|r| Some((batch, r))).collect(),
