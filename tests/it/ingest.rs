@@ -24,8 +24,13 @@ fn batch(ids: std::ops::Range<i64>) -> RecordBatch {
     .unwrap()
 }
 
-fn batches(ranges: Vec<std::ops::Range<i64>>) -> BoxStream<'static, dbapi::Result<RecordBatch>> {
-    stream::iter(ranges.into_iter().map(|r| Ok(batch(r)))).boxed()
+/// Batches of the ids `start..end` of each pair.
+fn batches(ranges: &[(i64, i64)]) -> BoxStream<'static, dbapi::Result<RecordBatch>> {
+    let batches: Vec<dbapi::Result<RecordBatch>> = ranges
+        .iter()
+        .map(|&(start, end)| Ok(batch(start..end)))
+        .collect();
+    stream::iter(batches).boxed()
 }
 
 #[tokio::test]
@@ -36,41 +41,41 @@ async fn ingest_modes() {
         .ingest(
             "loaded",
             IngestMode::Create,
-            batches(vec![0..100, 100..250]),
+            batches(&[(0, 100), (100, 250)]),
         )
         .await
         .unwrap();
     assert_eq!(n, 250);
     assert_eq!(count(conn.as_ref(), "loaded").await, 250);
     let e = conn
-        .ingest("loaded", IngestMode::Create, batches(vec![0..1]))
+        .ingest("loaded", IngestMode::Create, batches(&[(0, 1)]))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
     let n = conn
-        .ingest("loaded", IngestMode::Append, batches(vec![250..260]))
+        .ingest("loaded", IngestMode::Append, batches(&[(250, 260)]))
         .await
         .unwrap();
     assert_eq!(n, 10);
     assert_eq!(count(conn.as_ref(), "loaded").await, 260);
     let n = conn
-        .ingest("loaded", IngestMode::Replace, batches(vec![0..5]))
+        .ingest("loaded", IngestMode::Replace, batches(&[(0, 5)]))
         .await
         .unwrap();
     assert_eq!(n, 5);
     assert_eq!(count(conn.as_ref(), "loaded").await, 5);
     let e = conn
-        .ingest("missing", IngestMode::Append, batches(vec![0..1]))
+        .ingest("missing", IngestMode::Append, batches(&[(0, 1)]))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
     let n = conn
-        .ingest("fresh", IngestMode::CreateAppend, batches(vec![0..3]))
+        .ingest("fresh", IngestMode::CreateAppend, batches(&[(0, 3)]))
         .await
         .unwrap();
     assert_eq!(n, 3);
     let n = conn
-        .ingest("fresh", IngestMode::CreateAppend, batches(vec![3..4]))
+        .ingest("fresh", IngestMode::CreateAppend, batches(&[(3, 4)]))
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -113,7 +118,7 @@ async fn ingest_in_a_transaction_shows_at_commit() {
     let server = server(Options::default()).await;
     let a = connect(&server).await;
     a.set_autocommit(false).await.unwrap();
-    a.ingest("txn_loaded", IngestMode::Create, batches(vec![0..10]))
+    a.ingest("txn_loaded", IngestMode::Create, batches(&[(0, 10)]))
         .await
         .unwrap();
     let b = connect(&server).await;

@@ -67,7 +67,8 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         times: usize,
     },
-    /// Stream a query with `fetchmany(10_000)` and print idle and peak RSS (internal).
+    /// Stream a query with `fetchmany(10_000)` (or ingest generated rows) and print idle and
+    /// peak RSS (internal).
     Mem {
         /// The connection URL.
         #[arg(long)]
@@ -75,6 +76,9 @@ enum Cmd {
         /// The query.
         #[arg(long)]
         sql: String,
+        /// Instead of the query, ingest this many generated rows into table `ingested`.
+        #[arg(long)]
+        ingest: Option<usize>,
     },
 }
 
@@ -83,7 +87,11 @@ async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
     match args.command {
         Some(Cmd::Serve { rows, par_rows }) => serve(rows, par_rows).await,
-        Some(Cmd::Mem { ref url, ref sql }) => mem(url, sql).await,
+        Some(Cmd::Mem {
+            ref url,
+            ref sql,
+            ingest,
+        }) => mem(url, sql, ingest).await,
         Some(Cmd::Profile {
             rows,
             ref path,
@@ -178,7 +186,7 @@ fn rss_kib(field: &str) -> Result<u64, BoxError> {
         .ok_or_else(|| format!("no {field} in /proc/self/status").into())
 }
 
-async fn mem(url: &str, sql: &str) -> Result<(), BoxError> {
+async fn mem(url: &str, sql: &str, ingest: Option<usize>) -> Result<(), BoxError> {
     let conn = registry().connect(url).await?;
     let mut cursor = conn.cursor()?;
     cursor.execute("SELECT 1", Params::None).await?;
@@ -186,6 +194,21 @@ async fn mem(url: &str, sql: &str) -> Result<(), BoxError> {
     let idle = rss_kib("VmRSS:")?;
     // Reset the peak to the current RSS (Linux: "5" resets VmHWM).
     std::fs::write("/proc/self/clear_refs", "5")?;
+    if let Some(n) = ingest {
+        // Batches made as the driver pulls them: memory holds only those in flight.
+        let batches = futures::stream::iter((0..n).step_by(BATCH_ROWS))
+            .map(move |start| {
+                param_batch(start..(start + BATCH_ROWS).min(n))
+                    .map_err(|e| dbapi::Error::internal(format!("cannot generate a batch: {e}")))
+            })
+            .boxed();
+        let loaded = conn
+            .ingest("ingested", dbapi::IngestMode::Replace, batches)
+            .await?;
+        let peak = rss_kib("VmHWM:")?;
+        println!("{idle} {peak} {loaded}");
+        return Ok(());
+    }
     cursor.execute(sql, Params::None).await?;
     let mut rows = 0_usize;
     loop {
@@ -202,8 +225,19 @@ async fn mem(url: &str, sql: &str) -> Result<(), BoxError> {
 
 /// Runs the `mem` child; returns (peak above idle in MiB, rows).
 fn measure_memory(url: &str, sql: &str) -> Result<(f64, usize), BoxError> {
+    measure_memory_of(&["mem", "--url", url, "--sql", sql])
+}
+
+/// Runs the `mem` child ingesting `rows` generated rows; returns (peak above idle in MiB,
+/// rows the server reported).
+fn measure_ingest_memory(url: &str, rows: usize) -> Result<(f64, usize), BoxError> {
+    let rows = rows.to_string();
+    measure_memory_of(&["mem", "--url", url, "--sql", "", "--ingest", &rows])
+}
+
+fn measure_memory_of(args: &[&str]) -> Result<(f64, usize), BoxError> {
     let out = Command::new(std::env::current_exe()?)
-        .args(["mem", "--url", url, "--sql", sql])
+        .args(args)
         .stderr(Stdio::inherit())
         .output()?;
     if !out.status.success() {
@@ -561,25 +595,28 @@ async fn statements(n: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
 
 /// `n` rows of `(id, name)` in batches of [`BATCH_ROWS`].
 fn param_batches(n: usize) -> Result<Vec<arrow::record_batch::RecordBatch>, BoxError> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let end = (start + BATCH_ROWS).min(n);
-        let ids: Vec<i64> = (start as i64..end as i64).collect();
-        let names: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
-        out.push(arrow::record_batch::RecordBatch::try_from_iter([
-            (
-                "id",
-                std::sync::Arc::new(arrow::array::Int64Array::from(ids)) as arrow::array::ArrayRef,
-            ),
-            (
-                "name",
-                std::sync::Arc::new(arrow::array::StringArray::from(names)) as _,
-            ),
-        ])?);
-        start = end;
-    }
-    Ok(out)
+    (0..n)
+        .step_by(BATCH_ROWS)
+        .map(|start| param_batch(start..(start + BATCH_ROWS).min(n)))
+        .collect()
+}
+
+/// The rows `(id, "n<id>")` for ids `range`.
+fn param_batch(
+    range: std::ops::Range<usize>,
+) -> Result<arrow::record_batch::RecordBatch, BoxError> {
+    let ids: Vec<i64> = range.map(|i| i as i64).collect();
+    let names: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
+    Ok(arrow::record_batch::RecordBatch::try_from_iter([
+        (
+            "id",
+            std::sync::Arc::new(arrow::array::Int64Array::from(ids)) as arrow::array::ArrayRef,
+        ),
+        (
+            "name",
+            std::sync::Arc::new(arrow::array::StringArray::from(names)) as _,
+        ),
+    ])?)
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
@@ -785,6 +822,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 7: statements: executemany vs single executes vs ingest; the statement cache.
     eprintln!("statements ...");
     figures.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?);
+    eprintln!("ingest memory ...");
+    let (mem_ingest, n_ingest) = measure_ingest_memory(&url, rows)?;
+    if n_ingest != rows {
+        return Err(format!("the ingest memory run loaded {n_ingest} rows").into());
+    }
+    figures.push(Figure::memory(
+        format!("memory_ingest_{rows}_rows"),
+        mem_ingest,
+    ));
 
     println!();
     for f in &figures {

@@ -45,12 +45,34 @@
 //!
 //! ```no_run
 //! # async fn run() -> dbapi::Result<()> {
+//! use dbapi::{Params, Value};
+//!
 //! let conn = dbapi::connect("flightsql://localhost:8181?database=sensors&tls=false").await?;
 //! let mut cursor = conn.cursor()?;
-//! cursor.execute("SELECT 1 AS one", dbapi::Params::None).await?;
+//! cursor.execute("SELECT 1 AS one", Params::None).await?;
 //! while let Some(row) = cursor.fetchone().await? {
 //!     println!("{}", row.get::<i64, _>("one")?);
 //! }
+//!
+//! // Parameters are bound by the server, in its placeholder syntax.
+//! cursor.execute("SELECT * FROM t WHERE id = $1", Params::from([Value::Int64(7)])).await?;
+//!
+//! // Statements that change data leave a row count, not rows.
+//! let n = cursor.execute_update("DELETE FROM t WHERE id < $1", Params::from([Value::Int64(10)])).await?;
+//!
+//! // Transactions, where the server has them.
+//! conn.set_autocommit(false).await?;
+//! cursor.executemany(
+//!     "INSERT INTO t VALUES ($1)",
+//!     (0..100).map(|i| Params::from([Value::Int64(i)])).collect(),
+//! ).await?;
+//! conn.commit().await?;
+//!
+//! // Prepared statements, executed many times; cancellation from another task.
+//! let mut statement = conn.prepare("SELECT * FROM t WHERE id > $1").await?;
+//! let mut rows = statement.execute(Params::from([Value::Int64(n)])).await?;
+//! let token = rows.cancel_token()?;
+//! tokio::spawn(async move { token.cancel().await });
 //! # Ok(()) }
 //! ```
 

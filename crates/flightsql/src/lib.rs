@@ -31,12 +31,35 @@
 //!     assert_eq!(n, 25, "{sensor}");
 //! }
 //! assert_eq!(cursor.rowcount(), 4);
+//!
+//! // Parameters are bound by the server ($1, $2 on DataFusion-based servers), never pasted
+//! // into the SQL; statements that change data leave their row count.
+//! use dbapi::Value;
+//! cursor.execute("CREATE TABLE alerts (sensor VARCHAR, level INT)", Params::None).await?;
+//! cursor
+//!     .executemany(
+//!         "INSERT INTO alerts VALUES ($1, $2)",
+//!         vec![Params::from([Value::from("s1"), Value::Int32(2)]), Params::from([Value::from("s2"), Value::Int32(5)])],
+//!     )
+//!     .await?;
+//! assert_eq!(cursor.rowcount(), 2);
+//! let mut statement = conn.prepare("SELECT sensor FROM alerts WHERE level > $1").await?;
+//! let mut rows = statement.execute(Params::from([Value::Int64(3)])).await?;
+//! assert_eq!(rows.fetchone().await?.unwrap().get::<String, _>(0)?, "s2");
 //! # Ok(()) }
 //! ```
 //!
+//! Prepared statements, `executemany`, updates with row counts, transactions and savepoints,
+//! bulk ingest, cancellation from another task and `PollFlightInfo` are described in
+//! `docs/statements.md`.
+//!
 //! The low-level [`FlightSqlClient`] gives the Flight objects themselves:
 //! [`FlightSqlClient::execute`] returns the `FlightInfo`, [`FlightSqlClient::do_get`] a
-//! [`FlightStreamReader`] with `read_all` and `read_chunk`.
+//! [`FlightStreamReader`] with `read_all` and `read_chunk`; [`FlightSqlClient::prepare`],
+//! [`FlightSqlClient::bind`], [`FlightSqlClient::execute_update`],
+//! [`FlightSqlClient::begin_transaction`], [`FlightSqlClient::ingest`],
+//! [`FlightSqlClient::cancel_flight_info`] and [`FlightSqlClient::sql_info`] are the statement
+//! calls one by one.
 
 pub use crate::client::{FlightSqlClient, FlightStreamReader, REUSE_CONNECTION};
 pub use crate::config::{
