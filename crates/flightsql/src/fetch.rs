@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{FlightSqlClient, StreamItem};
+use crate::client::FlightSqlClient;
+use crate::stream::StreamItem;
 
 /// Messages buffered per open endpoint.
 const BUFFERED_MESSAGES: usize = 2;

@@ -61,7 +61,7 @@
 //! [`FlightSqlClient::cancel_flight_info`] and [`FlightSqlClient::sql_info`] are the statement
 //! calls one by one.
 
-pub use crate::client::{FlightSqlClient, FlightStreamReader, REUSE_CONNECTION};
+pub use crate::client::{FlightSqlClient, REUSE_CONNECTION};
 pub use crate::config::{
     Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, SCHEMES,
 };
@@ -71,6 +71,7 @@ pub use crate::driver::{FlightSqlDriver, register, register_in};
 pub use crate::error::kind_of;
 pub use crate::prepared::FlightSqlPreparedStatement;
 pub use crate::statement::{CancelOutcome, PreparedHandle};
+pub use crate::stream::FlightStreamReader;
 
 /// Re-export of the `arrow-flight` crate whose types this driver's low-level API uses.
 pub use arrow_flight;
@@ -85,3 +86,4 @@ mod fetch;
 mod prepared;
 mod session;
 mod statement;
+mod stream;
