@@ -60,20 +60,11 @@ impl TypeCode {
     }
 }
 
-/// Metadata keys that Flight SQL servers set on result fields.
-mod keys {
-    pub const CATALOG_NAME: &str = "ARROW:FLIGHT:SQL:CATALOG_NAME";
-    pub const DB_SCHEMA_NAME: &str = "ARROW:FLIGHT:SQL:DB_SCHEMA_NAME";
-    pub const TABLE_NAME: &str = "ARROW:FLIGHT:SQL:TABLE_NAME";
-    pub const TYPE_NAME: &str = "ARROW:FLIGHT:SQL:TYPE_NAME";
-    pub const PRECISION: &str = "ARROW:FLIGHT:SQL:PRECISION";
-    pub const SCALE: &str = "ARROW:FLIGHT:SQL:SCALE";
-}
-
 /// One column of a result: an entry of the PEP 249 `cursor.description`.
 ///
-/// Built from the Arrow field of the result schema, enriched by the `ARROW:FLIGHT:SQL:*`
-/// field metadata when the server sends it.
+/// Built from the Arrow field of the result schema ([`Column::from_field`]); a driver adds
+/// what its server says beyond the Arrow type (the SQL type name, the column's table...) with
+/// the `with_*` methods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     name: String,
@@ -91,24 +82,17 @@ pub struct Column {
 }
 
 impl Column {
-    /// Describes an Arrow field.
+    /// Describes an Arrow field from its name, type and nullability (decimal types give the
+    /// precision and scale).
     pub fn from_field(field: &Field) -> Column {
         let data_type = field.data_type().clone();
-        let meta = field.metadata();
-        let text = |key: &str| meta.get(key).filter(|v| !v.is_empty()).cloned();
-        let (mut precision, mut scale) = match &data_type {
+        let (precision, scale) = match &data_type {
             DataType::Decimal32(p, s)
             | DataType::Decimal64(p, s)
             | DataType::Decimal128(p, s)
             | DataType::Decimal256(p, s) => (Some(u32::from(*p)), Some(i32::from(*s))),
             _ => (None, None),
         };
-        if precision.is_none() {
-            precision = meta.get(keys::PRECISION).and_then(|v| v.parse().ok());
-        }
-        if scale.is_none() {
-            scale = meta.get(keys::SCALE).and_then(|v| v.parse().ok());
-        }
         Column {
             name: field.name().clone(),
             type_code: TypeCode::of(&data_type),
@@ -117,12 +101,48 @@ impl Column {
             precision,
             scale,
             nullable: field.is_nullable(),
-            type_name: text(keys::TYPE_NAME),
-            catalog_name: text(keys::CATALOG_NAME),
-            schema_name: text(keys::DB_SCHEMA_NAME),
-            table_name: text(keys::TABLE_NAME),
+            type_name: None,
+            catalog_name: None,
+            schema_name: None,
+            table_name: None,
             data_type,
         }
+    }
+
+    /// Sets the precision (kept when the Arrow type already gives one).
+    pub fn with_precision(mut self, precision: u32) -> Self {
+        self.precision.get_or_insert(precision);
+        self
+    }
+
+    /// Sets the scale (kept when the Arrow type already gives one).
+    pub fn with_scale(mut self, scale: i32) -> Self {
+        self.scale.get_or_insert(scale);
+        self
+    }
+
+    /// Sets the server's name for the column type.
+    pub fn with_type_name(mut self, name: impl Into<String>) -> Self {
+        self.type_name = Some(name.into());
+        self
+    }
+
+    /// Sets the catalog of the column's table.
+    pub fn with_catalog_name(mut self, name: impl Into<String>) -> Self {
+        self.catalog_name = Some(name.into());
+        self
+    }
+
+    /// Sets the schema of the column's table.
+    pub fn with_schema_name(mut self, name: impl Into<String>) -> Self {
+        self.schema_name = Some(name.into());
+        self
+    }
+
+    /// Sets the column's table.
+    pub fn with_table_name(mut self, name: impl Into<String>) -> Self {
+        self.table_name = Some(name.into());
+        self
     }
 
     /// The column name.
@@ -165,22 +185,22 @@ impl Column {
         self.nullable
     }
 
-    /// The server's name for the column type (`ARROW:FLIGHT:SQL:TYPE_NAME`), when sent.
+    /// The server's name for the column type, when the driver knows it.
     pub fn type_name(&self) -> Option<&str> {
         self.type_name.as_deref()
     }
 
-    /// The catalog of the column's table (`ARROW:FLIGHT:SQL:CATALOG_NAME`), when sent.
+    /// The catalog of the column's table, when the driver knows it.
     pub fn catalog_name(&self) -> Option<&str> {
         self.catalog_name.as_deref()
     }
 
-    /// The schema of the column's table (`ARROW:FLIGHT:SQL:DB_SCHEMA_NAME`), when sent.
+    /// The schema of the column's table, when the driver knows it.
     pub fn schema_name(&self) -> Option<&str> {
         self.schema_name.as_deref()
     }
 
-    /// The column's table (`ARROW:FLIGHT:SQL:TABLE_NAME`), when sent.
+    /// The column's table, when the driver knows it.
     pub fn table_name(&self) -> Option<&str> {
         self.table_name.as_deref()
     }
@@ -222,7 +242,6 @@ fn display_size(data_type: &DataType) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     #[test]
     fn decimal_column_has_precision_and_scale() {
@@ -235,18 +254,19 @@ mod tests {
     }
 
     #[test]
-    fn flight_sql_metadata_is_read() {
-        let meta = HashMap::from([
-            (keys::TABLE_NAME.to_owned(), "t".to_owned()),
-            (keys::TYPE_NAME.to_owned(), "VARCHAR".to_owned()),
-            (keys::PRECISION.to_owned(), "255".to_owned()),
-        ]);
-        let c = Column::from_field(&Field::new("s", DataType::Utf8, true).with_metadata(meta));
+    fn drivers_add_what_the_arrow_type_does_not_say() {
+        let c = Column::from_field(&Field::new("s", DataType::Utf8, true))
+            .with_table_name("t")
+            .with_type_name("VARCHAR")
+            .with_precision(255);
         assert_eq!(c.table_name(), Some("t"));
         assert_eq!(c.type_name(), Some("VARCHAR"));
         assert_eq!(c.precision(), Some(255));
         assert_eq!(c.type_code(), TypeCode::String);
         assert_eq!(c.catalog_name(), None);
+        let d = Column::from_field(&Field::new("d", DataType::Decimal128(12, 2), false))
+            .with_precision(5);
+        assert_eq!(d.precision(), Some(12), "the Arrow type wins");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 
@@ -23,6 +23,12 @@ pub trait BatchSource: Send + std::fmt::Debug {
     /// The schema of the result, once known (it may become known only after the first
     /// `next_batch`, even for a result without batches).
     fn schema(&self) -> Option<SchemaRef>;
+
+    /// The columns of a schema of this result; by default [`describe`]. Drivers whose servers
+    /// say more than the Arrow types (SQL type names, tables) override it.
+    fn describe(&self, schema: &Schema) -> Arc<[Column]> {
+        describe(schema)
+    }
 }
 
 /// A [`BatchSource`] over record batches already in memory.
@@ -78,7 +84,7 @@ impl<S: BatchSource> ResultSet<S> {
     /// Wraps a source.
     pub fn new(source: S) -> Self {
         let schema = source.schema();
-        let columns = schema.as_deref().map(describe);
+        let columns = schema.as_deref().map(|s| source.describe(s));
         ResultSet {
             source,
             schema,
@@ -135,7 +141,7 @@ impl<S: BatchSource> ResultSet<S> {
                         .as_ref()
                         .is_some_and(|s| Arc::ptr_eq(s, &schema) || **s == *schema);
                     if !same {
-                        self.columns = Some(describe(&schema));
+                        self.columns = Some(self.source.describe(&schema));
                         self.schema = Some(schema);
                     }
                     self.current = Some(batch);
@@ -147,7 +153,7 @@ impl<S: BatchSource> ResultSet<S> {
                     if let Some(schema) = self.source.schema()
                         && self.schema.as_ref() != Some(&schema)
                     {
-                        self.columns = Some(describe(&schema));
+                        self.columns = Some(self.source.describe(&schema));
                         self.schema = Some(schema);
                     }
                     return Ok(false);

@@ -8,7 +8,7 @@ use arrow::record_batch::RecordBatch;
 use arrow_flight::{FlightDescriptor, FlightEndpoint};
 use async_trait::async_trait;
 use dbapi::driver::{BatchSource, Batches};
-use dbapi::{Error, Result};
+use dbapi::{Column, Error, Result};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -407,6 +407,10 @@ impl BatchSource for EndpointStream {
     fn schema(&self) -> Option<SchemaRef> {
         self.schema.clone().or_else(|| self.announced.clone())
     }
+
+    fn describe(&self, schema: &Schema) -> Arc<[Column]> {
+        crate::columns::describe(schema)
+    }
 }
 
 /// Where a cursor's result comes from: endpoints being read, or batches already read (the
@@ -431,5 +435,9 @@ impl BatchSource for Source {
             Source::Endpoints(s) => s.schema(),
             Source::Memory(s) => s.schema(),
         }
+    }
+
+    fn describe(&self, schema: &Schema) -> Arc<[Column]> {
+        crate::columns::describe(schema)
     }
 }

@@ -77,6 +77,7 @@ pub use crate::stream::FlightStreamReader;
 pub use arrow_flight;
 
 mod client;
+mod columns;
 mod config;
 mod connection;
 mod cursor;
