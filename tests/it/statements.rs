@@ -531,3 +531,41 @@ async fn parameters_work_through_the_blocking_api() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn statement_objects_and_errors_never_show_the_token() {
+    let token = "s3cr3t-statement-token";
+    let server = server_with_t(Options::default()).await;
+    server.set_options(|o| o.auth = flightsql_server::Auth::Bearer(token.into()));
+    let conn = connect_url(&format!("{}&token={token}", server.url())).await;
+    let mut cursor = conn.cursor().unwrap();
+    let e = cursor
+        .execute(
+            "SELECT * FROM t WHERE id = $1",
+            Params::from([Value::Float64(0.5)]),
+        )
+        .await
+        .unwrap_err();
+    let statement = conn
+        .prepare("SELECT * FROM nowhere WHERE id = $1")
+        .await
+        .unwrap_err();
+    let prepared = conn.prepare("SELECT * FROM t WHERE id = $1").await.unwrap();
+    conn.set_autocommit(false).await.unwrap();
+    cursor
+        .execute("INSERT INTO t VALUES (1, 'a')", Params::None)
+        .await
+        .unwrap();
+    for shown in [
+        e.to_string(),
+        format!("{e:?}"),
+        statement.to_string(),
+        format!("{statement:?}"),
+        format!("{prepared:?}"),
+        format!("{cursor:?}"),
+        format!("{conn:?}"),
+    ] {
+        assert!(!shown.contains(token), "{shown}");
+    }
+    assert!(server.stats().with_authorization > 0);
+}
