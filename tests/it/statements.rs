@@ -527,6 +527,18 @@ async fn parameters_work_through_the_blocking_api() {
             .unwrap();
         let names: Vec<String> = cursor.map(|r| r.unwrap().get("name").unwrap()).collect();
         assert_eq!(names, ["five"]);
+        let mut statement = conn.prepare("SELECT id FROM t WHERE name = $1").unwrap();
+        assert_eq!(statement.parameter_schema().unwrap().fields().len(), 1);
+        let mut rows = statement.execute([Value::from("five")]).unwrap();
+        assert_eq!(
+            rows.fetchone().unwrap().unwrap().get::<i64, _>(0).unwrap(),
+            5
+        );
+        let n = statement
+            .executemany(vec![Params::from([Value::from("x")])])
+            .unwrap();
+        assert_eq!(n, -1, "a query has no row count");
+        statement.close().unwrap();
     })
     .await
     .unwrap();

@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::{Column, Error, Params, Registry, Result, Row};
@@ -113,6 +114,17 @@ impl Connection {
         })
     }
 
+    /// Prepares a statement; see [`crate::Connection::prepare`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::prepare`].
+    pub fn prepare(&self, sql: &str) -> Result<PreparedStatement> {
+        Ok(PreparedStatement {
+            inner: self.rt.block_on(self.inner.prepare(sql))??,
+            rt: Arc::clone(&self.rt),
+        })
+    }
+
     /// Whether autocommit is on; see [`crate::Connection::autocommit`].
     pub fn autocommit(&self) -> bool {
         self.inner.autocommit()
@@ -153,6 +165,68 @@ impl Connection {
     /// Whether the connection is closed.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
+    }
+}
+
+/// A blocking prepared statement: a [`crate::PreparedStatement`] on its connection's runtime.
+#[derive(Debug)]
+pub struct PreparedStatement {
+    // Dropped before the runtime that drives it.
+    inner: Box<dyn crate::PreparedStatement>,
+    rt: Arc<Runtime>,
+}
+
+impl PreparedStatement {
+    /// See [`crate::PreparedStatement::sql`].
+    pub fn sql(&self) -> &str {
+        self.inner.sql()
+    }
+
+    /// See [`crate::PreparedStatement::parameter_schema`].
+    pub fn parameter_schema(&self) -> Option<SchemaRef> {
+        self.inner.parameter_schema()
+    }
+
+    /// See [`crate::PreparedStatement::result_schema`].
+    pub fn result_schema(&self) -> Option<SchemaRef> {
+        self.inner.result_schema()
+    }
+
+    /// Executes with one parameter set; see [`crate::PreparedStatement::execute`].
+    ///
+    /// # Errors
+    /// As [`crate::PreparedStatement::execute`].
+    pub fn execute(&mut self, params: impl Into<Params>) -> Result<Cursor> {
+        let inner = self.rt.block_on(self.inner.execute(params.into()))??;
+        Ok(Cursor {
+            inner,
+            rt: Arc::clone(&self.rt),
+            failed: false,
+        })
+    }
+
+    /// See [`crate::PreparedStatement::execute_update`].
+    ///
+    /// # Errors
+    /// As [`crate::PreparedStatement::execute_update`].
+    pub fn execute_update(&mut self, params: impl Into<Params>) -> Result<i64> {
+        self.rt.block_on(self.inner.execute_update(params.into()))?
+    }
+
+    /// See [`crate::PreparedStatement::executemany`].
+    ///
+    /// # Errors
+    /// As [`crate::PreparedStatement::executemany`].
+    pub fn executemany(&mut self, params: Vec<Params>) -> Result<i64> {
+        self.rt.block_on(self.inner.executemany(params))?
+    }
+
+    /// See [`crate::PreparedStatement::close`].
+    ///
+    /// # Errors
+    /// As [`crate::PreparedStatement::close`].
+    pub fn close(&mut self) -> Result<()> {
+        self.rt.block_on(self.inner.close())?
     }
 }
 
