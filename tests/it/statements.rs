@@ -189,12 +189,10 @@ async fn wrong_parameters_are_errors_that_name_them() {
     assert_eq!(ids(cursor.as_mut()).await, [3]);
 }
 
-#[tokio::test]
-async fn repeated_executes_prepare_once_with_the_cache() {
-    let server = server(Options::default()).await;
-    let conn = connect(&server).await;
+/// Looks up ids `0..n` one by one with a parameterised query on one cursor.
+async fn look_up_ids(conn: &dyn Connection, n: i64) {
     let mut cursor = conn.cursor().unwrap();
-    for i in 0..10_i64 {
+    for i in 0..n {
         cursor
             .execute(
                 "SELECT id FROM numbers WHERE id = $1",
@@ -204,22 +202,19 @@ async fn repeated_executes_prepare_once_with_the_cache() {
             .unwrap();
         assert_eq!(ids(cursor.as_mut()).await, [i]);
     }
+}
+
+#[tokio::test]
+async fn repeated_executes_prepare_once_with_the_cache() {
+    let server = server(Options::default()).await;
+    let conn = connect(&server).await;
+    look_up_ids(conn.as_ref(), 10).await;
     let stats = server.stats();
     assert_eq!((stats.prepared_created, stats.prepared_bound), (1, 10));
 
     // Without the cache, each execute prepares and closes its statement.
     let conn = connect_url(&format!("{}&statement_cache=0", server.url())).await;
-    let mut cursor = conn.cursor().unwrap();
-    for i in 0..5_i64 {
-        cursor
-            .execute(
-                "SELECT id FROM numbers WHERE id = $1",
-                Params::from([Value::Int64(i)]),
-            )
-            .await
-            .unwrap();
-        assert_eq!(ids(cursor.as_mut()).await, [i]);
-    }
+    look_up_ids(conn.as_ref(), 5).await;
     assert_eq!(server.stats().prepared_created, 6);
     eventually("closing uncached statements", || {
         server.stats().prepared_closed == 5
