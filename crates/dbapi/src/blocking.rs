@@ -21,7 +21,24 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use crate::metadata::{
+    ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
+    TableRef,
+};
 use crate::{Column, Error, Params, Registry, Result, Row};
+
+/// Blocking versions of async connection methods, each documented as the one it wraps.
+macro_rules! blocking_methods {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {$(
+        #[doc = concat!("See [`crate::Connection::", stringify!($name), "`].")]
+        ///
+        /// # Errors
+        #[doc = concat!("As [`crate::Connection::", stringify!($name), "`].")]
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$out> {
+            self.rt.block_on(self.inner.$name($($arg),*))?
+        }
+    )*};
+}
 
 /// The runtime shared by a blocking connection and its cursors.
 #[derive(Debug)]
@@ -152,6 +169,35 @@ impl Connection {
     /// As [`crate::Connection::rollback`].
     pub fn rollback(&self) -> Result<()> {
         self.rt.block_on(self.inner.rollback())?
+    }
+
+    blocking_methods! {
+        catalogs() -> Vec<String>;
+        schemas(catalog: Option<&str>, schema_pattern: Option<&str>) -> Vec<SchemaInfo>;
+        tables(filter: &TableFilter) -> Vec<TableInfo>;
+        table_types() -> Vec<String>;
+        table_schema(table: &TableRef) -> SchemaRef;
+        primary_keys(table: &TableRef) -> Vec<KeyColumn>;
+        imported_keys(table: &TableRef) -> Vec<ForeignKey>;
+        exported_keys(table: &TableRef) -> Vec<ForeignKey>;
+        cross_reference(primary: &TableRef, foreign: &TableRef) -> Vec<ForeignKey>;
+        server_info() -> ServerInfo;
+        current_catalog() -> Option<String>;
+        set_current_catalog(catalog: &str) -> ();
+        current_schema() -> Option<String>;
+        set_current_schema(schema: &str) -> ();
+    }
+
+    /// A metadata answer as Arrow data; see [`crate::Connection::metadata`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::metadata`].
+    pub fn metadata(&self, request: &MetadataRequest) -> Result<Cursor> {
+        Ok(Cursor {
+            inner: self.rt.block_on(self.inner.metadata(request))??,
+            rt: Arc::clone(&self.rt),
+            failed: false,
+        })
     }
 
     /// Closes the connection; see [`crate::Connection::close`].

@@ -4,7 +4,16 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+use crate::metadata::{
+    ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
+    TableRef,
+};
 use crate::{Cursor, Error, IngestMode, PreparedStatement, Result};
+
+/// The error of a metadata method a driver does not implement.
+fn no_metadata(what: &str) -> Error {
+    Error::not_supported(format!("{what}: this driver has no metadata API"))
+}
 
 /// An open connection to a database (PEP 249 `Connection`).
 ///
@@ -137,6 +146,150 @@ pub trait Connection: Send + Sync + std::fmt::Debug {
         Err(Error::not_supported(
             "bulk ingest is not supported by this driver",
         ))
+    }
+
+    /// The names of the catalogs (the top level of the namespace), sorted.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) when the driver or the
+    /// server cannot list them; the server's error.
+    async fn catalogs(&self) -> Result<Vec<String>> {
+        Err(no_metadata("listing catalogs"))
+    }
+
+    /// The schemas of `catalog` (every catalog when `None`) whose name matches
+    /// `schema_pattern` (a `LIKE` pattern; every schema when `None`).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn schemas(
+        &self,
+        catalog: Option<&str>,
+        schema_pattern: Option<&str>,
+    ) -> Result<Vec<SchemaInfo>> {
+        let _ = (catalog, schema_pattern);
+        Err(no_metadata("listing schemas"))
+    }
+
+    /// The tables and views the filter selects, with their columns when it asks for them.
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn tables(&self, filter: &TableFilter) -> Result<Vec<TableInfo>> {
+        let _ = filter;
+        Err(no_metadata("listing tables"))
+    }
+
+    /// The table types the server has (`TABLE`, `VIEW`, ...).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn table_types(&self) -> Result<Vec<String>> {
+        Err(no_metadata("listing table types"))
+    }
+
+    /// The Arrow schema of one table.
+    ///
+    /// # Errors
+    /// A [`ErrorKind::Programming`](crate::ErrorKind::Programming) error when no such table
+    /// exists or the name is ambiguous (qualify it); as [`Connection::catalogs`].
+    async fn table_schema(&self, table: &TableRef) -> Result<arrow::datatypes::SchemaRef> {
+        let _ = table;
+        Err(no_metadata("reading a table's schema"))
+    }
+
+    /// The columns of one table's primary key, in key order (empty when it has none).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn primary_keys(&self, table: &TableRef) -> Result<Vec<KeyColumn>> {
+        let _ = table;
+        Err(no_metadata("listing primary keys"))
+    }
+
+    /// The foreign keys of one table (the keys it imports), one entry per column pair.
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn imported_keys(&self, table: &TableRef) -> Result<Vec<ForeignKey>> {
+        let _ = table;
+        Err(no_metadata("listing imported keys"))
+    }
+
+    /// The foreign keys that reference one table (the keys it exports).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn exported_keys(&self, table: &TableRef) -> Result<Vec<ForeignKey>> {
+        let _ = table;
+        Err(no_metadata("listing exported keys"))
+    }
+
+    /// The foreign keys of `foreign` that reference `primary`.
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn cross_reference(
+        &self,
+        primary: &TableRef,
+        foreign: &TableRef,
+    ) -> Result<Vec<ForeignKey>> {
+        let _ = (primary, foreign);
+        Err(no_metadata("listing cross references"))
+    }
+
+    /// What the server says about itself, asked once per connection and kept. A server that
+    /// does not say gives a [`ServerInfo`] whose fields are unknown.
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn server_info(&self) -> Result<ServerInfo> {
+        Err(no_metadata("reading server info"))
+    }
+
+    /// The answer to a metadata question as Arrow data: a cursor over the server's result,
+    /// read lazily like any other (schemas in `docs/metadata.md`).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn metadata(&self, request: &MetadataRequest) -> Result<Box<dyn Cursor>> {
+        Err(no_metadata(request.name()))
+    }
+
+    /// The current catalog, against which unqualified names resolve (`None`: the server's
+    /// default, or unknown).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn current_catalog(&self) -> Result<Option<String>> {
+        Err(no_metadata("reading the current catalog"))
+    }
+
+    /// Makes `catalog` the current catalog.
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`]; the server's error for an unknown catalog.
+    async fn set_current_catalog(&self, catalog: &str) -> Result<()> {
+        let _ = catalog;
+        Err(no_metadata("setting the current catalog"))
+    }
+
+    /// The current schema, against which unqualified names resolve (`None`: the server's
+    /// default, or unknown).
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`].
+    async fn current_schema(&self) -> Result<Option<String>> {
+        Err(no_metadata("reading the current schema"))
+    }
+
+    /// Makes `schema` the current schema.
+    ///
+    /// # Errors
+    /// As [`Connection::catalogs`]; the server's error for an unknown schema.
+    async fn set_current_schema(&self, schema: &str) -> Result<()> {
+        let _ = schema;
+        Err(no_metadata("setting the current schema"))
     }
 
     /// Closes the connection: rolls back an open transaction, releases server-side resources.

@@ -94,6 +94,7 @@ pub use arrow;
 
 pub mod blocking;
 pub mod driver;
+pub mod metadata;
 
 mod bind;
 mod column;

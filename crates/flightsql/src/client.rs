@@ -50,6 +50,8 @@ struct CallHeaders {
 struct HeaderState {
     fixed: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
     bearer: RwLock<Option<AsciiMetadataValue>>,
+    /// The cookies that hold the server session (set by the answers to session calls).
+    session: RwLock<Option<AsciiMetadataValue>>,
 }
 
 impl CallHeaders {
@@ -79,6 +81,7 @@ impl CallHeaders {
         let state = HeaderState {
             fixed,
             bearer: RwLock::new(None),
+            session: RwLock::new(None),
         };
         let headers = CallHeaders {
             state: Arc::new(state),
@@ -114,6 +117,65 @@ impl CallHeaders {
     }
 }
 
+impl CallHeaders {
+    /// Keeps the cookies a session call's answer sets (`name=value`, attributes dropped),
+    /// merged with those kept before.
+    fn observe_session(&self, metadata: &MetadataMap) {
+        let mut cookies: Vec<(String, String)> = self
+            .session_cookie()
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .map(|v| {
+                v.split("; ")
+                    .filter_map(|c| c.split_once('='))
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut changed = false;
+        for set in metadata.get_all("set-cookie") {
+            let Some((name, value)) = set
+                .to_str()
+                .ok()
+                .and_then(|s| s.split(';').next())
+                .and_then(|c| c.trim().split_once('='))
+            else {
+                continue;
+            };
+            cookies.retain(|(n, _)| n != name);
+            cookies.push((name.to_owned(), value.to_owned()));
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+        let joined: Vec<String> = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        if let Ok(mut value) = AsciiMetadataValue::from_str(&joined.join("; ")) {
+            value.set_sensitive(true);
+            *self
+                .state
+                .session
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(value);
+        }
+    }
+
+    fn session_cookie(&self) -> Option<AsciiMetadataValue> {
+        self.state
+            .session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn forget_session(&self) {
+        *self
+            .state
+            .session
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
 impl tonic::service::Interceptor for CallHeaders {
     fn call(&mut self, mut request: Request<()>) -> std::result::Result<Request<()>, Status> {
         let metadata = request.metadata_mut();
@@ -128,6 +190,9 @@ impl tonic::service::Interceptor for CallHeaders {
             .clone();
         if let Some(bearer) = bearer {
             metadata.insert("authorization", bearer);
+        }
+        if let Some(cookie) = self.session_cookie() {
+            metadata.insert("cookie", cookie);
         }
         Ok(request)
     }
@@ -350,11 +415,40 @@ impl FlightSqlClient {
         kind: &str,
         body: Vec<u8>,
     ) -> Result<Vec<Bytes>> {
+        self.action(what, kind, body, false).await
+    }
+
+    /// A session action (`SetSessionOptions`, ...): the cookies its answer sets are kept and
+    /// sent on every later call.
+    pub(crate) async fn session_action(&self, kind: &str, body: Vec<u8>) -> Result<Vec<Bytes>> {
+        self.action(kind, kind, body, true).await
+    }
+
+    /// Whether the server set a session cookie.
+    pub(crate) fn has_session(&self) -> bool {
+        self.inner.headers.session_cookie().is_some()
+    }
+
+    /// Stops sending the session cookie (after `CloseSession`).
+    pub(crate) fn forget_session(&self) {
+        self.inner.headers.forget_session();
+    }
+
+    async fn action(
+        &self,
+        what: &str,
+        kind: &str,
+        body: Vec<u8>,
+        session: bool,
+    ) -> Result<Vec<Bytes>> {
         self.check_open()?;
         let request = self.request(Action::new(kind, body));
         let response = self
             .call(what, self.inner.main.clone().do_action(request))
             .await?;
+        if session {
+            self.inner.headers.observe_session(response.metadata());
+        }
         let mut stream = response.into_inner();
         let mut out = Vec::new();
         while let Some(result) = within(self.inner.config.timeout(), what, stream.next()).await? {

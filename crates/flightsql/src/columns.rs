@@ -7,13 +7,14 @@ use arrow::datatypes::{Field, Schema};
 use dbapi::Column;
 
 /// Metadata keys that Flight SQL servers set on result fields.
-mod keys {
+pub(crate) mod keys {
     pub const CATALOG_NAME: &str = "ARROW:FLIGHT:SQL:CATALOG_NAME";
     pub const DB_SCHEMA_NAME: &str = "ARROW:FLIGHT:SQL:DB_SCHEMA_NAME";
     pub const TABLE_NAME: &str = "ARROW:FLIGHT:SQL:TABLE_NAME";
     pub const TYPE_NAME: &str = "ARROW:FLIGHT:SQL:TYPE_NAME";
     pub const PRECISION: &str = "ARROW:FLIGHT:SQL:PRECISION";
     pub const SCALE: &str = "ARROW:FLIGHT:SQL:SCALE";
+    pub const REMARKS: &str = "ARROW:FLIGHT:SQL:REMARKS";
 }
 
 /// Describes a field, enriched by its `ARROW:FLIGHT:SQL:*` metadata.

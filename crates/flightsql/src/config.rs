@@ -23,8 +23,9 @@ pub const DEFAULT_STATEMENT_CACHE: usize = 32;
 pub const SCHEMES: [&str; 4] = ["flightsql", "grpc", "grpc+tcp", "grpc+tls"];
 
 /// The URL option keys, as listed in errors about unknown keys.
-const KEYS: &str = "tls, token, database, header.<name>, timeout, connect_timeout, \
-                    max_message_size, tls_root_certs, read_ahead, statement_cache, poll";
+const KEYS: &str = "tls, token, database, catalog, schema, header.<name>, timeout, \
+                    connect_timeout, max_message_size, tls_root_certs, read_ahead, \
+                    statement_cache, poll";
 
 /// A secret string (password, token): never shown by `Debug`, `Display` or errors.
 #[derive(Clone, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub struct Config {
     password: Option<Secret>,
     token: Option<Secret>,
     database: Option<String>,
+    catalog: Option<String>,
+    schema: Option<String>,
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -92,6 +95,8 @@ impl Config {
             password: None,
             token: None,
             database: None,
+            catalog: None,
+            schema: None,
             headers: Vec::new(),
             timeout: None,
             connect_timeout: None,
@@ -130,6 +135,20 @@ impl Config {
     /// Sends `database: <name>` on every call (URL key `database` or the URL path).
     pub fn with_database(mut self, database: impl Into<String>) -> Self {
         self.database = Some(database.into());
+        self
+    }
+
+    /// Makes `catalog` the current catalog at connect, through the session option `catalog`
+    /// (URL key `catalog`; needs a server with Flight session options).
+    pub fn with_catalog(mut self, catalog: impl Into<String>) -> Self {
+        self.catalog = Some(catalog.into());
+        self
+    }
+
+    /// Makes `schema` the current schema at connect, through the session option `schema`
+    /// (URL key `schema`; needs a server with Flight session options).
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
         self
     }
 
@@ -233,6 +252,16 @@ impl Config {
     /// The database sent in the `database` header.
     pub fn database(&self) -> Option<&str> {
         self.database.as_deref()
+    }
+
+    /// The catalog made current at connect.
+    pub fn catalog(&self) -> Option<&str> {
+        self.catalog.as_deref()
+    }
+
+    /// The schema made current at connect.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
     }
 
     /// The extra headers, names in lower case.
@@ -360,6 +389,12 @@ impl Config {
         if let Some(db) = &self.database {
             query.push(format!("database={}", enc(db)));
         }
+        if let Some(catalog) = &self.catalog {
+            query.push(format!("catalog={}", enc(catalog)));
+        }
+        if let Some(schema) = &self.schema {
+            query.push(format!("schema={}", enc(schema)));
+        }
         for (name, value) in &self.headers {
             let value = if !secrets && dbapi::is_secret_key(name) {
                 "***".to_owned()
@@ -426,6 +461,8 @@ impl fmt::Debug for Config {
             .field("password", &self.password)
             .field("token", &self.token)
             .field("database", &self.database)
+            .field("catalog", &self.catalog)
+            .field("schema", &self.schema)
             .field("headers", &headers)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -544,6 +581,16 @@ impl FromStr for Config {
                         )));
                     }
                     config.database = Some(value);
+                }
+                "catalog" | "schema" => {
+                    if value.is_empty() {
+                        return Err(bad_value(&key, &value, "a non-empty name"));
+                    }
+                    if key == "catalog" {
+                        config.catalog = Some(value);
+                    } else {
+                        config.schema = Some(value);
+                    }
                 }
                 "timeout" => {
                     config.timeout = Some(parse_duration(&value).ok_or_else(|| {
@@ -829,6 +876,8 @@ mod tests {
             .with_tls(false)
             .with_basic_auth("we ird@user", "p:a/ss?&")
             .with_database("my db")
+            .with_catalog("cat/1")
+            .with_schema("s&2")
             .with_header("X-Custom", "a=b&c")
             .with_timeout(Duration::from_millis(2500))
             .with_connect_timeout(Duration::from_secs(3))
@@ -892,6 +941,7 @@ mod prop_tests {
                 "[ -~]{1,16}".prop_map(|t| Some((t, None))),
             ],
             database in proptest::option::of(printable()),
+            catalog in proptest::option::of("[ -~]{1,12}"),
             headers in proptest::collection::vec(("x-[a-z0-9-]{1,10}", printable()), 0..3),
             timeout in proptest::option::of(0_u64..10_000_000_000_000),
             connect_timeout in proptest::option::of(0_u64..100_000_000_000),
@@ -906,6 +956,7 @@ mod prop_tests {
                 None => {}
             }
             if let Some(db) = database { c = c.with_database(db); }
+            if let Some(name) = catalog { c = c.with_catalog(name.clone()).with_schema(name); }
             for (n, v) in headers { c = c.with_header(n, v); }
             if let Some(t) = timeout { c = c.with_timeout(Duration::from_nanos(t)); }
             if let Some(t) = connect_timeout { c = c.with_connect_timeout(Duration::from_nanos(t)); }

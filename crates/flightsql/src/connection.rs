@@ -1,17 +1,28 @@
 //! The Flight SQL connection.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
-use dbapi::{Connection, Cursor, IngestMode, PreparedStatement, Result};
+use dbapi::metadata::{
+    ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
+    TableRef,
+};
+use dbapi::{Connection, Cursor, Error, IngestMode, PreparedStatement, Result};
 use futures::stream::BoxStream;
 
 use crate::client::FlightSqlClient;
 use crate::config::Config;
 use crate::cursor::FlightSqlCursor;
+use crate::metadata::{
+    decode_foreign_keys, decode_primary_keys, decode_schemas, decode_table_schema_of,
+    decode_table_types, decode_tables, find_table,
+};
 use crate::prepared::FlightSqlPreparedStatement;
 use crate::session::Session;
+use crate::session_options::SessionValue;
 
 /// A connection to a Flight SQL server.
 ///
@@ -21,6 +32,10 @@ use crate::session::Session;
 /// statement carries its id, and [`commit`](Connection::commit) /
 /// [`rollback`](Connection::rollback) end it (`EndTransaction`). Dropping or closing a
 /// connection with an open transaction rolls it back.
+///
+/// Metadata (catalogs, schemas, tables, keys, server info) comes from the `CommandGet*`
+/// commands; the current catalog and schema are the Flight session options `catalog` and
+/// `schema` (URL keys `catalog=` and `schema=` set them at connect).
 ///
 /// Clones share the connection (and its transaction).
 #[derive(Debug, Clone)]
@@ -42,7 +57,27 @@ impl FlightSqlConnection {
     /// # Errors
     /// As [`FlightSqlClient::connect_with`].
     pub async fn connect_with(config: Config) -> Result<FlightSqlConnection> {
+        let mut options = BTreeMap::new();
+        if let Some(catalog) = config.catalog() {
+            options.insert("catalog".to_owned(), SessionValue::from(catalog));
+        }
+        if let Some(schema) = config.schema() {
+            options.insert("schema".to_owned(), SessionValue::from(schema));
+        }
         let client = FlightSqlClient::connect_with(config).await?;
+        if !options.is_empty() {
+            client.set_session_options(&options).await.map_err(|e| {
+                if e.is_not_supported() {
+                    Error::not_supported(
+                        "the URL sets catalog or schema, which needs Flight session options, \
+                         and the server does not implement SetSessionOptions",
+                    )
+                    .with_source(e)
+                } else {
+                    e.context("setting the catalog and schema of the URL")
+                }
+            })?;
+        }
         Ok(FlightSqlConnection {
             session: Arc::new(Session::new(client)),
         })
@@ -61,6 +96,45 @@ impl FlightSqlConnection {
     pub fn flight_cursor(&self) -> Result<FlightSqlCursor> {
         self.session.check_open()?;
         Ok(FlightSqlCursor::new(Arc::clone(&self.session)))
+    }
+
+    /// A cursor over the answer to a metadata question, as its concrete type.
+    ///
+    /// # Errors
+    /// As [`Connection::metadata`].
+    pub async fn metadata_cursor(&self, request: &MetadataRequest) -> Result<FlightSqlCursor> {
+        self.session.metadata(request).await
+    }
+
+    /// Every batch of the answer to a metadata question.
+    async fn metadata_batches(&self, request: &MetadataRequest) -> Result<Vec<RecordBatch>> {
+        self.metadata_cursor(request).await?.read_all().await
+    }
+
+    /// The escape the server uses in `LIKE` patterns, if it says.
+    async fn search_escape(&self) -> Option<String> {
+        self.session
+            .server_info()
+            .await
+            .ok()
+            .and_then(|i| i.search_string_escape)
+            .filter(|e| !e.is_empty())
+    }
+
+    /// A session option's string value (`None` when unset or when the server has no
+    /// session options).
+    async fn session_text(&self, name: &str) -> Result<Option<String>> {
+        match self.client().session_options().await {
+            Ok(options) => Ok(options.get(name).and_then(SessionValue::as_str).map(str::to_owned)),
+            Err(e) if e.is_not_supported() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn set_session_text(&self, name: &str, value: &str) -> Result<()> {
+        self.session.check_open()?;
+        let options = BTreeMap::from([(name.to_owned(), SessionValue::from(value))]);
+        self.client().set_session_options(&options).await
     }
 
     /// Prepares a statement, as its concrete type.
@@ -122,6 +196,97 @@ impl Connection for FlightSqlConnection {
             .client()
             .ingest(table, mode, transaction.as_ref(), batches)
             .await
+    }
+
+    async fn catalogs(&self) -> Result<Vec<String>> {
+        self.session.check_open()?;
+        let mut names = self.session.catalog_names().await?;
+        names.sort();
+        Ok(names)
+    }
+
+    async fn schemas(
+        &self,
+        catalog: Option<&str>,
+        schema_pattern: Option<&str>,
+    ) -> Result<Vec<SchemaInfo>> {
+        let request = MetadataRequest::Schemas {
+            catalog: catalog.map(str::to_owned),
+            schema_pattern: schema_pattern.map(str::to_owned),
+        };
+        decode_schemas(&self.metadata_batches(&request).await?)
+    }
+
+    async fn tables(&self, filter: &TableFilter) -> Result<Vec<TableInfo>> {
+        let batches = self
+            .metadata_batches(&MetadataRequest::Tables(filter.clone()))
+            .await?;
+        let escape = self.search_escape().await.and_then(|e| e.chars().next());
+        decode_tables(&batches, filter, escape.or(Some('\\')))
+    }
+
+    async fn table_types(&self) -> Result<Vec<String>> {
+        decode_table_types(&self.metadata_batches(&MetadataRequest::TableTypes).await?)
+    }
+
+    async fn table_schema(&self, table: &TableRef) -> Result<SchemaRef> {
+        let escape = self.search_escape().await.unwrap_or_default();
+        let batches = self.metadata_batches(&find_table(table, &escape)).await?;
+        decode_table_schema_of(&batches, table)
+    }
+
+    async fn primary_keys(&self, table: &TableRef) -> Result<Vec<KeyColumn>> {
+        let request = MetadataRequest::PrimaryKeys(table.clone());
+        decode_primary_keys(&self.metadata_batches(&request).await?)
+    }
+
+    async fn imported_keys(&self, table: &TableRef) -> Result<Vec<ForeignKey>> {
+        let request = MetadataRequest::ImportedKeys(table.clone());
+        decode_foreign_keys(&self.metadata_batches(&request).await?)
+    }
+
+    async fn exported_keys(&self, table: &TableRef) -> Result<Vec<ForeignKey>> {
+        let request = MetadataRequest::ExportedKeys(table.clone());
+        decode_foreign_keys(&self.metadata_batches(&request).await?)
+    }
+
+    async fn cross_reference(
+        &self,
+        primary: &TableRef,
+        foreign: &TableRef,
+    ) -> Result<Vec<ForeignKey>> {
+        let request = MetadataRequest::CrossReference {
+            primary: primary.clone(),
+            foreign: foreign.clone(),
+        };
+        decode_foreign_keys(&self.metadata_batches(&request).await?)
+    }
+
+    async fn server_info(&self) -> Result<ServerInfo> {
+        self.session.check_open()?;
+        self.session.server_info().await
+    }
+
+    async fn metadata(&self, request: &MetadataRequest) -> Result<Box<dyn Cursor>> {
+        Ok(Box::new(self.metadata_cursor(request).await?))
+    }
+
+    async fn current_catalog(&self) -> Result<Option<String>> {
+        self.session.check_open()?;
+        self.session_text("catalog").await
+    }
+
+    async fn set_current_catalog(&self, catalog: &str) -> Result<()> {
+        self.set_session_text("catalog", catalog).await
+    }
+
+    async fn current_schema(&self) -> Result<Option<String>> {
+        self.session.check_open()?;
+        self.session_text("schema").await
+    }
+
+    async fn set_current_schema(&self, schema: &str) -> Result<()> {
+        self.set_session_text("schema", schema).await
     }
 
     async fn close(&self) -> Result<()> {

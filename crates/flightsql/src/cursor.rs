@@ -262,6 +262,24 @@ impl FlightSqlCursor {
         outcome
     }
 
+    /// Takes a `FlightInfo` obtained elsewhere (metadata commands) as the cursor's result, to
+    /// fetch lazily like any other.
+    pub(crate) async fn run_info(&mut self, info: FlightInfo) -> Result<()> {
+        self.check_open()?;
+        self.release();
+        let token = self.cancel.start();
+        self.set_result(info, false, token, None).await
+    }
+
+    /// Every batch of the current result.
+    pub(crate) async fn read_all(&mut self) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        while let Some(batch) = self.fetch_batch().await? {
+            out.push(batch);
+        }
+        Ok(out)
+    }
+
     async fn run_inner(
         &mut self,
         sql: &str,

@@ -70,6 +70,7 @@ pub use crate::cursor::FlightSqlCursor;
 pub use crate::driver::{FlightSqlDriver, register, register_in};
 pub use crate::error::kind_of;
 pub use crate::prepared::FlightSqlPreparedStatement;
+pub use crate::session_options::SessionValue;
 pub use crate::statement::{CancelOutcome, PreparedHandle};
 pub use crate::stream::FlightStreamReader;
 
@@ -84,7 +85,9 @@ mod cursor;
 mod driver;
 mod error;
 mod fetch;
+mod metadata;
 mod prepared;
 mod session;
+mod session_options;
 mod statement;
 mod stream;

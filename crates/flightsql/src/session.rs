@@ -4,19 +4,19 @@
 //! prepared statements.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use arrow_flight::FlightInfo;
 use bytes::Bytes;
-use dbapi::{Error, Result, Value};
+use dbapi::metadata::{MetadataRequest, ServerInfo};
+use dbapi::{Error, Result};
 
 use crate::client::FlightSqlClient;
+use crate::cursor::FlightSqlCursor;
+use crate::metadata::{decode_catalogs, for_catalog, server_info};
 use crate::statement::PreparedHandle;
-
-/// `SqlInfo` ids the driver reads.
-const FLIGHT_SQL_SERVER_TRANSACTION: u32 = 8;
-const FLIGHT_SQL_SERVER_CANCEL: u32 = 9;
 
 /// What the server supports, from its `SqlInfo` (probed once per connection, lazily).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,19 +30,11 @@ pub(crate) struct Capabilities {
 }
 
 impl Capabilities {
-    fn from_sql_info(info: &HashMap<u32, Value>) -> Capabilities {
-        let transaction = match info.get(&FLIGHT_SQL_SERVER_TRANSACTION) {
-            Some(Value::Int32(v)) => i64::from(*v),
-            Some(Value::Int64(v)) => *v,
-            _ => 0,
-        };
+    fn of(info: &ServerInfo) -> Capabilities {
         Capabilities {
-            transactions: transaction >= 1,
-            savepoints: transaction >= 2,
-            cancel: match info.get(&FLIGHT_SQL_SERVER_CANCEL) {
-                Some(Value::Bool(b)) => Some(*b),
-                _ => None,
-            },
+            transactions: info.transactions.unwrap_or(false),
+            savepoints: info.savepoints.unwrap_or(false),
+            cancel: info.cancel,
         }
     }
 }
@@ -62,7 +54,9 @@ pub(crate) struct Session {
     autocommit: AtomicBool,
     transaction: tokio::sync::Mutex<Option<Bytes>>,
     savepoints: Mutex<HashMap<String, Bytes>>,
-    capabilities: tokio::sync::OnceCell<Capabilities>,
+    server_info: tokio::sync::OnceCell<ServerInfo>,
+    /// Whether the server lists schemas and tables only per catalog (probed once).
+    needs_catalog: tokio::sync::OnceCell<bool>,
     /// The server answered `UNIMPLEMENTED` to an update through `DoPut`.
     updates_refused: AtomicBool,
     /// The server answered `UNIMPLEMENTED` to `CancelFlightInfo`.
@@ -80,7 +74,8 @@ impl Session {
             autocommit: AtomicBool::new(true),
             transaction: tokio::sync::Mutex::new(None),
             savepoints: Mutex::new(HashMap::new()),
-            capabilities: tokio::sync::OnceCell::new(),
+            server_info: tokio::sync::OnceCell::new(),
+            needs_catalog: tokio::sync::OnceCell::new(),
             updates_refused: AtomicBool::new(false),
             cancel_flight_info_refused: AtomicBool::new(false),
             cancel_refused: AtomicBool::new(false),
@@ -100,21 +95,91 @@ impl Session {
         }
     }
 
-    /// What the server supports; a server without `GetSqlInfo` supports nothing optional.
-    pub(crate) async fn capabilities(&self) -> Capabilities {
-        *self
-            .capabilities
-            .get_or_init(|| async {
-                match self
-                    .client
-                    .sql_info(&[FLIGHT_SQL_SERVER_TRANSACTION, FLIGHT_SQL_SERVER_CANCEL])
-                    .await
-                {
-                    Ok(info) => Capabilities::from_sql_info(&info),
-                    Err(_) => Capabilities::default(),
+    /// What the server says about itself (`GetSqlInfo`, asked once and kept); a server
+    /// without `GetSqlInfo` says nothing.
+    pub(crate) async fn server_info(&self) -> Result<ServerInfo> {
+        self.server_info
+            .get_or_try_init(|| async {
+                match self.client.sql_info(&[]).await {
+                    Ok(raw) => Ok(server_info(raw)),
+                    Err(e) if e.is_not_supported() => Ok(ServerInfo::default()),
+                    Err(e) => Err(e),
                 }
             })
             .await
+            .cloned()
+    }
+
+    /// What the server supports; a server that does not say supports nothing optional.
+    pub(crate) async fn capabilities(&self) -> Capabilities {
+        self.server_info()
+            .await
+            .map(|info| Capabilities::of(&info))
+            .unwrap_or_default()
+    }
+
+    /// Whether the server lists schemas (and tables) only when asked per catalog: it lists
+    /// no schema without a catalog filter although it has catalogs. Probed once.
+    async fn needs_catalog(self: &Arc<Self>) -> Result<bool> {
+        self.needs_catalog
+            .get_or_try_init(|| async {
+                let mut cursor = FlightSqlCursor::new(Arc::clone(self));
+                let any = MetadataRequest::Schemas {
+                    catalog: None,
+                    schema_pattern: None,
+                };
+                cursor.run_info(self.client.metadata(&any).await?).await?;
+                while let Some(batch) = dbapi::Cursor::fetch_batch(&mut cursor).await? {
+                    if batch.num_rows() > 0 {
+                        return Ok(false);
+                    }
+                }
+                Ok(!self.catalog_names().await?.is_empty())
+            })
+            .await
+            .copied()
+    }
+
+    /// Every catalog's name.
+    pub(crate) async fn catalog_names(self: &Arc<Self>) -> Result<Vec<String>> {
+        let mut cursor = FlightSqlCursor::new(Arc::clone(self));
+        cursor
+            .run_info(self.client.metadata(&MetadataRequest::Catalogs).await?)
+            .await?;
+        decode_catalogs(&cursor.read_all().await?)
+    }
+
+    /// A cursor over the answer to a metadata question. Schemas and tables asked without a
+    /// catalog from a server that lists them only per catalog are asked per catalog, the
+    /// answers read one after the other as one result.
+    pub(crate) async fn metadata(self: &Arc<Self>, request: &MetadataRequest) -> Result<FlightSqlCursor> {
+        self.check_open()?;
+        let mut cursor = FlightSqlCursor::new(Arc::clone(self));
+        let fallback = for_catalog(request, "").is_some() && self.needs_catalog().await?;
+        if !fallback {
+            cursor.run_info(self.client.metadata(request).await?).await?;
+            return Ok(cursor);
+        }
+        let mut combined: Option<FlightInfo> = None;
+        for catalog in self.catalog_names().await? {
+            let Some(request) = for_catalog(request, &catalog) else {
+                continue;
+            };
+            let info = self.client.metadata(&request).await?;
+            match &mut combined {
+                None => combined = Some(FlightInfo {
+                    total_records: -1,
+                    total_bytes: -1,
+                    ..info
+                }),
+                Some(all) => all.endpoint.extend(info.endpoint),
+            }
+        }
+        match combined {
+            Some(info) => cursor.run_info(info).await?,
+            None => cursor.run_info(self.client.metadata(request).await?).await?,
+        }
+        Ok(cursor)
     }
 
     pub(crate) fn autocommit(&self) -> bool {
@@ -318,8 +383,9 @@ impl Session {
         for c in cached {
             let _ = self.client.close_prepared(&c.statement).await;
         }
+        let session = self.client.close_session().await;
         self.client.close();
-        rollback
+        rollback.and(session)
     }
 }
 
@@ -341,7 +407,8 @@ impl Drop for Session {
             .drain(..)
             .map(|c| c.statement)
             .collect();
-        if transaction.is_none() && cached.is_empty() {
+        let session = self.client.has_session();
+        if transaction.is_none() && cached.is_empty() && !session {
             return;
         }
         let client = self.client.clone();
@@ -351,6 +418,9 @@ impl Drop for Session {
             }
             for statement in cached {
                 let _ = client.close_prepared(&statement).await;
+            }
+            if session {
+                let _ = client.close_session().await;
             }
         });
     }
@@ -374,15 +444,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capabilities_from_sql_info() {
-        let mut info = HashMap::new();
-        assert_eq!(Capabilities::from_sql_info(&info), Capabilities::default());
-        info.insert(FLIGHT_SQL_SERVER_TRANSACTION, Value::Int32(1));
-        info.insert(FLIGHT_SQL_SERVER_CANCEL, Value::Bool(true));
-        let c = Capabilities::from_sql_info(&info);
+    fn capabilities_from_server_info() {
+        assert_eq!(Capabilities::of(&ServerInfo::default()), Capabilities::default());
+        let info = ServerInfo {
+            transactions: Some(true),
+            savepoints: Some(false),
+            cancel: Some(true),
+            ..ServerInfo::default()
+        };
+        let c = Capabilities::of(&info);
         assert!(c.transactions && !c.savepoints);
         assert_eq!(c.cancel, Some(true));
-        info.insert(FLIGHT_SQL_SERVER_TRANSACTION, Value::Int64(2));
-        assert!(Capabilities::from_sql_info(&info).savepoints);
     }
 }

@@ -11,14 +11,14 @@ use arrow_flight::sql::{
     ActionBeginTransactionResult, ActionCancelQueryRequest, ActionCancelQueryResult,
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, ActionEndSavepointRequest, ActionEndTransactionRequest,
-    Any, CommandGetSqlInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
+    Any, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
     CommandStatementIngest, CommandStatementUpdate, DoPutPreparedStatementResult,
     DoPutUpdateResult, EndTransaction, ProstMessageExt, TableDefinitionOptions, TableExistsOption,
     TableNotExistOption,
 };
 use arrow_flight::{CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightInfo};
 use bytes::Bytes;
-use dbapi::{Error, IngestMode, Result, Value};
+use dbapi::{Error, IngestMode, Result};
 use futures::stream::{self, BoxStream, StreamExt};
 use prost::Message;
 
@@ -430,44 +430,5 @@ impl FlightSqlClient {
             3 => CancelOutcome::NotCancellable,
             _ => CancelOutcome::Unknown,
         })
-    }
-
-    /// The server's `SqlInfo` values with these ids (all of them when `ids` is empty),
-    /// decoded by the union's field names (servers order the union's types differently).
-    ///
-    /// # Errors
-    /// The server's error (`UNIMPLEMENTED` from servers without `GetSqlInfo`).
-    pub async fn sql_info(&self, ids: &[u32]) -> Result<HashMap<u32, Value>> {
-        let command = CommandGetSqlInfo { info: ids.to_vec() };
-        let info = self
-            .get_flight_info("get_sql_info", command.as_any().encode_to_vec())
-            .await?;
-        let mut out = HashMap::new();
-        for endpoint in &info.endpoint {
-            let batches = self.do_get_endpoint(endpoint).await?.read_all().await?;
-            for batch in batches {
-                let (Some(names), Some(values)) = (
-                    batch.column_by_name("info_name"),
-                    batch.column_by_name("value"),
-                ) else {
-                    return Err(Error::internal(
-                        "get_sql_info: the result lacks the info_name and value columns",
-                    ));
-                };
-                for row in 0..batch.num_rows() {
-                    let id = match Value::from_arrow(names.as_ref(), row)? {
-                        Value::UInt32(id) => id,
-                        other => {
-                            return Err(Error::internal(format!(
-                                "get_sql_info: info_name is a {}, not a UInt32",
-                                other.type_name()
-                            )));
-                        }
-                    };
-                    out.insert(id, Value::from_arrow(values.as_ref(), row)?);
-                }
-            }
-        }
-        Ok(out)
     }
 }
