@@ -94,6 +94,12 @@ pub(crate) struct Handle {
     /// For stateful prepared statements: the id under which the server keeps the statement.
     #[prost(uint64, tag = "8")]
     pub(crate) statement_id: u64,
+    /// The catalog unqualified names resolve in (empty: the default).
+    #[prost(string, tag = "9")]
+    pub(crate) catalog: String,
+    /// The schema unqualified names resolve in (empty: the default).
+    #[prost(string, tag = "10")]
+    pub(crate) schema: String,
 }
 
 impl Handle {

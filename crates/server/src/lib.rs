@@ -11,6 +11,12 @@
 //! copies of the tables, bulk ingest, `CancelFlightInfo` / `CancelQuery`, `PollFlightInfo`
 //! that reveals endpoints over time, `GetSchema` and `GetSqlInfo`.
 //!
+//! Metadata commands answer from DataFusion's catalogs (every `CommandGet*`, with keys
+//! declared through the builder), and session options (`catalog`, `schema`, or any other
+//! name) live in sessions named by the `arrow_flight_session_id` cookie. Options imitate
+//! servers that list tables only per catalog, leave commands unimplemented or order the
+//! `SqlInfo` union differently.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), flightsql_server::BoxError> {
@@ -26,11 +32,13 @@
 //! # Ok(()) }
 //! ```
 
+pub use crate::catalog::{ForeignKey, PrimaryKey, TableName};
 pub use crate::data::{demo_readings, generated};
 pub use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
 pub use crate::server::{BoxError, Server, ServerBuilder, TlsIdentity};
 pub use crate::service::{Stats, overrides};
 
+mod catalog;
 mod data;
 mod engine;
 mod options;

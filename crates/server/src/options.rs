@@ -104,6 +104,18 @@ pub struct Options {
     pub sql_info: bool,
     /// How long each `PollFlightInfo` call takes; each call reveals one more endpoint.
     pub poll_delay: Duration,
+    /// List schemas and tables only when a catalog filter is given (answer nothing without
+    /// one), as some servers do.
+    pub metadata_needs_catalog: bool,
+    /// Commands answered `UNIMPLEMENTED`, by name (e.g. `CommandGetPrimaryKeys`,
+    /// `CommandGetXdbcTypeInfo`).
+    pub unimplemented: Vec<String>,
+    /// Send `SqlInfo` values in a union whose members are listed in another order than the
+    /// specification's, with other type ids, as some servers do.
+    pub sql_info_shuffled: bool,
+    /// Whether session options (`SetSessionOptions`, `GetSessionOptions`, `CloseSession`)
+    /// are served.
+    pub session_options: bool,
 }
 
 impl Default for Options {
@@ -127,6 +139,10 @@ impl Default for Options {
             cancel_flight_info: true,
             sql_info: true,
             poll_delay: Duration::ZERO,
+            metadata_needs_catalog: false,
+            unimplemented: Vec::new(),
+            sql_info_shuffled: false,
+            session_options: true,
         }
     }
 }

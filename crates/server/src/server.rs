@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use crate::catalog::{ForeignKey, PrimaryKey};
 use crate::options::Options;
 use crate::service::{Counters, Service, Shared, Stats, flight_service};
 
@@ -41,6 +42,7 @@ impl std::fmt::Debug for TlsIdentity {
 pub struct ServerBuilder {
     tables: Vec<(String, Vec<RecordBatch>)>,
     demo: bool,
+    keys: crate::catalog::Keys,
     options: Options,
     tls: Option<TlsIdentity>,
     addr: Option<SocketAddr>,
@@ -53,7 +55,22 @@ impl ServerBuilder {
         self
     }
 
-    /// Serves the demo dataset ([`crate::demo_readings`] as table `readings`).
+    /// Declares a primary key, reported by `GetPrimaryKeys` (DataFusion keeps no keys).
+    pub fn primary_key(mut self, key: PrimaryKey) -> Self {
+        self.keys.primary.push(key);
+        self
+    }
+
+    /// Declares a foreign key, reported by `GetImportedKeys`, `GetExportedKeys` and
+    /// `GetCrossReference`.
+    pub fn foreign_key(mut self, key: ForeignKey) -> Self {
+        self.keys.foreign.push(key);
+        self
+    }
+
+    /// Serves the demo dataset: [`crate::demo_readings`] as table `readings`; schema `shop`
+    /// with tables `customers`, `orders`, `order_items` (declared primary and foreign keys)
+    /// and view `big_orders`; catalog `archive` with schema `y2025` and table `readings`.
     pub fn demo(mut self) -> Self {
         self.demo = true;
         self
@@ -97,6 +114,12 @@ impl ServerBuilder {
             let table = MemTable::try_new(schema, vec![batches])?;
             ctx.register_table(name.as_str(), Arc::new(table))?;
         }
+        let mut keys = self.keys;
+        if self.demo {
+            let demo = crate::catalog::create_demo_objects(&ctx).await?;
+            keys.primary.extend(demo.primary);
+            keys.foreign.extend(demo.foreign);
+        }
         let shared = Arc::new(Shared {
             ctx,
             options: RwLock::new(self.options),
@@ -106,6 +129,8 @@ impl ServerBuilder {
             failures: std::sync::Mutex::new((0, 0)),
             last_headers: RwLock::default(),
             state: crate::engine::State::default(),
+            keys: RwLock::new(keys),
+            sessions: std::sync::Mutex::default(),
         });
         let addr = self
             .addr

@@ -11,7 +11,7 @@ use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::Command;
-use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
+use arrow_flight::sql::metadata::SqlInfoData;
 use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
@@ -19,9 +19,11 @@ use arrow_flight::sql::{
     ActionBeginTransactionResult, ActionCancelQueryRequest, ActionCancelQueryResult,
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, ActionEndSavepointRequest, ActionEndTransactionRequest,
-    CommandGetSqlInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
+    CommandGetCatalogs, CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys,
+    CommandGetImportedKeys, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes,
+    CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
     CommandStatementIngest, CommandStatementQuery, CommandStatementUpdate,
-    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, SqlSupportedTransaction,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
     TicketStatementQuery,
 };
 use arrow_flight::{
@@ -37,6 +39,7 @@ use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::catalog::{self, Keys, OptionValue, SESSION_COOKIE, SessionOptions, Sessions};
 use crate::engine::{self, Handle, State, Transaction};
 use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
 
@@ -112,6 +115,10 @@ counters! {
     streams_cancelled,
     /// `GetSqlInfo` requests (`GetFlightInfo` of `CommandGetSqlInfo`).
     sql_info,
+    /// Metadata requests (`GetFlightInfo` of every `CommandGet*` but `CommandGetSqlInfo`).
+    metadata,
+    /// Session option actions (`SetSessionOptions`, `GetSessionOptions`, `CloseSession`).
+    session_actions,
 }
 
 fn bump(c: &AtomicU64) {
@@ -130,6 +137,10 @@ pub(crate) struct Shared {
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
     /// Transactions, prepared statements, cancelled queries.
     pub(crate) state: State,
+    /// Keys declared for metadata.
+    pub(crate) keys: RwLock<Keys>,
+    /// Session options by session id.
+    pub(crate) sessions: std::sync::Mutex<Sessions>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -394,14 +405,65 @@ impl Service {
             .collect()
     }
 
-    /// The session a statement runs in: the transaction's private copy, or the shared one.
-    async fn context(&self, transaction: &[u8]) -> Result<SessionContext, Status> {
-        if transaction.is_empty() {
-            return Ok(self.shared.ctx.clone());
+    /// The session a statement runs in: the transaction's private copy, or the shared one;
+    /// unqualified names resolve in `namespace` (catalog, schema; empty: the defaults).
+    async fn context(
+        &self,
+        transaction: &[u8],
+        (catalog, schema): (&str, &str),
+    ) -> Result<SessionContext, Status> {
+        let ctx = if transaction.is_empty() {
+            self.shared.ctx.clone()
+        } else {
+            let txn = self.shared.state.transaction(transaction)?;
+            txn.lock().await.ctx.clone()
+        };
+        if catalog.is_empty() && schema.is_empty() {
+            return Ok(ctx);
         }
-        let txn = self.shared.state.transaction(transaction)?;
-        let ctx = txn.lock().await.ctx.clone();
-        Ok(ctx)
+        let mut state = ctx.state();
+        let options = &mut state.config_mut().options_mut().catalog;
+        if !catalog.is_empty() {
+            options.default_catalog = catalog.to_owned();
+        }
+        if !schema.is_empty() {
+            options.default_schema = schema.to_owned();
+        }
+        Ok(SessionContext::new_with_state(state))
+    }
+
+    /// The session a statement handle runs in.
+    async fn context_of(&self, handle: &Handle) -> Result<SessionContext, Status> {
+        self.context(&handle.transaction, (&handle.catalog, &handle.schema))
+            .await
+    }
+
+    /// The id of the session a call belongs to (its `arrow_flight_session_id` cookie).
+    fn session_id(metadata: &MetadataMap) -> Option<String> {
+        metadata
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == SESSION_COOKIE)
+            .map(|(_, id)| id.to_owned())
+    }
+
+    /// The catalog and schema of a call's session (empty: the defaults).
+    fn namespace(&self, metadata: &MetadataMap) -> (String, String) {
+        let Some(id) = Self::session_id(metadata) else {
+            return Default::default();
+        };
+        let sessions = self
+            .shared
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        sessions
+            .get(&id)
+            .map(catalog::session_namespace)
+            .unwrap_or_default()
     }
 
     /// Runs a statement that changes data with every parameter set: several sets run on a
@@ -430,7 +492,7 @@ impl Service {
         descriptor: FlightDescriptor,
         options: &Options,
     ) -> Result<FlightInfo, Status> {
-        let ctx = self.context(&handle.transaction).await?;
+        let ctx = self.context_of(&handle).await?;
         let params = handle.params()?;
         if params.as_ref().is_some_and(|p| p.num_rows() == 0) {
             return Err(Status::invalid_argument(
@@ -491,7 +553,7 @@ impl Service {
         if !handle.inline.is_empty() {
             return engine::ipc_decode(&handle.inline);
         }
-        let ctx = self.context(&handle.transaction).await?;
+        let ctx = self.context_of(&handle).await?;
         engine::run(&ctx, &handle.sql, handle.params()?.as_ref()).await
     }
 
@@ -580,23 +642,125 @@ impl Service {
         Ok(())
     }
 
+    /// `SetSessionOptions`, `GetSessionOptions`, `CloseSession`: sessions are named by the
+    /// `arrow_flight_session_id` cookie, set in the answer that opens one.
+    fn session_action(
+        &self,
+        kind: &str,
+        request: &Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        bump(&self.shared.counters.session_actions);
+        if !self.shared.options().session_options {
+            return Err(Status::unimplemented(format!("{kind} is not implemented")));
+        }
+        let id = Self::session_id(request.metadata());
+        let mut sessions = self
+            .shared
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let no_session = || Status::not_found("no such session: set a session option first");
+        let (body, opened) = match kind {
+            "SetSessionOptions" => {
+                let set = SessionOptions::decode(&*request.get_ref().body)
+                    .map_err(|_| Status::invalid_argument("malformed SetSessionOptionsRequest"))?;
+                let (id, opened) = match id.filter(|id| sessions.contains_key(id)) {
+                    Some(id) => (id, false),
+                    None => (format!("s{}", self.shared.state.next_id()), true),
+                };
+                let options = sessions.entry(id.clone()).or_default();
+                let mut errors = std::collections::HashMap::new();
+                // Sorted, so that `catalog` is set before `schema` is checked against it.
+                let mut names: Vec<&String> = set.options.keys().collect();
+                names.sort();
+                for name in names {
+                    let value: &OptionValue = &set.options[name];
+                    match catalog::check_option(&self.shared.ctx, options, name, value) {
+                        Some(code) => {
+                            errors.insert(name.clone(), catalog::SetError { value: code });
+                        }
+                        None if value.value.is_none() => {
+                            options.remove(name);
+                        }
+                        None => {
+                            options.insert(name.clone(), value.clone());
+                        }
+                    }
+                }
+                let result = catalog::SetResult { errors };
+                (result.encode_to_vec(), opened.then_some(id))
+            }
+            "GetSessionOptions" => {
+                let options = id
+                    .and_then(|id| sessions.get(&id))
+                    .ok_or_else(no_session)?;
+                let result = SessionOptions {
+                    options: options.clone().into_iter().collect(),
+                };
+                (result.encode_to_vec(), None)
+            }
+            _ => {
+                id.and_then(|id| sessions.remove(&id))
+                    .ok_or_else(no_session)?;
+                (catalog::CloseResult { status: 1 }.encode_to_vec(), None)
+            }
+        };
+        let out = futures::stream::iter([Ok(arrow_flight::Result::new(body))]);
+        let mut response: Response<<Self as FlightService>::DoActionStream> =
+            Response::new(Box::pin(out));
+        if let Some(id) = opened {
+            let cookie = MetadataValue::try_from(format!("{SESSION_COOKIE}={id}; Path=/"))
+                .map_err(|_| Status::internal("session id is not a valid header value"))?;
+            response.metadata_mut().insert("set-cookie", cookie);
+        }
+        Ok(response)
+    }
+
+    /// Counts a metadata command, refusing it when the options say so.
+    fn check_metadata(&self, name: &str, metadata: &MetadataMap) -> Result<(), Status> {
+        bump(&self.shared.counters.metadata);
+        self.admit(metadata)?;
+        if self.shared.options().unimplemented.iter().any(|n| n == name) {
+            return Err(Status::unimplemented(format!("{name} is not implemented")));
+        }
+        Ok(())
+    }
+
+    fn keys(&self) -> Keys {
+        self.shared
+            .keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The `FlightInfo` of a metadata answer computed now: the answer travels in the
+    /// tickets, split into the configured number of endpoints like any result.
+    fn metadata_info(
+        &self,
+        batch: RecordBatch,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let options = self.options_for(request.metadata())?;
+        let schema = batch.schema();
+        let handle = Handle {
+            inline: engine::ipc_encode(&schema, &[batch])?,
+            query_id: self.shared.state.next_id(),
+            ..Handle::default()
+        };
+        let parts = options.endpoints;
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoints(self.endpoints(&handle, 0..parts, parts, &options))
+            .with_ordered(options.ordered)
+            .with_descriptor(request.into_inner());
+        Ok(Response::new(info))
+    }
+
     /// The server's `SqlInfo` values.
     fn sql_info(&self) -> Result<SqlInfoData, Status> {
-        let options = self.shared.options();
-        let mut builder = SqlInfoDataBuilder::new();
-        builder.append(SqlInfo::FlightSqlServerName, "flightsql-server");
-        builder.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
-        builder.append(SqlInfo::FlightSqlServerArrowVersion, "59");
-        builder.append(SqlInfo::FlightSqlServerReadOnly, false);
-        builder.append(SqlInfo::FlightSqlServerSql, true);
-        builder.append(SqlInfo::FlightSqlServerCancel, true);
-        let transactions = if options.transactions {
-            SqlSupportedTransaction::Savepoint
-        } else {
-            SqlSupportedTransaction::None
-        };
-        builder.append(SqlInfo::FlightSqlServerTransaction, transactions as i32);
-        builder.build().map_err(|e| Status::internal(e.to_string()))
+        catalog::sql_info(self.shared.options().transactions)
     }
 
     /// A `DoGet` stream of batches, with the server's fault hooks and cancellation applied.
@@ -783,9 +947,12 @@ impl FlightSqlService for Service {
         bump(&self.shared.counters.get_flight_info);
         self.admit(request.metadata())?;
         let options = self.options_for(request.metadata())?;
+        let (catalog, schema) = self.namespace(request.metadata());
         let handle = Handle {
             sql: query.query,
             transaction: query.transaction_id.map(|t| t.to_vec()).unwrap_or_default(),
+            catalog,
+            schema,
             ..Handle::default()
         };
         let info = self
@@ -849,35 +1016,130 @@ impl FlightSqlService for Service {
         if !self.shared.options().sql_info {
             return Err(Status::unimplemented("GetSqlInfo is not implemented"));
         }
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        let schema = query.into_builder(&self.sql_info()?).schema();
-        let info = FlightInfo::new()
-            .try_with_schema(&schema)
-            .map_err(|e| Status::internal(e.to_string()))?
-            .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
-            .with_descriptor(request.into_inner());
-        Ok(Response::new(info))
-    }
-
-    async fn do_get_sql_info(
-        &self,
-        query: CommandGetSqlInfo,
-        request: Request<Ticket>,
-    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        bump(&self.shared.counters.do_get);
-        self.admit(request.metadata())?;
-        let options = self.options_for(request.metadata())?;
-        let batch = query
+        let mut batch = query
             .into_builder(&self.sql_info()?)
             .build()
             .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(self.stream(
-            &batch.schema(),
-            vec![batch],
-            0,
-            0,
-            &options,
-        )))
+        if self.shared.options().sql_info_shuffled {
+            batch = catalog::shuffle_union(&batch)?;
+        }
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        _query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetCatalogs", request.metadata())?;
+        self.metadata_info(catalog::catalogs(&self.shared.ctx)?, request)
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetDbSchemas", request.metadata())?;
+        let needs_catalog = self.shared.options().metadata_needs_catalog;
+        let batch = catalog::schemas(&self.shared.ctx, query, needs_catalog)?;
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetTables", request.metadata())?;
+        let needs_catalog = self.shared.options().metadata_needs_catalog;
+        let keys = self.keys();
+        let batch = catalog::tables(&self.shared.ctx, &keys, query, needs_catalog).await?;
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        _query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetTableTypes", request.metadata())?;
+        self.metadata_info(catalog::table_types()?, request)
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetPrimaryKeys", request.metadata())?;
+        let batch = catalog::primary_keys(
+            &self.keys(),
+            query.catalog.as_ref(),
+            query.db_schema.as_ref(),
+            &query.table,
+        )?;
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetImportedKeys", request.metadata())?;
+        let batch = catalog::foreign_keys(&self.keys(), |k| {
+            k.table
+                .is(query.catalog.as_ref(), query.db_schema.as_ref(), &query.table)
+        })?;
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetExportedKeys", request.metadata())?;
+        let batch = catalog::foreign_keys(&self.keys(), |k| {
+            k.references
+                .is(query.catalog.as_ref(), query.db_schema.as_ref(), &query.table)
+        })?;
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetCrossReference", request.metadata())?;
+        let batch = catalog::foreign_keys(&self.keys(), |k| {
+            k.references.is(
+                query.pk_catalog.as_ref(),
+                query.pk_db_schema.as_ref(),
+                &query.pk_table,
+            ) && k.table.is(
+                query.fk_catalog.as_ref(),
+                query.fk_db_schema.as_ref(),
+                &query.fk_table,
+            )
+        })?;
+        self.metadata_info(batch, request)
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check_metadata("CommandGetXdbcTypeInfo", request.metadata())?;
+        let types = catalog::xdbc_types()?;
+        let batch = query
+            .into_builder(&types)
+            .build()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        self.metadata_info(batch, request)
     }
 
     async fn do_put_statement_update(
@@ -892,7 +1154,8 @@ impl FlightSqlService for Service {
             .transaction_id
             .map(|t| t.to_vec())
             .unwrap_or_default();
-        let ctx = self.context(&transaction).await?;
+        let (catalog, schema) = self.namespace(request.metadata());
+        let ctx = self.context(&transaction, (&catalog, &schema)).await?;
         let (_, batches) = engine::run(&ctx, &command.query, None).await?;
         Ok(engine::affected_rows(&batches))
     }
@@ -910,7 +1173,7 @@ impl FlightSqlService for Service {
             Some(batch) => Some(batch),
             None => handle.params()?,
         };
-        let ctx = self.context(&handle.transaction).await?;
+        let ctx = self.context_of(&handle).await?;
         let (_, batches) = self.run_changes(&ctx, &handle.sql, params.as_ref()).await?;
         Ok(engine::affected_rows(&batches))
     }
@@ -955,7 +1218,8 @@ impl FlightSqlService for Service {
             .transaction_id
             .map(|t| t.to_vec())
             .unwrap_or_default();
-        let ctx = self.context(&transaction).await?;
+        let (catalog, schema) = self.namespace(request.metadata());
+        let ctx = self.context(&transaction, (&catalog, &schema)).await?;
         let table = command.table;
         let (if_not_exist, if_exists) = command
             .table_definition_options
@@ -1030,7 +1294,8 @@ impl FlightSqlService for Service {
         bump(&self.shared.counters.do_action);
         self.admit(request.metadata())?;
         let transaction = query.transaction_id.map(|t| t.to_vec()).unwrap_or_default();
-        let ctx = self.context(&transaction).await?;
+        let (catalog, schema) = self.namespace(request.metadata());
+        let ctx = self.context(&transaction, (&catalog, &schema)).await?;
         let plan = engine::plan(&ctx, &query.query, None).await?;
         let parameters = engine::parameter_schema(&plan)?;
         let dataset = plan.schema().as_arrow().clone();
@@ -1038,6 +1303,8 @@ impl FlightSqlService for Service {
         let mut handle = Handle {
             sql: query.query,
             transaction,
+            catalog,
+            schema,
             ..Handle::default()
         };
         let stateless = self.shared.options().stateless_statements;
@@ -1194,6 +1461,13 @@ impl FlightSqlService for Service {
     ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
         bump(&self.shared.counters.do_action);
         self.admit(request.metadata())?;
+        let kind = request.get_ref().r#type.clone();
+        if matches!(
+            kind.as_str(),
+            "SetSessionOptions" | "GetSessionOptions" | "CloseSession"
+        ) {
+            return self.session_action(&kind, &request);
+        }
         if request.get_ref().r#type != "CancelFlightInfo" {
             return Err(Status::invalid_argument(format!(
                 "unknown action {:?}",
@@ -1245,6 +1519,7 @@ impl Outer {
         service.admit(request.metadata())?;
         let options = service.options_for(request.metadata())?;
         tokio::time::sleep(options.poll_delay).await;
+        let (catalog, schema) = service.namespace(request.metadata());
         let descriptor = request.into_inner();
         let any = arrow_flight::sql::Any::decode(&*descriptor.cmd)
             .map_err(|_| Status::invalid_argument("malformed command"))?;
@@ -1261,9 +1536,11 @@ impl Outer {
                 sql: query.query,
                 transaction: query.transaction_id.map(|t| t.to_vec()).unwrap_or_default(),
                 query_id: service.shared.state.next_id(),
+                catalog,
+                schema,
                 ..Handle::default()
             };
-            let ctx = service.context(&handle.transaction).await?;
+            let ctx = service.context_of(&handle).await?;
             let plan = engine::plan(&ctx, &handle.sql, None).await?;
             if engine::is_eager(&plan) {
                 return Err(Status::invalid_argument(
@@ -1311,6 +1588,7 @@ impl Outer {
         let service = &self.0;
         bump(&service.shared.counters.get_schema);
         service.admit(request.metadata())?;
+        let (catalog, schema) = service.namespace(request.metadata());
         let any = arrow_flight::sql::Any::decode(&*request.get_ref().cmd)
             .map_err(|_| Status::invalid_argument("malformed command"))?;
         let handle =
@@ -1318,6 +1596,8 @@ impl Outer {
                 Command::CommandStatementQuery(query) => Handle {
                     sql: query.query,
                     transaction: query.transaction_id.map(|t| t.to_vec()).unwrap_or_default(),
+                    catalog,
+                    schema,
                     ..Handle::default()
                 },
                 Command::CommandPreparedStatementQuery(query) => {
@@ -1330,7 +1610,7 @@ impl Outer {
                     )));
                 }
             };
-        let ctx = service.context(&handle.transaction).await?;
+        let ctx = service.context_of(&handle).await?;
         let plan = engine::plan(&ctx, &handle.sql, None).await?;
         let schema = plan.schema().as_arrow().clone();
         let options = arrow::ipc::writer::IpcWriteOptions::default();
