@@ -99,3 +99,20 @@ fn blocking_api_inside_an_async_runtime_works_on_a_helper_thread() {
         drop(conn);
     });
 }
+
+#[test]
+fn blocking_metadata() {
+    let (_rt, server) = background_server(Options::default());
+    let conn = Connection::connect_with(&registry(), &server.url()).unwrap();
+    assert_eq!(conn.catalogs().unwrap(), ["archive", "datafusion"]);
+    let filter = dbapi::metadata::TableFilter::new().schema("shop").table("orders");
+    let tables = conn.tables(&filter).unwrap();
+    assert_eq!(tables.len(), 1);
+    let orders = dbapi::metadata::TableRef::from(&tables[0]);
+    assert_eq!(conn.primary_keys(&orders).unwrap()[0].column, "id");
+    assert_eq!(conn.server_info().unwrap().name.as_deref(), Some("flightsql-server"));
+    let mut cursor = conn
+        .metadata(&dbapi::metadata::MetadataRequest::Catalogs)
+        .unwrap();
+    assert_eq!(cursor.fetchall().unwrap().len(), 2);
+}

@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod ingest;
 mod load;
+mod metadata;
 mod statements;
 mod transactions;
 mod types;

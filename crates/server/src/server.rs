@@ -303,6 +303,15 @@ impl Server {
         self.shared.state.open_transactions()
     }
 
+    /// Sessions open now (opened by `SetSessionOptions`, ended by `CloseSession`).
+    pub fn open_sessions(&self) -> usize {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// The DataFusion session behind the server, for registering other table providers.
     pub fn context(&self) -> &SessionContext {
         &self.shared.ctx
