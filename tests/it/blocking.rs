@@ -105,12 +105,17 @@ fn blocking_metadata() {
     let (_rt, server) = background_server(Options::default());
     let conn = Connection::connect_with(&registry(), &server.url()).unwrap();
     assert_eq!(conn.catalogs().unwrap(), ["archive", "datafusion"]);
-    let filter = dbapi::metadata::TableFilter::new().schema("shop").table("orders");
+    let filter = dbapi::metadata::TableFilter::new()
+        .schema("shop")
+        .table("orders");
     let tables = conn.tables(&filter).unwrap();
     assert_eq!(tables.len(), 1);
     let orders = dbapi::metadata::TableRef::from(&tables[0]);
     assert_eq!(conn.primary_keys(&orders).unwrap()[0].column, "id");
-    assert_eq!(conn.server_info().unwrap().name.as_deref(), Some("flightsql-server"));
+    assert_eq!(
+        conn.server_info().unwrap().name.as_deref(),
+        Some("flightsql-server")
+    );
     let mut cursor = conn
         .metadata(&dbapi::metadata::MetadataRequest::Catalogs)
         .unwrap();

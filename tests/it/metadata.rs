@@ -69,7 +69,12 @@ async fn a_program_browses_catalogs_schemas_tables_columns_and_keys() {
     assert!(tables.iter().all(|t| t.columns.is_empty()), "not asked for");
 
     let customers = conn
-        .tables(&TableFilter::new().schema("shop").table("customers").with_columns())
+        .tables(
+            &TableFilter::new()
+                .schema("shop")
+                .table("customers")
+                .with_columns(),
+        )
         .await
         .unwrap();
     assert_eq!(customers.len(), 1);
@@ -145,10 +150,7 @@ async fn table_filters_and_patterns() {
     let server = server(Options::default()).await;
     let conn = connect(&server).await;
     let shop = || TableFilter::new().schema("shop");
-    let views = conn
-        .tables(&shop().table_types(["VIEW"]))
-        .await
-        .unwrap();
+    let views = conn.tables(&shop().table_types(["VIEW"])).await.unwrap();
     assert_eq!(names(&views), ["big_orders"]);
     let both = conn
         .tables(&shop().table_types(["VIEW", "TABLE"]))
@@ -164,7 +166,12 @@ async fn table_filters_and_patterns() {
         names(&conn.tables(&shop().table("order_")).await.unwrap()),
         ["orders"]
     );
-    assert!(conn.tables(&shop().table("nope%")).await.unwrap().is_empty());
+    assert!(
+        conn.tables(&shop().table("nope%"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         conn.tables(&TableFilter::new().catalog("no_such_catalog"))
             .await
@@ -188,7 +195,10 @@ async fn table_filters_and_patterns() {
     // The same tables in every catalog, as typed values and as Arrow data.
     let all = conn.tables(&TableFilter::new()).await.unwrap();
     assert!(all.iter().any(|t| t.catalog.as_deref() == Some("archive")));
-    assert_eq!(arrow_table_names(conn.as_ref(), TableFilter::new()).await, names(&all));
+    assert_eq!(
+        arrow_table_names(conn.as_ref(), TableFilter::new()).await,
+        names(&all)
+    );
 }
 
 #[tokio::test]
@@ -208,10 +218,7 @@ async fn exact_names_never_match_wildcards() {
         .unwrap();
     assert_eq!(names(&both), ["myXtable", "my_table"]);
 
-    let err = conn
-        .table_schema(&TableRef::new("my%"))
-        .await
-        .unwrap_err();
+    let err = conn.table_schema(&TableRef::new("my%")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Programming);
     assert!(err.to_string().contains("no table named my%"), "{err}");
 
@@ -269,8 +276,7 @@ async fn metadata_results_spanning_several_endpoints_are_read_whole() {
         rows += batch.num_rows();
     }
     assert_eq!(rows, b.tables(&TableFilter::new()).await.unwrap().len());
-    let info = split
-        .stats();
+    let info = split.stats();
     assert!(info.do_get >= 3, "{info:?}");
 }
 
@@ -283,7 +289,12 @@ async fn server_info_is_typed_and_asked_once() {
     assert!(info.version.is_some() && info.arrow_version.is_some());
     assert_eq!(info.read_only, Some(false));
     assert_eq!(
-        (info.transactions, info.savepoints, info.cancel, info.substrait),
+        (
+            info.transactions,
+            info.savepoints,
+            info.cancel,
+            info.substrait
+        ),
         (Some(true), Some(true), Some(true), Some(false))
     );
     assert_eq!(info.identifier_quote.as_deref(), Some("\""));
@@ -293,7 +304,10 @@ async fn server_info_is_typed_and_asked_once() {
     // Every value type of the union arrives typed.
     assert!(matches!(info.raw.get(&517), Some(InfoValue::Int32ToInt32List(m)) if !m.is_empty()));
     assert!(matches!(info.raw.get(&509), Some(InfoValue::StringList(_))));
-    assert!(matches!(info.raw.get(&100), Some(InfoValue::Int32Bitmask(0))));
+    assert!(matches!(
+        info.raw.get(&100),
+        Some(InfoValue::Int32Bitmask(0))
+    ));
     assert!(matches!(info.raw.get(&543), Some(InfoValue::Int64(0))));
     assert_eq!(conn.server_info().await.unwrap(), info);
     conn.set_autocommit(false).await.unwrap();
@@ -420,7 +434,10 @@ async fn type_info_lists_the_servers_types() {
 async fn catalog_and_schema_are_session_options() {
     let server = server(Options::default()).await;
     let conn = connect_url(&format!("{}&schema=shop", server.url())).await;
-    assert_eq!(conn.current_schema().await.unwrap().as_deref(), Some("shop"));
+    assert_eq!(
+        conn.current_schema().await.unwrap().as_deref(),
+        Some("shop")
+    );
     assert_eq!(conn.current_catalog().await.unwrap(), None);
     let mut cursor = execute(conn.as_ref(), "SELECT count(*) AS n FROM customers").await;
     let n: i64 = cursor.fetchone().await.unwrap().unwrap().get("n").unwrap();
@@ -439,15 +456,24 @@ async fn catalog_and_schema_are_session_options() {
 
     conn.set_current_catalog("archive").await.unwrap();
     conn.set_current_schema("y2025").await.unwrap();
-    assert_eq!(conn.current_catalog().await.unwrap().as_deref(), Some("archive"));
+    assert_eq!(
+        conn.current_catalog().await.unwrap().as_deref(),
+        Some("archive")
+    );
     let mut cursor = execute(conn.as_ref(), "SELECT count(*) AS n FROM readings").await;
     let n: i64 = cursor.fetchone().await.unwrap().unwrap().get("n").unwrap();
     assert_eq!(n, 25);
 
     let err = conn.set_current_schema("nope").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Programming);
-    assert!(err.to_string().contains("\"schema\" (invalid value)"), "{err}");
-    assert_eq!(conn.current_schema().await.unwrap().as_deref(), Some("y2025"));
+    assert!(
+        err.to_string().contains("\"schema\" (invalid value)"),
+        "{err}"
+    );
+    assert_eq!(
+        conn.current_schema().await.unwrap().as_deref(),
+        Some("y2025")
+    );
 
     // Another connection has its own session.
     let other = connect(&server).await;
@@ -492,7 +518,10 @@ async fn session_option_values_round_trip_through_the_low_level_client() {
         )]))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("\"catalog\" (invalid value)"), "{err}");
+    assert!(
+        err.to_string().contains("\"catalog\" (invalid value)"),
+        "{err}"
+    );
     client.close_session().await.unwrap();
     assert_eq!(server.open_sessions(), 0);
     assert!(client.session_options().await.unwrap().is_empty());
@@ -513,7 +542,12 @@ async fn servers_without_session_options() {
     assert!(err.to_string().contains("SetSessionOptions"), "{err}");
     let conn = connect(&server).await;
     assert_eq!(conn.current_catalog().await.unwrap(), None);
-    assert!(conn.set_current_catalog("archive").await.unwrap_err().is_not_supported());
+    assert!(
+        conn.set_current_catalog("archive")
+            .await
+            .unwrap_err()
+            .is_not_supported()
+    );
 }
 
 #[tokio::test]
@@ -555,7 +589,9 @@ async fn metadata_on_a_closed_connection_is_an_interface_error() {
         conn.catalogs().await.unwrap_err(),
         conn.tables(&TableFilter::new()).await.unwrap_err(),
         conn.server_info().await.unwrap_err(),
-        conn.metadata(&MetadataRequest::TableTypes).await.unwrap_err(),
+        conn.metadata(&MetadataRequest::TableTypes)
+            .await
+            .unwrap_err(),
     ] {
         assert!(err.is_interface(), "{err}");
     }

@@ -3,7 +3,8 @@
 //!
 //! Drivers implement [`Driver`], [`Connection`] and [`Cursor`]; applications pick a driver
 //! from a connection URL's scheme through a [`Registry`], execute statements with a cursor,
-//! and read results as Arrow record batches or as [`Row`]s of typed [`Value`]s.
+//! and read results as Arrow record batches or as [`Row`]s of typed [`Value`]s. The
+//! [`metadata`] module holds what [`Connection`]'s catalog methods answer.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -73,6 +74,14 @@
 //! let mut rows = statement.execute(Params::from([Value::Int64(n)])).await?;
 //! let token = rows.cancel_token()?;
 //! tokio::spawn(async move { token.cancel().await });
+//!
+//! // Metadata: catalogs, schemas, tables with their columns, keys, server info.
+//! use dbapi::metadata::{TableFilter, TableRef};
+//! for table in conn.tables(&TableFilter::new().schema("public").with_columns()).await? {
+//!     println!("{}: {} columns", table.name, table.columns.len());
+//! }
+//! let keys = conn.primary_keys(&TableRef::new("t").in_schema("public")).await?;
+//! let info = conn.server_info().await?;
 //! # Ok(()) }
 //! ```
 

@@ -69,7 +69,10 @@ impl TableFilter {
 
     /// Only tables of these types (e.g. `["TABLE", "VIEW"]`).
     #[must_use]
-    pub fn table_types<S: Into<String>>(mut self, types: impl IntoIterator<Item = S>) -> TableFilter {
+    pub fn table_types<S: Into<String>>(
+        mut self,
+        types: impl IntoIterator<Item = S>,
+    ) -> TableFilter {
         self.table_types = types.into_iter().map(Into::into).collect();
         self
     }
@@ -530,7 +533,11 @@ mod tests {
             ("ABC", "abc", false),
         ];
         for (text, pattern, expected) in cases {
-            assert_eq!(like(text, pattern, None), expected, "{text:?} LIKE {pattern:?}");
+            assert_eq!(
+                like(text, pattern, None),
+                expected,
+                "{text:?} LIKE {pattern:?}"
+            );
         }
     }
 

@@ -125,7 +125,10 @@ impl FlightSqlConnection {
     /// session options).
     async fn session_text(&self, name: &str) -> Result<Option<String>> {
         match self.client().session_options().await {
-            Ok(options) => Ok(options.get(name).and_then(SessionValue::as_str).map(str::to_owned)),
+            Ok(options) => Ok(options
+                .get(name)
+                .and_then(SessionValue::as_str)
+                .map(str::to_owned)),
             Err(e) if e.is_not_supported() => Ok(None),
             Err(e) => Err(e),
         }

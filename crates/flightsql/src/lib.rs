@@ -46,20 +46,37 @@
 //! let mut statement = conn.prepare("SELECT sensor FROM alerts WHERE level > $1").await?;
 //! let mut rows = statement.execute(Params::from([Value::Int64(3)])).await?;
 //! assert_eq!(rows.fetchone().await?.unwrap().get::<String, _>(0)?, "s2");
+//!
+//! // Metadata through the driver-neutral API: tables with their columns, and keys.
+//! use dbapi::metadata::{TableFilter, TableRef};
+//! let tables = conn.tables(&TableFilter::new().schema("shop").with_columns()).await?;
+//! for table in &tables {
+//!     let columns: Vec<String> = table
+//!         .columns
+//!         .iter()
+//!         .map(|c| format!("{} {}", c.name, c.type_name.as_deref().unwrap_or("?")))
+//!         .collect();
+//!     println!("{} ({}): {}", table.name, table.table_type, columns.join(", "));
+//! }
+//! let key = conn.primary_keys(&TableRef::new("orders").in_schema("shop")).await?;
+//! assert_eq!(key[0].column, "id");
 //! # Ok(()) }
 //! ```
 //!
 //! Prepared statements, `executemany`, updates with row counts, transactions and savepoints,
 //! bulk ingest, cancellation from another task and `PollFlightInfo` are described in
-//! `docs/statements.md`.
+//! `docs/statements.md`; catalogs, schemas, tables, keys, server info and session options
+//! (the current catalog and schema) in `docs/metadata.md`.
 //!
 //! The low-level [`FlightSqlClient`] gives the Flight objects themselves:
 //! [`FlightSqlClient::execute`] returns the `FlightInfo`, [`FlightSqlClient::do_get`] a
 //! [`FlightStreamReader`] with `read_all` and `read_chunk`; [`FlightSqlClient::prepare`],
 //! [`FlightSqlClient::bind`], [`FlightSqlClient::execute_update`],
 //! [`FlightSqlClient::begin_transaction`], [`FlightSqlClient::ingest`],
-//! [`FlightSqlClient::cancel_flight_info`] and [`FlightSqlClient::sql_info`] are the statement
-//! calls one by one.
+//! [`FlightSqlClient::cancel_flight_info`] are the statement calls one by one;
+//! [`FlightSqlClient::metadata`] gives the `FlightInfo` of each metadata command,
+//! [`FlightSqlClient::sql_info`] the typed `SqlInfo` items, and
+//! [`FlightSqlClient::set_session_options`] the session options.
 
 pub use crate::client::{FlightSqlClient, REUSE_CONNECTION};
 pub use crate::config::{

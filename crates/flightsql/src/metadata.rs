@@ -14,8 +14,7 @@ use arrow_flight::sql::{
 };
 use dbapi::metadata::{
     ColumnInfo, ForeignKey, IdentifierCase, InfoValue, KeyColumn, MetadataRequest,
-    ReferentialAction, SchemaInfo, ServerInfo, TableFilter, TableInfo, TableRef, escape_like,
-    like,
+    ReferentialAction, SchemaInfo, ServerInfo, TableFilter, TableInfo, TableRef, escape_like, like,
 };
 use dbapi::{Error, Result, Value};
 use prost::Message;
@@ -196,8 +195,9 @@ fn column<'a>(batch: &'a RecordBatch, name: &str, what: &str) -> Result<&'a Arra
 
 /// A column's values as optional strings (any string type).
 fn texts(batch: &RecordBatch, name: &str, what: &str) -> Result<Vec<Option<String>>> {
-    let array = arrow::compute::cast(column(batch, name, what)?, &DataType::Utf8)
-        .map_err(|e| Error::internal(format!("{what}: column {name:?} is not text")).with_source(e))?;
+    let array = arrow::compute::cast(column(batch, name, what)?, &DataType::Utf8).map_err(|e| {
+        Error::internal(format!("{what}: column {name:?} is not text")).with_source(e)
+    })?;
     Ok(array
         .as_string::<i32>()
         .iter()
@@ -209,20 +209,21 @@ fn texts(batch: &RecordBatch, name: &str, what: &str) -> Result<Vec<Option<Strin
 fn required_texts(batch: &RecordBatch, name: &str, what: &str) -> Result<Vec<String>> {
     texts(batch, name, what)?
         .into_iter()
-        .map(|v| {
-            v.ok_or_else(|| Error::internal(format!("{what}: column {name:?} holds a NULL")))
-        })
+        .map(|v| v.ok_or_else(|| Error::internal(format!("{what}: column {name:?} holds a NULL"))))
         .collect()
 }
 
 /// A column's values as integers (any integer type).
 fn integers(batch: &RecordBatch, name: &str, what: &str) -> Result<Vec<i64>> {
-    let array = arrow::compute::cast(column(batch, name, what)?, &DataType::Int64).map_err(|e| {
-        Error::internal(format!("{what}: column {name:?} is not an integer")).with_source(e)
-    })?;
+    let array =
+        arrow::compute::cast(column(batch, name, what)?, &DataType::Int64).map_err(|e| {
+            Error::internal(format!("{what}: column {name:?} is not an integer")).with_source(e)
+        })?;
     let array = array.as_primitive::<arrow::datatypes::Int64Type>();
     if array.null_count() > 0 {
-        return Err(Error::internal(format!("{what}: column {name:?} holds a NULL")));
+        return Err(Error::internal(format!(
+            "{what}: column {name:?} holds a NULL"
+        )));
     }
     Ok(array.values().to_vec())
 }
@@ -290,7 +291,11 @@ fn decode_table_schema(bytes: &[u8], table: &TableRef) -> Result<Schema> {
 }
 
 /// The columns of a table's schema, those whose name matches `pattern`.
-pub(crate) fn columns_of(schema: &Schema, pattern: Option<&str>, escape: Option<char>) -> Vec<ColumnInfo> {
+pub(crate) fn columns_of(
+    schema: &Schema,
+    pattern: Option<&str>,
+    escape: Option<char>,
+) -> Vec<ColumnInfo> {
     schema
         .fields()
         .iter()
@@ -319,7 +324,11 @@ pub(crate) fn decode_tables(
 ) -> Result<Vec<TableInfo>> {
     let mut out = Vec::new();
     for batch in batches {
-        let tables = table_refs(batch, ["catalog_name", "db_schema_name", "table_name"], "tables")?;
+        let tables = table_refs(
+            batch,
+            ["catalog_name", "db_schema_name", "table_name"],
+            "tables",
+        )?;
         let types = required_texts(batch, "table_type", "tables")?;
         let schemas = if filter.with_columns {
             let array = column(batch, "table_schema", "tables")?;
@@ -355,10 +364,17 @@ pub(crate) fn decode_tables(
 }
 
 /// The schema of the one table among `GetTables` answers that is exactly `table`.
-pub(crate) fn decode_table_schema_of(batches: &[RecordBatch], table: &TableRef) -> Result<SchemaRef> {
+pub(crate) fn decode_table_schema_of(
+    batches: &[RecordBatch],
+    table: &TableRef,
+) -> Result<SchemaRef> {
     let mut found = Vec::new();
     for batch in batches {
-        let tables = table_refs(batch, ["catalog_name", "db_schema_name", "table_name"], "tables")?;
+        let tables = table_refs(
+            batch,
+            ["catalog_name", "db_schema_name", "table_name"],
+            "tables",
+        )?;
         let schemas = column(batch, "table_schema", "tables")?;
         let schemas = arrow::compute::cast(schemas, &DataType::Binary).map_err(|e| {
             Error::internal("tables: column \"table_schema\" is not binary").with_source(e)
@@ -396,11 +412,17 @@ pub(crate) fn decode_primary_keys(batches: &[RecordBatch]) -> Result<Vec<KeyColu
     let what = "primary keys";
     let mut out = Vec::new();
     for batch in batches {
-        let tables = table_refs(batch, ["catalog_name", "db_schema_name", "table_name"], what)?;
+        let tables = table_refs(
+            batch,
+            ["catalog_name", "db_schema_name", "table_name"],
+            what,
+        )?;
         let columns = required_texts(batch, "column_name", what)?;
         let names = texts(batch, "key_name", what)?;
         let sequences = integers(batch, "key_sequence", what)?;
-        for (((table, column), key_name), seq) in tables.into_iter().zip(columns).zip(names).zip(sequences) {
+        for (((table, column), key_name), seq) in
+            tables.into_iter().zip(columns).zip(names).zip(sequences)
+        {
             out.push(KeyColumn {
                 table,
                 column,
@@ -418,8 +440,16 @@ pub(crate) fn decode_foreign_keys(batches: &[RecordBatch]) -> Result<Vec<Foreign
     let mut out = Vec::new();
     let rule = |v: i64| ReferentialAction::from_code(u8::try_from(v).unwrap_or(u8::MAX));
     for batch in batches {
-        let primary = table_refs(batch, ["pk_catalog_name", "pk_db_schema_name", "pk_table_name"], what)?;
-        let foreign = table_refs(batch, ["fk_catalog_name", "fk_db_schema_name", "fk_table_name"], what)?;
+        let primary = table_refs(
+            batch,
+            ["pk_catalog_name", "pk_db_schema_name", "pk_table_name"],
+            what,
+        )?;
+        let foreign = table_refs(
+            batch,
+            ["fk_catalog_name", "fk_db_schema_name", "fk_table_name"],
+            what,
+        )?;
         let pk_columns = required_texts(batch, "pk_column_name", what)?;
         let fk_columns = required_texts(batch, "fk_column_name", what)?;
         let sequences = integers(batch, "key_sequence", what)?;
@@ -539,7 +569,9 @@ fn identifier_case(value: Option<&InfoValue>) -> Option<IdentifierCase> {
 pub(crate) fn server_info(raw: BTreeMap<u32, InfoValue>) -> ServerInfo {
     let text = |id| raw.get(&id).and_then(InfoValue::as_str).map(str::to_owned);
     let flag = |id| raw.get(&id).and_then(InfoValue::as_bool);
-    let transaction = raw.get(&info::SERVER_TRANSACTION).and_then(InfoValue::as_i64);
+    let transaction = raw
+        .get(&info::SERVER_TRANSACTION)
+        .and_then(InfoValue::as_i64);
     ServerInfo {
         name: text(info::SERVER_NAME),
         version: text(info::SERVER_VERSION),
@@ -627,7 +659,10 @@ mod tests {
         assert_eq!(info.read_only, Some(true));
         assert_eq!(info.identifier_case, Some(IdentifierCase::Lowercase));
         assert_eq!(info.keywords, ["ASOF", "QUALIFY"]);
-        assert_eq!((info.transactions, info.savepoints), (Some(true), Some(true)));
+        assert_eq!(
+            (info.transactions, info.savepoints),
+            (Some(true), Some(true))
+        );
         assert_eq!(info.version, None);
     }
 

@@ -152,12 +152,17 @@ impl Session {
     /// A cursor over the answer to a metadata question. Schemas and tables asked without a
     /// catalog from a server that lists them only per catalog are asked per catalog, the
     /// answers read one after the other as one result.
-    pub(crate) async fn metadata(self: &Arc<Self>, request: &MetadataRequest) -> Result<FlightSqlCursor> {
+    pub(crate) async fn metadata(
+        self: &Arc<Self>,
+        request: &MetadataRequest,
+    ) -> Result<FlightSqlCursor> {
         self.check_open()?;
         let mut cursor = FlightSqlCursor::new(Arc::clone(self));
         let fallback = for_catalog(request, "").is_some() && self.needs_catalog().await?;
         if !fallback {
-            cursor.run_info(self.client.metadata(request).await?).await?;
+            cursor
+                .run_info(self.client.metadata(request).await?)
+                .await?;
             return Ok(cursor);
         }
         let mut combined: Option<FlightInfo> = None;
@@ -167,17 +172,23 @@ impl Session {
             };
             let info = self.client.metadata(&request).await?;
             match &mut combined {
-                None => combined = Some(FlightInfo {
-                    total_records: -1,
-                    total_bytes: -1,
-                    ..info
-                }),
+                None => {
+                    combined = Some(FlightInfo {
+                        total_records: -1,
+                        total_bytes: -1,
+                        ..info
+                    })
+                }
                 Some(all) => all.endpoint.extend(info.endpoint),
             }
         }
         match combined {
             Some(info) => cursor.run_info(info).await?,
-            None => cursor.run_info(self.client.metadata(request).await?).await?,
+            None => {
+                cursor
+                    .run_info(self.client.metadata(request).await?)
+                    .await?
+            }
         }
         Ok(cursor)
     }
@@ -445,7 +456,10 @@ mod tests {
 
     #[test]
     fn capabilities_from_server_info() {
-        assert_eq!(Capabilities::of(&ServerInfo::default()), Capabilities::default());
+        assert_eq!(
+            Capabilities::of(&ServerInfo::default()),
+            Capabilities::default()
+        );
         let info = ServerInfo {
             transactions: Some(true),
             savepoints: Some(false),

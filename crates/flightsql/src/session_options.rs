@@ -106,9 +106,9 @@ impl From<&SessionValue> for OptionValue {
                 SessionValue::Bool(b) => Some(Value::Bool(*b)),
                 SessionValue::Int64(i) => Some(Value::Int64(*i)),
                 SessionValue::Double(d) => Some(Value::Double(*d)),
-                SessionValue::StringList(l) => Some(Value::StringList(StringList {
-                    values: l.clone(),
-                })),
+                SessionValue::StringList(l) => {
+                    Some(Value::StringList(StringList { values: l.clone() }))
+                }
                 SessionValue::Unset => None,
             },
         }
@@ -152,7 +152,10 @@ impl FlightSqlClient {
     /// [`ErrorKind::NotSupported`](dbapi::ErrorKind::NotSupported) when the server has no
     /// session options; a [`ErrorKind::Programming`](dbapi::ErrorKind::Programming) error
     /// naming the refused options.
-    pub async fn set_session_options(&self, options: &BTreeMap<String, SessionValue>) -> Result<()> {
+    pub async fn set_session_options(
+        &self,
+        options: &BTreeMap<String, SessionValue>,
+    ) -> Result<()> {
         let request = Options {
             options: options
                 .iter()
@@ -188,9 +191,7 @@ impl FlightSqlClient {
         if !self.has_session() {
             return Ok(BTreeMap::new());
         }
-        let bodies = self
-            .session_action("GetSessionOptions", Vec::new())
-            .await?;
+        let bodies = self.session_action("GetSessionOptions", Vec::new()).await?;
         let result: Options = decode(&bodies, "GetSessionOptions")?;
         Ok(result
             .options

@@ -11,10 +11,9 @@ use arrow_flight::sql::{
     ActionBeginTransactionResult, ActionCancelQueryRequest, ActionCancelQueryResult,
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, ActionEndSavepointRequest, ActionEndTransactionRequest,
-    Any, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
-    CommandStatementIngest, CommandStatementUpdate, DoPutPreparedStatementResult,
-    DoPutUpdateResult, EndTransaction, ProstMessageExt, TableDefinitionOptions, TableExistsOption,
-    TableNotExistOption,
+    Any, CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
+    CommandStatementUpdate, DoPutPreparedStatementResult, DoPutUpdateResult, EndTransaction,
+    ProstMessageExt, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
 };
 use arrow_flight::{CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightInfo};
 use bytes::Bytes;

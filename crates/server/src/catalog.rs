@@ -8,8 +8,8 @@ use arrow::array::{Array, ArrayRef, Int32Array, RecordBatch, StringArray, UInt8A
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UnionFields};
 use arrow_flight::sql::metadata::{
-    GetCatalogsBuilder, SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo,
-    XdbcTypeInfoData, XdbcTypeInfoDataBuilder,
+    GetCatalogsBuilder, SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo, XdbcTypeInfoData,
+    XdbcTypeInfoDataBuilder,
 };
 use arrow_flight::sql::{
     CommandGetDbSchemas, CommandGetTableTypes, CommandGetTables, Nullable, Searchable, SqlInfo,
@@ -426,7 +426,11 @@ pub(crate) fn shuffle_union(batch: &RecordBatch) -> Result<RecordBatch, Status> 
         let position = old.iter().position(|(o, _)| *o == t).unwrap_or(0);
         10 + i8::try_from(n - 1 - position).unwrap_or(0)
     };
-    let reversed: Vec<(i8, Arc<Field>)> = old.iter().rev().map(|(t, f)| (new_id(*t), Arc::clone(f))).collect();
+    let reversed: Vec<(i8, Arc<Field>)> = old
+        .iter()
+        .rev()
+        .map(|(t, f)| (new_id(*t), Arc::clone(f)))
+        .collect();
     let new_fields = UnionFields::try_new(
         reversed.iter().map(|(t, _)| *t),
         reversed.iter().map(|(_, f)| f.as_ref().clone()),
@@ -451,10 +455,7 @@ pub(crate) fn shuffle_union(batch: &RecordBatch) -> Result<RecordBatch, Status> 
     )
     .map_err(internal)?;
     let mut columns = batch.columns().to_vec();
-    let index = batch
-        .schema()
-        .index_of("value")
-        .map_err(internal)?;
+    let index = batch.schema().index_of("value").map_err(internal)?;
     columns[index] = Arc::new(shuffled);
     let schema = Schema::new(
         batch
@@ -557,7 +558,13 @@ pub(crate) fn check_option(
         "schema" => {
             let catalog = match options.get("catalog").map(|v| &v.value) {
                 Some(Some(Value::String(c))) => c.clone(),
-                _ => ctx.state().config().options().catalog.default_catalog.clone(),
+                _ => ctx
+                    .state()
+                    .config()
+                    .options()
+                    .catalog
+                    .default_catalog
+                    .clone(),
             };
             match text {
                 Some(s) if ctx.catalog(&catalog).and_then(|c| c.schema(s)).is_some() => None,
@@ -702,7 +709,10 @@ pub(crate) fn sql_info(transactions: bool) -> Result<SqlInfoData, Status> {
     let varchar = SqlSupportsConvert::SqlConvertVarchar as i32;
     builder.append(
         SqlInfo::SqlSupportsConvert,
-        BTreeMap::from([(integer, vec![bigint, varchar]), (bigint, vec![integer, varchar])]),
+        BTreeMap::from([
+            (integer, vec![bigint, varchar]),
+            (bigint, vec![integer, varchar]),
+        ]),
     );
     builder.build().map_err(internal)
 }

@@ -21,9 +21,9 @@ use arrow_flight::sql::{
     ActionCreatePreparedStatementResult, ActionEndSavepointRequest, ActionEndTransactionRequest,
     CommandGetCatalogs, CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys,
     CommandGetImportedKeys, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes,
-    CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
-    CommandStatementIngest, CommandStatementQuery, CommandStatementUpdate,
-    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
+    CommandGetTables, CommandGetXdbcTypeInfo, CommandPreparedStatementQuery,
+    CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
+    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
     TicketStatementQuery,
 };
 use arrow_flight::{
@@ -553,7 +553,7 @@ impl Service {
         if !handle.inline.is_empty() {
             return engine::ipc_decode(&handle.inline);
         }
-        let ctx = self.context_of(&handle).await?;
+        let ctx = self.context_of(handle).await?;
         engine::run(&ctx, &handle.sql, handle.params()?.as_ref()).await
     }
 
@@ -691,9 +691,7 @@ impl Service {
                 (result.encode_to_vec(), opened.then_some(id))
             }
             "GetSessionOptions" => {
-                let options = id
-                    .and_then(|id| sessions.get(&id))
-                    .ok_or_else(no_session)?;
+                let options = id.and_then(|id| sessions.get(&id)).ok_or_else(no_session)?;
                 let result = SessionOptions {
                     options: options.clone().into_iter().collect(),
                 };
@@ -720,7 +718,13 @@ impl Service {
     fn check_metadata(&self, name: &str, metadata: &MetadataMap) -> Result<(), Status> {
         bump(&self.shared.counters.metadata);
         self.admit(metadata)?;
-        if self.shared.options().unimplemented.iter().any(|n| n == name) {
+        if self
+            .shared
+            .options()
+            .unimplemented
+            .iter()
+            .any(|n| n == name)
+        {
             return Err(Status::unimplemented(format!("{name} is not implemented")));
         }
         Ok(())
@@ -1089,8 +1093,11 @@ impl FlightSqlService for Service {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check_metadata("CommandGetImportedKeys", request.metadata())?;
         let batch = catalog::foreign_keys(&self.keys(), |k| {
-            k.table
-                .is(query.catalog.as_ref(), query.db_schema.as_ref(), &query.table)
+            k.table.is(
+                query.catalog.as_ref(),
+                query.db_schema.as_ref(),
+                &query.table,
+            )
         })?;
         self.metadata_info(batch, request)
     }
@@ -1102,8 +1109,11 @@ impl FlightSqlService for Service {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check_metadata("CommandGetExportedKeys", request.metadata())?;
         let batch = catalog::foreign_keys(&self.keys(), |k| {
-            k.references
-                .is(query.catalog.as_ref(), query.db_schema.as_ref(), &query.table)
+            k.references.is(
+                query.catalog.as_ref(),
+                query.db_schema.as_ref(),
+                &query.table,
+            )
         })?;
         self.metadata_info(batch, request)
     }
