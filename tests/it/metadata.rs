@@ -218,6 +218,12 @@ async fn exact_names_never_match_wildcards() {
         .unwrap();
     assert_eq!(names(&both), ["myXtable", "my_table"]);
 
+    // `%` too: "rate%" finds only the table of that name.
+    execute(conn.as_ref(), r#"CREATE TABLE "rate%" (percent DOUBLE)"#).await;
+    execute(conn.as_ref(), "CREATE TABLE rate_x (other DOUBLE)").await;
+    let schema = conn.table_schema(&TableRef::new("rate%")).await.unwrap();
+    assert_eq!(schema.field(0).name(), "percent");
+
     let err = conn.table_schema(&TableRef::new("my%")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Programming);
     assert!(err.to_string().contains("no table named my%"), "{err}");
@@ -344,6 +350,7 @@ async fn unimplemented_commands_are_not_supported_errors_naming_them() {
         unimplemented: vec![
             "CommandGetPrimaryKeys".into(),
             "CommandGetXdbcTypeInfo".into(),
+            "CommandGetDbSchemas".into(),
         ],
         auth: Auth::Bearer("s3cr3t-token".into()),
         ..Options::default()
@@ -365,6 +372,14 @@ async fn unimplemented_commands_are_not_supported_errors_naming_them() {
         .await
         .unwrap_err();
     assert!(err.is_not_supported(), "{err}");
+    // Without schemas, tables are still listed (no per-catalog fallback is guessed).
+    assert!(
+        conn.schemas(None, None)
+            .await
+            .unwrap_err()
+            .is_not_supported()
+    );
+    assert!(!conn.tables(&TableFilter::new()).await.unwrap().is_empty());
     // The connection is fine.
     assert_eq!(conn.catalogs().await.unwrap().len(), 2);
     assert!(!conn.is_closed());
@@ -483,6 +498,8 @@ async fn catalog_and_schema_are_session_options() {
     assert_eq!(n, 100);
 
     assert_eq!(server.open_sessions(), 1);
+    let shown = format!("{conn:?}");
+    assert!(!shown.contains("arrow_flight_session_id"), "{shown}");
     conn.close().await.unwrap();
     assert_eq!(server.open_sessions(), 0, "closed with the connection");
 }

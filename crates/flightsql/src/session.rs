@@ -123,18 +123,25 @@ impl Session {
     async fn needs_catalog(self: &Arc<Self>) -> Result<bool> {
         self.needs_catalog
             .get_or_try_init(|| async {
-                let mut cursor = FlightSqlCursor::new(Arc::clone(self));
-                let any = MetadataRequest::Schemas {
-                    catalog: None,
-                    schema_pattern: None,
-                };
-                cursor.run_info(self.client.metadata(&any).await?).await?;
-                while let Some(batch) = dbapi::Cursor::fetch_batch(&mut cursor).await? {
-                    if batch.num_rows() > 0 {
-                        return Ok(false);
+                let probe = async {
+                    let mut cursor = FlightSqlCursor::new(Arc::clone(self));
+                    let any = MetadataRequest::Schemas {
+                        catalog: None,
+                        schema_pattern: None,
+                    };
+                    cursor.run_info(self.client.metadata(&any).await?).await?;
+                    while let Some(batch) = dbapi::Cursor::fetch_batch(&mut cursor).await? {
+                        if batch.num_rows() > 0 {
+                            return Ok::<bool, Error>(false);
+                        }
                     }
+                    Ok(!self.catalog_names().await?.is_empty())
+                };
+                match probe.await {
+                    // A server without those commands: ask as asked.
+                    Err(e) if e.is_not_supported() => Ok(false),
+                    outcome => outcome,
                 }
-                Ok(!self.catalog_names().await?.is_empty())
             })
             .await
             .copied()
