@@ -1,0 +1,456 @@
+//! `dbapi`: a command-line SQL client for any registered dbapi driver.
+//!
+//! ```text
+//! dbapi flightsql://localhost:8181?tls=false -c "SELECT * FROM readings LIMIT 5"
+//! dbapi "$URL" -f script.sql --format csv --out result.csv
+//! echo "SELECT 1;" | dbapi "$URL" --format json
+//! dbapi --demo -c "SELECT sensor, avg(temperature) FROM readings GROUP BY sensor"
+//! ```
+//!
+//! The URL comes from the argument or `DATABASE_URL`; `--password` reads a token from the
+//! terminal without echo (or from `DBAPI_TOKEN`). Errors go to standard error, one line and
+//! the causes, and the exit status is non-zero.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use dbapi::{Connection, Cursor, Params, Value};
+
+use crate::output::{Format, ResultWriter, TableStyle};
+
+mod output;
+mod script;
+
+/// A SQL client for any dbapi driver (Flight SQL built in).
+#[derive(Debug, Parser)]
+#[command(name = "dbapi", version)]
+struct Args {
+    /// The connection URL (e.g. `flightsql://host:8181?tls=false&token=...`); defaults to
+    /// the `DATABASE_URL` environment variable.
+    #[arg(env = "DATABASE_URL", hide_env_values = true)]
+    url: Option<String>,
+    /// Run this SQL (may be given several times; each may hold several statements).
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    commands: Vec<String>,
+    /// Run the SQL statements of this file.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write results to this file instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// ASCII table borders.
+    #[arg(long)]
+    ascii: bool,
+    /// One block per row (`column | value`), for wide rows.
+    #[arg(short = 'x', long)]
+    expanded: bool,
+    /// How NULL is written (default: `NULL` in tables, an empty field in CSV; JSON leaves
+    /// NULL members out).
+    #[arg(long, value_name = "TEXT")]
+    null: Option<String>,
+    /// A parameter, `NAME=VALUE` (`1=42` for `$1`, `name=alice` for `$name`); typed by the
+    /// server's parameter schema.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Read a token (password) from the terminal, without echo; `DBAPI_TOKEN` gives it
+    /// without asking.
+    #[arg(long)]
+    password: bool,
+    /// Start the bundled demo server in-process and connect to it.
+    #[arg(long, conflicts_with = "url")]
+    demo: bool,
+    /// Print nothing but results and errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Errors with their details (gRPC code, kind).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// An error of the client itself (usage, files), or of the driver.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let verbose = args.verbose;
+    match runtime.block_on(run(args)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            report(e.as_ref(), verbose);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error on standard error: one line, then its causes.
+fn report(error: &(dyn std::error::Error + 'static), verbose: bool) {
+    match error.downcast_ref::<dbapi::Error>() {
+        Some(e) if verbose => {
+            let code = e.code().map(|c| format!(", code {c}")).unwrap_or_default();
+            eprintln!("error: {e} (kind {:?}{code})", e.kind());
+        }
+        _ => eprintln!("error: {error}"),
+    }
+    let mut source = error.source();
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+}
+
+/// Where the statements come from.
+fn statements(args: &Args) -> Result<Option<Vec<String>>, BoxError> {
+    let mut out = Vec::new();
+    for command in &args.commands {
+        let (mut statements, rest) = script::split(command);
+        out.append(&mut statements);
+        if !rest.is_empty() {
+            out.push(rest.trim().to_owned());
+        }
+    }
+    for file in &args.files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let (mut statements, rest) = script::split(&text);
+        out.append(&mut statements);
+        if !rest.is_empty() {
+            out.push(rest.trim().to_owned());
+        }
+    }
+    Ok((!args.commands.is_empty() || !args.files.is_empty()).then_some(out))
+}
+
+/// The parameters of `--param`: positional when every name is a number, else named.
+fn params(args: &Args) -> Result<Params, BoxError> {
+    if args.params.is_empty() {
+        return Ok(Params::None);
+    }
+    let mut pairs = Vec::new();
+    for param in &args.params {
+        let (name, value) = param
+            .split_once('=')
+            .ok_or_else(|| format!("--param {param:?} is not NAME=VALUE"))?;
+        pairs.push((
+            name.trim_start_matches(['$', ':']).to_owned(),
+            value.to_owned(),
+        ));
+    }
+    if pairs.iter().all(|(n, _)| n.parse::<usize>().is_ok()) {
+        let mut positional: Vec<(usize, String)> = pairs
+            .into_iter()
+            .map(|(n, v)| (n.parse().unwrap_or(0), v))
+            .collect();
+        positional.sort_by_key(|(n, _)| *n);
+        for (i, (n, _)) in positional.iter().enumerate() {
+            if *n != i + 1 {
+                return Err(format!(
+                    "positional parameters must be numbered 1, 2, 3...: parameter {} is missing",
+                    i + 1
+                )
+                .into());
+            }
+        }
+        Ok(Params::from(
+            positional
+                .into_iter()
+                .map(|(_, v)| Value::String(v))
+                .collect::<Vec<_>>(),
+        ))
+    } else {
+        Ok(Params::Named(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n, Value::String(v)))
+                .collect(),
+        ))
+    }
+}
+
+/// The URL with the token of `--password` / `DBAPI_TOKEN` added.
+fn url_with_token(url: String, args: &Args) -> Result<String, BoxError> {
+    if !args.password {
+        return Ok(url);
+    }
+    let token = match std::env::var("DBAPI_TOKEN") {
+        Ok(t) if !t.is_empty() => t,
+        _ => read_secret("token: ")?,
+    };
+    let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{separator}token={encoded}"))
+}
+
+/// Reads a line from the terminal without echo.
+fn read_secret(prompt: &str) -> Result<String, BoxError> {
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{prompt}")?;
+    stderr.flush()?;
+    let echo_off = std::io::stdin().is_terminal()
+        && std::process::Command::new("stty")
+            .arg("-echo")
+            .stdin(std::process::Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success());
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if echo_off {
+        let _ = std::process::Command::new("stty")
+            .arg("echo")
+            .stdin(std::process::Stdio::inherit())
+            .status();
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn run(args: Args) -> Result<bool, BoxError> {
+    dbapi_flightsql::register();
+    let demo = if args.demo {
+        Some(flightsql_server::Server::builder().demo().start().await?)
+    } else {
+        None
+    };
+    let url = match (&demo, &args.url) {
+        (Some(server), _) => server.url(),
+        (None, Some(url)) => url.clone(),
+        (None, None) => {
+            return Err(
+                "no connection URL: give one as the first argument, set DATABASE_URL, \
+                        or try --demo"
+                    .into(),
+            );
+        }
+    };
+    let url = url_with_token(url, &args)?;
+    let params = params(&args)?;
+    let conn = dbapi::connect(&url).await?;
+    if !args.quiet
+        && let Some(server) = &demo
+    {
+        eprintln!(
+            "demo server on {} (tables: readings, shop.customers, shop.orders, ...)",
+            server.url()
+        );
+    }
+    let mut session = Session::new(&args, conn.as_ref())?;
+    let ok = match statements(&args)? {
+        Some(list) => session.run_all(&list, &params).await,
+        None => session.run_stdin(&params).await?,
+    };
+    let closed = conn.close().await;
+    session.out.flush()?;
+    closed?;
+    Ok(ok)
+}
+
+/// Runs statements and writes their results.
+struct Session<'a> {
+    conn: &'a dyn Connection,
+    format: Format,
+    style: TableStyle,
+    quiet: bool,
+    verbose: bool,
+    out: Box<dyn Write>,
+}
+
+impl<'a> Session<'a> {
+    fn new(args: &Args, conn: &'a dyn Connection) -> Result<Session<'a>, BoxError> {
+        let out: Box<dyn Write> = match &args.out {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        };
+        Ok(Session {
+            conn,
+            format: args.format,
+            style: TableStyle {
+                ascii: args.ascii,
+                expanded: args.expanded,
+                null: args.null.clone(),
+            },
+            quiet: args.quiet,
+            verbose: args.verbose,
+            out,
+        })
+    }
+
+    /// Runs every statement, stopping at the first error (reported); whether all succeeded.
+    async fn run_all(&mut self, statements: &[String], params: &Params) -> bool {
+        for sql in statements {
+            if let Err(e) = self.run_one(sql, params).await {
+                let _ = self.out.flush();
+                report(e.as_ref(), self.verbose);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads statements from standard input, running each as its `;` arrives; the text after
+    /// the last `;` runs at the end of the input.
+    async fn run_stdin(&mut self, params: &Params) -> Result<bool, BoxError> {
+        let interactive = std::io::stdin().is_terminal();
+        if interactive && !self.quiet {
+            eprintln!("reading SQL from the terminal: end statements with ';', Ctrl-D to quit");
+        }
+        let mut buffer = String::new();
+        let mut ok = true;
+        let stdin = std::io::stdin();
+        loop {
+            let mut line = String::new();
+            let n = stdin.lock().read_line(&mut line)?;
+            if n > 0 {
+                buffer.push_str(&line);
+            }
+            let (statements, rest) = script::split(&buffer);
+            let statements = if n == 0 && !rest.is_empty() {
+                let mut all = statements;
+                all.push(rest.trim().to_owned());
+                buffer.clear();
+                all
+            } else {
+                buffer = rest;
+                statements
+            };
+            for sql in statements {
+                if let Err(e) = self.run_one(&sql, params).await {
+                    self.out.flush()?;
+                    report(e.as_ref(), self.verbose);
+                    ok = false;
+                    if !interactive {
+                        return Ok(false);
+                    }
+                }
+            }
+            self.out.flush()?;
+            if n == 0 {
+                return Ok(ok);
+            }
+        }
+    }
+
+    /// Runs one statement and writes its result (or its row count).
+    async fn run_one(&mut self, sql: &str, params: &Params) -> Result<(), BoxError> {
+        let mut cursor = self.conn.cursor()?;
+        let bound = if sql_mentions_parameters(sql) {
+            params.clone()
+        } else {
+            Params::None
+        };
+        cursor.execute(sql, bound).await?;
+        let Some(columns) = cursor.description() else {
+            let n = cursor.rowcount();
+            if !self.quiet {
+                match (self.format, n) {
+                    (Format::Table, n) if n >= 0 => writeln!(self.out, "OK, {n} rows affected")?,
+                    (Format::Table, _) => writeln!(self.out, "OK")?,
+                    _ => eprintln!("OK, {} rows affected", n.max(0)),
+                }
+            }
+            return Ok(());
+        };
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(
+            columns
+                .iter()
+                .map(|c| {
+                    arrow::datatypes::Field::new(c.name(), c.data_type().clone(), c.nullable())
+                })
+                .collect::<Vec<_>>(),
+        ));
+        self.write_result(cursor.as_mut(), schema).await
+    }
+
+    async fn write_result(
+        &mut self,
+        cursor: &mut dyn Cursor,
+        announced: arrow::datatypes::SchemaRef,
+    ) -> Result<(), BoxError> {
+        let first = cursor.fetch_batch().await?;
+        let schema = first.as_ref().map_or(announced, |b| b.schema());
+        let mut writer = ResultWriter::new(&mut self.out, self.format, &schema, &self.style)?;
+        if let Some(batch) = first {
+            writer.write(&batch)?;
+        }
+        while let Some(batch) = cursor.fetch_batch().await? {
+            writer.write(&batch)?;
+        }
+        writer.finish(&schema)?;
+        Ok(())
+    }
+}
+
+/// Whether a statement has placeholders (`$1`, `$name`, `:name`, `?`) outside quotes, so that
+/// `--param` values go to the statements that take them.
+fn sql_mentions_parameters(sql: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '?') => return true,
+            (None, '$' | ':')
+                if chars
+                    .peek()
+                    .is_some_and(|n| n.is_alphanumeric() || *n == '_') =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::parse_from(std::iter::once("dbapi").chain(list.iter().copied()))
+    }
+
+    #[test]
+    fn parameters_are_positional_or_named() {
+        let p = params(&args(&["u", "--param", "2=b", "--param", "1=a"])).unwrap();
+        assert_eq!(p, Params::from([Value::from("a"), Value::from("b")]));
+        let p = params(&args(&["u", "-p", "name=alice", "-p", "$id=7"])).unwrap();
+        let Params::Named(named) = p else {
+            panic!("not named: {p:?}");
+        };
+        assert_eq!(named.len(), 2);
+        let err = params(&args(&["u", "-p", "1=a", "-p", "3=c"])).unwrap_err();
+        assert!(err.to_string().contains("parameter 2 is missing"), "{err}");
+        let err = params(&args(&["u", "-p", "novalue"])).unwrap_err();
+        assert!(err.to_string().contains("NAME=VALUE"), "{err}");
+    }
+
+    #[test]
+    fn placeholders_are_found_outside_quotes() {
+        assert!(sql_mentions_parameters("SELECT * FROM t WHERE id = $1"));
+        assert!(sql_mentions_parameters("SELECT :name"));
+        assert!(!sql_mentions_parameters("SELECT '$1', 'a:b'"));
+        assert!(!sql_mentions_parameters("SELECT 1"));
+    }
+}

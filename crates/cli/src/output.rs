@@ -1,0 +1,242 @@
+//! Writing results: aligned tables, CSV, JSON, NDJSON, Arrow IPC. Batches are written as they
+//! arrive, so memory stays bounded whatever the size of the result.
+
+use std::io::Write;
+
+use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use clap::ValueEnum;
+use comfy_table::{ContentArrangement, Table, presets};
+
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table (Unicode borders; `--ascii` for ASCII).
+    Table,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON array of objects per result.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// An Arrow IPC stream (binary; for `--out` or a pipe).
+    Arrow,
+}
+
+/// How NULL is shown in tables by default (distinct from the empty string).
+pub const TABLE_NULL: &str = "NULL";
+
+/// The largest number of rows rendered in one table; a longer result is printed as several
+/// tables of this many rows, as they arrive.
+pub const TABLE_CHUNK: usize = 1000;
+
+/// Options of the text formats.
+#[derive(Debug, Clone)]
+pub struct TableStyle {
+    /// ASCII borders instead of Unicode.
+    pub ascii: bool,
+    /// One `column | value` block per row (psql's `\x`).
+    pub expanded: bool,
+    /// How NULL is written in tables and CSV (`None`: `NULL` in tables, the empty field in
+    /// CSV).
+    pub null: Option<String>,
+}
+
+/// A writer of one result.
+pub enum ResultWriter<W: Write> {
+    /// See [`Format::Table`].
+    Table {
+        /// Where to write.
+        out: W,
+        /// The table style.
+        style: TableStyle,
+        /// Rows waiting to be rendered.
+        pending: Vec<RecordBatch>,
+        /// How many rows are waiting.
+        pending_rows: usize,
+        /// Rows written so far (for row numbers in expanded mode).
+        written: usize,
+    },
+    /// See [`Format::Csv`]; whether a batch was written (the header comes with the first).
+    Csv(Box<arrow::csv::Writer<W>>, bool),
+    /// See [`Format::Json`].
+    Json(arrow::json::ArrayWriter<W>),
+    /// See [`Format::Ndjson`].
+    Ndjson(arrow::json::LineDelimitedWriter<W>),
+    /// See [`Format::Arrow`].
+    Arrow(Box<arrow::ipc::writer::StreamWriter<W>>),
+}
+
+impl<W: Write> std::fmt::Debug for ResultWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResultWriter")
+    }
+}
+
+fn options(null: &str) -> FormatOptions<'_> {
+    FormatOptions::default()
+        .with_null(null)
+        .with_display_error(true)
+}
+
+impl<W: Write> ResultWriter<W> {
+    /// A writer of a result with `schema` in `format`.
+    pub fn new(
+        out: W,
+        format: Format,
+        schema: &SchemaRef,
+        style: &TableStyle,
+    ) -> Result<ResultWriter<W>, ArrowError> {
+        Ok(match format {
+            Format::Table => ResultWriter::Table {
+                out,
+                style: style.clone(),
+                pending: Vec::new(),
+                pending_rows: 0,
+                written: 0,
+            },
+            Format::Csv => ResultWriter::Csv(
+                Box::new(
+                    arrow::csv::WriterBuilder::new()
+                        .with_header(true)
+                        .with_null(style.null.clone().unwrap_or_default())
+                        .build(out),
+                ),
+                false,
+            ),
+            Format::Json => ResultWriter::Json(arrow::json::ArrayWriter::new(out)),
+            Format::Ndjson => ResultWriter::Ndjson(arrow::json::LineDelimitedWriter::new(out)),
+            Format::Arrow => ResultWriter::Arrow(Box::new(
+                arrow::ipc::writer::StreamWriter::try_new(out, schema)?,
+            )),
+        })
+    }
+
+    /// Writes a batch (tables render every [`TABLE_CHUNK`] rows).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
+        match self {
+            ResultWriter::Table {
+                pending,
+                pending_rows,
+                ..
+            } => {
+                pending.push(batch.clone());
+                *pending_rows += batch.num_rows();
+                if *pending_rows >= TABLE_CHUNK {
+                    self.flush_table(false)?;
+                }
+                Ok(())
+            }
+            ResultWriter::Csv(w, written) => {
+                *written = true;
+                w.write(batch)
+            }
+            ResultWriter::Json(w) => w.write(batch),
+            ResultWriter::Ndjson(w) => w.write(batch),
+            ResultWriter::Arrow(w) => w.write(batch),
+        }
+    }
+
+    /// Ends the result: the last rows of a table, the closing `]` of JSON, the IPC end marker.
+    /// `schema` gives a table its header when the result had no rows.
+    pub fn finish(mut self, schema: &SchemaRef) -> Result<(), ArrowError> {
+        match &mut self {
+            ResultWriter::Table {
+                pending, written, ..
+            } => {
+                if pending.is_empty() && *written == 0 {
+                    pending.push(RecordBatch::new_empty(schema.clone()));
+                }
+                self.flush_table(true)
+            }
+            ResultWriter::Csv(w, written) => {
+                if !*written {
+                    // A result without rows still gets its header.
+                    w.write(&RecordBatch::new_empty(schema.clone()))?;
+                }
+                Ok(())
+            }
+            ResultWriter::Json(w) => w.finish(),
+            ResultWriter::Ndjson(w) => w.finish(),
+            ResultWriter::Arrow(w) => w.finish(),
+        }
+    }
+
+    /// Renders the waiting rows as one table (or expanded blocks).
+    fn flush_table(&mut self, last: bool) -> Result<(), ArrowError> {
+        let ResultWriter::Table {
+            out,
+            style,
+            pending,
+            pending_rows,
+            written,
+        } = self
+        else {
+            return Ok(());
+        };
+        let batches = std::mem::take(pending);
+        *pending_rows = 0;
+        let Some(first) = batches.first() else {
+            return Ok(());
+        };
+        let schema = first.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let options = options(style.null.as_deref().unwrap_or(TABLE_NULL));
+        if style.expanded {
+            let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+            for batch in &batches {
+                let formatters = formatters(batch, &options)?;
+                for row in 0..batch.num_rows() {
+                    *written += 1;
+                    writeln!(out, "-[ RECORD {written} ]-")?;
+                    for (name, f) in names.iter().zip(&formatters) {
+                        writeln!(out, "{name:<width$} | {}", f.value(row))?;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let mut table = Table::new();
+        table.load_preset(if style.ascii {
+            presets::ASCII_FULL_CONDENSED
+        } else {
+            presets::UTF8_FULL_CONDENSED
+        });
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_truncation_indicator("…");
+        table.set_header(names.iter().copied());
+        for batch in &batches {
+            let formatters = formatters(batch, &options)?;
+            for row in 0..batch.num_rows() {
+                let cells: Vec<String> = formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect();
+                table.add_row(cells);
+                if let Some(r) = table.row_mut(table.row_count() - 1) {
+                    r.max_height(1);
+                }
+                *written += 1;
+            }
+        }
+        writeln!(out, "{table}")?;
+        if last {
+            let n = *written;
+            writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" })?;
+        }
+        Ok(())
+    }
+}
+
+fn formatters<'a>(
+    batch: &'a RecordBatch,
+    options: &'a FormatOptions<'a>,
+) -> Result<Vec<ArrayFormatter<'a>>, ArrowError> {
+    batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), options))
+        .collect()
+}

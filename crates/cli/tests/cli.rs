@@ -1,0 +1,356 @@
+//! The `dbapi` binary against the bundled server over gRPC on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use flightsql_server::{Options, Server};
+
+/// A server on a runtime of its own (the binary runs as a child process).
+struct Running {
+    server: Server,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn start(options: Options) -> Running {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(async {
+        Server::builder()
+            .demo()
+            .options(options)
+            .start()
+            .await
+            .unwrap()
+    });
+    Running { server, _rt: rt }
+}
+
+fn dbapi(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dbapi"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("DBAPI_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Rows with NULL, an empty string, a decimal, a time zone and non-ASCII text.
+const SAMPLE: &str = "SELECT id, name, email, CAST(amount AS DECIMAL(10, 2)) AS amount, \
+     arrow_cast(placed_at, 'Timestamp(Microsecond, Some(\"Europe/Paris\"))') AS placed \
+     FROM (SELECT c.id, c.name, coalesce(c.email, '') AS email, o.amount, o.placed_at \
+     FROM shop.customers c LEFT JOIN shop.orders o ON o.customer_id = c.id) \
+     ORDER BY id, amount";
+
+#[test]
+fn formats_print_values_exactly() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let csv = dbapi(&[&url, "--format", "csv", "-c", SAMPLE], None);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    assert_eq!(
+        stdout(&csv),
+        "id,name,email,amount,placed\n\
+         1,Ada,ada@example.org,25.50,2026-01-02T10:00:00+01:00\n\
+         1,Ada,ada@example.org,180.00,2026-01-03T11:30:00+01:00\n\
+         2,Grace,,,\n\
+         3,Émilie,emilie@example.org,99.99,\n"
+    );
+    // NULL apart from the empty string when asked.
+    let csv = dbapi(
+        &[&url, "--format", "csv", "--null", "\\N", "-c", SAMPLE],
+        None,
+    );
+    assert!(
+        stdout(&csv).contains("\n2,Grace,,\\N,\\N\n"),
+        "{}",
+        stdout(&csv)
+    );
+    let ndjson = dbapi(&[&url, "--format", "ndjson", "-c", SAMPLE], None);
+    let lines: Vec<String> = stdout(&ndjson).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(
+        lines[2], r#"{"id":2,"name":"Grace","email":""}"#,
+        "NULLs are left out, the empty string is kept"
+    );
+    assert_eq!(
+        lines[0],
+        r#"{"id":1,"name":"Ada","email":"ada@example.org","amount":25.50,"placed":"2026-01-02T10:00:00+01:00"}"#
+    );
+    let json = dbapi(&[&url, "--format", "json", "-c", SAMPLE], None);
+    let text = stdout(&json);
+    assert!(
+        text.starts_with("[{") && text.trim_end().ends_with("}]"),
+        "{text}"
+    );
+    assert!(text.contains(r#""name":"Émilie""#), "{text}");
+
+    let table = dbapi(&[&url, "--ascii", "-c", SAMPLE], None);
+    let text = stdout(&table);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let grace: Vec<&str> = text
+        .lines()
+        .find(|l| l.contains("Grace"))
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(grace, ["", "2", "Grace", "", "NULL", "NULL", ""]);
+    assert!(text.contains("| 25.50 "), "{text}");
+    assert!(text.contains("2026-01-02T10:00:00+01:00"), "{text}");
+    assert!(text.contains("Émilie"), "{text}");
+    assert!(text.ends_with("(4 rows)\n"), "{text}");
+}
+
+#[test]
+fn expanded_display_and_empty_results() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(
+        &[
+            &url,
+            "-x",
+            "-c",
+            "SELECT id, name FROM shop.customers WHERE id = 2",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&out), "-[ RECORD 1 ]-\nid   | 2\nname | Grace\n");
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT id, name FROM shop.customers WHERE id < 0",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&out), "id,name\n");
+    let out = dbapi(
+        &[&url, "--ascii", "-c", "SELECT 1 AS one WHERE false"],
+        None,
+    );
+    assert!(stdout(&out).contains("| one |"), "{}", stdout(&out));
+    assert!(stdout(&out).ends_with("(0 rows)\n"));
+}
+
+#[test]
+fn scripts_from_files_stdin_and_several_commands_run_in_order() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("script.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE notes (id BIGINT, text VARCHAR);\n\
+         -- a comment; with a semicolon\n\
+         INSERT INTO notes VALUES (1, 'a;b'), (2, 'c');\n",
+    )
+    .unwrap();
+    let out = dbapi(&[&url, "-f", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("OK, 2 rows affected"),
+        "{}",
+        stdout(&out)
+    );
+    let out = dbapi(
+        &[&url, "--format", "csv"],
+        Some("SELECT text FROM notes WHERE id = 1;\nSELECT count(*) AS n\nFROM notes"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "text\na;b\nn\n2\n");
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT 1 AS a",
+            "-c",
+            "SELECT 2 AS b; SELECT 3 AS c",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&out), "a\n1\nb\n2\nc\n3\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn parameters_are_typed_by_the_server() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "csv",
+            "-p",
+            "1=2",
+            "-c",
+            "SELECT name FROM shop.customers WHERE id = $1",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "name\nGrace\n");
+    let out = dbapi(
+        &[
+            &url,
+            "-p",
+            "1=not a number",
+            "-c",
+            "SELECT name FROM shop.customers WHERE id = $1",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a number"), "{}", stderr(&out));
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_non_zero_status() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(
+        &[&url, "-c", "SELECT 1 AS ok; SELEKT 2; SELECT 3 AS never"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(
+        text.contains("ok"),
+        "the statement before the error ran: {text}"
+    );
+    assert!(!text.contains("never"), "{text}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("SELEKT"), "{err}");
+    let verbose = dbapi(&[&url, "--verbose", "-c", "SELEKT 2"], None);
+    assert!(
+        stderr(&verbose).contains("code INVALID_ARGUMENT"),
+        "{}",
+        stderr(&verbose)
+    );
+
+    let out = dbapi(
+        &["flightsql://127.0.0.1:1?tls=false", "-c", "SELECT 1"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("caused by") || stderr(&out).contains("connect"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(&["-c", "SELECT 1"], None);
+    assert!(
+        stderr(&out).contains("no connection URL"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(&["flightsql://h:1?bogus=1", "-c", "SELECT 1"], None);
+    assert!(
+        stderr(&out).contains("unknown URL option \"bogus\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tokens_come_from_the_environment_and_are_never_printed() {
+    let running = start(Options {
+        auth: flightsql_server::Auth::Bearer("s3cr3t-t0ken".into()),
+        ..Options::default()
+    });
+    let url = running.server.url();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbapi"))
+        .args(["--password", "--format", "csv", "-c", "SELECT 1 AS one"])
+        .env("DATABASE_URL", &url)
+        .env("DBAPI_TOKEN", "s3cr3t-t0ken")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "one\n1\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_dbapi"))
+        .args(["--password", "--verbose", "-c", "SELEKT"])
+        .env("DATABASE_URL", &url)
+        .env("DBAPI_TOKEN", "s3cr3t-t0ken")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains("s3cr3t"), "{all}");
+    let out = dbapi(
+        &[&format!("{url}&token=wr0ng-t0ken"), "-c", "SELECT 1"],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("wr0ng"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_demo_needs_no_server() {
+    let out = dbapi(
+        &[
+            "--demo",
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM readings",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n100\n");
+}
+
+#[test]
+fn arrow_ipc_output_reads_back() {
+    let running = start(Options {
+        endpoints: 3,
+        ..Options::default()
+    });
+    let url = running.server.url();
+    let path = std::env::temp_dir().join(format!("dbapi-cli-{}.arrows", std::process::id()));
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "arrow",
+            "--out",
+            path.to_str().unwrap(),
+            "-c",
+            "SELECT * FROM readings ORDER BY time",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = std::fs::File::open(&path).unwrap();
+    let reader = arrow::ipc::reader::StreamReader::try_new(file, None).unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 100);
+    std::fs::remove_file(&path).unwrap();
+}
