@@ -15,11 +15,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use arrow::record_batch::RecordBatch;
 use clap::Parser;
 use dbapi::{Connection, Cursor, Params, Value};
 
 use crate::output::{Format, ResultWriter, TableStyle};
 
+mod meta;
 mod output;
 mod script;
 
@@ -49,8 +51,8 @@ struct Args {
     /// One block per row (`column | value`), for wide rows.
     #[arg(short = 'x', long)]
     expanded: bool,
-    /// How NULL is written (default: `NULL` in tables, an empty field in CSV; JSON leaves
-    /// NULL members out).
+    /// How NULL is written in tables and CSV (default: `NULL` in tables, an empty field in
+    /// CSV; JSON writes `null`).
     #[arg(long, value_name = "TEXT")]
     null: Option<String>,
     /// A parameter, `NAME=VALUE` (`1=42` for `$1`, `name=alice` for `$name`); typed by the
@@ -119,6 +121,10 @@ fn report(error: &(dyn std::error::Error + 'static), verbose: bool) {
 fn statements(args: &Args) -> Result<Option<Vec<String>>, BoxError> {
     let mut out = Vec::new();
     for command in &args.commands {
+        if command.trim_start().starts_with('\\') {
+            out.push(command.trim().to_owned());
+            continue;
+        }
         let (mut statements, rest) = script::split(command);
         out.append(&mut statements);
         if !rest.is_empty() {
@@ -250,7 +256,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
             server.url()
         );
     }
-    let mut session = Session::new(&args, conn.as_ref())?;
+    let mut session = Session::new(&args, conn.as_ref(), dbapi::redact_url(&url))?;
     let ok = match statements(&args)? {
         Some(list) => session.run_all(&list, &params).await,
         None => session.run_stdin(&params).await?,
@@ -268,11 +274,18 @@ struct Session<'a> {
     style: TableStyle,
     quiet: bool,
     verbose: bool,
+    timing: bool,
+    /// The URL with secrets hidden, for `\conninfo`.
+    shown_url: String,
     out: Box<dyn Write>,
 }
 
 impl<'a> Session<'a> {
-    fn new(args: &Args, conn: &'a dyn Connection) -> Result<Session<'a>, BoxError> {
+    fn new(
+        args: &Args,
+        conn: &'a dyn Connection,
+        shown_url: String,
+    ) -> Result<Session<'a>, BoxError> {
         let out: Box<dyn Write> = match &args.out {
             Some(path) => Box::new(std::io::BufWriter::new(
                 std::fs::File::create(path)
@@ -290,6 +303,8 @@ impl<'a> Session<'a> {
             },
             quiet: args.quiet,
             verbose: args.verbose,
+            timing: false,
+            shown_url,
             out,
         })
     }
@@ -297,10 +312,14 @@ impl<'a> Session<'a> {
     /// Runs every statement, stopping at the first error (reported); whether all succeeded.
     async fn run_all(&mut self, statements: &[String], params: &Params) -> bool {
         for sql in statements {
-            if let Err(e) = self.run_one(sql, params).await {
-                let _ = self.out.flush();
-                report(e.as_ref(), self.verbose);
-                return false;
+            match self.run_one(sql, params).await {
+                Ok(true) => {}
+                Ok(false) => return true,
+                Err(e) => {
+                    let _ = self.out.flush();
+                    report(e.as_ref(), self.verbose);
+                    return false;
+                }
             }
         }
         true
@@ -319,6 +338,20 @@ impl<'a> Session<'a> {
         loop {
             let mut line = String::new();
             let n = stdin.lock().read_line(&mut line)?;
+            if buffer.trim().is_empty() && line.trim_start().starts_with('\\') {
+                buffer.clear();
+                match self.run_one(line.trim(), params).await {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(ok),
+                    Err(e) => {
+                        self.out.flush()?;
+                        report(e.as_ref(), self.verbose);
+                        ok = false;
+                    }
+                }
+                self.out.flush()?;
+                continue;
+            }
             if n > 0 {
                 buffer.push_str(&line);
             }
@@ -333,12 +366,16 @@ impl<'a> Session<'a> {
                 statements
             };
             for sql in statements {
-                if let Err(e) = self.run_one(&sql, params).await {
-                    self.out.flush()?;
-                    report(e.as_ref(), self.verbose);
-                    ok = false;
-                    if !interactive {
-                        return Ok(false);
+                match self.run_one(&sql, params).await {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(ok),
+                    Err(e) => {
+                        self.out.flush()?;
+                        report(e.as_ref(), self.verbose);
+                        ok = false;
+                        if !interactive {
+                            return Ok(false);
+                        }
                     }
                 }
             }
@@ -349,8 +386,212 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Runs one statement and writes its result (or its row count).
-    async fn run_one(&mut self, sql: &str, params: &Params) -> Result<(), BoxError> {
+    /// Runs one statement (or meta-command) and writes its result (or its row count);
+    /// whether to go on (`\q` says not to).
+    async fn run_one(&mut self, sql: &str, params: &Params) -> Result<bool, BoxError> {
+        if sql.starts_with('\\') {
+            return self.meta(sql).await;
+        }
+        let start = std::time::Instant::now();
+        self.statement(sql, params).await?;
+        if self.timing {
+            eprintln!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(true)
+    }
+
+    /// Writes one batch as a whole result.
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        let schema = batch.schema();
+        let mut writer = ResultWriter::new(&mut self.out, self.format, &schema, &self.style)?;
+        writer.write(batch)?;
+        writer.finish(&schema)?;
+        Ok(())
+    }
+
+    /// Runs a meta-command; whether to go on.
+    async fn meta(&mut self, line: &str) -> Result<bool, BoxError> {
+        use meta::{Meta, text_batch};
+        match Meta::parse(line)? {
+            Meta::Catalogs => {
+                let names = self.conn.catalogs().await?;
+                let batch = text_batch(vec![("catalog", names.into_iter().map(Some).collect())])?;
+                self.write_batch(&batch)?;
+            }
+            Meta::Schemas(pattern) => {
+                let schemas = self.conn.schemas(None, pattern.as_deref()).await?;
+                let batch = text_batch(vec![
+                    (
+                        "catalog",
+                        schemas.iter().map(|s| s.catalog.clone()).collect(),
+                    ),
+                    (
+                        "schema",
+                        schemas.iter().map(|s| Some(s.name.clone())).collect(),
+                    ),
+                ])?;
+                self.write_batch(&batch)?;
+            }
+            Meta::Tables(pattern) => {
+                let tables = self
+                    .conn
+                    .tables(&meta::table_filter(pattern.as_deref()))
+                    .await?;
+                let batch = text_batch(vec![
+                    (
+                        "catalog",
+                        tables.iter().map(|t| t.catalog.clone()).collect(),
+                    ),
+                    ("schema", tables.iter().map(|t| t.schema.clone()).collect()),
+                    (
+                        "name",
+                        tables.iter().map(|t| Some(t.name.clone())).collect(),
+                    ),
+                    (
+                        "type",
+                        tables.iter().map(|t| Some(t.table_type.clone())).collect(),
+                    ),
+                ])?;
+                self.write_batch(&batch)?;
+            }
+            Meta::Describe(name) => self.describe(&name).await?,
+            Meta::Expanded => {
+                self.style.expanded = !self.style.expanded;
+                let state = if self.style.expanded { "on" } else { "off" };
+                eprintln!("Expanded display is {state}.");
+            }
+            Meta::Format(name) => {
+                self.format = <Format as clap::ValueEnum>::from_str(&name, true).map_err(|_| {
+                    format!("unknown format {name:?}: table, csv, json, ndjson or arrow")
+                })?;
+            }
+            Meta::Timing => {
+                self.timing = !self.timing;
+                eprintln!("Timing is {}.", if self.timing { "on" } else { "off" });
+            }
+            Meta::Output(file) => {
+                self.out.flush()?;
+                self.out = match file {
+                    Some(path) => Box::new(std::io::BufWriter::new(
+                        std::fs::File::create(&path)
+                            .map_err(|e| format!("cannot create {path}: {e}"))?,
+                    )),
+                    None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                };
+            }
+            Meta::ConnInfo => writeln!(self.out, "{}", self.shown_url)?,
+            Meta::Help => writeln!(self.out, "{}", meta::HELP)?,
+            Meta::Quit => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `\d name`: the table's columns, then its keys.
+    async fn describe(&mut self, name: &str) -> Result<(), BoxError> {
+        let wanted = meta::table_ref(name);
+        let filter = dbapi::metadata::TableFilter {
+            catalog: wanted.catalog.clone(),
+            schema_pattern: wanted.schema.clone(),
+            table_pattern: Some(wanted.name.clone()),
+            ..dbapi::metadata::TableFilter::new()
+        }
+        .with_columns();
+        let mut tables = self.conn.tables(&filter).await?;
+        tables.retain(|t| {
+            t.name == wanted.name
+                && wanted
+                    .schema
+                    .as_ref()
+                    .is_none_or(|s| t.schema.as_ref() == Some(s))
+                && wanted
+                    .catalog
+                    .as_ref()
+                    .is_none_or(|c| t.catalog.as_ref() == Some(c))
+        });
+        let table = match tables.len() {
+            0 => return Err(format!("no table named {name}").into()),
+            1 => tables.remove(0),
+            _ => {
+                let names: Vec<String> = tables
+                    .iter()
+                    .map(|t| dbapi::metadata::TableRef::from(t).to_string())
+                    .collect();
+                return Err(format!("{name} is ambiguous: {}", names.join(", ")).into());
+            }
+        };
+        let columns = &table.columns;
+        let batch = meta::text_batch(vec![
+            (
+                "column",
+                columns.iter().map(|c| Some(c.name.clone())).collect(),
+            ),
+            (
+                "type",
+                columns
+                    .iter()
+                    .map(|c| Some(c.data_type.to_string()))
+                    .collect(),
+            ),
+            (
+                "nullable",
+                columns
+                    .iter()
+                    .map(|c| Some(if c.nullable { "yes" } else { "no" }.to_owned()))
+                    .collect(),
+            ),
+            (
+                "sql type",
+                columns.iter().map(|c| c.type_name.clone()).collect(),
+            ),
+            (
+                "remarks",
+                columns.iter().map(|c| c.remarks.clone()).collect(),
+            ),
+        ])?;
+        self.write_batch(&batch)?;
+        let reference = dbapi::metadata::TableRef::from(&table);
+        let keys = match self.conn.primary_keys(&reference).await {
+            Ok(keys) => keys,
+            Err(e) if e.is_not_supported() => {
+                writeln!(self.out, "Keys: not available from this server.")?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !keys.is_empty() {
+            let columns: Vec<&str> = keys.iter().map(|k| k.column.as_str()).collect();
+            let name = keys[0].key_name.as_deref().unwrap_or("primary key");
+            writeln!(self.out, "Primary key {name}: ({})", columns.join(", "))?;
+        }
+        for (title, keys) in [
+            ("Foreign key", self.conn.imported_keys(&reference).await),
+            ("Referenced by", self.conn.exported_keys(&reference).await),
+        ] {
+            let keys = match keys {
+                Ok(keys) => keys,
+                Err(e) if e.is_not_supported() => {
+                    writeln!(self.out, "{title}: not available from this server.")?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for k in keys {
+                writeln!(
+                    self.out,
+                    "{title} {}: {}({}) references {}({})",
+                    k.foreign_key_name.as_deref().unwrap_or("-"),
+                    k.foreign_table,
+                    k.foreign_column,
+                    k.primary_table,
+                    k.primary_column
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one SQL statement and writes its result (or its row count).
+    async fn statement(&mut self, sql: &str, params: &Params) -> Result<(), BoxError> {
         let mut cursor = self.conn.cursor()?;
         let bound = if sql_mentions_parameters(sql) {
             params.clone()

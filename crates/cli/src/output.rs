@@ -106,8 +106,17 @@ impl<W: Write> ResultWriter<W> {
                 ),
                 false,
             ),
-            Format::Json => ResultWriter::Json(arrow::json::ArrayWriter::new(out)),
-            Format::Ndjson => ResultWriter::Ndjson(arrow::json::LineDelimitedWriter::new(out)),
+            // NULL members are written as `null`, apart from missing ones.
+            Format::Json => ResultWriter::Json(
+                arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
+            Format::Ndjson => ResultWriter::Ndjson(
+                arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(out),
+            ),
             Format::Arrow => ResultWriter::Arrow(Box::new(
                 arrow::ipc::writer::StreamWriter::try_new(out, schema)?,
             )),

@@ -90,8 +90,8 @@ fn formats_print_values_exactly() {
     let lines: Vec<String> = stdout(&ndjson).lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(
-        lines[2], r#"{"id":2,"name":"Grace","email":""}"#,
-        "NULLs are left out, the empty string is kept"
+        lines[2], r#"{"id":2,"name":"Grace","email":"","amount":null,"placed":null}"#,
+        "NULL apart from the empty string"
     );
     assert_eq!(
         lines[0],
@@ -353,4 +353,49 @@ fn arrow_ipc_output_reads_back() {
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 100);
     std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn meta_commands_browse_the_database() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(
+        &[&url, "--format", "csv"],
+        Some("\\l\n\\dt shop.order%\n\\d shop.orders\n\\conninfo\n\\q\nSELECT 'not run';\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("catalog\narchive\ndatafusion\n"), "{text}");
+    assert!(
+        text.contains("catalog,schema,name,type\ndatafusion,shop,order_items,TABLE\ndatafusion,shop,orders,TABLE\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("customer_id,Int64,no,BIGINT,references customers(id)\n"),
+        "{text}"
+    );
+    assert!(text.contains("Primary key orders_pk: (id)\n"), "{text}");
+    assert!(
+        text.contains("Foreign key orders_customer_fk: datafusion.shop.orders(customer_id) references datafusion.shop.customers(id)"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{url}\n")), "{text}");
+    assert!(!text.contains("not run"), "\\q stops: {text}");
+
+    let out = dbapi(&[&url, "-c", "\\d nope"], None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no table named nope"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(&[&url, "-c", "\\zz"], None);
+    assert!(
+        stderr(&out).contains("unknown or malformed meta-command"),
+        "{}",
+        stderr(&out)
+    );
+    // `\conninfo` hides secrets.
+    let out = dbapi(&[&format!("{url}&token=s3cr3t"), "-c", "\\conninfo"], None);
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains("s3cr3t"));
 }

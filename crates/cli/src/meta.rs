@@ -1,0 +1,162 @@
+//! Meta-commands in the psql habit: `\l`, `\dn`, `\dt`, `\d`, `\x`, `\format`, `\timing`,
+//! `\o`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringArray};
+use arrow::record_batch::RecordBatch;
+use dbapi::metadata::{TableFilter, TableRef};
+
+/// The help of `\?`.
+pub const HELP: &str = "\
+\\l               list catalogs
+\\dn [PATTERN]    list schemas (LIKE pattern)
+\\dt [PATTERN]    list tables and views ([SCHEMA.]TABLE, LIKE patterns)
+\\d NAME          describe a table: columns and keys ([CATALOG.][SCHEMA.]TABLE)
+\\x               toggle expanded display
+\\format FORMAT   table, csv, json, ndjson or arrow
+\\timing          toggle printing how long each statement took
+\\o [FILE]        write results to FILE (no FILE: back to standard output)
+\\conninfo        the connection (secrets hidden)
+\\?               this help
+\\q               quit
+SQL statements end with ';'.";
+
+/// A meta-command, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meta {
+    /// `\l`.
+    Catalogs,
+    /// `\dn [pattern]`.
+    Schemas(Option<String>),
+    /// `\dt [pattern]`.
+    Tables(Option<String>),
+    /// `\d name`.
+    Describe(String),
+    /// `\x`.
+    Expanded,
+    /// `\format name`.
+    Format(String),
+    /// `\timing`.
+    Timing,
+    /// `\o [file]`.
+    Output(Option<String>),
+    /// `\conninfo`.
+    ConnInfo,
+    /// `\?`.
+    Help,
+    /// `\q`.
+    Quit,
+}
+
+impl Meta {
+    /// Parses a line starting with `\`.
+    pub fn parse(line: &str) -> Result<Meta, String> {
+        let line = line.trim().trim_end_matches(';').trim();
+        let (name, arg) = match line.split_once(char::is_whitespace) {
+            Some((name, arg)) => (name, Some(arg.trim().to_owned()).filter(|a| !a.is_empty())),
+            None => (line, None),
+        };
+        Ok(match (name, arg) {
+            ("\\l", None) => Meta::Catalogs,
+            ("\\dn", arg) => Meta::Schemas(arg),
+            ("\\dt", arg) => Meta::Tables(arg),
+            ("\\d", Some(table)) => Meta::Describe(table),
+            ("\\x", None) => Meta::Expanded,
+            ("\\format", Some(format)) => Meta::Format(format),
+            ("\\timing", None) => Meta::Timing,
+            ("\\o", file) => Meta::Output(file),
+            ("\\conninfo", None) => Meta::ConnInfo,
+            ("\\?", None) => Meta::Help,
+            ("\\q", None) => Meta::Quit,
+            ("\\d", None) => return Err("\\d needs a table name (\\dt lists tables)".into()),
+            ("\\format", None) => {
+                return Err("\\format needs a format: table, csv, json, ndjson or arrow".into());
+            }
+            (name, _) => {
+                return Err(format!(
+                    "unknown or malformed meta-command {name} (\\? lists them)"
+                ));
+            }
+        })
+    }
+}
+
+/// A batch of text columns.
+pub fn text_batch(
+    columns: Vec<(&str, Vec<Option<String>>)>,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    RecordBatch::try_from_iter(
+        columns
+            .into_iter()
+            .map(|(name, values)| (name, Arc::new(StringArray::from(values)) as ArrayRef)),
+    )
+}
+
+/// `[catalog.][schema.]name` as a table reference.
+pub fn table_ref(name: &str) -> TableRef {
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.as_slice() {
+        [catalog, schema, table] => TableRef::new(*table)
+            .in_schema(*schema)
+            .in_catalog(*catalog),
+        [schema, table] => TableRef::new(*table).in_schema(*schema),
+        _ => TableRef::new(name),
+    }
+}
+
+/// The filter of `\dt [schema.]pattern`.
+pub fn table_filter(pattern: Option<&str>) -> TableFilter {
+    match pattern.map(|p| p.split_once('.')) {
+        Some(Some((schema, table))) => TableFilter::new().schema(schema).table(table),
+        Some(None) => TableFilter::new().table(pattern.unwrap_or("%")),
+        None => TableFilter::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_commands_parse() {
+        assert_eq!(Meta::parse("\\l"), Ok(Meta::Catalogs));
+        assert_eq!(
+            Meta::parse("\\dt shop.%;"),
+            Ok(Meta::Tables(Some("shop.%".into())))
+        );
+        assert_eq!(Meta::parse("\\dn"), Ok(Meta::Schemas(None)));
+        assert_eq!(
+            Meta::parse("\\d  orders "),
+            Ok(Meta::Describe("orders".into()))
+        );
+        assert_eq!(Meta::parse("\\o"), Ok(Meta::Output(None)));
+        assert!(
+            Meta::parse("\\d")
+                .unwrap_err()
+                .contains("needs a table name")
+        );
+        assert!(Meta::parse("\\zz").unwrap_err().contains("unknown"));
+    }
+
+    #[test]
+    fn names_and_patterns() {
+        assert_eq!(
+            table_ref("a.b.c"),
+            TableRef::new("c").in_schema("b").in_catalog("a")
+        );
+        assert_eq!(
+            table_ref("shop.orders"),
+            TableRef::new("orders").in_schema("shop")
+        );
+        let f = table_filter(Some("shop.ord%"));
+        assert_eq!(
+            (f.schema_pattern.as_deref(), f.table_pattern.as_deref()),
+            (Some("shop"), Some("ord%"))
+        );
+        assert_eq!(
+            table_filter(Some("t%")).table_pattern.as_deref(),
+            Some("t%")
+        );
+    }
+}
