@@ -259,6 +259,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let mut session = Session::new(&args, conn.as_ref(), dbapi::redact_url(&url))?;
     let ok = match statements(&args)? {
         Some(list) => session.run_all(&list, &params).await,
+        None if std::io::stdin().is_terminal() => session.repl(&params).await?,
         None => session.run_stdin(&params).await?,
     };
     let closed = conn.close().await;
@@ -323,6 +324,104 @@ impl<'a> Session<'a> {
             }
         }
         true
+    }
+
+    /// The interactive shell: line editing, history kept in a file, statements ending at `;`
+    /// (several lines each), meta-commands; Ctrl-C cancels the running statement (on the
+    /// server too, where the driver can) or clears the line being typed, Ctrl-D quits.
+    async fn repl(&mut self, params: &Params) -> Result<bool, BoxError> {
+        use rustyline::error::ReadlineError;
+        let mut editor = rustyline::DefaultEditor::new()?;
+        let history = history_file();
+        if let Some(path) = &history {
+            // A missing history file is a first session.
+            let _ = editor.load_history(path);
+        }
+        if !self.quiet {
+            eprintln!("end statements with ';'; \\? lists meta-commands; Ctrl-D quits");
+        }
+        let mut buffer = String::new();
+        loop {
+            let prompt = if buffer.trim().is_empty() {
+                "dbapi> "
+            } else {
+                "   ...> "
+            };
+            let line = tokio::task::block_in_place(|| editor.readline(prompt));
+            let line = match line {
+                Ok(line) => line,
+                Err(ReadlineError::Interrupted) => {
+                    buffer.clear();
+                    continue;
+                }
+                Err(ReadlineError::Eof) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let is_meta = buffer.trim().is_empty() && line.trim_start().starts_with('\\');
+            let statements = if is_meta {
+                vec![line.trim().to_owned()]
+            } else {
+                buffer.push_str(&line);
+                buffer.push('\n');
+                let (statements, rest) = script::split(&buffer);
+                buffer = rest;
+                statements
+            };
+            if !line.trim().is_empty() {
+                let entry = if is_meta {
+                    line.trim().to_owned()
+                } else {
+                    line.clone()
+                };
+                let _ = editor.add_history_entry(entry);
+                if let Some(path) = &history {
+                    // History is best effort: a read-only home still gets a shell.
+                    let _ = editor.append_history(path);
+                }
+            }
+            for sql in statements {
+                match self.cancellable(&sql, params).await {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(true),
+                    Err(e) => {
+                        self.out.flush()?;
+                        report(e.as_ref(), self.verbose);
+                    }
+                }
+                self.out.flush()?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs a statement; Ctrl-C cancels it (and its query on the server).
+    async fn cancellable(&mut self, sql: &str, params: &Params) -> Result<bool, BoxError> {
+        if sql.starts_with('\\') {
+            return self.meta(sql).await;
+        }
+        let start = std::time::Instant::now();
+        let mut cursor = self.conn.cursor()?;
+        let token = cursor.cancel_token().ok();
+        let outcome = {
+            let work = self.run_cursor(cursor.as_mut(), sql, params);
+            tokio::pin!(work);
+            loop {
+                tokio::select! {
+                    outcome = &mut work => break outcome,
+                    _ = tokio::signal::ctrl_c() => {
+                        eprintln!("cancelling...");
+                        if let Some(token) = &token {
+                            let _ = token.cancel().await;
+                        }
+                    }
+                }
+            }
+        };
+        outcome?;
+        if self.timing {
+            eprintln!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(true)
     }
 
     /// Reads statements from standard input, running each as its `;` arrives; the text after
@@ -593,6 +692,16 @@ impl<'a> Session<'a> {
     /// Runs one SQL statement and writes its result (or its row count).
     async fn statement(&mut self, sql: &str, params: &Params) -> Result<(), BoxError> {
         let mut cursor = self.conn.cursor()?;
+        self.run_cursor(cursor.as_mut(), sql, params).await
+    }
+
+    /// Runs one SQL statement on a cursor and writes its result (or its row count).
+    async fn run_cursor(
+        &mut self,
+        cursor: &mut dyn Cursor,
+        sql: &str,
+        params: &Params,
+    ) -> Result<(), BoxError> {
         let bound = if sql_mentions_parameters(sql) {
             params.clone()
         } else {
@@ -618,7 +727,7 @@ impl<'a> Session<'a> {
                 })
                 .collect::<Vec<_>>(),
         ));
-        self.write_result(cursor.as_mut(), schema).await
+        self.write_result(cursor, schema).await
     }
 
     async fn write_result(
@@ -637,6 +746,14 @@ impl<'a> Session<'a> {
         }
         writer.finish(&schema)?;
         Ok(())
+    }
+}
+
+/// Where the shell keeps its history: `DBAPI_HISTORY`, else `~/.dbapi_history`.
+fn history_file() -> Option<PathBuf> {
+    match std::env::var_os("DBAPI_HISTORY") {
+        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+        _ => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".dbapi_history")),
     }
 }
 

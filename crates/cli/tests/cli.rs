@@ -399,3 +399,55 @@ fn meta_commands_browse_the_database() {
     let out = dbapi(&[&format!("{url}&token=s3cr3t"), "-c", "\\conninfo"], None);
     assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains("s3cr3t"));
 }
+
+/// The interactive shell, driven through a pseudo-terminal.
+#[test]
+fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
+    use std::time::Duration;
+
+    let running = start(Options::default());
+    let url = running.server.url();
+    let history = std::env::temp_dir().join(format!("dbapi-cli-history-{}", std::process::id()));
+    let _ = std::fs::remove_file(&history);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbapi"));
+    command
+        .args([&url, "--ascii"])
+        .env("DBAPI_HISTORY", &history)
+        .env("TERM", "dumb")
+        .env_remove("DATABASE_URL");
+    let mut shell = expectrl::Session::spawn(command).unwrap();
+    shell.set_expect_timeout(Some(Duration::from_secs(20)));
+    shell.expect("dbapi> ").unwrap();
+    // A statement over two lines.
+    shell.send_line("SELECT 40 + 2").unwrap();
+    shell.expect("...> ").unwrap();
+    shell.send_line("  AS answer;").unwrap();
+    shell.expect("(1 row)").unwrap();
+    shell.expect("dbapi> ").unwrap();
+    // A slow query, cancelled with Ctrl-C; the shell stays.
+    running.server.set_options(|o| {
+        o.delay_before_first_batch = Duration::from_secs(30);
+    });
+    shell.send_line("SELECT * FROM readings;").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    shell.send([3_u8]).unwrap();
+    shell.expect("cancel").unwrap();
+    shell.expect("dbapi> ").unwrap();
+    running.server.set_options(|o| {
+        o.delay_before_first_batch = Duration::ZERO;
+    });
+    assert!(
+        running.server.stats().cancel_flight_info >= 1,
+        "{:?}",
+        running.server.stats()
+    );
+    shell.send_line("SELECT 'still here' AS status;").unwrap();
+    shell.expect("still here").unwrap();
+    shell.expect("dbapi> ").unwrap();
+    shell.send_line("\\q").unwrap();
+    shell.expect(expectrl::Eof).unwrap();
+    let kept = std::fs::read_to_string(&history).unwrap();
+    assert!(kept.contains("SELECT 40 + 2"), "{kept}");
+    assert!(kept.contains("\\q"), "{kept}");
+    let _ = std::fs::remove_file(&history);
+}
