@@ -278,7 +278,7 @@ struct Session<'a> {
     timing: bool,
     /// The URL with secrets hidden, for `\conninfo`.
     shown_url: String,
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
 }
 
 impl<'a> Session<'a> {
@@ -287,12 +287,12 @@ impl<'a> Session<'a> {
         conn: &'a dyn Connection,
         shown_url: String,
     ) -> Result<Session<'a>, BoxError> {
-        let out: Box<dyn Write> = match &args.out {
+        let out: Box<dyn Write + Send> = match &args.out {
             Some(path) => Box::new(std::io::BufWriter::new(
                 std::fs::File::create(path)
                     .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
             )),
-            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout())),
         };
         Ok(Session {
             conn,
@@ -561,7 +561,7 @@ impl<'a> Session<'a> {
             }
             Meta::Format(name) => {
                 self.format = <Format as clap::ValueEnum>::from_str(&name, true).map_err(|_| {
-                    format!("unknown format {name:?}: table, csv, json, ndjson or arrow")
+                    format!("unknown format {name:?}: table, csv, json, ndjson, arrow or parquet")
                 })?;
             }
             Meta::Timing => {
@@ -575,7 +575,7 @@ impl<'a> Session<'a> {
                         std::fs::File::create(&path)
                             .map_err(|e| format!("cannot create {path}: {e}"))?,
                     )),
-                    None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                    None => Box::new(std::io::BufWriter::new(std::io::stdout())),
                 };
             }
             Meta::ConnInfo => writeln!(self.out, "{}", self.shown_url)?,

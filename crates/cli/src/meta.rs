@@ -14,7 +14,7 @@ pub const HELP: &str = "\
 \\dt [PATTERN]    list tables and views ([SCHEMA.]TABLE, LIKE patterns)
 \\d NAME          describe a table: columns and keys ([CATALOG.][SCHEMA.]TABLE)
 \\x               toggle expanded display
-\\format FORMAT   table, csv, json, ndjson or arrow
+\\format FORMAT   table, csv, json, ndjson, arrow or parquet
 \\timing          toggle printing how long each statement took
 \\o [FILE]        write results to FILE (no FILE: back to standard output)
 \\conninfo        the connection (secrets hidden)
@@ -71,7 +71,9 @@ impl Meta {
             ("\\q", None) => Meta::Quit,
             ("\\d", None) => return Err("\\d needs a table name (\\dt lists tables)".into()),
             ("\\format", None) => {
-                return Err("\\format needs a format: table, csv, json, ndjson or arrow".into());
+                return Err(
+                    "\\format needs a format: table, csv, json, ndjson, arrow or parquet".into(),
+                );
             }
             (name, _) => {
                 return Err(format!(

@@ -23,6 +23,8 @@ pub enum Format {
     Ndjson,
     /// An Arrow IPC stream (binary; for `--out` or a pipe).
     Arrow,
+    /// A Parquet file (binary, Snappy-compressed; for `--out` or a pipe).
+    Parquet,
 }
 
 /// How NULL is shown in tables by default (distinct from the empty string).
@@ -45,7 +47,7 @@ pub struct TableStyle {
 }
 
 /// A writer of one result.
-pub enum ResultWriter<W: Write> {
+pub enum ResultWriter<W: Write + Send> {
     /// See [`Format::Table`].
     Table {
         /// Where to write.
@@ -67,9 +69,11 @@ pub enum ResultWriter<W: Write> {
     Ndjson(arrow::json::LineDelimitedWriter<W>),
     /// See [`Format::Arrow`].
     Arrow(Box<arrow::ipc::writer::StreamWriter<W>>),
+    /// See [`Format::Parquet`].
+    Parquet(Box<parquet::arrow::ArrowWriter<W>>),
 }
 
-impl<W: Write> std::fmt::Debug for ResultWriter<W> {
+impl<W: Write + Send> std::fmt::Debug for ResultWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ResultWriter")
     }
@@ -81,7 +85,7 @@ fn options(null: &str) -> FormatOptions<'_> {
         .with_display_error(true)
 }
 
-impl<W: Write> ResultWriter<W> {
+impl<W: Write + Send> ResultWriter<W> {
     /// A writer of a result with `schema` in `format`.
     pub fn new(
         out: W,
@@ -120,6 +124,15 @@ impl<W: Write> ResultWriter<W> {
             Format::Arrow => ResultWriter::Arrow(Box::new(
                 arrow::ipc::writer::StreamWriter::try_new(out, schema)?,
             )),
+            Format::Parquet => {
+                let properties = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                let writer =
+                    parquet::arrow::ArrowWriter::try_new(out, schema.clone(), Some(properties))
+                        .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+                ResultWriter::Parquet(Box::new(writer))
+            }
         })
     }
 
@@ -145,6 +158,9 @@ impl<W: Write> ResultWriter<W> {
             ResultWriter::Json(w) => w.write(batch),
             ResultWriter::Ndjson(w) => w.write(batch),
             ResultWriter::Arrow(w) => w.write(batch),
+            ResultWriter::Parquet(w) => w
+                .write(batch)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e))),
         }
     }
 
@@ -170,6 +186,11 @@ impl<W: Write> ResultWriter<W> {
             ResultWriter::Json(w) => w.finish(),
             ResultWriter::Ndjson(w) => w.finish(),
             ResultWriter::Arrow(w) => w.finish(),
+            ResultWriter::Parquet(w) => {
+                w.finish()
+                    .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+                Ok(())
+            }
         }
     }
 

@@ -451,3 +451,47 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
     assert!(kept.contains("\\q"), "{kept}");
     let _ = std::fs::remove_file(&history);
 }
+
+#[test]
+fn parquet_output_keeps_types_and_rows() {
+    use arrow::datatypes::{DataType, TimeUnit};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let running = start(Options {
+        endpoints: 2,
+        ..Options::default()
+    });
+    let url = running.server.url();
+    let path = std::env::temp_dir().join(format!("dbapi-cli-{}.parquet", std::process::id()));
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "parquet",
+            "-o",
+            path.to_str().unwrap(),
+            "-c",
+            SAMPLE,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = std::fs::File::open(&path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 4);
+    let schema = batches[0].schema();
+    assert_eq!(
+        schema.field_with_name("amount").unwrap().data_type(),
+        &DataType::Decimal128(10, 2)
+    );
+    assert_eq!(
+        schema.field_with_name("placed").unwrap().data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Paris".into()))
+    );
+    std::fs::remove_file(&path).unwrap();
+}
