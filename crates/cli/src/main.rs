@@ -424,63 +424,41 @@ impl<'a> Session<'a> {
         Ok(true)
     }
 
-    /// Reads statements from standard input, running each as its `;` arrives; the text after
-    /// the last `;` runs at the end of the input.
+    /// Reads a script from standard input (not a terminal), running each statement as its
+    /// `;` arrives and a meta-command as its line does; the text after the last `;` runs at
+    /// the end of the input. The first error stops the script.
     async fn run_stdin(&mut self, params: &Params) -> Result<bool, BoxError> {
-        let interactive = std::io::stdin().is_terminal();
-        if interactive && !self.quiet {
-            eprintln!("reading SQL from the terminal: end statements with ';', Ctrl-D to quit");
-        }
         let mut buffer = String::new();
-        let mut ok = true;
         let stdin = std::io::stdin();
         loop {
             let mut line = String::new();
             let n = stdin.lock().read_line(&mut line)?;
-            if buffer.trim().is_empty() && line.trim_start().starts_with('\\') {
+            let statements = if buffer.trim().is_empty() && line.trim_start().starts_with('\\') {
                 buffer.clear();
-                match self.run_one(line.trim(), params).await {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(ok),
-                    Err(e) => {
-                        self.out.flush()?;
-                        report(e.as_ref(), self.verbose);
-                        ok = false;
-                    }
-                }
-                self.out.flush()?;
-                continue;
-            }
-            if n > 0 {
-                buffer.push_str(&line);
-            }
-            let (statements, rest) = script::split(&buffer);
-            let statements = if n == 0 && !rest.is_empty() {
-                let mut all = statements;
-                all.push(rest.trim().to_owned());
-                buffer.clear();
-                all
+                vec![line.trim().to_owned()]
             } else {
+                buffer.push_str(&line);
+                let (mut statements, rest) = script::split(&buffer);
                 buffer = rest;
+                if n == 0 && !buffer.is_empty() {
+                    statements.push(buffer.trim().to_owned());
+                }
                 statements
             };
             for sql in statements {
                 match self.run_one(&sql, params).await {
                     Ok(true) => {}
-                    Ok(false) => return Ok(ok),
+                    Ok(false) => return Ok(true),
                     Err(e) => {
                         self.out.flush()?;
                         report(e.as_ref(), self.verbose);
-                        ok = false;
-                        if !interactive {
-                            return Ok(false);
-                        }
+                        return Ok(false);
                     }
                 }
             }
             self.out.flush()?;
             if n == 0 {
-                return Ok(ok);
+                return Ok(true);
             }
         }
     }
