@@ -495,3 +495,18 @@ fn parquet_output_keeps_types_and_rows() {
     );
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn a_script_on_stdin_stops_at_its_first_error() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    for script in [
+        "\\zz\nSELECT 'after' AS a;\n",
+        "SELEKT 1;\nSELECT 'after' AS a;\n",
+    ] {
+        let out = dbapi(&[&url], Some(script));
+        assert_eq!(out.status.code(), Some(1), "{script}");
+        assert!(!stdout(&out).contains("after"), "{}", stdout(&out));
+        assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    }
+}
