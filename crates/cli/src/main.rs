@@ -313,7 +313,7 @@ impl<'a> Session<'a> {
     /// Runs every statement, stopping at the first error (reported); whether all succeeded.
     async fn run_all(&mut self, statements: &[String], params: &Params) -> bool {
         for sql in statements {
-            match self.run_one(sql, params).await {
+            match self.run_one(sql, params, false).await {
                 Ok(true) => {}
                 Ok(false) => return true,
                 Err(e) => {
@@ -380,7 +380,7 @@ impl<'a> Session<'a> {
                 }
             }
             for sql in statements {
-                match self.cancellable(&sql, params).await {
+                match self.run_one(&sql, params, true).await {
                     Ok(true) => {}
                     Ok(false) => return Ok(true),
                     Err(e) => {
@@ -390,36 +390,6 @@ impl<'a> Session<'a> {
                 }
                 self.out.flush()?;
             }
-        }
-        Ok(true)
-    }
-
-    /// Runs a statement; Ctrl-C cancels it (and its query on the server).
-    async fn cancellable(&mut self, sql: &str, params: &Params) -> Result<bool, BoxError> {
-        if sql.starts_with('\\') {
-            return self.meta(sql).await;
-        }
-        let start = std::time::Instant::now();
-        let mut cursor = self.conn.cursor()?;
-        let token = cursor.cancel_token().ok();
-        let outcome = {
-            let work = self.run_cursor(cursor.as_mut(), sql, params);
-            tokio::pin!(work);
-            loop {
-                tokio::select! {
-                    outcome = &mut work => break outcome,
-                    _ = tokio::signal::ctrl_c() => {
-                        eprintln!("cancelling...");
-                        if let Some(token) = &token {
-                            let _ = token.cancel().await;
-                        }
-                    }
-                }
-            }
-        };
-        outcome?;
-        if self.timing {
-            eprintln!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1e3);
         }
         Ok(true)
     }
@@ -446,7 +416,7 @@ impl<'a> Session<'a> {
                 statements
             };
             for sql in statements {
-                match self.run_one(&sql, params).await {
+                match self.run_one(&sql, params, false).await {
                     Ok(true) => {}
                     Ok(false) => return Ok(true),
                     Err(e) => {
@@ -464,13 +434,37 @@ impl<'a> Session<'a> {
     }
 
     /// Runs one statement (or meta-command) and writes its result (or its row count);
-    /// whether to go on (`\q` says not to).
-    async fn run_one(&mut self, sql: &str, params: &Params) -> Result<bool, BoxError> {
+    /// whether to go on (`\q` says not to). With `ctrl_c_cancels` (the shell), Ctrl-C cancels
+    /// the statement, and its query on the server; elsewhere Ctrl-C keeps its default effect.
+    async fn run_one(
+        &mut self,
+        sql: &str,
+        params: &Params,
+        ctrl_c_cancels: bool,
+    ) -> Result<bool, BoxError> {
         if sql.starts_with('\\') {
             return self.meta(sql).await;
         }
         let start = std::time::Instant::now();
-        self.statement(sql, params).await?;
+        let mut cursor = self.conn.cursor()?;
+        let token = cursor.cancel_token().ok().filter(|_| ctrl_c_cancels);
+        let outcome = {
+            let work = self.run_cursor(cursor.as_mut(), sql, params);
+            tokio::pin!(work);
+            match &token {
+                None => work.await,
+                Some(token) => loop {
+                    tokio::select! {
+                        outcome = &mut work => break outcome,
+                        _ = tokio::signal::ctrl_c() => {
+                            eprintln!("cancelling...");
+                            let _ = token.cancel().await;
+                        }
+                    }
+                },
+            }
+        };
+        outcome?;
         if self.timing {
             eprintln!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1e3);
         }
@@ -665,12 +659,6 @@ impl<'a> Session<'a> {
             }
         }
         Ok(())
-    }
-
-    /// Runs one SQL statement and writes its result (or its row count).
-    async fn statement(&mut self, sql: &str, params: &Params) -> Result<(), BoxError> {
-        let mut cursor = self.conn.cursor()?;
-        self.run_cursor(cursor.as_mut(), sql, params).await
     }
 
     /// Runs one SQL statement on a cursor and writes its result (or its row count).

@@ -280,6 +280,18 @@ pub(crate) fn decode_table_types(batches: &[RecordBatch]) -> Result<Vec<String>>
     Ok(out)
 }
 
+/// The `table_schema` column of a `GetTables` answer: each table's IPC-encoded schema.
+fn table_schemas(batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>> {
+    let array = column(batch, "table_schema", "tables")?;
+    let binary = arrow::compute::cast(array, &DataType::Binary).map_err(|e| {
+        Error::internal("tables: column \"table_schema\" is not binary").with_source(e)
+    })?;
+    let binary = binary.as_binary::<i32>();
+    Ok((0..binary.len())
+        .map(|i| (!binary.is_null(i)).then(|| binary.value(i).to_vec()))
+        .collect())
+}
+
 /// Decodes an IPC-encoded schema (the `table_schema` column of `GetTables`).
 fn decode_table_schema(bytes: &[u8], table: &TableRef) -> Result<Schema> {
     Schema::try_from(arrow_flight::IpcMessage(bytes.to_vec().into())).map_err(|e| {
@@ -331,14 +343,7 @@ pub(crate) fn decode_tables(
         )?;
         let types = required_texts(batch, "table_type", "tables")?;
         let schemas = if filter.with_columns {
-            let array = column(batch, "table_schema", "tables")?;
-            let binary = arrow::compute::cast(array, &DataType::Binary).map_err(|e| {
-                Error::internal("tables: column \"table_schema\" is not binary").with_source(e)
-            })?;
-            let binary = binary.as_binary::<i32>();
-            (0..binary.len())
-                .map(|i| (!binary.is_null(i)).then(|| binary.value(i).to_vec()))
-                .collect()
+            table_schemas(batch)?
         } else {
             vec![None; tables.len()]
         };
@@ -375,17 +380,13 @@ pub(crate) fn decode_table_schema_of(
             ["catalog_name", "db_schema_name", "table_name"],
             "tables",
         )?;
-        let schemas = column(batch, "table_schema", "tables")?;
-        let schemas = arrow::compute::cast(schemas, &DataType::Binary).map_err(|e| {
-            Error::internal("tables: column \"table_schema\" is not binary").with_source(e)
-        })?;
-        let schemas = schemas.as_binary::<i32>();
-        for (i, t) in tables.into_iter().enumerate() {
+        let schemas = table_schemas(batch)?;
+        for (t, bytes) in tables.into_iter().zip(schemas) {
             let exact = t.name == table.name
                 && (table.schema.is_none() || t.schema == table.schema)
                 && (table.catalog.is_none() || t.catalog == table.catalog);
             if exact {
-                found.push((t, (!schemas.is_null(i)).then(|| schemas.value(i).to_vec())));
+                found.push((t, bytes));
             }
         }
     }
