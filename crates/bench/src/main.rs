@@ -42,6 +42,9 @@ struct Args {
     /// A small, quick run that checks every measurement works (for CI).
     #[arg(long)]
     smoke: bool,
+    /// The command-line client (`dbapi`) to measure; by default the one next to this program.
+    #[arg(long)]
+    cli: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +258,60 @@ fn measure_memory_of(args: &[&str]) -> Result<(f64, usize), BoxError> {
         )),
         _ => Err(format!("unexpected memory output {text:?}").into()),
     }
+}
+
+/// Runs the command-line client exporting `sql` to a CSV file, watching its peak RSS; returns
+/// (peak RSS in MiB, duration). The file must hold `rows` rows.
+fn cli_export(
+    cli: &std::path::Path,
+    url: &str,
+    sql: &str,
+    rows: usize,
+) -> Result<(f64, Duration), BoxError> {
+    if !cli.exists() {
+        return Err(format!(
+            "the command-line client is not at {} (build it with `cargo build --release -p \
+             dbapi-cli`, or pass --cli PATH)",
+            cli.display()
+        )
+        .into());
+    }
+    let out = std::env::temp_dir().join(format!("dbapi-bench-export-{}.csv", std::process::id()));
+    let out_arg = out.to_str().ok_or("the temporary directory is not UTF-8")?;
+    let start = Instant::now();
+    let mut child = Command::new(cli)
+        .args([url, "-q", "--format", "csv", "--out", out_arg, "-c", sql])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0_u64;
+    let status = loop {
+        // VmHWM is the peak so far: the last reading before the exit misses only the last
+        // few milliseconds.
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    if !status.success() {
+        return Err(format!("the command-line client failed: {status}").into());
+    }
+    let written = BufReader::new(std::fs::File::open(&out)?).lines().count();
+    std::fs::remove_file(&out)?;
+    if written != rows + 1 {
+        return Err(format!("the CSV export has {written} lines for {rows} rows").into());
+    }
+    Ok((peak_kib as f64 / 1024.0, elapsed))
 }
 
 fn registry() -> Registry {
@@ -837,6 +894,39 @@ async fn run(args: Args) -> Result<(), BoxError> {
     figures.push(Figure::memory(
         format!("memory_ingest_{rows}_rows"),
         mem_ingest,
+    ));
+
+    // 8: the command-line client exporting the table to CSV: peak memory, full vs a tenth.
+    eprintln!("command-line client CSV export ...");
+    let cli = match &args.cli {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::current_exe()?.with_file_name("dbapi"),
+    };
+    let (cli_small, cli_small_t) = cli_export(
+        &cli,
+        &url,
+        &format!("SELECT * FROM numbers WHERE id < {small}"),
+        small,
+    )?;
+    let (cli_full, cli_full_t) = cli_export(&cli, &url, all, rows)?;
+    figures.push(Figure {
+        name: format!("cli_csv_export_{rows}_rows_peak_rss"),
+        value: cli_full,
+        unit: "MiB",
+        baseline_name: Some(format!("the export of {small} rows ({cli_small:.1} MiB)")),
+        ratio: Some(cli_full / cli_small),
+        target: Some("≤ 1.25".into()),
+        met: Some(cli_full / cli_small <= 1.25),
+    });
+    figures.push(Figure::plain(
+        &format!("cli_csv_export_{rows}_rows"),
+        secs(cli_full_t),
+        "s",
+    ));
+    figures.push(Figure::plain(
+        &format!("cli_csv_export_{small}_rows"),
+        secs(cli_small_t),
+        "s",
     ));
 
     println!();

@@ -20,9 +20,11 @@ use clap::Parser;
 use dbapi::{Connection, Cursor, Params, Value};
 
 use crate::output::{Format, ResultWriter, TableStyle};
+use crate::progress::Progress;
 
 mod meta;
 mod output;
+mod progress;
 mod script;
 
 /// A SQL client for any dbapi driver (Flight SQL built in).
@@ -279,6 +281,10 @@ struct Session<'a> {
     /// The URL with secrets hidden, for `\conninfo`.
     shown_url: String,
     out: Box<dyn Write + Send>,
+    /// Whether results go to the terminal (standard output, a terminal).
+    out_is_terminal: bool,
+    /// Whether to show progress on standard error (a terminal, and not `--quiet`).
+    show_progress: bool,
 }
 
 impl<'a> Session<'a> {
@@ -307,6 +313,8 @@ impl<'a> Session<'a> {
             timing: false,
             shown_url,
             out,
+            out_is_terminal: args.out.is_none() && std::io::stdout().is_terminal(),
+            show_progress: !args.quiet && std::io::stderr().is_terminal(),
         })
     }
 
@@ -542,6 +550,7 @@ impl<'a> Session<'a> {
             }
             Meta::Output(file) => {
                 self.out.flush()?;
+                self.out_is_terminal = file.is_none() && std::io::stdout().is_terminal();
                 self.out = match file {
                     Some(path) => Box::new(std::io::BufWriter::new(
                         std::fs::File::create(&path)
@@ -673,7 +682,8 @@ impl<'a> Session<'a> {
         } else {
             Params::None
         };
-        cursor.execute(sql, bound).await?;
+        let mut progress = Progress::new(self.show_progress, !self.out_is_terminal);
+        progress.during(cursor.execute(sql, bound)).await?;
         let Some(columns) = cursor.description() else {
             let n = cursor.rowcount();
             if !self.quiet {
@@ -693,21 +703,24 @@ impl<'a> Session<'a> {
                 })
                 .collect::<Vec<_>>(),
         ));
-        self.write_result(cursor, schema).await
+        self.write_result(cursor, schema, &mut progress).await
     }
 
     async fn write_result(
         &mut self,
         cursor: &mut dyn Cursor,
         announced: arrow::datatypes::SchemaRef,
+        progress: &mut Progress,
     ) -> Result<(), BoxError> {
-        let first = cursor.fetch_batch().await?;
+        let first = progress.during(cursor.fetch_batch()).await?;
         let schema = first.as_ref().map_or(announced, |b| b.schema());
         let mut writer = ResultWriter::new(&mut self.out, self.format, &schema, &self.style)?;
         if let Some(batch) = first {
+            progress.batch(&batch, cursor.fetch_progress());
             writer.write(&batch)?;
         }
-        while let Some(batch) = cursor.fetch_batch().await? {
+        while let Some(batch) = progress.during(cursor.fetch_batch()).await? {
+            progress.batch(&batch, cursor.fetch_progress());
             writer.write(&batch)?;
         }
         writer.finish(&schema)?;

@@ -510,3 +510,54 @@ fn a_script_on_stdin_stops_at_its_first_error() {
         assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     }
 }
+
+/// Progress on standard error when it is a terminal (a pseudo-terminal here), never when not.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    use flightsql_server::overrides;
+    use std::time::Duration;
+
+    let running = start(Options::default());
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-progress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("readings.csv");
+    let file = file.to_str().unwrap();
+    // Three endpoints, each waiting 400 ms before its first batch.
+    let url = format!(
+        "{}&header.{}=3&header.{}=400&read_ahead=0",
+        running.server.url(),
+        overrides::ENDPOINTS,
+        overrides::DELAY_MS
+    );
+    let sql = "SELECT * FROM readings";
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbapi"));
+    command
+        .args([&url, "--format", "csv", "-o", file, "-c", sql])
+        .env_remove("DATABASE_URL");
+    let mut pty = expectrl::Session::spawn(command).unwrap();
+    pty.get_process_mut().set_window_size(120, 40).unwrap();
+    pty.set_expect_timeout(Some(Duration::from_secs(20)));
+    pty.expect(expectrl::Regex(r"\d+ rows, [\d.]+ [KMG]?i?B, [\d,]+ rows/s, endpoints [12]/3"))
+        .unwrap();
+    pty.expect(expectrl::Eof).unwrap();
+    let csv = std::fs::read_to_string(file).unwrap();
+    let rows = csv.lines().count() - 1;
+
+    // Standard error is a pipe: no progress, the same rows.
+    let out = dbapi(&[&url, "--format", "csv", "-c", sql], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    assert_eq!(stdout(&out), csv);
+    assert!(rows > 0);
+    // `-q` on a terminal: no progress either.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbapi"));
+    command
+        .args([&url, "-q", "--format", "csv", "-o", file, "-c", sql])
+        .env_remove("DATABASE_URL");
+    let mut pty = expectrl::Session::spawn(command).unwrap();
+    pty.set_expect_timeout(Some(Duration::from_secs(20)));
+    let seen = pty.expect(expectrl::Eof).unwrap();
+    let seen = String::from_utf8_lossy(seen.before()).into_owned();
+    assert!(!seen.contains("rows/s"), "{seen}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

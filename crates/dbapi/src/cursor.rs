@@ -9,6 +9,31 @@ use crate::{CancelToken, Column, Error, Params, Result, Row};
 /// The default [`Cursor::arraysize`].
 pub const DEFAULT_ARRAYSIZE: usize = 1;
 
+/// How far the reading of a result has come ([`Cursor::fetch_progress`]), for progress
+/// displays.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub struct FetchProgress {
+    /// The parts of the result read to their end (for Flight SQL, the endpoints).
+    pub parts_done: usize,
+    /// The parts of the result, when known (`None` while a server is still producing them, or
+    /// when the driver does not read results in parts).
+    pub parts_total: Option<usize>,
+    /// The server's progress on the statement, from 0.0 to 1.0, when known.
+    pub server: Option<f64>,
+}
+
+impl FetchProgress {
+    /// A progress report: `parts_done` of `parts_total` parts read, the server's progress.
+    pub fn new(parts_done: usize, parts_total: Option<usize>, server: Option<f64>) -> Self {
+        FetchProgress {
+            parts_done,
+            parts_total,
+            server,
+        }
+    }
+}
+
 /// A cursor: executes statements and fetches their results (PEP 249 `Cursor`).
 ///
 /// Results can be read as rows ([`fetchone`](Cursor::fetchone),
@@ -86,6 +111,17 @@ pub trait Cursor: Send + std::fmt::Debug {
     /// polls for it (e.g. Flight SQL's `PollFlightInfo`); `None` when unknown.
     fn progress(&self) -> Option<f64> {
         None
+    }
+
+    /// How far the reading of the current result has come: the parts (for Flight SQL, the
+    /// endpoints) read and known, and the server's [`progress`](Cursor::progress). Drivers
+    /// that do not read results in parts report only the server's progress.
+    fn fetch_progress(&self) -> FetchProgress {
+        FetchProgress {
+            parts_done: 0,
+            parts_total: None,
+            server: self.progress(),
+        }
     }
 
     /// The columns of the current result, or `None` when there is no result (or, for servers

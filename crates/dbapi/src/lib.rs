@@ -87,7 +87,7 @@
 
 pub use crate::column::{Column, TypeCode};
 pub use crate::connection::Connection;
-pub use crate::cursor::{Cursor, DEFAULT_ARRAYSIZE};
+pub use crate::cursor::{Cursor, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::driver::Driver;
 pub use crate::error::{BoxError, Error, ErrorKind, Result};
 pub use crate::from_value::{FromValue, FromValueError};

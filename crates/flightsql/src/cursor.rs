@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use dbapi::driver::{BatchSource, Batches, ResultSet};
 use dbapi::{
-    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, Params, Result, Row, Value,
+    Cancel, CancelToken, Column, Cursor, FetchProgress, DEFAULT_ARRAYSIZE, Error, Params, Result, Row, Value,
 };
 use prost::Message;
 use tokio_util::sync::CancellationToken;
@@ -503,6 +503,15 @@ impl Cursor for FlightSqlCursor {
 
     fn progress(&self) -> Option<f64> {
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fetch_progress(&self) -> FetchProgress {
+        let (done, total) = match self.result.as_ref().map(ResultSet::source) {
+            Some(Source::Endpoints(stream)) => stream.parts(),
+            Some(Source::Memory(_)) => (1, Some(1)),
+            None => (0, None),
+        };
+        FetchProgress::new(done, total, self.progress())
     }
 
     fn description(&self) -> Option<&[Column]> {

@@ -41,6 +41,8 @@ pub(crate) struct EndpointStream {
     open: VecDeque<Open>,
     next_index: usize,
     total: usize,
+    /// Endpoints read to their end.
+    done: usize,
     read_ahead: usize,
     /// The schema announced in the `FlightInfo`, if any.
     announced: Option<SchemaRef>,
@@ -125,6 +127,7 @@ impl EndpointStream {
         EndpointStream {
             client,
             total: endpoints.len(),
+            done: 0,
             waiting: endpoints.into(),
             open: VecDeque::new(),
             next_index: 0,
@@ -135,6 +138,13 @@ impl EndpointStream {
             cancel,
             poller,
         }
+    }
+
+    /// Endpoints read to their end, and all endpoints when known (not while a polled query may
+    /// still add some).
+    pub(crate) fn parts(&self) -> (usize, Option<usize>) {
+        let known = self.poller.as_ref().is_none_or(Poller::is_done);
+        (self.done, known.then_some(self.total))
     }
 
     /// Fails the stream: open reads stop, later reads get `error`'s kind of answer.
@@ -378,6 +388,7 @@ impl BatchSource for EndpointStream {
                 Some(Ok(Some(item))) => Ok(item),
                 Some(Ok(None)) => {
                     self.open.pop_front();
+                    self.done += 1;
                     continue;
                 }
                 Some(Err(e)) => Err(e),
