@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .collect();
     println!("{}", header.join(" | "));
     while let Some(row) = cursor.fetchone().await? {
-        let cells: Vec<String> = row.values().iter().map(Value::to_string).collect();
+        let cells: Vec<String> = row.values()?.iter().map(Value::to_string).collect();
         println!("{}", cells.join(" | "));
     }
     println!("({} rows)", cursor.rowcount());

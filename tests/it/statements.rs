@@ -134,7 +134,7 @@ async fn every_parameter_type_and_null_round_trips() {
             .await
             .unwrap_or_else(|e| panic!("{value:?}: {e}"));
         let row = cursor.fetchone().await.unwrap().unwrap();
-        assert_eq!(row.get_value(0).unwrap(), &value, "{value:?}");
+        assert_eq!(row.get_value(0).unwrap(), value, "{value:?}");
     }
 }
 

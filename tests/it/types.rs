@@ -556,14 +556,14 @@ async fn every_type_arrives_as_the_expected_value() {
     let description = cursor.description().unwrap();
     for (i, (name, expected)) in expected_row0().into_iter().enumerate() {
         assert_eq!(description[i].name(), name);
-        assert_eq!(rows[0].get_value(name).unwrap(), &expected, "column {name}");
+        assert_eq!(rows[0].get_value(name).unwrap(), expected, "column {name}");
     }
     // The source arrays, read directly, give the same values for every row.
     let source = all_types();
     for (r, row) in rows.iter().enumerate() {
         for (c, column) in source.columns().iter().enumerate() {
             assert_eq!(
-                &row.values()[c],
+                &row.values().unwrap()[c],
                 &Value::from_arrow(column.as_ref(), r).unwrap(),
                 "row {r} column {}",
                 source.schema().field(c).name()
@@ -578,7 +578,7 @@ async fn nulls_in_every_type() {
     let conn = registry().connect(&server.url()).await.unwrap();
     let mut cursor = execute(conn.as_ref(), "SELECT * FROM all_types").await;
     let rows = cursor.fetchall().await.unwrap();
-    for (c, value) in rows[1].values().iter().enumerate() {
+    for (c, value) in rows[1].values().unwrap().iter().enumerate() {
         assert_eq!(
             value,
             &Value::Null,
@@ -631,24 +631,24 @@ async fn unions_run_ends_and_list_views_decode() {
     let mut cursor = execute(conn.as_ref(), "SELECT * FROM extra_types").await;
     let rows = cursor.fetchall().await.unwrap();
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0].get_value("union").unwrap(), &Value::Int32(42));
+    assert_eq!(rows[0].get_value("union").unwrap(), Value::Int32(42));
     assert_eq!(
         rows[1].get_value("union").unwrap(),
-        &Value::String("u".into())
+        Value::String("u".into())
     );
-    assert_eq!(rows[2].get_value("union").unwrap(), &Value::Null);
+    assert_eq!(rows[2].get_value("union").unwrap(), Value::Null);
     assert_eq!(
         rows[1].get_value("ree").unwrap(),
-        &Value::String("run".into())
+        Value::String("run".into())
     );
-    assert_eq!(rows[2].get_value("ree").unwrap(), &Value::Null);
+    assert_eq!(rows[2].get_value("ree").unwrap(), Value::Null);
     assert_eq!(
         rows[0].get_value("list_view").unwrap(),
-        &Value::List(vec![Value::Int32(8), Value::Int32(9)])
+        Value::List(vec![Value::Int32(8), Value::Int32(9)])
     );
-    assert_eq!(rows[1].get_value("list_view").unwrap(), &Value::Null);
+    assert_eq!(rows[1].get_value("list_view").unwrap(), Value::Null);
     assert_eq!(
         rows[2].get_value("list_view").unwrap(),
-        &Value::List(vec![Value::Int32(9)])
+        Value::List(vec![Value::Int32(9)])
     );
 }

@@ -92,7 +92,6 @@ impl Progress {
         ));
         self.reveal();
     }
-
 }
 
 impl Drop for Progress {
@@ -140,7 +139,12 @@ mod tests {
             text,
             "1,500,000 rows, 3.00 MiB, 750,000 rows/s, endpoints 3/8, server 50%"
         );
-        let text = describe(10, 100, Duration::ZERO, FetchProgress::new(0, Some(1), None));
+        let text = describe(
+            10,
+            100,
+            Duration::ZERO,
+            FetchProgress::new(0, Some(1), None),
+        );
         assert_eq!(text, "10 rows, 100 B");
         let text = describe(10, 100, Duration::ZERO, FetchProgress::new(2, None, None));
         assert_eq!(text, "10 rows, 100 B, endpoints 2/?");

@@ -537,8 +537,10 @@ fn progress_shows_on_a_terminal_only() {
     let mut pty = expectrl::Session::spawn(command).unwrap();
     pty.get_process_mut().set_window_size(120, 40).unwrap();
     pty.set_expect_timeout(Some(Duration::from_secs(20)));
-    pty.expect(expectrl::Regex(r"\d+ rows, [\d.]+ [KMG]?i?B, [\d,]+ rows/s, endpoints [12]/3"))
-        .unwrap();
+    pty.expect(expectrl::Regex(
+        r"\d+ rows, [\d.]+ [KMG]?i?B, [\d,]+ rows/s, endpoints [12]/3",
+    ))
+    .unwrap();
     pty.expect(expectrl::Eof).unwrap();
     let csv = std::fs::read_to_string(file).unwrap();
     let rows = csv.lines().count() - 1;

@@ -29,7 +29,7 @@
 //! let row = Row::from_batch(&columns, &batch, 0)?;
 //! assert_eq!(row.get::<i64, _>("id")?, 7);
 //! assert_eq!(row.get::<Option<String>, _>("name")?, None);
-//! assert_eq!(row.values()[0], Value::Int64(7));
+//! assert_eq!(row.values()?[0], Value::Int64(7));
 //!
 //! // Type errors name the column and both types.
 //! let err = row.get::<String, _>("id").unwrap_err();
@@ -97,6 +97,7 @@ pub use crate::registry::{Registry, connect, default_registry, register};
 pub use crate::row::{Row, RowIndex};
 pub use crate::statement::{Cancel, CancelToken, IngestMode, PreparedStatement};
 pub use crate::value::{Decimal, Value};
+pub use crate::value_ref::{FromValueRef, ValueRef};
 
 /// Re-export of the Arrow crate this API is built on.
 pub use arrow;
@@ -119,3 +120,4 @@ mod result_set;
 mod row;
 mod statement;
 mod value;
+mod value_ref;

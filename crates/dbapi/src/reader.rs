@@ -1,6 +1,7 @@
 //! Fast row reading: the columns of one batch, downcast once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Float32Array, Float64Array,
@@ -15,10 +16,10 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 use arrow::temporal_conversions::as_datetime;
 
-use crate::{Column, Error, Result, Row, Value};
+use crate::{Column, Error, Result, Value};
 
 /// One column, downcast to its concrete array type when it is a common one.
-enum Reader {
+pub(crate) enum Reader {
     Bool(BooleanArray),
     Int8(Int8Array),
     Int16(Int16Array),
@@ -41,6 +42,8 @@ enum Reader {
     TimestampNs(TimestampNanosecondArray, DayCache),
     /// Everything else, through [`Value::from_arrow`].
     Other(ArrayRef),
+    /// A value given as such (a row made of values, not read from a batch).
+    Given(Value),
 }
 
 impl Reader {
@@ -64,16 +67,16 @@ impl Reader {
             DataType::Binary => Reader::Binary(a.as_binary::<i32>().clone()),
             DataType::Date32 => Reader::Date32(a.as_primitive().clone()),
             DataType::Timestamp(TimeUnit::Second, None) => {
-                Reader::TimestampS(a.as_primitive().clone(), DayCache::default())
+                Reader::TimestampS(a.as_primitive().clone(), DayCache::new())
             }
             DataType::Timestamp(TimeUnit::Millisecond, None) => {
-                Reader::TimestampMs(a.as_primitive().clone(), DayCache::default())
+                Reader::TimestampMs(a.as_primitive().clone(), DayCache::new())
             }
             DataType::Timestamp(TimeUnit::Microsecond, None) => {
-                Reader::TimestampUs(a.as_primitive().clone(), DayCache::default())
+                Reader::TimestampUs(a.as_primitive().clone(), DayCache::new())
             }
             DataType::Timestamp(TimeUnit::Nanosecond, None) => {
-                Reader::TimestampNs(a.as_primitive().clone(), DayCache::default())
+                Reader::TimestampNs(a.as_primitive().clone(), DayCache::new())
             }
             _ => Reader::Other(Arc::clone(array)),
         }
@@ -82,7 +85,7 @@ impl Reader {
     /// The value at `i`, which the caller has checked is in bounds.
     // Inlined into both row builders: a call per value costs a fifth of `fetchone`.
     #[inline(always)]
-    fn read(&self, i: usize) -> Result<Value> {
+    pub(crate) fn read(&self, i: usize) -> Result<Value> {
         // NULL, or the slot's value mapped into a `Value`.
         macro_rules! plain {
             ($a:expr, $variant:ident) => {
@@ -150,32 +153,192 @@ impl Reader {
             Reader::TimestampUs(a, c) => timestamp!(a, c, TimestampMicrosecondType, 1_000_000),
             Reader::TimestampNs(a, c) => timestamp!(a, c, TimestampNanosecondType, 1_000_000_000),
             Reader::Other(a) => Value::from_arrow(a.as_ref(), i)?,
+            Reader::Given(v) => v.clone(),
         })
+    }
+
+    /// Whether the value at `i` is NULL.
+    pub(crate) fn is_null(&self, i: usize) -> bool {
+        match self {
+            Reader::Given(v) => matches!(v, Value::Null),
+            other => other.array().is_some_and(|a| a.is_null(i)),
+        }
+    }
+
+    /// The array read, unless the value was given.
+    pub(crate) fn array(&self) -> Option<&dyn Array> {
+        Some(match self {
+            Reader::Bool(a) => a,
+            Reader::Int8(a) => a,
+            Reader::Int16(a) => a,
+            Reader::Int32(a) => a,
+            Reader::Int64(a) => a,
+            Reader::UInt8(a) => a,
+            Reader::UInt16(a) => a,
+            Reader::UInt32(a) => a,
+            Reader::UInt64(a) => a,
+            Reader::Float32(a) => a,
+            Reader::Float64(a) => a,
+            Reader::Utf8(a) => a,
+            Reader::LargeUtf8(a) => a,
+            Reader::Utf8View(a) => a,
+            Reader::Binary(a) => a,
+            Reader::Date32(a) => a,
+            Reader::TimestampS(a, _) => a,
+            Reader::TimestampMs(a, _) => a,
+            Reader::TimestampUs(a, _) => a,
+            Reader::TimestampNs(a, _) => a,
+            Reader::Other(a) => a.as_ref(),
+            Reader::Given(_) => return None,
+        })
+    }
+
+    /// The integer at `i` (widened), when the column holds integers and the value is not NULL.
+    #[inline]
+    pub(crate) fn int(&self, i: usize) -> Option<i128> {
+        macro_rules! int {
+            ($a:expr) => {
+                if $a.is_null(i) {
+                    None
+                } else {
+                    Some(i128::from($a.value(i)))
+                }
+            };
+        }
+        match self {
+            Reader::Int8(a) => int!(a),
+            Reader::Int16(a) => int!(a),
+            Reader::Int32(a) => int!(a),
+            Reader::Int64(a) => int!(a),
+            Reader::UInt8(a) => int!(a),
+            Reader::UInt16(a) => int!(a),
+            Reader::UInt32(a) => int!(a),
+            Reader::UInt64(a) => int!(a),
+            _ => None,
+        }
+    }
+
+    /// The text at `i`, borrowed, when the column holds text and the value is not NULL.
+    #[inline]
+    pub(crate) fn str(&self, i: usize) -> Option<&str> {
+        match self {
+            Reader::Utf8(a) if !a.is_null(i) => Some(a.value(i)),
+            Reader::LargeUtf8(a) if !a.is_null(i) => Some(a.value(i)),
+            Reader::Utf8View(a) if !a.is_null(i) => Some(a.value(i)),
+            Reader::Given(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The bytes at `i`, borrowed, when the column holds binary values and the value is not
+    /// NULL.
+    #[inline]
+    pub(crate) fn bytes(&self, i: usize) -> Option<&[u8]> {
+        match self {
+            Reader::Binary(a) if !a.is_null(i) => Some(a.value(i)),
+            Reader::Other(a) if !a.is_null(i) => match a.data_type() {
+                DataType::LargeBinary => Some(a.as_binary::<i64>().value(i)),
+                DataType::BinaryView => Some(a.as_binary_view().value(i)),
+                DataType::FixedSizeBinary(_) => Some(a.as_fixed_size_binary().value(i)),
+                _ => None,
+            },
+            Reader::Given(Value::Binary(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The float at `i`, when the column holds `Float32`/`Float64` and the value is not NULL.
+    #[inline]
+    pub(crate) fn float(&self, i: usize) -> Option<f64> {
+        match self {
+            Reader::Float64(a) if !a.is_null(i) => Some(a.value(i)),
+            Reader::Float32(a) if !a.is_null(i) => Some(a.value(i).into()),
+            _ => None,
+        }
+    }
+
+    /// A timestamp without time zone at `i`, when the column holds one and it is not NULL.
+    #[inline]
+    pub(crate) fn timestamp(&self, i: usize) -> Option<Result<chrono::NaiveDateTime>> {
+        match self {
+            Reader::TimestampS(..)
+            | Reader::TimestampMs(..)
+            | Reader::TimestampUs(..)
+            | Reader::TimestampNs(..)
+                if !self.is_null(i) =>
+            {
+                match self.read(i) {
+                    Ok(Value::Timestamp(t)) => Some(Ok(t)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The name of the [`Value`] variant this column's values read as (for error messages;
+    /// reads the value at `i` for columns without a fast reader).
+    pub(crate) fn type_name(&self, i: usize) -> &'static str {
+        if self.is_null(i) {
+            return "Null";
+        }
+        match self {
+            Reader::Bool(_) => "Bool",
+            Reader::Int8(_) => "Int8",
+            Reader::Int16(_) => "Int16",
+            Reader::Int32(_) => "Int32",
+            Reader::Int64(_) => "Int64",
+            Reader::UInt8(_) => "UInt8",
+            Reader::UInt16(_) => "UInt16",
+            Reader::UInt32(_) => "UInt32",
+            Reader::UInt64(_) => "UInt64",
+            Reader::Float32(_) => "Float32",
+            Reader::Float64(_) => "Float64",
+            Reader::Utf8(_) | Reader::LargeUtf8(_) | Reader::Utf8View(_) => "String",
+            Reader::Binary(_) => "Binary",
+            Reader::Date32(_) => "Date",
+            Reader::TimestampS(..)
+            | Reader::TimestampMs(..)
+            | Reader::TimestampUs(..)
+            | Reader::TimestampNs(..) => "Timestamp",
+            Reader::Other(a) => Value::from_arrow(a.as_ref(), i).map_or("?", |v| v.type_name()),
+            Reader::Given(v) => v.type_name(),
+        }
     }
 }
 
 /// The date of the last timestamp read: neighbouring timestamps mostly share a day, and
-/// computing a calendar date is the costly part of a conversion.
-#[derive(Default)]
-struct DayCache(std::cell::Cell<Option<(i64, chrono::NaiveDate)>>);
+/// computing a calendar date is the costly part of a conversion. Shared by the rows of a
+/// batch (possibly on several threads): the day and its date are packed in one atomic word.
+pub(crate) struct DayCache(AtomicU64);
+
+/// No day cached: a day number no timestamp reaches with a valid date.
+const NO_DAY: u64 = u64::MAX;
 
 impl DayCache {
+    fn new() -> DayCache {
+        DayCache(AtomicU64::new(NO_DAY))
+    }
+
     /// `value` in units of `1 / per_second` s since the epoch, when its day is the cached one
     /// (or can be cached); `None` lets the caller use the general conversion.
     fn datetime(&self, value: i64, per_second: i64) -> Option<chrono::NaiveDateTime> {
         const SECONDS_PER_DAY: i64 = 86_400;
         let per_day = per_second.checked_mul(SECONDS_PER_DAY)?;
-        let day = value.div_euclid(per_day);
+        let day = i32::try_from(value.div_euclid(per_day)).ok()?;
         let within = value.rem_euclid(per_day);
-        let date = match self.0.get() {
-            Some((d, date)) if d == day => date,
-            _ => {
-                let date = chrono::NaiveDate::from_num_days_from_ce_opt(
-                    i32::try_from(day.checked_add(719_163)?).ok()?,
-                )?;
-                self.0.set(Some((day, date)));
-                date
+        let cached = self.0.load(Ordering::Relaxed);
+        let date = if cached != NO_DAY && (cached >> 32) as u32 as i32 == day {
+            chrono::NaiveDate::from_num_days_from_ce_opt(cached as u32 as i32)?
+        } else {
+            let ce = day.checked_add(719_163)?;
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(ce)?;
+            let packed = (u64::from(day as u32) << 32) | u64::from(ce as u32);
+            if packed != NO_DAY {
+                self.0.store(packed, Ordering::Relaxed);
             }
+            date
         };
         let seconds = u32::try_from(within / per_second).ok()?;
         let nanos = u32::try_from((within % per_second) * (1_000_000_000 / per_second)).ok()?;
@@ -184,25 +347,28 @@ impl DayCache {
     }
 }
 
-/// The rows of one record batch: built once per batch, then each row costs one allocation
-/// for its values (plus one per string or binary value).
-pub(crate) struct BatchRows {
-    columns: Arc<[Column]>,
-    readers: Vec<Reader>,
-    len: usize,
+/// What rows of one batch share: the column descriptions and the columns, downcast once.
+/// A [`Row`] is this, shared, and an index.
+pub(crate) struct RowData {
+    pub(crate) columns: Arc<[Column]>,
+    pub(crate) readers: Box<[Reader]>,
+    /// The batch, for zero-copy access (`None` for a row made of values).
+    pub(crate) batch: Option<RecordBatch>,
+    pub(crate) len: usize,
 }
 
-impl std::fmt::Debug for BatchRows {
+impl std::fmt::Debug for RowData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchRows")
+        f.debug_struct("RowData")
             .field("columns", &self.columns.len())
             .field("len", &self.len)
             .finish()
     }
 }
 
-impl BatchRows {
-    pub(crate) fn new(columns: &Arc<[Column]>, batch: &RecordBatch) -> Result<BatchRows> {
+impl RowData {
+    /// The rows of a batch, whose schema `columns` describes.
+    pub(crate) fn new(columns: &Arc<[Column]>, batch: &RecordBatch) -> Result<RowData> {
         if batch.num_columns() != columns.len() {
             return Err(Error::interface(format!(
                 "a batch of {} columns cannot be described by {} columns",
@@ -210,62 +376,41 @@ impl BatchRows {
                 columns.len()
             )));
         }
-        Ok(BatchRows {
+        Ok(RowData {
             columns: Arc::clone(columns),
             readers: batch.columns().iter().map(Reader::new).collect(),
+            batch: Some(batch.clone()),
             len: batch.num_rows(),
         })
     }
 
-    /// Appends the values of row `i` to `out`; an error names the column.
-    #[inline(always)]
-    fn push_row(&self, i: usize, out: &mut Vec<Value>) -> Result<()> {
-        for (n, reader) in self.readers.iter().enumerate() {
-            let value = reader.read(i).map_err(|e| {
-                let name = self.columns.get(n).map_or("?", Column::name);
-                e.context(format_args!("column {n} ({name:?})"))
-            })?;
-            out.push(value);
+    /// One row made of values.
+    pub(crate) fn given(columns: Arc<[Column]>, values: Vec<Value>) -> RowData {
+        RowData {
+            columns,
+            readers: values.into_iter().map(Reader::Given).collect(),
+            batch: None,
+            len: 1,
         }
-        Ok(())
     }
 
-    /// Rows `range` of the batch, sharing one block of values. On a conversion error, the rows
-    /// before the failing one come back with the error.
-    pub(crate) fn rows(&self, range: std::ops::Range<usize>) -> (Vec<Row>, Option<Error>) {
-        let end = range.end.min(self.len);
-        let width = self.readers.len();
-        let mut count = end.saturating_sub(range.start);
-        let mut block = Vec::with_capacity(count * width);
-        let mut error = None;
-        for i in range.start..end {
-            if let Err(e) = self.push_row(i, &mut block) {
-                error = Some(e);
-                count = i - range.start;
-                block.truncate(count * width);
-                break;
-            }
-        }
-        (Row::from_block(&self.columns, block, count), error)
-    }
-
-    /// Row `i` of the batch.
-    pub(crate) fn row(&self, i: usize) -> Result<Row> {
-        if i >= self.len {
-            return Err(Error::interface(format!(
-                "row {i} is out of bounds for a batch of {} rows",
-                self.len
-            )));
-        }
-        let mut values = Vec::with_capacity(self.readers.len());
-        self.push_row(i, &mut values)?;
-        Row::new(Arc::clone(&self.columns), values)
+    /// The value of column `n` in row `i`; an error names the column.
+    pub(crate) fn value(&self, n: usize, i: usize) -> Result<Value> {
+        let reader = self
+            .readers
+            .get(n)
+            .ok_or_else(|| Error::interface(format!("no column {n}")))?;
+        reader.read(i).map_err(|e| {
+            let name = self.columns.get(n).map_or("?", Column::name);
+            e.context(format_args!("column {n} ({name:?})"))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Row;
     use crate::row::describe;
     use arrow::array::{Decimal128Array, TimestampSecondArray};
     use arrow::datatypes::{Field, Schema};
@@ -295,22 +440,25 @@ mod tests {
             .collect();
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
         let described = describe(&batch.schema());
-        let rows = BatchRows::new(&described, &batch).unwrap();
+        let data = Arc::new(RowData::new(&described, &batch).unwrap());
         for i in 0..2 {
-            let fast = rows.row(i).unwrap();
+            let fast = Row::view(&data, i).unwrap().values().unwrap();
             for (c, column) in batch.columns().iter().enumerate() {
+                assert_eq!(fast[c], Value::from_arrow(column.as_ref(), i).unwrap());
                 assert_eq!(
-                    fast.values()[c],
-                    Value::from_arrow(column.as_ref(), i).unwrap()
+                    data.readers[c].type_name(i),
+                    fast[c].type_name(),
+                    "column {c}"
                 );
+                assert_eq!(data.readers[c].is_null(i), fast[c] == Value::Null);
             }
         }
-        assert!(rows.row(2).is_err());
+        assert!(Row::view(&data, 2).is_err());
     }
 
     #[test]
     fn day_cache_agrees_with_chrono() {
-        let cache = DayCache::default();
+        let cache = DayCache::new();
         for (v, per) in [
             (0_i64, 1_i64),
             (-1, 1),
@@ -339,15 +487,15 @@ mod tests {
             &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(3)),
         )
         .unwrap();
-        let rows = BatchRows::new(&describe(&batch.schema()), &batch).unwrap();
-        let (got, error) = rows.rows(0..3);
-        assert!(error.is_none());
+        let data = Arc::new(RowData::new(&describe(&batch.schema()), &batch).unwrap());
+        let mut got = Vec::new();
+        Row::views(&data, 0..3, &mut got);
         assert_eq!(got.len(), 3);
         assert!(got[0].is_empty());
     }
 
     #[test]
-    fn shared_blocks_give_each_row_its_values() {
+    fn views_of_one_batch_read_their_own_row() {
         let batch = RecordBatch::try_from_iter([
             ("a", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
             (
@@ -356,20 +504,18 @@ mod tests {
             ),
         ])
         .unwrap();
-        let rows = BatchRows::new(&describe(&batch.schema()), &batch).unwrap();
-        let (got, error) = rows.rows(1..3);
-        assert!(error.is_none());
+        let data = Arc::new(RowData::new(&describe(&batch.schema()), &batch).unwrap());
+        let mut got = Vec::new();
+        Row::views(&data, 1..3, &mut got);
         assert_eq!(got.len(), 2);
         assert_eq!(
-            got[1].values(),
-            &[Value::Int64(3), Value::String("z".into())]
+            got[1].values().unwrap(),
+            [Value::Int64(3), Value::String("z".into())]
         );
-        assert_eq!(got[0].get::<String, _>("b").unwrap(), "y");
-        assert_eq!(got[0], rows.row(1).unwrap());
-        assert_eq!(
-            got[0].clone().into_values(),
-            rows.row(1).unwrap().into_values()
-        );
+        assert_eq!(got[0].get::<&str, _>("b").unwrap(), "y");
+        assert_eq!(got[0], Row::view(&data, 1).unwrap());
+        let (b, i) = got[0].batch().unwrap();
+        assert_eq!((b.num_rows(), i), (3, 1));
     }
 
     #[test]
@@ -379,9 +525,39 @@ mod tests {
             Arc::new(TimestampSecondArray::from(vec![i64::MAX])) as ArrayRef,
         )])
         .unwrap();
-        let rows = BatchRows::new(&describe(&batch.schema()), &batch).unwrap();
-        let e = rows.row(0).unwrap_err();
+        let row = Row::from_batch(&describe(&batch.schema()), &batch, 0).unwrap();
+        let e = row.values().unwrap_err();
         assert!(e.to_string().contains("column 0 (\"ts\")"), "{e}");
+        let e = row.get::<chrono::NaiveDateTime, _>("ts").unwrap_err();
+        assert!(e.to_string().contains("column 0 (\"ts\")"), "{e}");
+        assert!(
+            e.to_string().contains("out of the representable range"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_day_cache_is_shared_by_threads() {
+        let values: Vec<i64> = (0..2_000).map(|i| i * 43_200 - 40_000_000).collect();
+        let batch = RecordBatch::try_from_iter([(
+            "ts",
+            Arc::new(TimestampSecondArray::from(values.clone())) as ArrayRef,
+        )])
+        .unwrap();
+        let data = Arc::new(RowData::new(&describe(&batch.schema()), &batch).unwrap());
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let data = Arc::clone(&data);
+                let values = &values;
+                scope.spawn(move || {
+                    for i in (t..values.len()).step_by(3) {
+                        let row = Row::view(&data, i).unwrap();
+                        let expected = as_datetime::<TimestampSecondType>(values[i]).unwrap();
+                        assert_eq!(row.get::<chrono::NaiveDateTime, _>(0).unwrap(), expected);
+                    }
+                });
+            }
+        });
     }
 }
 
@@ -393,7 +569,7 @@ mod prop_tests {
     proptest! {
         #[test]
         fn day_cache_matches_arrow(values in proptest::collection::vec(prop_oneof![any::<i64>(), -100_000_000_000_000_i64..100_000_000_000_000], 1..20), unit in 0_usize..4) {
-            let cache = DayCache::default();
+            let cache = DayCache::new();
             for v in values {
                 let (per, expected) = match unit {
                     0 => (1, as_datetime::<TimestampSecondType>(v)),

@@ -7,7 +7,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 
-use crate::reader::BatchRows;
+use crate::reader::RowData;
 use crate::row::describe;
 use crate::{Column, Error, Result, Row};
 
@@ -71,10 +71,8 @@ pub struct ResultSet<S> {
     schema: Option<SchemaRef>,
     columns: Option<Arc<[Column]>>,
     current: Option<RecordBatch>,
-    /// Row readers for `current`, built on the first row fetch from it.
-    rows: Option<BatchRows>,
-    /// A conversion error met after some rows of a `fetchmany` were taken.
-    pending_error: Option<Error>,
+    /// What the rows of `current` share, built on the first row fetch from it.
+    rows: Option<Arc<RowData>>,
     offset: usize,
     rows_fetched: u64,
     exhausted: bool,
@@ -91,7 +89,6 @@ impl<S: BatchSource> ResultSet<S> {
             columns,
             current: None,
             rows: None,
-            pending_error: None,
             offset: 0,
             rows_fetched: 0,
             exhausted: false,
@@ -165,38 +162,29 @@ impl<S: BatchSource> ResultSet<S> {
     /// The next row.
     ///
     /// # Errors
-    /// The source's errors, and value conversion errors.
+    /// The source's errors.
     pub async fn fetchone(&mut self) -> Result<Option<Row>> {
-        if let Some(e) = self.pending_error.take() {
-            return Err(e);
-        }
         if !self.fill().await? {
             return Ok(None);
         }
-        let row = self.row_at(self.offset)?;
+        let offset = self.offset;
+        let row = Row::view(self.row_data()?, offset)?;
         self.offset += 1;
         self.rows_fetched += 1;
         Ok(Some(row))
     }
 
-    /// Builds the row readers of the current batch, once per batch.
-    fn ensure_readers(&mut self) -> Result<()> {
+    /// What the rows of the current batch share, built once per batch.
+    fn row_data(&mut self) -> Result<&Arc<RowData>> {
         if self.rows.is_none() {
             let (Some(batch), Some(columns)) = (&self.current, &self.columns) else {
                 return Err(Error::internal("no current batch"));
             };
-            self.rows = Some(BatchRows::new(columns, batch)?);
+            self.rows = Some(Arc::new(RowData::new(columns, batch)?));
         }
-        Ok(())
-    }
-
-    /// Row `i` of the current batch, through readers built once per batch.
-    fn row_at(&mut self, i: usize) -> Result<Row> {
-        self.ensure_readers()?;
-        match &self.rows {
-            Some(rows) => rows.row(i),
-            None => Err(Error::internal("no current batch")),
-        }
+        self.rows
+            .as_ref()
+            .ok_or_else(|| Error::internal("no current batch"))
     }
 
     /// Up to `size` rows.
@@ -204,45 +192,42 @@ impl<S: BatchSource> ResultSet<S> {
     /// # Errors
     /// As [`ResultSet::fetchone`].
     pub async fn fetchmany(&mut self, size: usize) -> Result<Vec<Row>> {
-        if let Some(e) = self.pending_error.take() {
-            return Err(e);
-        }
         let mut rows = Vec::with_capacity(size.min(65_536));
         while rows.len() < size {
             if !self.fill().await? {
                 break;
             }
-            let Some(batch) = &self.current else {
-                break;
-            };
-            let end = self.offset + (size - rows.len()).min(batch.num_rows() - self.offset);
-            self.ensure_readers()?;
-            let Some(readers) = &self.rows else {
-                break;
-            };
-            let (chunk, error) = readers.rows(self.offset..end);
-            self.offset += chunk.len();
-            self.rows_fetched += chunk.len() as u64;
-            rows.extend(chunk);
-            if let Some(e) = error {
-                // Rows already taken are handed out; the error comes with the next fetch,
-                // and the failing row stays unread.
-                if rows.is_empty() {
-                    return Err(e);
-                }
-                self.pending_error = Some(e);
-                return Ok(rows);
-            }
+            let len = self.current.as_ref().map_or(0, RecordBatch::num_rows);
+            let start = self.offset;
+            let end = start + (size - rows.len()).min(len - start);
+            Row::views(self.row_data()?, start..end, &mut rows);
+            self.offset = end;
+            self.rows_fetched += (end - start) as u64;
         }
         Ok(rows)
     }
 
-    /// All remaining rows.
+    /// All remaining rows. The batches are read first, so that the rows are allocated once,
+    /// at their exact number.
     ///
     /// # Errors
     /// As [`ResultSet::fetchone`].
     pub async fn fetchall(&mut self) -> Result<Vec<Row>> {
-        self.fetchmany(usize::MAX).await
+        let mut parts = Vec::new();
+        let mut total = 0;
+        while self.fill().await? {
+            let len = self.current.as_ref().map_or(0, RecordBatch::num_rows);
+            let data = Arc::clone(self.row_data()?);
+            total += len - self.offset;
+            parts.push((data, self.offset..len));
+            self.rows_fetched += (len - self.offset) as u64;
+            self.offset = len;
+        }
+        let mut rows = Vec::with_capacity(total);
+        for (data, range) in parts {
+            Row::views(&data, range, &mut rows);
+        }
+        Ok(rows)
     }
 
     /// The next batch, or the unread remainder of a batch partly read as rows.
@@ -252,9 +237,6 @@ impl<S: BatchSource> ResultSet<S> {
     pub async fn fetch_batch(&mut self) -> Result<Option<RecordBatch>> {
         if !self.fill().await? {
             return Ok(None);
-        }
-        if let Some(e) = self.pending_error.take() {
-            return Err(e);
         }
         self.rows = None;
         let Some(batch) = self.current.take() else {
@@ -285,25 +267,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_bad_value_mid_fetchmany_loses_no_rows() {
+    async fn a_bad_value_fails_where_it_is_read_and_loses_no_rows() {
         let source = Batches::new(None, vec![batch(vec![0, 1]), batch(vec![2, i64::MAX, 4])]);
         let mut rs = ResultSet::new(source);
         let rows = rs.fetchmany(10).await.unwrap();
-        assert_eq!(
-            rows.len(),
-            3,
-            "the rows before the bad value are handed out"
-        );
-        let e = rs.fetchmany(10).await.unwrap_err();
+        assert_eq!(rows.len(), 5, "every row is handed out");
+        assert_eq!(rs.rows_fetched(), 5);
+        let e = rows[3].get_value("ts").unwrap_err();
         assert!(
             e.to_string().contains("out of the representable range"),
             "{e}"
         );
-        assert_eq!(rs.rows_fetched(), 3);
-        // The bad row stays unread: reading it again fails again; a batch fetch skips nothing.
-        assert!(rs.fetchone().await.is_err());
-        let rest = rs.fetch_batch().await.unwrap().unwrap();
-        assert_eq!(rest.num_rows(), 2);
+        assert!(
+            rows[3].get::<i64, _>("ts").is_err(),
+            "an integer is not a timestamp"
+        );
+        assert_eq!(
+            rows[4].get::<chrono::NaiveDateTime, _>("ts").unwrap(),
+            chrono::DateTime::from_timestamp(4, 0).unwrap().naive_utc()
+        );
+    }
+
+    #[tokio::test]
+    async fn fetchall_allocates_its_rows_once() {
+        let source = Batches::new(None, vec![batch(vec![0, 1, 2]), batch(vec![3, 4])]);
+        let mut rs = ResultSet::new(source);
+        rs.fetchone().await.unwrap().unwrap();
+        let rows = rs.fetchall().await.unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.capacity(), 4);
+        let seconds: Vec<i64> = rows
+            .iter()
+            .map(|r| {
+                r.get::<chrono::NaiveDateTime, _>(0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp()
+            })
+            .collect();
+        assert_eq!(seconds, [1, 2, 3, 4]);
     }
 
     #[tokio::test]

@@ -1,37 +1,45 @@
-//! Rows: ordered values with their column descriptions.
+//! Rows: views over a record batch, read on access.
 
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 
-use crate::reader::BatchRows;
-use crate::{Column, Error, FromValue, Result, Value};
+use crate::reader::RowData;
+use crate::value_ref::{FromValueRef, ValueRef};
+use crate::{Column, Error, Result, Value};
 
-/// One row of a result: values in column order, sharing the result's column descriptions.
+/// One row of a result: a view over its record batch (shared by the rows of that batch) and
+/// an index. Nothing is copied or converted when a row is fetched; values are read when asked
+/// for: [`get`](Row::get) reads a column into a Rust type (`&str` and `&[u8]` borrow from the
+/// Arrow buffers), [`get_value`](Row::get_value) and [`values`](Row::values) build
+/// [`Value`]s, and [`deserialize`](Row::deserialize) fills a `serde` type.
 ///
-/// Rows fetched together by one `fetchmany`/`fetchall` from one batch share one allocation
-/// for their values (a row keeps that block alive, as an Arrow slice keeps its buffers).
-#[derive(Debug, Clone)]
+/// A row keeps its batch alive (as an Arrow slice keeps its buffers). Cloning a row is cheap.
+#[derive(Clone)]
 pub struct Row {
-    columns: Arc<[Column]>,
-    values: Values,
+    data: Arc<RowData>,
+    index: usize,
 }
 
-/// Where a row's values live.
-#[derive(Debug, Clone)]
-enum Values {
-    /// The row's own vector.
-    Own(Vec<Value>),
-    /// `len` values from `start` in a block shared by rows fetched together.
-    Shared {
-        block: Arc<Vec<Value>>,
-        start: usize,
-    },
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (n, column) in self.data.columns.iter().enumerate() {
+            match self.data.value(n, self.index) {
+                Ok(v) => map.entry(&column.name(), &v),
+                Err(e) => map.entry(&column.name(), &e.to_string()),
+            };
+        }
+        map.finish()
+    }
 }
 
 impl PartialEq for Row {
+    /// Rows are equal when their columns and values are (values that cannot be read are
+    /// never equal).
     fn eq(&self, other: &Row) -> bool {
-        self.columns == other.columns && self.values() == other.values()
+        self.data.columns == other.data.columns
+            && matches!((self.values(), other.values()), (Ok(a), Ok(b)) if a == b)
     }
 }
 
@@ -53,8 +61,14 @@ impl RowIndex for &str {
     }
 }
 
+impl RowIndex for String {
+    fn position(&self, columns: &[Column]) -> Option<usize> {
+        self.as_str().position(columns)
+    }
+}
+
 impl Row {
-    /// Creates a row. `values` and `columns` must have the same length.
+    /// Creates a row of values. `values` and `columns` must have the same length.
     ///
     /// # Errors
     /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error if the lengths differ.
@@ -67,106 +81,136 @@ impl Row {
             )));
         }
         Ok(Row {
-            columns,
-            values: Values::Own(values),
+            data: Arc::new(RowData::given(columns, values)),
+            index: 0,
         })
     }
 
-    /// `count` rows over a block of `count × columns.len()` values, in order.
-    pub(crate) fn from_block(columns: &Arc<[Column]>, block: Vec<Value>, count: usize) -> Vec<Row> {
-        let width = columns.len();
-        let block = Arc::new(block);
-        (0..count)
-            .map(|r| Row {
-                columns: Arc::clone(columns),
-                values: Values::Shared {
-                    block: Arc::clone(&block),
-                    start: r * width,
-                },
-            })
-            .collect()
-    }
-
-    /// Reads row `index` of a record batch, whose schema the columns describe.
+    /// Row `index` of a record batch, whose schema the columns describe. (Rows fetched from
+    /// a cursor share the work of reading their batch; this is for a single row.)
     ///
     /// # Errors
-    /// As [`Value::from_arrow`], with the column named.
+    /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error if the columns do not
+    /// describe the batch or the index is out of bounds.
     pub fn from_batch(columns: &Arc<[Column]>, batch: &RecordBatch, index: usize) -> Result<Row> {
-        BatchRows::new(columns, batch)?.row(index)
+        let data = Arc::new(RowData::new(columns, batch)?);
+        Row::view(&data, index)
     }
 
-    /// The number of values.
+    /// Row `index` of shared batch data.
+    pub(crate) fn view(data: &Arc<RowData>, index: usize) -> Result<Row> {
+        if index >= data.len {
+            return Err(Error::interface(format!(
+                "row {index} is out of bounds for a batch of {} rows",
+                data.len
+            )));
+        }
+        Ok(Row {
+            data: Arc::clone(data),
+            index,
+        })
+    }
+
+    /// Rows `range` of shared batch data (in bounds: checked by the caller).
+    pub(crate) fn views(data: &Arc<RowData>, range: std::ops::Range<usize>, out: &mut Vec<Row>) {
+        let end = range.end.min(data.len);
+        out.extend((range.start..end).map(|index| Row {
+            data: Arc::clone(data),
+            index,
+        }));
+    }
+
+    /// The number of columns.
     pub fn len(&self) -> usize {
-        self.columns.len()
+        self.data.columns.len()
     }
 
     /// Whether the row has no columns.
     pub fn is_empty(&self) -> bool {
-        self.columns.is_empty()
+        self.data.columns.is_empty()
     }
 
     /// The column descriptions.
     pub fn columns(&self) -> &[Column] {
-        &self.columns
+        &self.data.columns
     }
 
-    /// The values, in column order.
-    pub fn values(&self) -> &[Value] {
-        match &self.values {
-            Values::Own(values) => values,
-            Values::Shared { block, start } => block
-                .get(*start..*start + self.columns.len())
-                .unwrap_or_default(),
-        }
+    /// The record batch this row is a view of, and the row's index in it (`None` for a row
+    /// made with [`Row::new`]): the zero-copy way to the Arrow data.
+    pub fn batch(&self) -> Option<(&RecordBatch, usize)> {
+        self.data.batch.as_ref().map(|b| (b, self.index))
     }
 
-    /// The values, consuming the row.
-    pub fn into_values(self) -> Vec<Value> {
-        match self.values {
-            Values::Own(values) => values,
-            Values::Shared { .. } => self.values().to_vec(),
-        }
-    }
-
-    /// The value of a column, by position or name.
+    /// The values, in column order, each read into a [`Value`].
     ///
     /// # Errors
-    /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error if there is no such
-    /// column.
-    pub fn get_value<I: RowIndex>(&self, index: I) -> Result<&Value> {
-        let position = index.position(&self.columns).ok_or_else(|| {
+    /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error naming the column of a value that
+    /// has no `Value` (e.g. a timestamp out of `chrono`'s range).
+    pub fn values(&self) -> Result<Vec<Value>> {
+        (0..self.len())
+            .map(|n| self.data.value(n, self.index))
+            .collect()
+    }
+
+    /// The position of a column, or an error listing the columns.
+    fn position<I: RowIndex>(&self, index: &I) -> Result<usize> {
+        index.position(&self.data.columns).ok_or_else(|| {
             Error::interface(format!(
                 "no column {index} in a row of {} columns ({})",
-                self.columns.len(),
-                self.columns
+                self.len(),
+                self.data
+                    .columns
                     .iter()
                     .map(Column::name)
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
-        })?;
-        self.values()
-            .get(position)
-            .ok_or_else(|| Error::internal(format!("row has no value {position}")))
+        })
     }
 
-    /// The value of a column converted to `T`, by position or name. Use `Option<T>` for
-    /// columns that may be NULL.
+    /// The value of a column, by position or name, read into a [`Value`].
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error if there is no such
+    /// column; as [`Row::values`].
+    pub fn get_value<I: RowIndex>(&self, index: I) -> Result<Value> {
+        let n = self.position(&index)?;
+        self.data.value(n, self.index)
+    }
+
+    /// The value of a column, by position or name, not yet read: for [`FromValueRef`]
+    /// implementations and generic code.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error if there is no such
+    /// column.
+    pub fn get_ref<I: RowIndex>(&self, index: I) -> Result<ValueRef<'_>> {
+        let n = self.position(&index)?;
+        Ok(self.value_ref(n))
+    }
+
+    /// Column `n`'s value (`n` in bounds).
+    pub(crate) fn value_ref(&self, n: usize) -> ValueRef<'_> {
+        ValueRef::new(&self.data.readers[n], self.index)
+    }
+
+    /// The value of a column read into `T`, by position or name: `i64`, `f64`, `bool`,
+    /// `String`, `&str` and `&[u8]` (borrowed from the Arrow buffer), `chrono` types,
+    /// [`Decimal`](crate::Decimal), [`Value`]... Use `Option<T>` for columns that may be NULL.
     ///
     /// # Errors
     /// - [`ErrorKind::Interface`](crate::ErrorKind::Interface) if there is no such column;
     /// - [`ErrorKind::Data`](crate::ErrorKind::Data) if the value does not convert to `T`;
     ///   the message names the column, the value's type and `T`.
-    pub fn get<T: FromValue, I: RowIndex>(&self, index: I) -> Result<T> {
-        let value = self.get_value(&index)?;
-        T::from_value(value).map_err(|e| {
-            let position = index.position(&self.columns).unwrap_or_default();
-            Error::data(format!(
-                "column {position} ({:?}): {e}",
-                name(&self.columns, position)
-            ))
-            .with_source(e)
-        })
+    pub fn get<'a, T: FromValueRef<'a>, I: RowIndex>(&'a self, index: I) -> Result<T> {
+        let n = self.position(&index)?;
+        T::from_value_ref(self.value_ref(n)).map_err(|e| self.column_error(n, e))
+    }
+
+    /// An error about column `n`, naming it.
+    pub(crate) fn column_error(&self, n: usize, e: Error) -> Error {
+        let message = format!("column {n} ({:?})", name(&self.data.columns, n));
+        e.context(message)
     }
 }
 

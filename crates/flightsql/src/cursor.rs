@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use dbapi::driver::{BatchSource, Batches, ResultSet};
 use dbapi::{
-    Cancel, CancelToken, Column, Cursor, FetchProgress, DEFAULT_ARRAYSIZE, Error, Params, Result, Row, Value,
+    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, FetchProgress, Params, Result,
+    Row, Value,
 };
 use prost::Message;
 use tokio_util::sync::CancellationToken;
