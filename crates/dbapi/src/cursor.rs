@@ -4,6 +4,10 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+
 use crate::{CancelToken, Column, Error, Params, Result, Row};
 
 /// The default [`Cursor::arraysize`].
@@ -216,3 +220,86 @@ pub trait Cursor: Send + std::fmt::Debug {
     /// Whether [`Cursor::close`] was called (or the connection was closed).
     fn is_closed(&self) -> bool;
 }
+
+/// Typed fetches for every [`Cursor`] (including `dyn Cursor`): rows deserialized with
+/// `serde` into the caller's type, as [`Row::deserialize`] does.
+///
+/// ```no_run
+/// # async fn run(cursor: &mut dyn dbapi::Cursor) -> dbapi::Result<()> {
+/// use dbapi::{CursorExt, Params};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Reading {
+///     sensor: String,
+///     temperature: Option<f64>,
+/// }
+///
+/// cursor.execute("SELECT sensor, temperature FROM readings", Params::None).await?;
+/// let readings: Vec<Reading> = cursor.fetchall_as().await?;
+/// # Ok(()) }
+/// ```
+pub trait CursorExt: Cursor {
+    /// The next row as a `T`, or `None` when the result is exhausted.
+    ///
+    /// # Errors
+    /// As [`Cursor::fetchone`], and [`Row::deserialize`]'s errors.
+    fn fetchone_as<T: DeserializeOwned + Send>(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        async move {
+            match self.fetchone().await? {
+                Some(row) => row.deserialize().map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// Up to `size` rows as `T`s (`None`: [`Cursor::arraysize`]).
+    ///
+    /// # Errors
+    /// As [`Cursor::fetchmany`], and [`Row::deserialize`]'s errors.
+    fn fetchmany_as<T: DeserializeOwned + Send>(
+        &mut self,
+        size: Option<usize>,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        async move {
+            let rows = self.fetchmany(size).await?;
+            rows.iter().map(Row::deserialize).collect()
+        }
+    }
+
+    /// All remaining rows as `T`s; rows are read and converted a chunk at a time, so only the
+    /// `T`s accumulate.
+    ///
+    /// # Errors
+    /// As [`Cursor::fetchall`], and [`Row::deserialize`]'s errors.
+    fn fetchall_as<T: DeserializeOwned + Send>(
+        &mut self,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        async move {
+            let mut out = Vec::new();
+            loop {
+                let rows = self.fetchmany(Some(AS_CHUNK)).await?;
+                if rows.is_empty() {
+                    return Ok(out);
+                }
+                out.reserve(rows.len());
+                for row in &rows {
+                    out.push(row.deserialize()?);
+                }
+            }
+        }
+    }
+
+    /// The remaining rows as a stream of `T`s; it ends after the first error.
+    fn rows_as<T: DeserializeOwned + Send + 'static>(&mut self) -> BoxStream<'_, Result<T>> {
+        self.rows()
+            .map(|row| row.and_then(|row| row.deserialize()))
+            .boxed()
+    }
+}
+
+impl<C: Cursor + ?Sized> CursorExt for C {}
+
+/// Rows read at a time by [`CursorExt::fetchall_as`].
+const AS_CHUNK: usize = 65_536;

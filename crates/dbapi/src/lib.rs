@@ -87,7 +87,7 @@
 
 pub use crate::column::{Column, TypeCode};
 pub use crate::connection::Connection;
-pub use crate::cursor::{Cursor, DEFAULT_ARRAYSIZE, FetchProgress};
+pub use crate::cursor::{Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::driver::Driver;
 pub use crate::error::{BoxError, Error, ErrorKind, Result};
 pub use crate::from_value::{FromValue, FromValueError};
@@ -110,6 +110,7 @@ mod bind;
 mod column;
 mod connection;
 mod cursor;
+mod de;
 mod error;
 mod from_value;
 mod params;

@@ -58,6 +58,43 @@ impl From<Vec<(String, Value)>> for Params {
     }
 }
 
+impl<T: Into<Value>> From<Vec<(&str, T)>> for Params {
+    fn from(values: Vec<(&str, T)>) -> Self {
+        Params::Named(
+            values
+                .into_iter()
+                .map(|(name, v)| (name.to_owned(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// Tuples of values bind by position: `cursor.execute(sql, (42, "alice").into())`.
+macro_rules! tuple_params {
+    ($(($($t:ident $v:ident),+)),+ $(,)?) => {$(
+        impl<$($t: Into<Value>),+> From<($($t,)+)> for Params {
+            fn from(($($v,)+): ($($t,)+)) -> Self {
+                Params::Positional(vec![$($v.into()),+])
+            }
+        }
+    )+};
+}
+
+tuple_params!(
+    (A a),
+    (A a, B b),
+    (A a, B b, C c),
+    (A a, B b, C c, D d),
+    (A a, B b, C c, D d, E e),
+    (A a, B b, C c, D d, E e, F f),
+    (A a, B b, C c, D d, E e, F f, G g),
+    (A a, B b, C c, D d, E e, F f, G g, H h),
+    (A a, B b, C c, D d, E e, F f, G g, H h, I i),
+    (A a, B b, C c, D d, E e, F f, G g, H h, I i, J j),
+    (A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k),
+    (A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l),
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +106,28 @@ mod tests {
         assert_eq!(
             Params::from(vec![("a".to_owned(), Value::Bool(true))]).len(),
             1
+        );
+    }
+
+    #[test]
+    fn tuples_and_named_pairs_convert_each_value() {
+        let p = Params::from((42, "alice", None::<f64>, 2.5_f32));
+        assert_eq!(
+            p,
+            Params::Positional(vec![
+                Value::Int32(42),
+                Value::String("alice".into()),
+                Value::Null,
+                Value::Float32(2.5),
+            ])
+        );
+        let p = Params::from(vec![("id", 7_i64), ("limit", 10)]);
+        assert_eq!(
+            p,
+            Params::Named(vec![
+                ("id".into(), Value::Int64(7)),
+                ("limit".into(), Value::Int64(10)),
+            ])
         );
     }
 }

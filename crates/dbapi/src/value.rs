@@ -548,6 +548,19 @@ impl From<&[u8]> for Value {
     }
 }
 
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::String(v.clone())
+    }
+}
+
+impl From<DateTime<Utc>> for Value {
+    /// A timestamp in UTC (time zone `"UTC"`).
+    fn from(v: DateTime<Utc>) -> Self {
+        Value::TimestampTz(v, Arc::from("UTC"))
+    }
+}
+
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
