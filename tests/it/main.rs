@@ -17,8 +17,10 @@ mod faults;
 mod ingest;
 mod load;
 mod metadata;
+mod pool;
 mod statements;
 mod transactions;
+mod typed;
 mod types;
 
 /// Rows in the `numbers` table: 1000 rows in batches of 100.

@@ -63,7 +63,7 @@ enum Cmd {
         /// Rows in the table.
         #[arg(long, default_value_t = 10_000_000)]
         rows: usize,
-        /// `arrow`, `fetchall`, `fetchone` (reading every column) or `fetchone-only`.
+        /// `arrow`, `fetchall`, `fetchone` (reading every column), `fetchone-only` or `fetchall-as`.
         #[arg(long, default_value = "fetchone")]
         path: String,
         /// How many times to read the whole table.
@@ -139,6 +139,7 @@ async fn profile(rows: usize, path: &str, times: usize) -> Result<(), BoxError> 
             "fetchall" => timed(rows, path, || fetchall_rows(conn.as_ref(), sql)).await?,
             "fetchone" => timed(rows, path, || fetchone_rows(conn.as_ref(), sql)).await?,
             "fetchone-only" => timed(rows, path, || fetchone_only(conn.as_ref(), sql)).await?,
+            "fetchall-as" => timed(rows, path, || fetchall_as_rows(conn.as_ref(), sql)).await?,
             other => return Err(format!("unknown path {other:?}").into()),
         };
         println!("{path}: {:.3} s", elapsed.as_secs_f64());
@@ -423,9 +424,15 @@ thread_local! {
     static DROP_LATER: std::cell::RefCell<Vec<Vec<dbapi::Row>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// Typed rows kept past a timed `fetchall_as`.
+    static DROP_LATER_TYPED: std::cell::RefCell<Vec<Vec<Number>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Frees the rows of earlier `fetchall` measurements.
 fn drop_later() {
     DROP_LATER.with(|later| later.borrow_mut().clear());
+    DROP_LATER_TYPED.with(|later| later.borrow_mut().clear());
 }
 
 async fn fetchone_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
@@ -444,6 +451,31 @@ async fn fetchone_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxErr
         n += 1;
     }
     std::hint::black_box(check);
+    Ok(n)
+}
+
+/// A row of `numbers`, deserialized.
+#[derive(serde::Deserialize)]
+struct Number {
+    id: i64,
+    value: f64,
+    name: String,
+    ts: chrono::NaiveDateTime,
+}
+
+/// `fetchall_as::<Number>()`, the typed rows kept (freed outside the timing).
+async fn fetchall_as_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    use dbapi::CursorExt;
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let numbers: Vec<Number> = cursor.fetchall_as().await?;
+    let check = numbers.iter().fold(0_i64, |acc, n| {
+        acc.wrapping_add(n.id ^ n.value.to_bits() as i64 ^ n.name.len() as i64)
+            .wrapping_add(n.ts.and_utc().timestamp_micros())
+    });
+    std::hint::black_box(check);
+    let n = numbers.len();
+    DROP_LATER_TYPED.with(|later| later.borrow_mut().push(numbers));
     Ok(n)
 }
 
@@ -759,7 +791,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     // 1, 2: throughput, interleaved.
     let (mut base_t, mut arrow_t, mut all_t, mut one_t) = (vec![], vec![], vec![], vec![]);
-    let mut only_t = vec![];
+    let (mut only_t, mut as_t) = (vec![], vec![]);
     for rep in 0..reps {
         eprintln!("throughput repetition {} of {reps} ...", rep + 1);
         base_t.push(timed(rows, "baseline", || baseline.rows(all)).await?);
@@ -767,6 +799,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         all_t.push(timed(rows, "fetchall", || fetchall_rows(conn.as_ref(), all)).await?);
         one_t.push(timed(rows, "fetchone", || fetchone_rows(conn.as_ref(), all)).await?);
         only_t.push(timed(rows, "fetchone only", || fetchone_only(conn.as_ref(), all)).await?);
+        as_t.push(timed(rows, "fetchall_as", || fetchall_as_rows(conn.as_ref(), all)).await?);
     }
     let (base, arrow) = (median(base_t), median(arrow_t));
     figures.push(Figure::plain("baseline_select_star", secs(base), "s"));
@@ -790,6 +823,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         "arrow path",
         arrow,
         2.0,
+    ));
+    figures.push(ratio_figure(
+        "typed_fetchall_as",
+        median(as_t),
+        "arrow path",
+        arrow,
+        2.5,
     ));
     let only = median(only_t);
     figures.push(Figure::plain(

@@ -105,6 +105,8 @@ pub use arrow;
 pub mod blocking;
 pub mod driver;
 pub mod metadata;
+#[cfg(feature = "pool")]
+pub mod pool;
 
 mod bind;
 mod column;
