@@ -6,6 +6,11 @@
 //! and read results as Arrow record batches or as [`Row`]s of typed [`Value`]s. The
 //! [`metadata`] module holds what [`Connection`]'s catalog methods answer.
 //!
+//! Rows are views over Arrow record batches. Read them into your own types with `serde`
+//! (typed rows), column by column with [`Row::get`] (borrowing text from the Arrow buffers),
+//! as dynamically typed [`Value`]s, or not at all: the batches themselves are the zero-copy
+//! path.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use arrow::array::{Int64Array, StringArray};
@@ -13,7 +18,6 @@
 //! use arrow::record_batch::RecordBatch;
 //! use dbapi::{Registry, Row, Value};
 //!
-//! // Rows are a view over Arrow data.
 //! let schema = Schema::new(vec![
 //!     Field::new("id", DataType::Int64, false),
 //!     Field::new("name", DataType::Utf8, true),
@@ -27,9 +31,25 @@
 //! )?;
 //! let columns = dbapi::driver::describe(&batch.schema());
 //! let row = Row::from_batch(&columns, &batch, 0)?;
+//!
+//! // 1. Typed rows: structs by column name, tuples by position, `Option` for NULL.
+//! #[derive(serde::Deserialize)]
+//! struct User<'a> {
+//!     id: i64,
+//!     name: Option<&'a str>,
+//! }
+//! let user: User = row.deserialize()?;
+//! assert_eq!((user.id, user.name), (7, None));
+//! let (id, name): (i64, Option<String>) = row.deserialize()?;
+//!
+//! // 2. Columns read in place, or as values.
 //! assert_eq!(row.get::<i64, _>("id")?, 7);
-//! assert_eq!(row.get::<Option<String>, _>("name")?, None);
-//! assert_eq!(row.values()?[0], Value::Int64(7));
+//! assert_eq!(row.get::<Option<&str>, _>("name")?, None);
+//! assert_eq!(row.values()?, [Value::Int64(7), Value::Null]);
+//!
+//! // 3. The Arrow data the row is a view of.
+//! let (batch, index) = row.batch().expect("rows of a batch keep it");
+//! assert_eq!((batch.num_rows(), index), (1, 0));
 //!
 //! // Type errors name the column and both types.
 //! let err = row.get::<String, _>("id").unwrap_err();
@@ -50,6 +70,14 @@
 //!
 //! let conn = dbapi::connect("flightsql://localhost:8181?database=sensors&tls=false").await?;
 //! let mut cursor = conn.cursor()?;
+//!
+//! // Typed rows ([`CursorExt`]); parameters from a tuple.
+//! use dbapi::CursorExt;
+//! #[derive(serde::Deserialize)]
+//! struct Reading { sensor: String, temperature: f64 }
+//! cursor.execute("SELECT sensor, temperature FROM readings WHERE temperature > $1", (20.0,).into()).await?;
+//! let readings: Vec<Reading> = cursor.fetchall_as().await?;
+//!
 //! cursor.execute("SELECT 1 AS one", Params::None).await?;
 //! while let Some(row) = cursor.fetchone().await? {
 //!     println!("{}", row.get::<i64, _>("one")?);
