@@ -45,6 +45,16 @@ fn blocking_cursor_iterates_rows() {
         .map(|b| b.num_rows())
         .sum();
     assert_eq!(n, 1000);
+    // Typed rows, parameters from a tuple.
+    cursor
+        .execute("SELECT id FROM numbers WHERE id < $1 ORDER BY id", (5_i64,))
+        .unwrap();
+    assert_eq!(cursor.fetchone_as::<i64>().unwrap(), Some(0));
+    assert_eq!(
+        cursor.fetchall_as::<(i64,)>().unwrap(),
+        [(1,), (2,), (3,), (4,)]
+    );
+    cursor.execute("SELECT id FROM numbers", ()).unwrap();
     assert_eq!(cursor.description().unwrap()[0].name(), "id");
     cursor.close().unwrap();
     assert!(cursor.fetchone().is_err());

@@ -357,6 +357,24 @@ impl Cursor {
         self.rt.block_on(self.inner.fetchall())?
     }
 
+    /// See [`crate::CursorExt::fetchone_as`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetchone_as`].
+    pub fn fetchone_as<T: serde::de::DeserializeOwned + Send>(&mut self) -> Result<Option<T>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetchone_as())?
+    }
+
+    /// See [`crate::CursorExt::fetchall_as`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetchall_as`].
+    pub fn fetchall_as<T: serde::de::DeserializeOwned + Send>(&mut self) -> Result<Vec<T>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetchall_as())?
+    }
+
     /// See [`crate::Cursor::fetch_batch`].
     ///
     /// # Errors
