@@ -287,3 +287,26 @@ async fn regression_read_ahead_streams_cannot_exhaust_the_connection_window() {
     }
     assert_eq!(n, rows);
 }
+
+#[tokio::test]
+async fn fetch_progress_counts_the_endpoints_read() {
+    let server = server(Options {
+        endpoints: 4,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let before = cursor.fetch_progress();
+    assert_eq!((before.parts_done, before.parts_total), (0, Some(4)));
+    let mut seen = Vec::new();
+    while let Some(batch) = cursor.fetch_batch().await.unwrap() {
+        assert!(batch.num_rows() > 0);
+        seen.push(cursor.fetch_progress().parts_done);
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.contains(&1) && seen.contains(&3), "{seen:?}");
+    let after = cursor.fetch_progress();
+    assert_eq!((after.parts_done, after.parts_total), (4, Some(4)));
+    assert_eq!(after.server, None, "no polling");
+}
