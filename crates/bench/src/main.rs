@@ -454,6 +454,22 @@ async fn fetchone_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxErr
     Ok(n)
 }
 
+/// `fetchone` until `None` on the concrete Flight SQL cursor (no boxed future per call),
+/// reading nothing.
+async fn fetchone_concrete(
+    conn: &dbapi_flightsql::FlightSqlConnection,
+    sql: &str,
+) -> Result<usize, BoxError> {
+    use dbapi::Cursor;
+    let mut cursor = conn.flight_cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let mut n = 0;
+    while cursor.fetchone().await?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// A row of `numbers`, deserialized.
 #[derive(serde::Deserialize)]
 struct Number {
@@ -791,7 +807,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     // 1, 2: throughput, interleaved.
     let (mut base_t, mut arrow_t, mut all_t, mut one_t) = (vec![], vec![], vec![], vec![]);
-    let (mut only_t, mut as_t) = (vec![], vec![]);
+    let (mut only_t, mut as_t, mut concrete_t) = (vec![], vec![], vec![]);
+    let concrete = dbapi_flightsql::FlightSqlConnection::connect(&url).await?;
     for rep in 0..reps {
         eprintln!("throughput repetition {} of {reps} ...", rep + 1);
         base_t.push(timed(rows, "baseline", || baseline.rows(all)).await?);
@@ -800,6 +817,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
         one_t.push(timed(rows, "fetchone", || fetchone_rows(conn.as_ref(), all)).await?);
         only_t.push(timed(rows, "fetchone only", || fetchone_only(conn.as_ref(), all)).await?);
         as_t.push(timed(rows, "fetchall_as", || fetchall_as_rows(conn.as_ref(), all)).await?);
+        concrete_t.push(
+            timed(rows, "fetchone concrete", || {
+                fetchone_concrete(&concrete, all)
+            })
+            .await?,
+        );
     }
     let (base, arrow) = (median(base_t), median(arrow_t));
     figures.push(Figure::plain("baseline_select_star", secs(base), "s"));
@@ -837,6 +860,16 @@ async fn run(args: Args) -> Result<(), BoxError> {
         secs(only) * 1e9 / rows as f64,
         "ns per call (the loop without reading)",
     ));
+    let concrete_only = median(concrete_t);
+    figures.push(Figure {
+        name: "fetchone_call_concrete".into(),
+        value: secs(concrete_only) * 1e9 / rows as f64,
+        unit: "ns per call (concrete cursor, no boxed future)",
+        baseline_name: Some("through dyn Cursor".into()),
+        ratio: Some(secs(concrete_only) / secs(only)),
+        target: None,
+        met: None,
+    });
 
     // Memory of results held whole: rows (views) against the same result's Arrow batches.
     eprintln!("memory of held results ...");

@@ -194,6 +194,17 @@ impl FlightSqlCursor {
         self.info.as_ref()
     }
 
+    /// The next row, as [`Cursor::fetchone`], without the boxed future that calls through
+    /// the object-safe trait pay: on a concrete cursor this method is the one `fetchone`
+    /// resolves to. (Per call, the trait's boxing is one allocation; see
+    /// `docs/performance.md`.)
+    ///
+    /// # Errors
+    /// As [`Cursor::fetchone`].
+    pub async fn fetchone(&mut self) -> Result<Option<Row>> {
+        self.result()?.fetchone().await
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(Error::interface("the cursor is closed"))
@@ -541,7 +552,7 @@ impl Cursor for FlightSqlCursor {
     }
 
     async fn fetchone(&mut self) -> Result<Option<Row>> {
-        self.result()?.fetchone().await
+        FlightSqlCursor::fetchone(self).await
     }
 
     async fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
