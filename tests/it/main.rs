@@ -20,6 +20,7 @@ mod metadata;
 mod pool;
 mod statements;
 mod transactions;
+mod transport;
 mod typed;
 mod types;
 

@@ -23,14 +23,16 @@ use dbapi::{Error, Result};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Status};
 
-use crate::config::Config;
-use crate::error::{Transport, from_status, from_transport};
+use crate::config::{CallKind, Compression, Config};
+use crate::error::{Transport, from_status, from_status_explained};
 use crate::stream::FlightStreamReader;
+use crate::transport::{Address, Failure, Target, Tls, open_channel};
 
 /// The location URI meaning "the server you are already talking to".
 pub const REUSE_CONNECTION: &str = "arrow-flight-reuse-connection://?";
@@ -49,6 +51,8 @@ struct CallHeaders {
 
 struct HeaderState {
     fixed: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
+    /// Whether every cookie an answer sets is kept (`cookies=true`), not only session ones.
+    cookie_jar: bool,
     bearer: RwLock<Option<AsciiMetadataValue>>,
     /// The cookies that hold the server session (set by the answers to session calls).
     session: RwLock<Option<AsciiMetadataValue>>,
@@ -80,6 +84,7 @@ impl CallHeaders {
         }
         let state = HeaderState {
             fixed,
+            cookie_jar: config.cookies(),
             bearer: RwLock::new(None),
             session: RwLock::new(None),
         };
@@ -105,7 +110,8 @@ impl CallHeaders {
         Ok(())
     }
 
-    /// Takes a rotated token from response headers (`authorization: Bearer <token>`).
+    /// Takes a rotated token from response headers (`authorization: Bearer <token>`), and
+    /// the cookies set when the cookie jar is on.
     fn observe(&self, metadata: &MetadataMap) {
         if let Some(token) = metadata
             .get("authorization")
@@ -113,6 +119,9 @@ impl CallHeaders {
             .and_then(|v| v.strip_prefix("Bearer "))
         {
             let _ = self.set_bearer(token);
+        }
+        if self.state.cookie_jar {
+            self.observe_session(metadata);
         }
     }
 }
@@ -201,8 +210,12 @@ impl tonic::service::Interceptor for CallHeaders {
 struct ClientInner {
     config: Config,
     headers: CallHeaders,
+    /// The TLS settings, built on first use (the server, or the first TLS location).
+    tls: std::sync::OnceLock<Tls>,
     main: Grpc,
-    locations: Mutex<HashMap<String, Grpc>>,
+    /// Why the connection to the server last failed.
+    failure: Failure,
+    locations: Mutex<HashMap<String, (Grpc, Failure)>>,
     closed: AtomicBool,
 }
 
@@ -254,13 +267,43 @@ impl FlightSqlClient {
         config.validate()?;
         runtime()?;
         let headers = CallHeaders::new(&config)?;
-        let channel = open_channel(&config, config.host(), config.port(), config.tls()).await?;
+        let tls = std::sync::OnceLock::new();
+        let address = match config.unix_socket() {
+            Some(path) => Address::Unix(path.to_owned()),
+            None => Address::Tcp {
+                host: config.host().to_owned(),
+                port: config.port(),
+            },
+        };
+        check_plaintext_credentials(&config, &address, config.tls(), "the server")?;
+        let failure = Failure::default();
+        let target = Target {
+            failure: failure.clone(),
+            tls: if config.tls() {
+                Some(tls_of(&tls, &config)?)
+            } else {
+                None
+            },
+            server_name: config
+                .tls_server_name()
+                .unwrap_or_else(|| bare_host(config.host()))
+                .to_owned(),
+            authority: match (config.authority(), &address) {
+                (Some(a), _) => a.to_owned(),
+                (None, Address::Unix(_)) => "localhost".to_owned(),
+                (None, Address::Tcp { host, port }) => format!("{host}:{port}"),
+            },
+            address,
+        };
+        let channel = open_channel(&config, target).await?;
         let main = grpc(channel, headers.clone(), &config);
         let client = FlightSqlClient {
             inner: Arc::new(ClientInner {
                 config,
                 headers,
+                tls,
                 main,
+                failure,
                 locations: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
             }),
@@ -304,41 +347,87 @@ impl FlightSqlClient {
         }
     }
 
-    fn request<T>(&self, message: T) -> Request<T> {
+    fn request<T>(&self, message: T, kind: CallKind) -> Request<T> {
         let mut request = Request::new(message);
-        if let Some(t) = self.inner.config.timeout() {
+        if let Some((t, _)) = self.inner.config.deadline(kind) {
             request.set_timeout(t);
         }
         request
     }
 
-    /// Runs a call under the configured timeout and maps its status.
+    /// The timeout of a kind of call, with the URL key that sets it.
+    pub(crate) fn deadline(&self, kind: CallKind) -> Option<(Duration, &'static str)> {
+        self.inner.config.deadline(kind)
+    }
+
+    /// Runs a call under its timeout and maps its status.
     async fn call<T>(
         &self,
         what: &str,
+        kind: CallKind,
         future: impl Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     ) -> Result<tonic::Response<T>> {
-        let response = within(self.inner.config.timeout(), what, future)
-            .await?
-            .map_err(|s| from_status(&s, self.transport()).context(what))?;
+        let deadline = self.deadline(kind);
+        let response = match within(deadline, what, future).await? {
+            Ok(response) => response,
+            Err(status) => {
+                let failure = failure_behind(&status, &self.inner.failure).await;
+                return Err(self.status_error(&status, what, deadline, failure));
+            }
+        };
+        self.inner.failure.clear();
         self.inner.headers.observe(response.metadata());
         Ok(response)
+    }
+
+    /// Maps a call's status; the server's or tonic's own "Timeout expired" for a call with
+    /// a deadline becomes a timeout error naming the URL key that set it.
+    fn status_error(
+        &self,
+        status: &Status,
+        what: &str,
+        deadline: Option<(Duration, &'static str)>,
+        failure: Option<String>,
+    ) -> Error {
+        let error = from_status_explained(status, self.transport(), failure);
+        match deadline {
+            Some((t, key))
+                if matches!(
+                    status.code(),
+                    tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+                ) && status.message().contains("Timeout expired") =>
+            {
+                Error::operational(format!("{what} timed out after {t:?} (URL option {key})"))
+                    .timeout()
+                    .with_source(error)
+            }
+            _ => error.context(what),
+        }
     }
 
     async fn handshake(&self, user: &str, password: &str) -> Result<()> {
         let credentials =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        let mut request = self.request(futures::stream::iter([HandshakeRequest::default()]));
+        let mut request = self.request(
+            futures::stream::iter([HandshakeRequest::default()]),
+            CallKind::Update,
+        );
         let mut value = AsciiMetadataValue::from_str(&format!("Basic {credentials}"))
             .map_err(|_| Error::interface("the user name or password is not valid in a header"))?;
         value.set_sensitive(true);
         request.metadata_mut().insert("authorization", value);
         let what = format!("handshake for user {user:?}");
         let response = self
-            .call(&what, self.inner.main.clone().handshake(request))
+            .call(
+                &what,
+                CallKind::Update,
+                self.inner.main.clone().handshake(request),
+            )
             .await?;
         let mut stream = response.into_inner();
-        while let Some(message) = within(self.inner.config.timeout(), &what, stream.next()).await? {
+        while let Some(message) =
+            within(self.deadline(CallKind::Update), &what, stream.next()).await?
+        {
             message.map_err(|s| from_status(&s, self.transport()).context(&what))?;
         }
         if let Some(trailers) = stream.trailers().await.ok().flatten() {
@@ -375,9 +464,13 @@ impl FlightSqlClient {
     /// `GetFlightInfo` of a command (an `Any`-encoded Flight SQL command).
     pub(crate) async fn get_flight_info(&self, what: &str, command: Vec<u8>) -> Result<FlightInfo> {
         self.check_open()?;
-        let request = self.request(FlightDescriptor::new_cmd(command));
+        let request = self.request(FlightDescriptor::new_cmd(command), CallKind::Query);
         let response = self
-            .call(what, self.inner.main.clone().get_flight_info(request))
+            .call(
+                what,
+                CallKind::Query,
+                self.inner.main.clone().get_flight_info(request),
+            )
             .await?;
         Ok(response.into_inner())
     }
@@ -385,10 +478,11 @@ impl FlightSqlClient {
     /// `PollFlightInfo` of a descriptor.
     pub(crate) async fn poll_flight_info(&self, descriptor: FlightDescriptor) -> Result<PollInfo> {
         self.check_open()?;
-        let request = self.request(descriptor);
+        let request = self.request(descriptor, CallKind::Query);
         let response = self
             .call(
                 "poll_flight_info",
+                CallKind::Query,
                 self.inner.main.clone().poll_flight_info(request),
             )
             .await?;
@@ -398,9 +492,13 @@ impl FlightSqlClient {
     /// `GetSchema` of a command.
     pub(crate) async fn get_schema(&self, what: &str, command: Vec<u8>) -> Result<SchemaRef> {
         self.check_open()?;
-        let request = self.request(FlightDescriptor::new_cmd(command));
+        let request = self.request(FlightDescriptor::new_cmd(command), CallKind::Query);
         let response = self
-            .call(what, self.inner.main.clone().get_schema(request))
+            .call(
+                what,
+                CallKind::Query,
+                self.inner.main.clone().get_schema(request),
+            )
             .await?;
         let schema = Schema::try_from(&response.into_inner()).map_err(|e| {
             Error::internal(format!("{what}: the server sent an undecodable schema")).with_source(e)
@@ -442,16 +540,22 @@ impl FlightSqlClient {
         session: bool,
     ) -> Result<Vec<Bytes>> {
         self.check_open()?;
-        let request = self.request(Action::new(kind, body));
+        let request = self.request(Action::new(kind, body), CallKind::Update);
         let response = self
-            .call(what, self.inner.main.clone().do_action(request))
+            .call(
+                what,
+                CallKind::Update,
+                self.inner.main.clone().do_action(request),
+            )
             .await?;
         if session {
             self.inner.headers.observe_session(response.metadata());
         }
         let mut stream = response.into_inner();
         let mut out = Vec::new();
-        while let Some(result) = within(self.inner.config.timeout(), what, stream.next()).await? {
+        while let Some(result) =
+            within(self.deadline(CallKind::Update), what, stream.next()).await?
+        {
             let result = result.map_err(|s| from_status(&s, self.transport()).context(what))?;
             out.push(result.body);
         }
@@ -513,15 +617,19 @@ impl FlightSqlClient {
             })
             .filter_map(futures::future::ready)
         };
-        let request = self.request(encoded.chain(poison));
+        let request = self.request(encoded.chain(poison), CallKind::Update);
         let outcome = async {
             let response = self
-                .call(what, self.inner.main.clone().do_put(request))
+                .call(
+                    what,
+                    CallKind::Update,
+                    self.inner.main.clone().do_put(request),
+                )
                 .await?;
             let mut stream = response.into_inner();
             let mut out = Vec::new();
             while let Some(result) =
-                within(self.inner.config.timeout(), what, stream.next()).await?
+                within(self.deadline(CallKind::Update), what, stream.next()).await?
             {
                 let result = result.map_err(|s| from_status(&s, self.transport()).context(what))?;
                 out.push(result.app_metadata);
@@ -545,8 +653,13 @@ impl FlightSqlClient {
     /// The server's error, a timeout, or a closed client.
     pub async fn do_get(&self, ticket: &Ticket) -> Result<FlightStreamReader> {
         self.check_open()?;
-        self.do_get_on(&self.inner.main.clone(), ticket, self.transport())
-            .await
+        self.do_get_on(
+            &self.inner.main.clone(),
+            ticket,
+            self.transport(),
+            &self.inner.failure,
+        )
+        .await
     }
 
     /// Reads an endpoint: from this server when it has no locations (or the reuse-connection
@@ -570,7 +683,9 @@ impl FlightSqlClient {
             let attempt = async {
                 match self.client_for(&location.uri).await? {
                     None => self.do_get(ticket).await,
-                    Some((client, transport)) => self.do_get_on(&client, ticket, transport).await,
+                    Some((client, transport, failure)) => {
+                        self.do_get_on(&client, ticket, transport, &failure).await
+                    }
                 }
             };
             match attempt.await {
@@ -594,7 +709,7 @@ impl FlightSqlClient {
     }
 
     /// The client for a location: `None` for this server, else a cached or new connection.
-    async fn client_for(&self, uri: &str) -> Result<Option<(Grpc, Transport)>> {
+    async fn client_for(&self, uri: &str) -> Result<Option<(Grpc, Transport, Failure)>> {
         if uri.is_empty()
             || uri == REUSE_CONNECTION
             || uri.starts_with("arrow-flight-reuse-connection:")
@@ -604,11 +719,11 @@ impl FlightSqlClient {
         let parsed = url::Url::parse(uri)
             .map_err(|e| Error::internal(format!("malformed location {uri:?}: {e}")))?;
         let tls = match parsed.scheme() {
-            "grpc" | "grpc+tcp" => false,
+            "grpc" | "grpc+tcp" | "grpc+unix" => false,
             "grpc+tls" => true,
             other => {
                 return Err(Error::not_supported(format!(
-                    "location scheme {other}:// is not supported (supported: grpc://, grpc+tcp://, grpc+tls://)"
+                    "location scheme {other}:// is not supported (supported: grpc://, grpc+tcp://, grpc+tls://, grpc+unix://)"
                 )));
             }
         };
@@ -619,23 +734,63 @@ impl FlightSqlClient {
             .unwrap_or_else(PoisonError::into_inner)
             .get(uri)
             .cloned();
-        if let Some(client) = cached {
-            return Ok(Some((client, transport_of(tls))));
+        if let Some((client, failure)) = cached {
+            return Ok(Some((client, transport_of(tls), failure)));
         }
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| Error::internal(format!("location {uri:?} has no host")))?;
-        let port = parsed
-            .port()
-            .ok_or_else(|| Error::internal(format!("location {uri:?} has no port")))?;
-        let channel = open_channel(&self.inner.config, host, port, tls).await?;
+        let (address, authority, server_name) = if parsed.scheme() == "grpc+unix" {
+            let path = percent_encoding::percent_decode_str(parsed.path())
+                .decode_utf8()
+                .map_err(|_| Error::internal(format!("location {uri:?} is not UTF-8")))?;
+            if path.is_empty() {
+                return Err(Error::internal(format!(
+                    "location {uri:?} has no socket path"
+                )));
+            }
+            let address = Address::Unix(std::path::PathBuf::from(path.as_ref()));
+            (address, "localhost".to_owned(), "localhost".to_owned())
+        } else {
+            let host = parsed
+                .host_str()
+                .ok_or_else(|| Error::internal(format!("location {uri:?} has no host")))?;
+            let port = parsed
+                .port()
+                .ok_or_else(|| Error::internal(format!("location {uri:?} has no port")))?;
+            let address = Address::Tcp {
+                host: host.to_owned(),
+                port,
+            };
+            (
+                address,
+                format!("{host}:{port}"),
+                bare_host(host).to_owned(),
+            )
+        };
+        check_plaintext_credentials(
+            &self.inner.config,
+            &address,
+            tls,
+            &format!("endpoint location {uri}"),
+        )?;
+        let failure = Failure::default();
+        let target = Target {
+            failure: failure.clone(),
+            tls: if tls {
+                Some(tls_of(&self.inner.tls, &self.inner.config)?)
+            } else {
+                None
+            },
+            server_name,
+            authority,
+            address,
+        };
+        let channel = open_channel(&self.inner.config, target).await?;
         let client = grpc(channel, self.inner.headers.clone(), &self.inner.config);
         self.inner
             .locations
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(uri.to_owned(), client.clone());
-        Ok(Some((client, transport_of(tls))))
+            .insert(uri.to_owned(), (client.clone(), failure.clone()));
+        Ok(Some((client, transport_of(tls), failure)))
     }
 
     async fn do_get_on(
@@ -643,94 +798,117 @@ impl FlightSqlClient {
         client: &Grpc,
         ticket: &Ticket,
         transport: Transport,
+        failure: &Failure,
     ) -> Result<FlightStreamReader> {
-        let request = self.request(ticket.clone());
-        let response = within(
-            self.inner.config.timeout(),
+        let request = self.request(ticket.clone(), CallKind::Fetch);
+        let response = match within(
+            self.deadline(CallKind::Fetch),
             "do_get",
             client.clone().do_get(request),
         )
         .await?
-        .map_err(|s| from_status(&s, transport))?;
+        {
+            Ok(response) => response,
+            Err(status) => {
+                let why = failure_behind(&status, failure).await;
+                return Err(from_status_explained(&status, transport, why));
+            }
+        };
+        failure.clear();
         self.inner.headers.observe(response.metadata());
         Ok(FlightStreamReader::new(
             response.into_inner(),
-            self.inner.config.timeout(),
+            self.deadline(CallKind::Fetch),
             transport,
         ))
     }
 }
 
-/// Runs a future under a timeout (when one is configured); `what` names it in the error.
+/// What the connection saw when a call failed with a bare transport error. The call can fail
+/// (a write to a closed socket) a moment before the connection reads what the other side
+/// answered, so this waits briefly for it.
+async fn failure_behind(status: &Status, failure: &Failure) -> Option<String> {
+    if !matches!(
+        status.code(),
+        tonic::Code::Unknown | tonic::Code::Unavailable
+    ) {
+        return None;
+    }
+    for _ in 0..20 {
+        if let Some(text) = failure.get() {
+            return Some(text);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
+}
+
+/// Runs a future under a timeout (when one is configured: the duration and the URL key that
+/// set it); `what` names the call in the error.
 pub(crate) async fn within<T>(
-    timeout: Option<Duration>,
+    timeout: Option<(Duration, &'static str)>,
     what: &str,
     future: impl Future<Output = T>,
 ) -> Result<T> {
     match timeout {
         None => Ok(future.await),
-        Some(t) => tokio::time::timeout(t, future).await.map_err(|_| {
-            Error::operational(format!("{what} timed out after {t:?} (URL option timeout)"))
-                .timeout()
+        Some((t, key)) => tokio::time::timeout(t, future).await.map_err(|_| {
+            Error::operational(format!("{what} timed out after {t:?} (URL option {key})")).timeout()
         }),
     }
 }
 
 fn grpc(channel: Channel, headers: CallHeaders, config: &Config) -> Grpc {
-    FlightServiceClient::with_interceptor(channel, headers)
+    let mut client = FlightServiceClient::with_interceptor(channel, headers)
         .max_decoding_message_size(config.max_message_size())
         .max_encoding_message_size(config.max_message_size())
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd);
+    match config.compression() {
+        Some(Compression::Gzip) => client = client.send_compressed(CompressionEncoding::Gzip),
+        Some(Compression::Zstd) => client = client.send_compressed(CompressionEncoding::Zstd),
+        None => {}
+    }
+    client
 }
 
-/// The HTTP/2 flow-control window of each stream: how much a result stream may hold unread.
-const STREAM_WINDOW: u32 = 4 << 20;
-
-/// The HTTP/2 window of the whole connection: the largest HTTP/2 allows. Endpoints read ahead
-/// (and cursors not being read) hold unread data in their streams; with a smaller connection
-/// window that data could use it up and starve the stream being read, a deadlock. Memory stays
-/// bounded by the stream windows of the streams open.
-const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
-
-async fn open_channel(config: &Config, host: &str, port: u16, tls: bool) -> Result<Channel> {
-    let scheme = if tls { "https" } else { "http" };
-    let address = format!("{host}:{port}");
-    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
-        .map_err(|e| {
-            Error::interface(format!("invalid server address {address:?}")).with_source(e)
-        })?
-        .tcp_nodelay(true)
-        .initial_stream_window_size(Some(STREAM_WINDOW))
-        .initial_connection_window_size(Some(CONNECTION_WINDOW));
-    if let Some(t) = config.connect_timeout() {
-        endpoint = endpoint.connect_timeout(t);
+/// The TLS settings of a client, built on first use.
+fn tls_of(slot: &std::sync::OnceLock<Tls>, config: &Config) -> Result<Tls> {
+    if let Some(tls) = slot.get() {
+        return Ok(tls.clone());
     }
-    if tls {
-        let domain = host.trim_start_matches('[').trim_end_matches(']');
-        let mut tls_config = ClientTlsConfig::new().domain_name(domain);
-        tls_config = match config.tls_root_certs() {
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    Error::interface(format!(
-                        "cannot read tls_root_certs file {}",
-                        path.display()
-                    ))
-                    .with_source(e)
-                })?;
-                tls_config.ca_certificate(Certificate::from_pem(pem))
-            }
-            None => tls_config.with_native_roots(),
-        };
-        endpoint = endpoint
-            .tls_config(tls_config)
-            .map_err(|e| from_transport("invalid TLS configuration", e, Transport::Tls))?;
+    let tls = Tls::new(config)?;
+    Ok(slot.get_or_init(|| tls).clone())
+}
+
+/// A host without the brackets of an IPv6 literal.
+fn bare_host(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// Refuses to send credentials unencrypted to another machine unless plaintext was asked for
+/// by name.
+fn check_plaintext_credentials(
+    config: &Config,
+    address: &Address,
+    tls: bool,
+    what: &str,
+) -> Result<()> {
+    if tls || !config.has_credentials() || address.is_local() {
+        return Ok(());
     }
-    endpoint.connect().await.map_err(|e| {
-        from_transport(
-            &format!("cannot connect to {address}"),
-            e,
-            transport_of(tls),
-        )
-    })
+    if config.plaintext_opt_in() {
+        tracing::warn!(
+            %address,
+            "credentials are sent unencrypted to {what} (tls=false was given)"
+        );
+        return Ok(());
+    }
+    Err(Error::interface(format!(
+        "refusing to send the token or password unencrypted to {what} at {address}: the \
+         connection is plaintext and the host is not this machine; use TLS (flightsql:// or \
+         grpc+tls://), or say tls=false to send them in the clear anyway"
+    )))
 }
 
 /// The Tokio runtime the driver runs on: gRPC (tonic) and the endpoint readers need one.

@@ -20,12 +20,114 @@ pub const DEFAULT_READ_AHEAD: usize = 2;
 pub const DEFAULT_STATEMENT_CACHE: usize = 32;
 
 /// The URL schemes of the driver.
-pub const SCHEMES: [&str; 4] = ["flightsql", "grpc", "grpc+tcp", "grpc+tls"];
+pub const SCHEMES: [&str; 5] = ["flightsql", "grpc", "grpc+tcp", "grpc+tls", "grpc+unix"];
 
 /// The URL option keys, as listed in errors about unknown keys.
 const KEYS: &str = "tls, token, database, catalog, schema, header.<name>, timeout, \
-                    connect_timeout, max_message_size, tls_root_certs, read_ahead, \
+                    connect_timeout, query_timeout, fetch_timeout, update_timeout, \
+                    max_message_size, tls_root_certs, tls_client_cert, tls_client_key, \
+                    tls_server_name, tls_skip_verify, authority, user_agent, compression, \
+                    keepalive_interval, keepalive_timeout, cookies, read_ahead, \
                     statement_cache, poll";
+
+/// PEM text or the file that holds it: trusted CAs, a client certificate, its key.
+///
+/// In a URL, a value starting with `-----BEGIN` is the PEM itself (percent-encoded);
+/// anything else is a file path.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Pem {
+    /// A file holding PEM blocks.
+    File(PathBuf),
+    /// The PEM blocks themselves.
+    Inline(String),
+}
+
+impl Pem {
+    /// PEM in a file.
+    pub fn file(path: impl Into<PathBuf>) -> Pem {
+        Pem::File(path.into())
+    }
+
+    /// PEM text (one or more `-----BEGIN ...-----` blocks).
+    pub fn inline(text: impl Into<String>) -> Pem {
+        Pem::Inline(text.into())
+    }
+
+    fn from_url_value(value: String) -> Pem {
+        if value.trim_start().starts_with("-----BEGIN") {
+            Pem::Inline(value)
+        } else {
+            Pem::File(PathBuf::from(value))
+        }
+    }
+
+    fn url_value(&self) -> String {
+        match self {
+            Pem::File(path) => path.to_string_lossy().into_owned(),
+            Pem::Inline(text) => text.clone(),
+        }
+    }
+}
+
+impl From<PathBuf> for Pem {
+    fn from(path: PathBuf) -> Pem {
+        Pem::File(path)
+    }
+}
+
+impl From<&std::path::Path> for Pem {
+    fn from(path: &std::path::Path) -> Pem {
+        Pem::File(path.to_owned())
+    }
+}
+
+impl From<&str> for Pem {
+    /// PEM text when it starts with `-----BEGIN`, else a file path (as in a URL).
+    fn from(value: &str) -> Pem {
+        Pem::from_url_value(value.to_owned())
+    }
+}
+
+impl fmt::Debug for Pem {
+    /// A file's path; inline PEM only by size (it may be a private key).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pem::File(path) => f.debug_tuple("File").field(path).finish(),
+            Pem::Inline(text) => write!(f, "Inline(<{} bytes of PEM>)", text.len()),
+        }
+    }
+}
+
+/// gRPC message compression requested for the messages this client sends (answers in gzip
+/// and zstd are always accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip.
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    fn as_str(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// The kinds of calls that have their own timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// Planning a query: `GetFlightInfo`, `PollFlightInfo`, `GetSchema`.
+    Query,
+    /// Reading results: each wait for the next `DoGet` message.
+    Fetch,
+    /// Changing data and state: `DoPut`, `DoAction`, the handshake.
+    Update,
+}
 
 /// A secret string (password, token): never shown by `Debug`, `Display` or errors.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,8 +179,26 @@ pub struct Config {
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    query_timeout: Option<Duration>,
+    fetch_timeout: Option<Duration>,
+    update_timeout: Option<Duration>,
     max_message_size: usize,
-    tls_root_certs: Option<PathBuf>,
+    /// The Unix socket of a `grpc+unix://` URL (then `host` is empty).
+    unix: Option<PathBuf>,
+    /// Whether plaintext was asked for by name (`tls=false`, `with_tls(false)`), which allows
+    /// credentials to go unencrypted to a host that is not this machine.
+    plaintext_opt_in: bool,
+    tls_root_certs: Option<Pem>,
+    tls_client_cert: Option<Pem>,
+    tls_client_key: Option<Pem>,
+    tls_server_name: Option<String>,
+    tls_skip_verify: bool,
+    authority: Option<String>,
+    user_agent: Option<String>,
+    compression: Option<Compression>,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Option<Duration>,
+    cookies: bool,
     read_ahead: usize,
     statement_cache: usize,
     poll: bool,
@@ -100,17 +220,43 @@ impl Config {
             headers: Vec::new(),
             timeout: None,
             connect_timeout: None,
+            query_timeout: None,
+            fetch_timeout: None,
+            update_timeout: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            unix: None,
+            plaintext_opt_in: false,
             tls_root_certs: None,
+            tls_client_cert: None,
+            tls_client_key: None,
+            tls_server_name: None,
+            tls_skip_verify: false,
+            authority: None,
+            user_agent: None,
+            compression: None,
+            keepalive_interval: None,
+            keepalive_timeout: None,
+            cookies: false,
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
         }
     }
 
-    /// Turns TLS on or off (URL key `tls`).
+    /// A configuration for the Unix domain socket at `path` (URL `grpc+unix:///path`),
+    /// plaintext, every other option at its default.
+    pub fn unix(path: impl Into<PathBuf>) -> Config {
+        let mut config = Config::new("", 0).with_tls(false);
+        config.unix = Some(path.into());
+        config.plaintext_opt_in = false;
+        config
+    }
+
+    /// Turns TLS on or off (URL key `tls`). Turning it off by name also allows a token or
+    /// password to go unencrypted to a host that is not this machine.
     pub fn with_tls(mut self, tls: bool) -> Self {
         self.tls = tls;
+        self.plaintext_opt_in = !tls;
         self
     }
 
@@ -183,10 +329,95 @@ impl Config {
         self
     }
 
-    /// Trusts the CA certificates of this PEM file instead of the system roots (URL key
-    /// `tls_root_certs`).
-    pub fn with_tls_root_certs(mut self, path: impl Into<PathBuf>) -> Self {
-        self.tls_root_certs = Some(path.into());
+    /// Limits planning a query (`GetFlightInfo`, `PollFlightInfo`, `GetSchema`; URL key
+    /// `query_timeout`, default `timeout`).
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
+        self.query_timeout = Some(timeout);
+        self
+    }
+
+    /// Limits each wait for the next message of a result stream (URL key `fetch_timeout`,
+    /// default `timeout`).
+    pub fn with_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = Some(timeout);
+        self
+    }
+
+    /// Limits updates, ingest, actions and the handshake (`DoPut`, `DoAction`, `Handshake`;
+    /// URL key `update_timeout`, default `timeout`).
+    pub fn with_update_timeout(mut self, timeout: Duration) -> Self {
+        self.update_timeout = Some(timeout);
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM (a file or the text; several CAs may be in one
+    /// bundle) instead of the system roots (URL key `tls_root_certs`).
+    pub fn with_tls_root_certs(mut self, pem: impl Into<Pem>) -> Self {
+        self.tls_root_certs = Some(pem.into());
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS): the certificate chain and its private key,
+    /// each a file or PEM text (URL keys `tls_client_cert` and `tls_client_key`).
+    pub fn with_tls_client_cert(mut self, chain: impl Into<Pem>, key: impl Into<Pem>) -> Self {
+        self.tls_client_cert = Some(chain.into());
+        self.tls_client_key = Some(key.into());
+        self
+    }
+
+    /// The name the server's certificate must hold, also sent as SNI, for connecting by IP
+    /// address or through a tunnel (URL key `tls_server_name`; applies to the server in the
+    /// URL, not to endpoint locations).
+    pub fn with_tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.tls_server_name = Some(name.into());
+        self
+    }
+
+    /// Skips the verification of the server's certificate (URL key `tls_skip_verify`).
+    /// The connection is encrypted but anyone on the path can pose as the server: for tests
+    /// only. Each connection logs a warning (`tracing`).
+    pub fn with_tls_skip_verify(mut self, skip: bool) -> Self {
+        self.tls_skip_verify = skip;
+        self
+    }
+
+    /// The `:authority` of requests (URL key `authority`), for servers behind a proxy that
+    /// routes by it; default `host:port`.
+    pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = Some(authority.into());
+        self
+    }
+
+    /// The `user-agent` prefix (URL key `user_agent`); default `dbapi-flightsql/<version>`.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Compresses the messages sent (URL key `compression`); answers compressed with gzip or
+    /// zstd are accepted whatever this says.
+    pub fn with_compression(mut self, compression: Option<Compression>) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Sends HTTP/2 pings at this interval, even when idle (URL key `keepalive_interval`).
+    pub fn with_keepalive_interval(mut self, interval: Duration) -> Self {
+        self.keepalive_interval = Some(interval);
+        self
+    }
+
+    /// How long to wait for the answer to a ping before the connection counts as broken (URL
+    /// key `keepalive_timeout`).
+    pub fn with_keepalive_timeout(mut self, timeout: Duration) -> Self {
+        self.keepalive_timeout = Some(timeout);
+        self
+    }
+
+    /// Keeps the cookies servers set and sends them back on every call, to the server and to
+    /// endpoint locations (URL key `cookies`; session cookies are kept whatever this says).
+    pub fn with_cookies(mut self, cookies: bool) -> Self {
+        self.cookies = cookies;
         self
     }
 
@@ -279,14 +510,115 @@ impl Config {
         self.connect_timeout
     }
 
+    /// The timeout of planning a query, when set apart from `timeout`.
+    pub fn query_timeout(&self) -> Option<Duration> {
+        self.query_timeout
+    }
+
+    /// The timeout of each wait for a result message, when set apart from `timeout`.
+    pub fn fetch_timeout(&self) -> Option<Duration> {
+        self.fetch_timeout
+    }
+
+    /// The timeout of updates and actions, when set apart from `timeout`.
+    pub fn update_timeout(&self) -> Option<Duration> {
+        self.update_timeout
+    }
+
+    /// The timeout of a kind of call and the URL key that sets it.
+    pub(crate) fn deadline(&self, kind: CallKind) -> Option<(Duration, &'static str)> {
+        let (specific, key) = match kind {
+            CallKind::Query => (self.query_timeout, "query_timeout"),
+            CallKind::Fetch => (self.fetch_timeout, "fetch_timeout"),
+            CallKind::Update => (self.update_timeout, "update_timeout"),
+        };
+        match specific {
+            Some(t) => Some((t, key)),
+            None => self.timeout.map(|t| (t, "timeout")),
+        }
+    }
+
     /// The largest message accepted, in bytes.
     pub fn max_message_size(&self) -> usize {
         self.max_message_size
     }
 
-    /// The PEM file of trusted CA certificates.
-    pub fn tls_root_certs(&self) -> Option<&std::path::Path> {
-        self.tls_root_certs.as_deref()
+    /// The Unix domain socket of a `grpc+unix://` configuration.
+    pub fn unix_socket(&self) -> Option<&std::path::Path> {
+        self.unix.as_deref()
+    }
+
+    /// Whether plaintext was asked for by name, which lets credentials go unencrypted to
+    /// another machine.
+    pub fn plaintext_opt_in(&self) -> bool {
+        self.plaintext_opt_in
+    }
+
+    /// The trusted CA certificates, when not the system's.
+    pub fn tls_root_certs(&self) -> Option<&Pem> {
+        self.tls_root_certs.as_ref()
+    }
+
+    /// The client certificate chain (mutual TLS).
+    pub fn tls_client_cert(&self) -> Option<&Pem> {
+        self.tls_client_cert.as_ref()
+    }
+
+    /// The private key of the client certificate.
+    pub fn tls_client_key(&self) -> Option<&Pem> {
+        self.tls_client_key.as_ref()
+    }
+
+    /// The name the server's certificate must hold, when not the host.
+    pub fn tls_server_name(&self) -> Option<&str> {
+        self.tls_server_name.as_deref()
+    }
+
+    /// Whether the server's certificate goes unverified.
+    pub fn tls_skip_verify(&self) -> bool {
+        self.tls_skip_verify
+    }
+
+    /// The `:authority` of requests, when not `host:port`.
+    pub fn authority(&self) -> Option<&str> {
+        self.authority.as_deref()
+    }
+
+    /// The `user-agent` sent.
+    pub fn user_agent(&self) -> &str {
+        self.user_agent
+            .as_deref()
+            .unwrap_or(crate::transport::USER_AGENT)
+    }
+
+    /// The compression of the messages sent.
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
+    }
+
+    /// The HTTP/2 keep-alive ping interval.
+    pub fn keepalive_interval(&self) -> Option<Duration> {
+        self.keepalive_interval
+    }
+
+    /// The HTTP/2 keep-alive ping timeout.
+    pub fn keepalive_timeout(&self) -> Option<Duration> {
+        self.keepalive_timeout
+    }
+
+    /// Whether every cookie servers set is kept and sent back.
+    pub fn cookies(&self) -> bool {
+        self.cookies
+    }
+
+    /// Whether a password, token or secret-looking header is configured.
+    pub(crate) fn has_credentials(&self) -> bool {
+        self.token.is_some()
+            || self
+                .password
+                .as_ref()
+                .is_some_and(|p| !p.expose().is_empty())
+            || self.headers.iter().any(|(n, _)| dbapi::is_secret_key(n))
     }
 
     /// The number of endpoints opened ahead.
@@ -309,8 +641,62 @@ impl Config {
     /// # Errors
     /// An [`ErrorKind::Interface`](dbapi::ErrorKind::Interface) error naming the bad part.
     pub fn validate(&self) -> Result<()> {
-        if self.host.is_empty() {
+        if self.host.is_empty() && self.unix.is_none() {
             return Err(Error::interface("connection URL has no host"));
+        }
+        if self.unix.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err(Error::interface(
+                "grpc+unix:// URL has no socket path (grpc+unix:///path/to/socket)",
+            ));
+        }
+        if !self.tls {
+            for (set, key) in [
+                (self.tls_skip_verify, "tls_skip_verify"),
+                (self.tls_client_cert.is_some(), "tls_client_cert"),
+                (self.tls_client_key.is_some(), "tls_client_key"),
+                (self.tls_server_name.is_some(), "tls_server_name"),
+            ] {
+                if set {
+                    return Err(Error::interface(format!(
+                        "{key} is a TLS option but this connection is plaintext (tls=false, \
+                         grpc://, grpc+tcp:// or grpc+unix://)"
+                    )));
+                }
+            }
+        }
+        if self
+            .tls_server_name
+            .as_ref()
+            .is_some_and(|n| rustls::pki_types::ServerName::try_from(n.as_str()).is_err())
+        {
+            return Err(Error::interface(format!(
+                "tls_server_name {:?} is not a DNS name or IP address",
+                self.tls_server_name.as_deref().unwrap_or_default()
+            )));
+        }
+        if let Some(authority) = &self.authority
+            && (authority.is_empty()
+                || authority.parse::<http::uri::Authority>().is_err()
+                || authority.contains('@'))
+        {
+            return Err(Error::interface(format!(
+                "authority {authority:?} is not a valid host[:port]"
+            )));
+        }
+        if let Some(agent) = &self.user_agent
+            && (agent.is_empty() || !agent.chars().all(|c| matches!(c, ' '..='~')))
+        {
+            return Err(Error::interface(format!(
+                "user_agent {agent:?} must be non-empty printable ASCII"
+            )));
+        }
+        for (value, key) in [
+            (self.keepalive_interval, "keepalive_interval"),
+            (self.keepalive_timeout, "keepalive_timeout"),
+        ] {
+            if value.is_some_and(|d| d < Duration::from_millis(1)) {
+                return Err(Error::interface(format!("{key} must be at least 1ms")));
+            }
         }
         if self.max_message_size == 0 {
             return Err(Error::interface("max_message_size must be at least 1 byte"));
@@ -368,7 +754,11 @@ impl Config {
                 "***".to_owned()
             }
         };
-        let mut url = String::from("flightsql://");
+        let mut url = String::from(match (&self.unix, self.tls, self.plaintext_opt_in) {
+            (Some(_), _, _) => "grpc+unix://",
+            (None, false, false) => "grpc://",
+            _ => "flightsql://",
+        });
         if let Some(user) = &self.username {
             url.push_str(&enc(user));
             if let Some(password) = self.password.as_ref().filter(|p| !p.expose().is_empty()) {
@@ -377,10 +767,22 @@ impl Config {
             }
             url.push('@');
         }
-        url.push_str(&self.host);
-        url.push_str(&format!(":{}", self.port));
+        match &self.unix {
+            Some(path) => {
+                const PATH: &AsciiSet = &COMPONENT.remove(b'/');
+                let path = path.to_string_lossy();
+                if !path.starts_with('/') {
+                    url.push('/');
+                }
+                url.push_str(&utf8_percent_encode(&path, PATH).to_string());
+            }
+            None => {
+                url.push_str(&self.host);
+                url.push_str(&format!(":{}", self.port));
+            }
+        }
         let mut query: Vec<String> = Vec::new();
-        if !self.tls {
+        if !self.tls && self.plaintext_opt_in {
             query.push("tls=false".into());
         }
         if let Some(token) = &self.token {
@@ -412,8 +814,47 @@ impl Config {
         if self.max_message_size != DEFAULT_MAX_MESSAGE_SIZE {
             query.push(format!("max_message_size={}", self.max_message_size));
         }
-        if let Some(path) = &self.tls_root_certs {
-            query.push(format!("tls_root_certs={}", enc(&path.to_string_lossy())));
+        for (t, key) in [
+            (self.query_timeout, "query_timeout"),
+            (self.fetch_timeout, "fetch_timeout"),
+            (self.update_timeout, "update_timeout"),
+            (self.keepalive_interval, "keepalive_interval"),
+            (self.keepalive_timeout, "keepalive_timeout"),
+        ] {
+            if let Some(t) = t {
+                query.push(format!("{key}={}", format_duration(t)));
+            }
+        }
+        if let Some(pem) = &self.tls_root_certs {
+            query.push(format!("tls_root_certs={}", enc(&pem.url_value())));
+        }
+        if let Some(pem) = &self.tls_client_cert {
+            query.push(format!("tls_client_cert={}", enc(&pem.url_value())));
+        }
+        if let Some(pem) = &self.tls_client_key {
+            let value = match pem {
+                Pem::Inline(_) if !secrets => "***".to_owned(),
+                _ => enc(&pem.url_value()),
+            };
+            query.push(format!("tls_client_key={value}"));
+        }
+        if let Some(name) = &self.tls_server_name {
+            query.push(format!("tls_server_name={}", enc(name)));
+        }
+        if self.tls_skip_verify {
+            query.push("tls_skip_verify=true".to_owned());
+        }
+        if let Some(authority) = &self.authority {
+            query.push(format!("authority={}", enc(authority)));
+        }
+        if let Some(agent) = &self.user_agent {
+            query.push(format!("user_agent={}", enc(agent)));
+        }
+        if let Some(c) = self.compression {
+            query.push(format!("compression={}", c.as_str()));
+        }
+        if self.cookies {
+            query.push("cookies=true".to_owned());
         }
         if self.read_ahead != DEFAULT_READ_AHEAD {
             query.push(format!("read_ahead={}", self.read_ahead));
@@ -466,8 +907,23 @@ impl fmt::Debug for Config {
             .field("headers", &headers)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("query_timeout", &self.query_timeout)
+            .field("fetch_timeout", &self.fetch_timeout)
+            .field("update_timeout", &self.update_timeout)
             .field("max_message_size", &self.max_message_size)
+            .field("unix", &self.unix)
+            .field("plaintext_opt_in", &self.plaintext_opt_in)
             .field("tls_root_certs", &self.tls_root_certs)
+            .field("tls_client_cert", &self.tls_client_cert)
+            .field("tls_client_key", &self.tls_client_key)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("tls_skip_verify", &self.tls_skip_verify)
+            .field("authority", &self.authority)
+            .field("user_agent", &self.user_agent)
+            .field("compression", &self.compression)
+            .field("keepalive_interval", &self.keepalive_interval)
+            .field("keepalive_timeout", &self.keepalive_timeout)
+            .field("cookies", &self.cookies)
             .field("read_ahead", &self.read_ahead)
             .field("statement_cache", &self.statement_cache)
             .field("poll", &self.poll)
@@ -510,6 +966,7 @@ impl FromStr for Config {
             "flightsql" => (true, false),
             "grpc" | "grpc+tcp" => (false, true),
             "grpc+tls" => (true, true),
+            "grpc+unix" => (false, true),
             other => {
                 return Err(Error::interface(format!(
                     "URL scheme {other:?} is not a Flight SQL scheme (expected one of: {})",
@@ -517,11 +974,23 @@ impl FromStr for Config {
                 )));
             }
         };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| Error::interface("connection URL has no host"))?;
-        let mut config = Config::new(host, 0).with_tls(default_tls);
+        let unix = scheme == "grpc+unix";
+        let mut config = if unix {
+            if url.host_str().is_some_and(|h| !h.is_empty()) || url.port().is_some() {
+                return Err(Error::interface(
+                    "a grpc+unix:// URL names a socket path, not a host: grpc+unix:///path/to/socket",
+                ));
+            }
+            Config::unix(decode(url.path(), "the socket path")?)
+        } else {
+            let host = url
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| Error::interface("connection URL has no host"))?;
+            let mut config = Config::new(host, 0);
+            config.tls = default_tls;
+            config
+        };
         if !url.username().is_empty() {
             config.username = Some(decode(url.username(), "the user name")?);
         }
@@ -538,7 +1007,11 @@ impl FromStr for Config {
             (None, Some(_)) => config.password = Some(Secret(String::new())),
             (None, None) => {}
         }
-        let path = url.path().trim_start_matches('/');
+        let path = if unix {
+            ""
+        } else {
+            url.path().trim_start_matches('/')
+        };
         if !path.is_empty() {
             if path.contains('/') {
                 return Err(Error::interface(format!(
@@ -597,10 +1070,19 @@ impl FromStr for Config {
                         bad_value(&key, &value, "a duration such as 30s, 500ms or 2m")
                     })?);
                 }
-                "connect_timeout" => {
-                    config.connect_timeout = Some(parse_duration(&value).ok_or_else(|| {
+                "connect_timeout" | "query_timeout" | "fetch_timeout" | "update_timeout"
+                | "keepalive_interval" | "keepalive_timeout" => {
+                    let d = Some(parse_duration(&value).ok_or_else(|| {
                         bad_value(&key, &value, "a duration such as 10s or 500ms")
                     })?);
+                    match key.as_str() {
+                        "connect_timeout" => config.connect_timeout = d,
+                        "query_timeout" => config.query_timeout = d,
+                        "fetch_timeout" => config.fetch_timeout = d,
+                        "update_timeout" => config.update_timeout = d,
+                        "keepalive_interval" => config.keepalive_interval = d,
+                        _ => config.keepalive_timeout = d,
+                    }
                 }
                 "max_message_size" => {
                     config.max_message_size =
@@ -608,11 +1090,46 @@ impl FromStr for Config {
                             bad_value(&key, &value, "a size in bytes such as 67108864 or 64MiB")
                         })?;
                 }
-                "tls_root_certs" => {
+                "tls_root_certs" | "tls_client_cert" | "tls_client_key" => {
                     if value.is_empty() {
-                        return Err(bad_value(&key, &value, "the path of a PEM file"));
+                        return Err(bad_value(&key, &value, "the path of a PEM file, or PEM"));
                     }
-                    config.tls_root_certs = Some(PathBuf::from(value));
+                    let pem = Some(Pem::from_url_value(value));
+                    match key.as_str() {
+                        "tls_root_certs" => config.tls_root_certs = pem,
+                        "tls_client_cert" => config.tls_client_cert = pem,
+                        _ => config.tls_client_key = pem,
+                    }
+                }
+                "tls_server_name" | "authority" | "user_agent" => {
+                    if value.is_empty() {
+                        return Err(bad_value(&key, &value, "a non-empty value"));
+                    }
+                    match key.as_str() {
+                        "tls_server_name" => config.tls_server_name = Some(value),
+                        "authority" => config.authority = Some(value),
+                        _ => config.user_agent = Some(value),
+                    }
+                }
+                "tls_skip_verify" | "cookies" => {
+                    let v = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad_value(&key, &value, "true or false")),
+                    };
+                    if key == "cookies" {
+                        config.cookies = v;
+                    } else {
+                        config.tls_skip_verify = v;
+                    }
+                }
+                "compression" => {
+                    config.compression = match value.as_str() {
+                        "gzip" => Some(Compression::Gzip),
+                        "zstd" => Some(Compression::Zstd),
+                        "none" => None,
+                        _ => return Err(bad_value(&key, &value, "gzip, zstd or none")),
+                    };
                 }
                 "read_ahead" => {
                     config.read_ahead = value.parse().map_err(|_| {
@@ -661,8 +1178,11 @@ impl FromStr for Config {
                 )));
             }
             config.tls = tls;
+            config.plaintext_opt_in = !tls;
         }
-        config.port = url.port().unwrap_or(if config.tls { 443 } else { 80 });
+        if !unix {
+            config.port = url.port().unwrap_or(if config.tls { 443 } else { 80 });
+        }
         config.validate()?;
         Ok(config)
     }
@@ -758,10 +1278,7 @@ mod tests {
         assert_eq!(c.max_message_size(), 16 << 20);
         assert_eq!(c.headers(), &[("x-trace".to_owned(), "abc".to_owned())]);
         assert_eq!(c.read_ahead(), 0);
-        assert_eq!(
-            c.tls_root_certs(),
-            Some(std::path::Path::new("/etc/ca.pem"))
-        );
+        assert_eq!(c.tls_root_certs(), Some(&Pem::file("/etc/ca.pem")));
     }
 
     #[test]
@@ -948,6 +1465,9 @@ mod prop_tests {
             max_message_size in 1_usize..(1 << 40),
             certs in proptest::option::of("[ -~]{1,30}"),
             read_ahead in 0_usize..64,
+            per_call in proptest::option::of((1_u64..100_000_000_000, 0_usize..3)),
+            wire in (any::<bool>(), 0_u8..3, proptest::option::of("[a-z]{1,10}(\\.[a-z]{1,5})?")),
+            client in proptest::option::of(("[ -~]{1,20}", "-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\n]{1,40}")),
         ) -> Config {
             let mut c = Config::new(host, port).with_tls(tls).with_max_message_size(max_message_size).with_read_ahead(read_ahead);
             match auth {
@@ -960,7 +1480,25 @@ mod prop_tests {
             for (n, v) in headers { c = c.with_header(n, v); }
             if let Some(t) = timeout { c = c.with_timeout(Duration::from_nanos(t)); }
             if let Some(t) = connect_timeout { c = c.with_connect_timeout(Duration::from_nanos(t)); }
-            if let Some(p) = certs { c = c.with_tls_root_certs(p); }
+            if let Some(p) = certs { c = c.with_tls_root_certs(Pem::file(p)); }
+            if let Some((nanos, which)) = per_call {
+                let d = Duration::from_nanos(nanos);
+                c = match which {
+                    0 => c.with_query_timeout(d),
+                    1 => c.with_fetch_timeout(d).with_keepalive_interval(d),
+                    _ => c.with_update_timeout(d).with_keepalive_timeout(d),
+                };
+            }
+            let (cookies, compression, name) = wire;
+            c = c.with_cookies(cookies).with_compression(match compression {
+                0 => None,
+                1 => Some(Compression::Gzip),
+                _ => Some(Compression::Zstd),
+            });
+            if tls {
+                if let Some(name) = name { c = c.with_tls_server_name(name.clone()).with_user_agent(name); }
+                if let Some((cert, key)) = client { c = c.with_tls_client_cert(Pem::file(cert), Pem::inline(key)); }
+            }
             c
         }
     }

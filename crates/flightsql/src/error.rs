@@ -7,6 +7,8 @@ use std::error::Error as StdError;
 use dbapi::{Error, ErrorKind};
 use tonic::Code;
 
+use crate::transport::ConnectFailure;
+
 /// The PEP 249 kind of a gRPC status code.
 pub fn kind_of(code: Code) -> ErrorKind {
     match code {
@@ -63,6 +65,16 @@ pub(crate) enum Transport {
 /// Converts a gRPC status. The status is kept as the source (without its metadata, which
 /// may hold tokens); `Error::code` gives the code name.
 pub(crate) fn from_status(status: &tonic::Status, transport: Transport) -> Error {
+    from_status_explained(status, transport, None)
+}
+
+/// [`from_status`] with what the connection saw when it failed (an HTTP/1 answer, a TLS
+/// alert), for statuses that only say "transport error".
+pub(crate) fn from_status_explained(
+    status: &tonic::Status,
+    transport: Transport,
+    failure: Option<String>,
+) -> Error {
     let code = status.code();
     let message = status.message();
     let mut text = if message.is_empty() {
@@ -77,12 +89,25 @@ pub(crate) fn from_status(status: &tonic::Status, transport: Transport) -> Error
         );
     }
     let chain = chain_text(status);
-    if matches!(
+    let failure = connect_failure(status).or_else(|| {
+        failure.filter(|_| matches!(code, Code::Unknown | Code::Unavailable | Code::Cancelled))
+    });
+    let explained = failure.is_some();
+    if let Some(failure) = failure {
+        // The connection failed; the status only says so.
+        text = format!("the connection failed ({}): {failure}", code_name(code));
+    } else if matches!(
         code,
         Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
     ) && let Some(hint) = tls_hint(&format!("{message} {chain}"), transport)
     {
         text = format!("{text} ({hint})");
+    }
+    if explained {
+        return Error::operational(text)
+            .with_code(code_name(code))
+            .with_source(tonic::Status::new(code, message.to_owned()))
+            .connection();
     }
     let mut error = Error::new(kind_of(code), text)
         .with_code(code_name(code))
@@ -106,12 +131,47 @@ pub(crate) fn from_transport(
     // hint when the cause looks like a TLS/plaintext mismatch.
     let chain = chain_text(&error);
     let mut text = what.to_owned();
-    if let Some(hint) = tls_hint(&chain, transport) {
+    if let Some(failure) = connect_failure(&error) {
+        text = format!("{text}: {failure}");
+    } else if let Some(hint) = tls_hint(&chain, transport) {
         text = format!("{text} ({hint})");
     }
     let timed_out = chain.contains("timed out") || chain.contains("elapsed");
     let e = Error::operational(text).with_source(error).connection();
     if timed_out { e.timeout() } else { e }
+}
+
+/// The explanation the connector gave for a failure (a TLS verification error, an HTTP/1
+/// answer...), wherever it sits in the source chain (also inside an `io::Error`).
+fn connect_failure(error: &(dyn StdError + 'static)) -> Option<String> {
+    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = next {
+        if let Some(f) = e.downcast_ref::<ConnectFailure>() {
+            return Some(f.0.clone());
+        }
+        // HTTP/2 errors hold the I/O error that ended the connection without exposing it
+        // as a source.
+        let io = e
+            .downcast_ref::<std::io::Error>()
+            .or_else(|| e.downcast_ref::<h2::Error>().and_then(h2::Error::get_io));
+        if let Some(f) = io
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<ConnectFailure>())
+        {
+            return Some(f.0.clone());
+        }
+        // A TLS alert or certificate error raised after the handshake (TLS 1.3 servers check
+        // client certificates then).
+        if let Some(tls) = io
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .or_else(|| e.downcast_ref::<rustls::Error>())
+        {
+            return Some(crate::transport::explain_rustls(tls, "the server"));
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// All messages of an error's source chain, joined.

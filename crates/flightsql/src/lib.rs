@@ -80,7 +80,8 @@
 
 pub use crate::client::{FlightSqlClient, REUSE_CONNECTION};
 pub use crate::config::{
-    Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, SCHEMES,
+    Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE,
+    Pem, SCHEMES,
 };
 pub use crate::connection::FlightSqlConnection;
 pub use crate::cursor::FlightSqlCursor;
@@ -108,3 +109,4 @@ mod session;
 mod session_options;
 mod statement;
 mod stream;
+mod transport;

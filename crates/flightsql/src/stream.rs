@@ -27,7 +27,7 @@ pub(crate) enum StreamItem {
 pub struct FlightStreamReader {
     decoder: FlightDataDecoder,
     schema: Option<SchemaRef>,
-    timeout: Option<Duration>,
+    timeout: Option<(Duration, &'static str)>,
     transport: Transport,
 }
 
@@ -44,7 +44,7 @@ impl FlightStreamReader {
     /// message is checked before the decoder reads it.
     pub(crate) fn new(
         stream: tonic::Streaming<arrow_flight::FlightData>,
-        timeout: Option<Duration>,
+        timeout: Option<(Duration, &'static str)>,
         transport: Transport,
     ) -> FlightStreamReader {
         let stream = stream

@@ -35,7 +35,7 @@
 pub use crate::catalog::{ForeignKey, PrimaryKey, TableName};
 pub use crate::data::{demo_readings, generated};
 pub use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
-pub use crate::server::{BoxError, Server, ServerBuilder, TlsIdentity};
+pub use crate::server::{BoxError, CompressionEncoding, Server, ServerBuilder, TlsIdentity};
 pub use crate::service::{Stats, overrides};
 
 mod catalog;

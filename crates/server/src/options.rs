@@ -116,6 +116,14 @@ pub struct Options {
     /// Whether session options (`SetSessionOptions`, `GetSessionOptions`, `CloseSession`)
     /// are served.
     pub session_options: bool,
+    /// With [`Auth::Bearer`]: every answer carries `authorization: Bearer <this token>`, and
+    /// once the first such answer is sent, only this token is accepted (a rotated token).
+    pub rotate_token: Option<String>,
+    /// Every answer sets this cookie (`set-cookie: <name=value>`), as load balancers that
+    /// pin sessions do; [`crate::Stats::with_cookie`] counts the calls that send it back.
+    pub set_cookie: Option<String>,
+    /// Compress the record batch bodies of `DoGet` streams (Arrow IPC body compression).
+    pub ipc_compression: Option<arrow::ipc::CompressionType>,
 }
 
 impl Default for Options {
@@ -143,6 +151,9 @@ impl Default for Options {
             unimplemented: Vec::new(),
             sql_info_shuffled: false,
             session_options: true,
+            rotate_token: None,
+            set_cookie: None,
+            ipc_compression: None,
         }
     }
 }

@@ -37,6 +37,17 @@ impl std::fmt::Debug for TlsIdentity {
     }
 }
 
+/// gRPC message compression of the answers a server sends.
+pub use tonic::codec::CompressionEncoding;
+
+/// How a server and its replicas speak: TLS, client certificates, compression.
+#[derive(Debug, Clone, Default)]
+struct Wire {
+    tls: Option<TlsIdentity>,
+    client_ca_pem: Option<Vec<u8>>,
+    compression: Option<CompressionEncoding>,
+}
+
 /// Configures and starts a [`Server`].
 #[derive(Debug, Default)]
 pub struct ServerBuilder {
@@ -44,7 +55,7 @@ pub struct ServerBuilder {
     demo: bool,
     keys: crate::catalog::Keys,
     options: Options,
-    tls: Option<TlsIdentity>,
+    wire: Wire,
     addr: Option<SocketAddr>,
 }
 
@@ -84,7 +95,20 @@ impl ServerBuilder {
 
     /// Serves TLS with this identity.
     pub fn tls(mut self, identity: TlsIdentity) -> Self {
-        self.tls = Some(identity);
+        self.wire.tls = Some(identity);
+        self
+    }
+
+    /// Requires clients to present a certificate signed by this CA (PEM): mutual TLS.
+    pub fn client_ca(mut self, ca_pem: Vec<u8>) -> Self {
+        self.wire.client_ca_pem = Some(ca_pem);
+        self
+    }
+
+    /// Compresses answers with this gRPC encoding when the client accepts it (requests
+    /// compressed with gzip or zstd are always accepted).
+    pub fn compression(mut self, encoding: CompressionEncoding) -> Self {
+        self.wire.compression = Some(encoding);
         self
     }
 
@@ -128,6 +152,7 @@ impl ServerBuilder {
             replicas: RwLock::default(),
             failures: std::sync::Mutex::new((0, 0)),
             last_headers: RwLock::default(),
+            rotated: std::sync::atomic::AtomicBool::new(false),
             state: crate::engine::State::default(),
             keys: RwLock::new(keys),
             sessions: std::sync::Mutex::default(),
@@ -135,8 +160,16 @@ impl ServerBuilder {
         let addr = self
             .addr
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        Server::spawn(shared, addr, self.tls).await
+        let listener = TcpListener::bind(addr).await?;
+        Server::spawn(shared, Listener::Tcp(listener), self.wire)
     }
+}
+
+/// What a server accepts connections on.
+enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener, std::path::PathBuf),
 }
 
 /// A running server: its address, its counters, and control over its behaviour.
@@ -145,7 +178,8 @@ impl ServerBuilder {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    tls: Option<TlsIdentity>,
+    unix: Option<std::path::PathBuf>,
+    wire: Wire,
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -157,44 +191,83 @@ impl Server {
         ServerBuilder::default()
     }
 
-    async fn spawn(
-        shared: Arc<Shared>,
-        addr: SocketAddr,
-        tls: Option<TlsIdentity>,
-    ) -> Result<Server, BoxError> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+    fn spawn(shared: Arc<Shared>, listener: Listener, wire: Wire) -> Result<Server, BoxError> {
         let (tx, rx) = oneshot::channel::<()>();
         let mut builder = tonic::transport::Server::builder();
-        if let Some(identity) = &tls {
+        if let Some(identity) = &wire.tls {
             let identity =
                 tonic::transport::Identity::from_pem(&identity.cert_pem, &identity.key_pem);
-            builder =
-                builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+            let mut config = tonic::transport::ServerTlsConfig::new().identity(identity);
+            if let Some(ca) = &wire.client_ca_pem {
+                config = config.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+            }
+            builder = builder.tls_config(config)?;
         }
-        let router = builder.add_service(flight_service(Service {
+        let mut service = flight_service(Service {
             shared: Arc::clone(&shared),
-        }));
-        let task = tokio::spawn(async move {
-            // Small responses must not wait for Nagle's algorithm.
-            let incoming = TcpListenerStream::new(listener).map(|stream| {
-                stream.inspect(|s| {
-                    let _ = s.set_nodelay(true);
-                })
-            });
-            let _ = router
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = rx.await;
-                })
-                .await;
         });
+        if let Some(encoding) = wire.compression {
+            service = service.send_compressed(encoding);
+        }
+        let router = builder.add_service(service);
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        let (addr, unix, task) = match listener {
+            Listener::Tcp(listener) => {
+                let addr = listener.local_addr()?;
+                // Small responses must not wait for Nagle's algorithm.
+                let incoming = TcpListenerStream::new(listener).map(|stream| {
+                    stream.inspect(|s| {
+                        let _ = s.set_nodelay(true);
+                    })
+                });
+                let task = tokio::spawn(async move {
+                    let _ = router
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await;
+                });
+                (addr, None, task)
+            }
+            #[cfg(unix)]
+            Listener::Unix(listener, path) => {
+                let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+                let task = tokio::spawn(async move {
+                    let _ = router
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await;
+                });
+                (SocketAddr::from(([0, 0, 0, 0], 0)), Some(path), task)
+            }
+        };
         Ok(Server {
             addr,
-            tls,
+            unix,
+            wire,
             shared,
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+
+    /// Starts another instance on a Unix domain socket at `path` that shares this one's
+    /// tables, options, tokens and counters (plaintext; [`Server::location`] is its
+    /// `grpc+unix://` location).
+    ///
+    /// # Errors
+    /// When the socket cannot be bound.
+    #[cfg(unix)]
+    pub fn spawn_unix_replica(&self, path: &std::path::Path) -> Result<Server, BoxError> {
+        let listener = tokio::net::UnixListener::bind(path)?;
+        let wire = Wire {
+            compression: self.wire.compression,
+            ..Wire::default()
+        };
+        Server::spawn(
+            Arc::clone(&self.shared),
+            Listener::Unix(listener, path.to_owned()),
+            wire,
+        )
     }
 
     /// Starts another instance on a new port that shares this one's tables, options, tokens
@@ -203,12 +276,12 @@ impl Server {
     /// # Errors
     /// When no port can be bound.
     pub async fn spawn_replica(&self) -> Result<Server, BoxError> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let replica = Server::spawn(
             Arc::clone(&self.shared),
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            self.tls.clone(),
-        )
-        .await?;
+            Listener::Tcp(listener),
+            self.wire.clone(),
+        )?;
         self.shared
             .replicas
             .write()
@@ -217,14 +290,18 @@ impl Server {
         Ok(replica)
     }
 
-    /// The bound address.
+    /// The bound address (`0.0.0.0:0` for a Unix socket instance).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// The Flight location URI of this instance (`grpc+tcp://` or `grpc+tls://`).
+    /// The Flight location URI of this instance (`grpc+tcp://`, `grpc+tls://` or
+    /// `grpc+unix://`).
     pub fn location(&self) -> String {
-        let scheme = if self.tls.is_some() {
+        if let Some(path) = &self.unix {
+            return format!("grpc+unix://{}", path.display());
+        }
+        let scheme = if self.wire.tls.is_some() {
             "grpc+tls"
         } else {
             "grpc+tcp"
@@ -232,9 +309,13 @@ impl Server {
         format!("{scheme}://{}", self.addr)
     }
 
-    /// A `flightsql://` URL for this server (plaintext unless serving TLS).
+    /// A URL for this server: `flightsql://` (plaintext unless serving TLS), or
+    /// `grpc+unix://` for a Unix socket instance.
     pub fn url(&self) -> String {
-        if self.tls.is_some() {
+        if let Some(path) = &self.unix {
+            return format!("grpc+unix://{}", path.display());
+        }
+        if self.wire.tls.is_some() {
             format!("flightsql://{}", self.addr)
         } else {
             format!("flightsql://{}?tls=false", self.addr)

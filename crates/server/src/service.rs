@@ -88,6 +88,11 @@ counters! {
     do_put,
     /// Calls of any kind that carried an `authorization` header.
     with_authorization,
+    /// Calls that sent back the cookie of [`crate::Options::set_cookie`].
+    with_cookie,
+    /// Calls whose request messages arrived compressed (`grpc-encoding` other than
+    /// `identity`).
+    compressed_requests,
     /// Prepared statements created (`CreatePreparedStatement`).
     prepared_created,
     /// Prepared statements closed (`ClosePreparedStatement`).
@@ -135,6 +140,8 @@ pub(crate) struct Shared {
     /// How many of the next `DoGet` streams fail, and after how many batches.
     pub(crate) failures: std::sync::Mutex<(usize, usize)>,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
+    /// Whether an answer carried the token of [`crate::Options::rotate_token`].
+    pub(crate) rotated: std::sync::atomic::AtomicBool,
     /// Transactions, prepared statements, cancelled queries.
     pub(crate) state: State,
     /// Keys declared for metadata.
@@ -219,18 +226,24 @@ struct Encoder {
 
 impl Encoder {
     /// An encoder, and the schema message that starts the stream.
-    fn new(schema: &Schema) -> (Encoder, arrow_flight::FlightData) {
+    fn new(
+        schema: &Schema,
+        compression: Option<arrow::ipc::CompressionType>,
+    ) -> Result<(Encoder, arrow_flight::FlightData), Status> {
+        let options = arrow::ipc::writer::IpcWriteOptions::default()
+            .try_with_compression(compression)
+            .map_err(|e| Status::internal(format!("cannot compress IPC bodies: {e}")))?;
         let mut encoder = Encoder {
             generator: arrow::ipc::writer::IpcDataGenerator::default(),
             tracker: arrow::ipc::writer::DictionaryTracker::new(false),
-            options: arrow::ipc::writer::IpcWriteOptions::default(),
+            options,
         };
         let message = encoder.generator.schema_to_bytes_with_dictionary_tracker(
             schema,
             &mut encoder.tracker,
             &encoder.options,
         );
-        (encoder, message.into())
+        Ok((encoder, message.into()))
     }
 
     /// The messages of one batch: its dictionaries, then the batch.
@@ -325,9 +338,32 @@ impl Service {
             bump(&self.shared.counters.with_authorization);
         }
         let options = self.shared.options();
+        if let Some(cookie) = &options.set_cookie {
+            let sent = metadata
+                .get_all("cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .any(|c| c.trim() == cookie);
+            if sent {
+                bump(&self.shared.counters.with_cookie);
+            }
+        }
+        if metadata
+            .get("grpc-encoding")
+            .is_some_and(|v| v.as_bytes() != b"identity")
+        {
+            bump(&self.shared.counters.compressed_requests);
+        }
         match &options.auth {
             Auth::None => {}
-            Auth::Bearer(token) => check_bearer(authorization, |t| t == token)?,
+            Auth::Bearer(token) => match &options.rotate_token {
+                Some(rotated) if self.shared.rotated.load(Ordering::SeqCst) => {
+                    check_bearer(authorization, |t| t == rotated)?;
+                }
+                Some(rotated) => check_bearer(authorization, |t| t == token || t == rotated)?,
+                None => check_bearer(authorization, |t| t == token)?,
+            },
             Auth::Basic { .. } => {
                 let issued = self
                     .shared
@@ -775,7 +811,8 @@ impl Service {
         part: usize,
         query_id: u64,
         options: &Options,
-    ) -> <Self as FlightService>::DoGetStream {
+    ) -> Result<<Self as FlightService>::DoGetStream, Status> {
+        let (mut encoder, schema_message) = Encoder::new(schema, options.ipc_compression)?;
         let fail_after = {
             let mut failures = self
                 .shared
@@ -797,7 +834,6 @@ impl Service {
             shared: Arc::clone(&self.shared),
             finished: false,
         };
-        let (mut encoder, schema_message) = Encoder::new(schema);
         let (first_delay, pace) = (
             options.delay_before_first_batch,
             options.delay_between_batches,
@@ -847,7 +883,7 @@ impl Service {
                 guard.finish();
                 std::task::Poll::Ready(None)
             }));
-        data.boxed()
+        Ok(data.boxed())
     }
 }
 
@@ -1007,7 +1043,7 @@ impl FlightSqlService for Service {
             part,
             handle.query_id,
             &options,
-        )))
+        )?))
     }
 
     async fn get_flight_info_sql_info(
@@ -1629,6 +1665,26 @@ impl Outer {
     }
 }
 
+impl Outer {
+    /// Adds what every answer carries: a rotated token, a cookie.
+    fn decorate<T>(&self, answer: Result<Response<T>, Status>) -> Result<Response<T>, Status> {
+        let mut response = answer?;
+        let options = self.0.shared.options();
+        if let (Auth::Bearer(_), Some(token)) = (&options.auth, &options.rotate_token)
+            && let Ok(value) = format!("Bearer {token}").parse()
+        {
+            response.metadata_mut().insert("authorization", value);
+            self.0.shared.rotated.store(true, Ordering::SeqCst);
+        }
+        if let Some(cookie) = &options.set_cookie
+            && let Ok(value) = format!("{cookie}; Path=/; HttpOnly").parse()
+        {
+            response.metadata_mut().append("set-cookie", value);
+        }
+        Ok(response)
+    }
+}
+
 #[tonic::async_trait]
 impl FlightService for Outer {
     type HandshakeStream = <Service as FlightService>::HandshakeStream;
@@ -1643,7 +1699,7 @@ impl FlightService for Outer {
         &self,
         request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Self::HandshakeStream>, Status> {
-        FlightService::handshake(&self.0, request).await
+        self.decorate(FlightService::handshake(&self.0, request).await)
     }
 
     async fn list_flights(
@@ -1657,42 +1713,42 @@ impl FlightService for Outer {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        FlightService::get_flight_info(&self.0, request).await
+        self.decorate(FlightService::get_flight_info(&self.0, request).await)
     }
 
     async fn poll_flight_info(
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<PollInfo>, Status> {
-        Ok(Response::new(self.poll(request).await?))
+        self.decorate(Ok(Response::new(self.poll(request).await?)))
     }
 
     async fn get_schema(
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<SchemaResult>, Status> {
-        Ok(Response::new(self.schema(request).await?))
+        self.decorate(Ok(Response::new(self.schema(request).await?)))
     }
 
     async fn do_get(
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
-        FlightService::do_get(&self.0, request).await
+        self.decorate(FlightService::do_get(&self.0, request).await)
     }
 
     async fn do_put(
         &self,
         request: Request<Streaming<arrow_flight::FlightData>>,
     ) -> Result<Response<Self::DoPutStream>, Status> {
-        FlightService::do_put(&self.0, request).await
+        self.decorate(FlightService::do_put(&self.0, request).await)
     }
 
     async fn do_action(
         &self,
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
-        FlightService::do_action(&self.0, request).await
+        self.decorate(FlightService::do_action(&self.0, request).await)
     }
 
     async fn list_actions(
@@ -1717,6 +1773,8 @@ pub(crate) fn flight_service(
     arrow_flight::flight_service_server::FlightServiceServer::new(Outer(service))
         .max_decoding_message_size(64 * 1024 * 1024)
         .max_encoding_message_size(usize::MAX)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
 }
 
 #[cfg(test)]

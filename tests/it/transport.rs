@@ -1,0 +1,563 @@
+//! Transport and security: TLS with a private CA, server-name override, mutual TLS,
+//! verification errors, skipping verification, plaintext credentials, compression, Unix
+//! sockets, token rotation, cookies, per-call timeouts, the user agent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dbapi::Params;
+use dbapi_flightsql::{Config, FlightSqlClient, Pem};
+use flightsql_server::{
+    Auth, CompressionEncoding, Locations, Options, Server, TlsIdentity, generated,
+};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    date_time_ymd,
+};
+
+use crate::{NUMBERS, all_ids, execute, ids, registry, server};
+
+/// A private certificate authority that issues server and client certificates.
+struct Ca {
+    pem: String,
+    params: CertificateParams,
+    key: KeyPair,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca { pem, params, key }
+    }
+
+    /// A certificate for `names` (PEM chain, PEM key).
+    fn issue(&self, names: &[&str], expired: bool) -> (String, String) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "test");
+        if expired {
+            params.not_before = date_time_ymd(2020, 1, 1);
+            params.not_after = date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate().unwrap();
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// A TLS server with the demo data and `numbers`, its certificate issued by `ca` for `names`.
+async fn tls_server(ca: &Ca, names: &[&str], expired: bool, client_ca: Option<&Ca>) -> Server {
+    let (cert_pem, key_pem) = ca.issue(names, expired);
+    let mut builder = Server::builder()
+        .demo()
+        .table("numbers", generated(NUMBERS, 100).unwrap())
+        .tls(TlsIdentity {
+            cert_pem: cert_pem.into_bytes(),
+            key_pem: key_pem.into_bytes(),
+        });
+    if let Some(client_ca) = client_ca {
+        builder = builder.client_ca(client_ca.pem.clone().into_bytes());
+    }
+    builder.start().await.unwrap()
+}
+
+fn enc(s: &str) -> String {
+    // Inline PEM in a URL: percent-encode everything but letters and digits.
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn count_numbers(url: &str) -> dbapi::Result<i64> {
+    let conn = registry().connect(url).await?;
+    let mut cursor = conn.cursor()?;
+    cursor
+        .execute("SELECT count(*) AS n FROM numbers", Params::None)
+        .await?;
+    let row = cursor.fetchone().await?.expect("one row");
+    row.get::<i64, _>("n")
+}
+
+#[tokio::test]
+async fn private_ca_inline_with_a_server_name_override() {
+    let ca = Ca::new("test CA");
+    let server = tls_server(&ca, &["flight.internal.test"], false, None).await;
+    let port = server.addr().port();
+    // By IP, with the name the certificate holds; the CA inline, in a bundle with another.
+    let other = Ca::new("unrelated CA");
+    let bundle = format!("{}{}", other.pem, ca.pem);
+    let url = format!(
+        "flightsql://127.0.0.1:{port}?tls_root_certs={}&tls_server_name=flight.internal.test",
+        enc(&bundle)
+    );
+    assert_eq!(count_numbers(&url).await.unwrap(), NUMBERS as i64);
+    // The same through the builder, the CA from a file.
+    let path = std::env::temp_dir().join(format!("dbapi-it-ca-{}-{port}.pem", std::process::id()));
+    std::fs::write(&path, &bundle).unwrap();
+    let config = Config::new("127.0.0.1", port)
+        .with_tls_root_certs(Pem::file(&path))
+        .with_tls_server_name("flight.internal.test");
+    let client = FlightSqlClient::connect_with(config).await.unwrap();
+    let info = client.execute("SELECT 1 AS one").await.unwrap();
+    assert_eq!(info.endpoint.len(), 1);
+    let _ = std::fs::remove_file(&path);
+
+    // Without the override, the name check fails and says what to set.
+    let url = format!(
+        "flightsql://127.0.0.1:{port}?tls_root_certs={}",
+        enc(&ca.pem)
+    );
+    let e = count_numbers(&url).await.unwrap_err();
+    let text = e.to_string();
+    assert!(e.is_connection(), "{e}");
+    assert!(
+        text.contains("not valid for the name \"127.0.0.1\""),
+        "{text}"
+    );
+    assert!(text.contains("tls_server_name"), "{text}");
+}
+
+#[tokio::test]
+async fn unknown_ca_and_expired_certificates_are_named() {
+    let ca = Ca::new("test CA");
+    let server = tls_server(&ca, &["localhost"], false, None).await;
+    let port = server.addr().port();
+    // The system roots do not hold the private CA.
+    let e = count_numbers(&format!("flightsql://localhost:{port}"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not signed by a trusted CA"), "{e}");
+    assert!(e.to_string().contains("tls_root_certs"), "{e}");
+    // Another CA is not this one.
+    let other = Ca::new("unrelated CA");
+    let url = format!(
+        "flightsql://localhost:{port}?tls_root_certs={}",
+        enc(&other.pem)
+    );
+    let e = count_numbers(&url).await.unwrap_err();
+    assert!(e.to_string().contains("not signed by a trusted CA"), "{e}");
+
+    let expired = tls_server(&ca, &["localhost"], true, None).await;
+    let url = format!(
+        "flightsql://localhost:{}?tls_root_certs={}",
+        expired.addr().port(),
+        enc(&ca.pem)
+    );
+    let e = count_numbers(&url).await.unwrap_err();
+    assert!(e.to_string().contains("certificate has expired"), "{e}");
+}
+
+#[tokio::test]
+async fn mutual_tls() {
+    let ca = Ca::new("server CA");
+    let client_ca = Ca::new("client CA");
+    let server = tls_server(&ca, &["localhost"], false, Some(&client_ca)).await;
+    let base = format!(
+        "flightsql://localhost:{}?tls_root_certs={}",
+        server.addr().port(),
+        enc(&ca.pem)
+    );
+    // No client certificate: refused, and the error names the keys to set.
+    let e = count_numbers(&base).await.unwrap_err();
+    assert!(e.to_string().contains("tls_client_cert"), "{e}");
+
+    // A certificate from the CA the server trusts, inline.
+    let (cert, key) = client_ca.issue(&["client.test"], false);
+    let url = format!(
+        "{base}&tls_client_cert={}&tls_client_key={}",
+        enc(&cert),
+        enc(&key)
+    );
+    assert_eq!(count_numbers(&url).await.unwrap(), NUMBERS as i64);
+    // Secrets: the inline key is not shown by the configuration.
+    let config: Config = url.parse().unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    for shown in [config.to_string(), format!("{config:?}")] {
+        assert!(!shown.contains(&enc(key_body)), "{shown}");
+        assert!(!shown.contains(key_body), "{shown}");
+    }
+    assert_eq!(config.to_url().parse::<Config>().unwrap(), config);
+
+    // A certificate the server does not trust.
+    let stranger = Ca::new("stranger CA");
+    let (cert2, key2) = stranger.issue(&["client.test"], false);
+    let url = format!(
+        "{base}&tls_client_cert={}&tls_client_key={}",
+        enc(&cert2),
+        enc(&key2)
+    );
+    let e = count_numbers(&url).await.unwrap_err();
+    assert!(e.to_string().contains("client certificate"), "{e}");
+
+    // A key that is not the certificate's, or one of the two missing.
+    let url = format!(
+        "{base}&tls_client_cert={}&tls_client_key={}",
+        enc(&cert),
+        enc(&key2)
+    );
+    let e = count_numbers(&url).await.unwrap_err();
+    assert!(e.is_interface(), "{e}");
+    assert!(e.to_string().contains("not the private key"), "{e}");
+    let e = count_numbers(&format!("{base}&tls_client_cert={}", enc(&cert)))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("tls_client_key is not"), "{e}");
+    assert!(!format!("{e} {e:?}").contains(key_body));
+}
+
+/// Captures `tracing` events: a subscriber that keeps each event's fields as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target().starts_with("dbapi")
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        let mut text = Text(format!("{} ", event.metadata().level()));
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn skipping_verification_is_explicit_and_logged() {
+    let ca = Ca::new("test CA");
+    let server = tls_server(&ca, &["flight.internal.test"], true, None).await;
+    let port = server.addr().port();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    // Unknown CA, expired, wrong name: all accepted when asked for by name.
+    let url = format!("flightsql://127.0.0.1:{port}?tls_skip_verify=true&token=s3cr3t");
+    assert_eq!(count_numbers(&url).await.unwrap(), NUMBERS as i64);
+    let events = capture.0.lock().unwrap().clone();
+    let warnings: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("tls_skip_verify"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert!(warnings[0].starts_with("WARN"), "{warnings:?}");
+    assert!(events.iter().all(|e| !e.contains("s3cr3t")), "{events:?}");
+    // Never implied: without the key the same server is refused.
+    let e = count_numbers(&format!("flightsql://127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    assert!(e.is_connection(), "{e}");
+    // A TLS key on a plaintext connection is a mistake, not ignored.
+    let e = "grpc://127.0.0.1:1?tls_skip_verify=true"
+        .parse::<Config>()
+        .unwrap_err();
+    assert!(e.to_string().contains("plaintext"), "{e}");
+}
+
+#[tokio::test]
+async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
+    // 192.0.2.0/24 is reserved for documentation: nothing answers there.
+    let e = registry()
+        .connect("grpc://192.0.2.1:9?token=t0ps3cret&connect_timeout=200ms")
+        .await
+        .unwrap_err();
+    assert!(e.is_interface(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("refusing to send the token or password unencrypted"),
+        "{text}"
+    );
+    assert!(text.contains("tls=false"), "{text}");
+    assert!(!text.contains("t0ps3cret"), "{text}");
+    // Said by name: the driver tries (and fails to reach the address), with a warning.
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let e = registry()
+        .connect("flightsql://192.0.2.1:9?tls=false&token=t0ps3cret&connect_timeout=200ms")
+        .await
+        .unwrap_err();
+    assert!(e.is_connection(), "{e}");
+    let events = capture.0.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e.contains("unencrypted")),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|e| !e.contains("t0ps3cret")),
+        "{events:?}"
+    );
+    // This machine is fine.
+    let server = server(Options {
+        auth: Auth::Bearer("t0ps3cret".into()),
+        ..Options::default()
+    })
+    .await;
+    let url = format!("grpc://{}?token=t0ps3cret", server.addr());
+    assert_eq!(count_numbers(&url).await.unwrap(), NUMBERS as i64);
+
+    // An endpoint location in plaintext on another machine gets no token either.
+    let ca = Ca::new("test CA");
+    let tls = tls_server(&ca, &["localhost"], false, None).await;
+    tls.set_options(|o| {
+        o.auth = Auth::Bearer("t0ps3cret".into());
+        o.locations = Locations::Fixed(vec!["grpc+tcp://192.0.2.1:9".into()]);
+    });
+    let url = format!(
+        "flightsql://localhost:{}?tls_root_certs={}&token=t0ps3cret",
+        tls.addr().port(),
+        enc(&ca.pem)
+    );
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.to_string().contains("refusing to send"), "{e}");
+    assert!(!format!("{e:?}").contains("t0ps3cret"));
+}
+
+#[tokio::test]
+async fn an_http1_server_is_named() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0_u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+                // Close as web servers do ("lingering close"): reading what the client still
+                // sends, so that the answer is not lost to a reset.
+                let _ = tokio::time::timeout(Duration::from_millis(300), async {
+                    while socket.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+                })
+                .await;
+            });
+        }
+    });
+    let e = count_numbers(&format!("grpc://{addr}")).await.unwrap_err();
+    assert!(e.to_string().contains("HTTP/1"), "{e:?}");
+    assert!(e.is_connection(), "{e}");
+}
+
+#[tokio::test]
+async fn compression_both_ways_and_compressed_ipc_bodies() {
+    let server = Server::builder()
+        .demo()
+        .table("numbers", generated(NUMBERS, 100).unwrap())
+        .compression(CompressionEncoding::Zstd)
+        .options(Options {
+            ipc_compression: Some(arrow::ipc::CompressionType::LZ4_FRAME),
+            endpoints: 3,
+            ..Options::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    for compression in ["gzip", "zstd"] {
+        let before = server.stats().compressed_requests;
+        let url = format!("{}&compression={compression}", server.url());
+        let conn = registry().connect(&url).await.unwrap();
+        let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+        assert_eq!(ids(cursor.as_mut()).await, all_ids());
+        assert!(server.stats().compressed_requests > before);
+        let headers = server.last_headers();
+        let encoding = headers.iter().find(|(n, _)| n == "grpc-encoding");
+        assert_eq!(encoding.map(|(_, v)| v.as_str()), Some(compression));
+        let accepted = headers
+            .iter()
+            .find(|(n, _)| n == "grpc-accept-encoding")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        assert!(
+            accepted.contains("gzip") && accepted.contains("zstd"),
+            "{accepted}"
+        );
+    }
+    // ZSTD bodies too, with exact values.
+    server.set_options(|o| o.ipc_compression = Some(arrow::ipc::CompressionType::ZSTD));
+    let conn = registry().connect(&server.url()).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn unix_domain_sockets_as_server_and_as_location() {
+    let server = crate::server_with_endpoints(4).await;
+    let dir = std::env::temp_dir().join(format!(
+        "dbapi-it-unix-{}-{}",
+        std::process::id(),
+        server.addr().port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("flight.sock");
+    let _ = std::fs::remove_file(&path);
+    let replica = server.spawn_unix_replica(&path).unwrap();
+    let url = format!("grpc+unix://{}", path.display());
+    assert_eq!(replica.url(), url);
+    let config: Config = url.parse().unwrap();
+    assert_eq!(config.unix_socket(), Some(path.as_path()));
+    assert_eq!(config.to_url().parse::<Config>().unwrap(), config);
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    // As an endpoint location of a TCP server.
+    server.set_options(|o| o.locations = Locations::Fixed(vec![replica.location()]));
+    let conn = registry().connect(&server.url()).await.unwrap();
+    let before = server.stats().do_get;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    assert_eq!(server.stats().do_get - before, 4);
+    drop(replica);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_rotated_token_is_used_by_later_calls_and_other_locations() {
+    let server = crate::server_with_endpoints(4).await;
+    let replica = server.spawn_replica().await.unwrap();
+    server.set_options(|o| {
+        o.auth = Auth::Bearer("first-t0ken".into());
+        o.rotate_token = Some("second-t0ken".into());
+        o.locations = Locations::Fixed(vec![replica.location()]);
+    });
+    let conn = registry()
+        .connect(&format!("{}&token=first-t0ken", server.url()))
+        .await
+        .unwrap();
+    // The answer to GetFlightInfo carries the new token; from then on the server refuses the
+    // first one, so every DoGet on the replica must carry the new one.
+    for _ in 0..2 {
+        let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+        assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    }
+    let headers = server.last_headers();
+    let auth = headers.iter().find(|(n, _)| n == "authorization").unwrap();
+    assert_eq!(auth.1, "Bearer second-t0ken");
+    // A new connection with the old token is refused now: the rotation is real.
+    let conn = registry()
+        .connect(&format!("{}&token=first-t0ken", server.url()))
+        .await
+        .unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    let e = cursor.execute("SELECT 1", Params::None).await.unwrap_err();
+    assert!(e.is_auth(), "{e}");
+}
+
+#[tokio::test]
+async fn cookies_are_kept_and_sent_everywhere_when_asked() {
+    let server = crate::server_with_endpoints(3).await;
+    let replica = server.spawn_replica().await.unwrap();
+    server.set_options(|o| {
+        o.set_cookie = Some("lb=node-7".into());
+        o.locations = Locations::Fixed(vec![replica.location()]);
+    });
+    let conn = registry().connect(&server.url()).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await.len(), NUMBERS);
+    assert_eq!(server.stats().with_cookie, 0, "off by default");
+
+    let conn = registry()
+        .connect(&format!("{}&cookies=true", server.url()))
+        .await
+        .unwrap();
+    let before = server.stats();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await.len(), NUMBERS);
+    let after = server.stats();
+    // The first call learns the cookie; every DoGet (on the replica) sends it.
+    assert_eq!(after.do_get - before.do_get, 3);
+    assert!(after.with_cookie - before.with_cookie >= 3, "{after:?}");
+}
+
+#[tokio::test]
+async fn per_call_timeouts_name_their_key() {
+    let server = server(Options {
+        delay_before_first_batch: Duration::from_millis(800),
+        poll_delay: Duration::from_millis(800),
+        ..Options::default()
+    })
+    .await;
+    // The stream's first message is late: fetch_timeout fires, the query's does not.
+    let url = format!("{}&fetch_timeout=100ms&query_timeout=30s", server.url());
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.to_string().contains("fetch_timeout"), "{e}");
+    // Planning is slow (PollFlightInfo): query_timeout fires.
+    let url = format!("{}&poll=true&query_timeout=100ms", server.url());
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    let e = cursor
+        .execute("SELECT id FROM numbers", Params::None)
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.to_string().contains("query_timeout"), "{e}");
+    // A generous fetch_timeout lets the slow stream through; keep-alive pings do not disturb.
+    let url = format!(
+        "{}&fetch_timeout=5s&keepalive_interval=50ms&keepalive_timeout=5s",
+        server.url()
+    );
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+}
+
+#[tokio::test]
+async fn user_agent_names_the_driver_or_the_application() {
+    let server = crate::server_with_endpoints(1).await;
+    let agent = |server: &Server| {
+        server
+            .last_headers()
+            .into_iter()
+            .find(|(n, _)| n == "user-agent")
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    };
+    let conn = registry().connect(&server.url()).await.unwrap();
+    execute(conn.as_ref(), "SELECT 1").await;
+    let expected = format!("dbapi-flightsql/{}", env!("CARGO_PKG_VERSION"));
+    assert!(agent(&server).starts_with(&expected), "{}", agent(&server));
+    let url = format!("{}&user_agent=sensor-dashboard%2F2.1", server.url());
+    let conn = registry().connect(&url).await.unwrap();
+    execute(conn.as_ref(), "SELECT 1").await;
+    assert!(
+        agent(&server).starts_with("sensor-dashboard/2.1"),
+        "{}",
+        agent(&server)
+    );
+    // An authority override reaches the same server.
+    let url = format!("{}&authority=flight.example:443", server.url());
+    let conn = registry().connect(&url).await.unwrap();
+    execute(conn.as_ref(), "SELECT 1").await;
+    let e = registry()
+        .connect(&format!("{}&authority=a%20b", server.url()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("authority"), "{e}");
+}
