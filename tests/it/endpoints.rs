@@ -249,7 +249,7 @@ async fn a_stream_whose_schema_differs_from_the_first_is_an_error() {
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     let e = cursor.fetchall().await.unwrap_err();
-    assert_eq!(e.kind(), dbapi::ErrorKind::Internal);
+    assert_eq!(e.kind(), dbapi::ErrorKind::Internal, "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains("endpoint 2 of 3"), "{msg}");
     assert!(msg.contains("id_x"), "{msg}");

@@ -5,7 +5,7 @@ use std::time::Duration;
 use dbapi::{ErrorKind, Params};
 use flightsql_server::{Options, Server, TlsIdentity};
 
-use crate::{execute, ids, registry, server};
+use crate::{connect, execute, ids, registry, server};
 
 #[tokio::test]
 async fn sql_errors_are_programming_errors_with_the_server_message() {
@@ -174,7 +174,8 @@ async fn tls_client_against_plaintext_server_says_so() {
             cursor.execute("SELECT 1", Params::None).await.unwrap_err()
         }
     };
-    assert!(e.to_string().contains("may not speak TLS"), "{e}");
+    assert!(e.to_string().contains("does not speak TLS"), "{e}");
+    assert!(e.to_string().contains("tls=false"), "{e}");
 }
 
 #[tokio::test]
@@ -185,4 +186,24 @@ async fn missing_root_certificate_file_is_named() {
         .unwrap_err();
     assert!(e.is_interface());
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+}
+
+#[tokio::test]
+async fn sql_errors_sent_as_internal_are_still_programming_errors() {
+    let server = server(Options {
+        sql_errors_as_internal: true,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    for sql in [
+        "SELEC 1",
+        "SELECT nope FROM numbers",
+        "SELECT * FROM no_such_table",
+    ] {
+        let mut cursor = conn.cursor().unwrap();
+        let e = cursor.execute(sql, Params::None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Programming, "{sql}: {e}");
+        assert_eq!(e.code(), Some("INTERNAL"), "{sql}: {e}");
+    }
 }

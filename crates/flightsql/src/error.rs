@@ -109,7 +109,13 @@ pub(crate) fn from_status_explained(
             .with_source(tonic::Status::new(code, message.to_owned()))
             .connection();
     }
-    let mut error = Error::new(kind_of(code), text)
+    let kind = if code == Code::Internal && looks_like_sql_error(message) {
+        // Some servers send INTERNAL for every error, the user's SQL included.
+        ErrorKind::Programming
+    } else {
+        kind_of(code)
+    };
+    let mut error = Error::new(kind, text)
         .with_code(code_name(code))
         .with_source(tonic::Status::new(code, message.to_owned()));
     match code {
@@ -119,6 +125,29 @@ pub(crate) fn from_status_explained(
         _ => {}
     }
     error
+}
+
+/// Whether a server's message describes an error in the SQL (syntax, planning, unknown
+/// names) rather than in the server.
+fn looks_like_sql_error(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "sql error",
+        "parsererror",
+        "parser error",
+        "syntax error",
+        "error during planning",
+        "planning error",
+        "schema error",
+        "no field named",
+        "table not found",
+        "column not found",
+        "does not exist",
+        "unknown column",
+        "unknown table",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
 }
 
 /// Converts a failure to connect.
@@ -273,6 +302,21 @@ mod tests {
         assert!(e.is_connection());
         let e = from_status(&tonic::Status::unimplemented("no"), Transport::Tls);
         assert!(e.is_not_supported());
+    }
+
+    #[test]
+    fn internal_sql_errors_are_programming_errors_keeping_the_code() {
+        for message in [
+            "SQL error: ParserError(\"Expected: an SQL statement, found: SELEC\")",
+            "Error during planning: table 'x' not found",
+            "Schema error: No field named nope.",
+        ] {
+            let e = from_status(&tonic::Status::internal(message), Transport::Tls);
+            assert_eq!(e.kind(), ErrorKind::Programming, "{message}");
+            assert_eq!(e.code(), Some("INTERNAL"));
+        }
+        let e = from_status(&tonic::Status::internal("out of memory"), Transport::Tls);
+        assert_eq!(e.kind(), ErrorKind::Internal);
     }
 
     #[test]

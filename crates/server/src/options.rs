@@ -124,6 +124,9 @@ pub struct Options {
     pub set_cookie: Option<String>,
     /// Compress the record batch bodies of `DoGet` streams (Arrow IPC body compression).
     pub ipc_compression: Option<arrow::ipc::CompressionType>,
+    /// Answer errors in the user's SQL (syntax, planning, unknown names) with `INTERNAL`
+    /// instead of `INVALID_ARGUMENT`, as some servers do.
+    pub sql_errors_as_internal: bool,
 }
 
 impl Default for Options {
@@ -154,6 +157,7 @@ impl Default for Options {
             rotate_token: None,
             set_cookie: None,
             ipc_compression: None,
+            sql_errors_as_internal: false,
         }
     }
 }

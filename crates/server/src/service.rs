@@ -208,7 +208,7 @@ fn rename_columns(
     let renamed = Arc::new(Schema::new(fields));
     let batches = batches
         .into_iter()
-        .map(|b| b.with_schema(Arc::clone(&renamed)))
+        .map(|b| RecordBatch::try_new(Arc::clone(&renamed), b.columns().to_vec()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Status::internal(e.to_string()))?;
     Ok((renamed, batches))
@@ -1668,8 +1668,16 @@ impl Outer {
 impl Outer {
     /// Adds what every answer carries: a rotated token, a cookie.
     fn decorate<T>(&self, answer: Result<Response<T>, Status>) -> Result<Response<T>, Status> {
-        let mut response = answer?;
         let options = self.0.shared.options();
+        let mut response = match answer {
+            Err(status)
+                if options.sql_errors_as_internal
+                    && status.code() == tonic::Code::InvalidArgument =>
+            {
+                return Err(Status::internal(status.message()));
+            }
+            other => other?,
+        };
         if let (Auth::Bearer(_), Some(token)) = (&options.auth, &options.rotate_token)
             && let Ok(value) = format!("Bearer {token}").parse()
         {
