@@ -231,7 +231,7 @@ async fn unordered_results_are_complete() {
 }
 
 /// A `grpc+tcp://` location where nothing listens.
-async fn dead_location() -> String {
+pub(crate) async fn dead_location() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);

@@ -561,3 +561,89 @@ async fn user_agent_names_the_driver_or_the_application() {
         .unwrap_err();
     assert!(e.to_string().contains("authority"), "{e}");
 }
+
+/// Records span names with their fields, and events, as text.
+#[derive(Clone, Default)]
+struct Trace(Arc<Mutex<Vec<String>>>);
+
+struct Text(String);
+
+impl tracing::field::Visit for Text {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={value:?} ", field.name()));
+    }
+}
+
+impl tracing::Subscriber for Trace {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target().starts_with("dbapi")
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut text = Text(format!("span {} ", span.metadata().name()));
+        span.record(&mut text);
+        let mut all = self.0.lock().unwrap();
+        all.push(text.0);
+        tracing::span::Id::from_u64(all.len() as u64)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = Text(format!("event {} ", event.metadata().level()));
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn rpcs_and_endpoints_are_traced_without_secrets() {
+    let server = crate::server_with_endpoints(3).await;
+    let replica = server.spawn_replica().await.unwrap();
+    let dead = crate::endpoints::dead_location().await;
+    server.set_options(|o| {
+        o.auth = Auth::Bearer("tr4ce-t0ken".into());
+        // A dead location first: the fallback is an event.
+        o.locations = Locations::Fixed(vec![dead.clone(), replica.location()]);
+    });
+    let trace = Trace::default();
+    let _guard = tracing::subscriber::set_default(trace.clone());
+    let url = format!(
+        "{}&token=tr4ce-t0ken&header.x-api-key=k3y-s3cret",
+        server.url()
+    );
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    let all = trace.0.lock().unwrap().clone();
+    let has = |needle: &str| all.iter().filter(|t| t.contains(needle)).count();
+    assert!(
+        has("span flightsql.rpc kind=Query what=\"execute\"") >= 1,
+        "{all:#?}"
+    );
+    assert!(has("call answered") >= 1, "{all:#?}");
+    for i in 0..3 {
+        assert_eq!(
+            has(&format!("span flightsql.endpoint endpoint={i} ")),
+            1,
+            "{all:#?}"
+        );
+    }
+    let read: Vec<&String> = all.iter().filter(|t| t.contains("endpoint read")).collect();
+    assert_eq!(read.len(), 3, "{all:#?}");
+    let rows: usize = read
+        .iter()
+        .map(|t| {
+            let after = t.split("rows=").nth(1).unwrap();
+            after.split(' ').next().unwrap().parse::<usize>().unwrap()
+        })
+        .sum();
+    assert_eq!(rows, NUMBERS);
+    assert_eq!(has("location failed"), 3, "{all:#?}");
+    for text in &all {
+        assert!(
+            !text.contains("tr4ce-t0ken") && !text.contains("k3y-s3cret"),
+            "{text}"
+        );
+    }
+}

@@ -368,13 +368,31 @@ impl FlightSqlClient {
         future: impl Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     ) -> Result<tonic::Response<T>> {
         let deadline = self.deadline(kind);
-        let response = match within(deadline, what, future).await? {
-            Ok(response) => response,
-            Err(status) => {
+        let span = tracing::debug_span!("flightsql.rpc", kind = ?kind, what);
+        let started = std::time::Instant::now();
+        let outcome =
+            tracing::Instrument::instrument(within(deadline, what, future), span.clone()).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        let response = match outcome {
+            Err(e) => {
+                tracing::debug!(parent: &span, elapsed_ms, error = %e, "call timed out");
+                return Err(e);
+            }
+            Ok(Ok(response)) => response,
+            Ok(Err(status)) => {
                 let failure = failure_behind(&status, &self.inner.failure).await;
-                return Err(self.status_error(&status, what, deadline, failure));
+                let error = self.status_error(&status, what, deadline, failure);
+                tracing::debug!(
+                    parent: &span,
+                    elapsed_ms,
+                    code = ?status.code(),
+                    error = %error,
+                    "call failed"
+                );
+                return Err(error);
             }
         };
+        tracing::debug!(parent: &span, elapsed_ms, "call answered");
         self.inner.failure.clear();
         self.inner.headers.observe(response.metadata());
         Ok(response)
@@ -689,8 +707,12 @@ impl FlightSqlClient {
                 }
             };
             match attempt.await {
-                Ok(reader) => return Ok(reader),
+                Ok(reader) => {
+                    tracing::debug!(location = %location.uri, "reading from location");
+                    return Ok(reader);
+                }
                 Err(e) => {
+                    tracing::info!(location = %location.uri, error = %e, "location failed");
                     failures.push(format!("{}: {}", location.uri, e.message()));
                     last = Some(e);
                 }

@@ -165,7 +165,17 @@ impl EndpointStream {
             };
             let (tx, rx) = mpsc::channel(BUFFERED_MESSAGES);
             let client = self.client.clone();
-            let task = runtime.spawn(pump(client, endpoint, tx)).abort_handle();
+            let span = tracing::debug_span!(
+                "flightsql.endpoint",
+                endpoint = self.next_index,
+                locations = ?endpoint.location.iter().map(|l| l.uri.as_str()).collect::<Vec<_>>(),
+            );
+            let task = runtime
+                .spawn(tracing::Instrument::instrument(
+                    pump(client, endpoint, tx),
+                    span,
+                ))
+                .abort_handle();
             self.open.push_back(Open {
                 index: self.next_index,
                 rx,
@@ -263,23 +273,38 @@ async fn pump(
     tx: mpsc::Sender<Result<Option<StreamItem>>>,
 ) {
     let mut delivered_rows = 0_usize;
+    let mut delivered_bytes = 0_usize;
     let mut received_anything = false;
     let mut attempt = 0_u32;
+    let started = std::time::Instant::now();
     loop {
         let error = match read_endpoint(
             &client,
             &endpoint,
             &tx,
             &mut delivered_rows,
+            &mut delivered_bytes,
             &mut received_anything,
         )
         .await
         {
             Ok(()) => {
+                tracing::debug!(
+                    rows = delivered_rows,
+                    bytes = delivered_bytes,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "endpoint read"
+                );
                 let _ = tx.send(Ok(None)).await;
                 return;
             }
-            Err(None) => return, // the receiver is gone
+            Err(None) => {
+                tracing::debug!(
+                    rows = delivered_rows,
+                    "endpoint abandoned: the cursor is gone"
+                );
+                return;
+            }
             Err(Some(e)) => e,
         };
         let retry = attempt < MAX_RETRIES
@@ -294,6 +319,12 @@ async fn pump(
             let _ = tx.send(Err(error)).await;
             return;
         }
+        tracing::info!(
+            attempt = attempt + 1,
+            rows_delivered = delivered_rows,
+            error = %error,
+            "endpoint failed; retrying"
+        );
         tokio::time::sleep(FIRST_BACKOFF * 2_u32.pow(attempt)).await;
         attempt += 1;
     }
@@ -306,6 +337,7 @@ async fn read_endpoint(
     endpoint: &FlightEndpoint,
     tx: &mpsc::Sender<Result<Option<StreamItem>>>,
     delivered_rows: &mut usize,
+    delivered_bytes: &mut usize,
     received_anything: &mut bool,
 ) -> Result<(), Option<Error>> {
     let mut reader = client.do_get_endpoint(endpoint).await.map_err(Some)?;
@@ -327,6 +359,7 @@ async fn read_endpoint(
                 let batch = batch.slice(skip, batch.num_rows() - skip);
                 skip = 0;
                 *delivered_rows += batch.num_rows();
+                *delivered_bytes += batch.get_array_memory_size();
                 StreamItem::Batch(batch)
             }
         };

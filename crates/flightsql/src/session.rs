@@ -300,10 +300,15 @@ impl Session {
         if self.cancel_refused.load(Ordering::SeqCst) || info.endpoint.is_empty() {
             return Ok(());
         }
+        tracing::debug!(endpoints = info.endpoint.len(), "cancelling a query");
         if !self.cancel_flight_info_refused.load(Ordering::SeqCst) {
             match self.client.cancel_flight_info(info).await {
-                Ok(_) => return Ok(()),
+                Ok(outcome) => {
+                    tracing::debug!(?outcome, "CancelFlightInfo answered");
+                    return Ok(());
+                }
                 Err(e) if e.is_not_supported() => {
+                    tracing::debug!("CancelFlightInfo not served; falling back to CancelQuery");
                     self.cancel_flight_info_refused
                         .store(true, Ordering::SeqCst);
                 }
