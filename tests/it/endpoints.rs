@@ -310,3 +310,66 @@ async fn fetch_progress_counts_the_endpoints_read() {
     assert_eq!((after.parts_done, after.parts_total), (4, Some(4)));
     assert_eq!(after.server, None, "no polling");
 }
+
+#[tokio::test]
+async fn what_distributed_and_production_servers_send_is_read_exactly() {
+    // Unordered endpoints, keep-alive empty messages, LZ4 bodies, a FlightInfo schema that is
+    // not the streams', tickets redeemable once: all at the same time.
+    let server = server(Options {
+        endpoints: 4,
+        ordered: false,
+        empty_messages: true,
+        ipc_compression: Some(arrow::ipc::CompressionType::LZ4_FRAME),
+        announce_other_schema: true,
+        tickets_once: true,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    let before = server.stats().do_get;
+    let mut cursor = execute(conn.as_ref(), "SELECT id, name FROM numbers").await;
+    let rows = cursor.fetchall().await.unwrap();
+    assert_eq!(
+        server.stats().do_get - before,
+        4,
+        "each ticket redeemed once"
+    );
+    let mut got: Vec<i64> = rows
+        .iter()
+        .map(|r| r.get::<i64, _>("id").unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, all_ids());
+    // The streams' schema is the truth: names and types, in rows and in the description.
+    let names: Vec<String> = rows
+        .iter()
+        .take(3)
+        .map(|r| r.get::<String, _>("name").unwrap())
+        .collect();
+    assert_eq!(names.len(), 3);
+    let description = cursor.description().unwrap();
+    let columns: Vec<&str> = description.iter().map(|c| c.name()).collect();
+    assert_eq!(columns, ["id", "name"]);
+    assert_eq!(
+        description[0].data_type(),
+        &arrow::datatypes::DataType::Int64
+    );
+    // A ticket redeemed a second time is refused: the server really enforces it.
+    let client = dbapi_flightsql::FlightSqlClient::connect(&server.url())
+        .await
+        .unwrap();
+    let info = client.execute("SELECT id FROM numbers").await.unwrap();
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    client
+        .do_get(&ticket)
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap();
+    let e = match client.do_get(&ticket).await {
+        Ok(mut reader) => reader.read_all().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(e.code(), Some("NOT_FOUND"), "{e}");
+}

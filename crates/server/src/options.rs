@@ -127,6 +127,14 @@ pub struct Options {
     /// Answer errors in the user's SQL (syntax, planning, unknown names) with `INTERNAL`
     /// instead of `INVALID_ARGUMENT`, as some servers do.
     pub sql_errors_as_internal: bool,
+    /// Send an empty message (no header, no body: a keep-alive) before every batch.
+    pub empty_messages: bool,
+    /// Announce in `FlightInfo` a schema other than the streams' (every column renamed
+    /// `<name>_partial` and typed `Utf8`), as a distributed engine announcing its
+    /// partial-aggregate schema does: the streams' schema is the truth.
+    pub announce_other_schema: bool,
+    /// Redeem each ticket only once (a second `DoGet` of it is `NOT_FOUND`).
+    pub tickets_once: bool,
 }
 
 impl Default for Options {
@@ -158,6 +166,9 @@ impl Default for Options {
             set_cookie: None,
             ipc_compression: None,
             sql_errors_as_internal: false,
+            empty_messages: false,
+            announce_other_schema: false,
+            tickets_once: false,
         }
     }
 }

@@ -153,6 +153,7 @@ impl ServerBuilder {
             failures: std::sync::Mutex::new((0, 0)),
             last_headers: RwLock::default(),
             rotated: std::sync::atomic::AtomicBool::new(false),
+            redeemed: std::sync::Mutex::default(),
             state: crate::engine::State::default(),
             keys: RwLock::new(keys),
             sessions: std::sync::Mutex::default(),

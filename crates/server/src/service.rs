@@ -140,6 +140,8 @@ pub(crate) struct Shared {
     /// How many of the next `DoGet` streams fail, and after how many batches.
     pub(crate) failures: std::sync::Mutex<(usize, usize)>,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
+    /// The tickets redeemed, when [`crate::Options::tickets_once`].
+    pub(crate) redeemed: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
     /// Whether an answer carried the token of [`crate::Options::rotate_token`].
     pub(crate) rotated: std::sync::atomic::AtomicBool,
     /// Transactions, prepared statements, cancelled queries.
@@ -572,8 +574,24 @@ impl Service {
             .with_endpoints(self.endpoints(&handle, 0..parts, parts, options))
             .with_ordered(options.ordered);
         if options.send_schema {
+            let announced = if options.announce_other_schema {
+                let fields: Vec<arrow::datatypes::Field> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        arrow::datatypes::Field::new(
+                            format!("{}_partial", f.name()),
+                            arrow::datatypes::DataType::Utf8,
+                            true,
+                        )
+                    })
+                    .collect();
+                Arc::new(Schema::new(fields))
+            } else {
+                Arc::clone(&schema)
+            };
             info = info
-                .try_with_schema(&schema)
+                .try_with_schema(&announced)
                 .map_err(|e| Status::internal(e.to_string()))?;
         }
         if options.send_total_records {
@@ -834,6 +852,7 @@ impl Service {
             shared: Arc::clone(&self.shared),
             finished: false,
         };
+        let empty_messages = options.empty_messages;
         let (first_delay, pace) = (
             options.delay_before_first_batch,
             options.delay_between_batches,
@@ -861,6 +880,9 @@ impl Service {
                                 let mut messages: Vec<_> = messages.into_iter().map(Ok).collect();
                                 if n == 0 {
                                     corrupt(&mut messages, corruption);
+                                }
+                                if empty_messages {
+                                    messages.insert(0, Ok(arrow_flight::FlightData::new()));
                                 }
                                 messages
                             }
@@ -1027,6 +1049,17 @@ impl FlightSqlService for Service {
         let handle = Handle::decode_from(&ticket.statement_handle, "ticket")?;
         if handle.parts == 0 || handle.part >= handle.parts {
             return Err(Status::invalid_argument("malformed ticket"));
+        }
+        if options.tickets_once {
+            let first = self
+                .shared
+                .redeemed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(ticket.statement_handle.to_vec());
+            if !first {
+                return Err(Status::not_found("this ticket was already redeemed"));
+            }
         }
         if self.shared.state.is_cancelled(handle.query_id) {
             return Err(Status::cancelled("the query was cancelled"));
