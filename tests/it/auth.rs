@@ -1,5 +1,7 @@
 //! Authentication and headers.
 
+use std::time::Duration;
+
 use dbapi::Params;
 use flightsql_server::{Auth, Locations, Options};
 
@@ -155,5 +157,184 @@ async fn custom_headers_go_on_every_call() {
         server
             .last_headers()
             .contains(&("x-tenant".to_owned(), "acme".to_owned()))
+    );
+}
+
+/// A minimal OAuth token endpoint on 127.0.0.1: answers each POST with the next token
+/// (`tok-1`, `tok-2`, ...) valid for `expires_in` seconds, after checking the grant and the
+/// client's Basic credentials. Returns its URL and the requests it received.
+async fn token_endpoint(
+    expires_in: f64,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let log = std::sync::Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut data = Vec::new();
+                let mut buf = [0_u8; 4096];
+                // Read the head, then the body by its Content-Length.
+                let (head, body_start) = loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8_lossy(&data[..i]).into_owned(), i + 4);
+                    }
+                };
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while data.len() < body_start + length {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                }
+                let body = String::from_utf8_lossy(&data[body_start..]).into_owned();
+                let n = {
+                    let mut log = log.lock().unwrap();
+                    log.push(format!("{head}\n\n{body}"));
+                    log.len()
+                };
+                // Basic base64("app:s3cret") is YXBwOnMzY3JldA==.
+                let authorized = head.contains("authorization: Basic YXBwOnMzY3JldA==");
+                let (status, answer) = if !authorized {
+                    ("401 Unauthorized", r#"{"error":"invalid_client","error_description":"bad client credentials"}"#.to_owned())
+                } else {
+                    (
+                        "200 OK",
+                        format!(
+                            r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":{expires_in}}}"#
+                        ),
+                    )
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn oauth_client_credentials_token_is_obtained_and_refreshed() {
+    let (token_uri, seen) = token_endpoint(1.0).await;
+    let server = server(bearer("tok-1")).await;
+    let url = format!(
+        "{}&oauth_flow=client_credentials&oauth_token_uri={}&oauth_client_id=app&oauth_client_secret=s3cret&oauth_scope=flight.read",
+        server.url(),
+        enc(&token_uri)
+    );
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert!(
+            seen[0].starts_with("POST /oauth/token HTTP/1.1"),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[0].ends_with("grant_type=client_credentials&scope=flight.read"),
+            "{}",
+            seen[0]
+        );
+    }
+    // The token lives 1 s and is renewed half-way: the next calls carry tok-2.
+    server.set_options(|o| o.auth = Auth::Bearer("tok-2".into()));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    let headers = server.last_headers();
+    let auth = headers.iter().find(|(n, _)| n == "authorization").unwrap();
+    assert_eq!(auth.1, "Bearer tok-2");
+    // Secrets stay out of what the connection shows.
+    for shown in [
+        format!("{conn:?}"),
+        url.parse::<dbapi_flightsql::Config>().unwrap().to_string(),
+    ] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn oauth_token_exchange_and_refused_clients() {
+    let (token_uri, seen) = token_endpoint(3600.0).await;
+    let server = server(bearer("tok-1")).await;
+    let url = format!(
+        "{}&oauth_flow=token_exchange&oauth_token_uri={}&oauth_subject_token=upstr3am-jwt&oauth_subject_token_type={}&oauth_client_id=app&oauth_client_secret=s3cret&oauth_audience=flight",
+        server.url(),
+        enc(&token_uri),
+        enc("urn:ietf:params:oauth:token-type:jwt"),
+    );
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    let request = seen.lock().unwrap()[0].clone();
+    assert!(
+        request.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"),
+        "{request}"
+    );
+    assert!(request.contains("subject_token=upstr3am-jwt"), "{request}");
+    assert!(request.contains("audience=flight"), "{request}");
+    // A long-lived token is not asked for again.
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await.len(), crate::NUMBERS);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // Wrong client credentials: the endpoint's error, as an auth error, without secrets.
+    let url = format!(
+        "{}&oauth_flow=client_credentials&oauth_token_uri={}&oauth_client_id=app&oauth_client_secret=wr0ng",
+        server.url(),
+        enc(&token_uri)
+    );
+    let e = registry().connect(&url).await.unwrap_err();
+    assert!(e.is_auth(), "{e}");
+    assert!(e.to_string().contains("HTTP 401: invalid_client"), "{e}");
+    assert!(!format!("{e} {e:?}").contains("wr0ng"));
+    // Missing pieces are named before anything is sent.
+    let e = registry()
+        .connect(&format!(
+            "{}&oauth_flow=client_credentials&oauth_token_uri={}",
+            server.url(),
+            enc(&token_uri)
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_interface() && e.to_string().contains("oauth_client_id"),
+        "{e}"
     );
 }

@@ -368,7 +368,7 @@ async fn what_distributed_and_production_servers_send_is_read_exactly() {
         .await
         .unwrap();
     let e = match client.do_get(&ticket).await {
-        Ok(mut reader) => reader.read_all().await.unwrap_err(),
+        Ok(reader) => reader.read_all().await.unwrap_err(),
         Err(e) => e,
     };
     assert_eq!(e.code(), Some("NOT_FOUND"), "{e}");

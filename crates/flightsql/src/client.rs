@@ -215,6 +215,8 @@ struct ClientInner {
     main: Grpc,
     /// Why the connection to the server last failed.
     failure: Failure,
+    /// Where OAuth tokens come from, when configured.
+    oauth: Option<crate::oauth::TokenSource>,
     locations: Mutex<HashMap<String, (Grpc, Failure)>>,
     closed: AtomicBool,
 }
@@ -295,6 +297,16 @@ impl FlightSqlClient {
             },
             address,
         };
+        let oauth = match config.oauth() {
+            Some(settings) => {
+                let source = crate::oauth::TokenSource::new(&config, settings)?;
+                if let Some(token) = source.refresh_if_needed().await? {
+                    headers.set_bearer(&token)?;
+                }
+                Some(source)
+            }
+            None => None,
+        };
         let channel = open_channel(&config, target).await?;
         let main = grpc(channel, headers.clone(), &config);
         let client = FlightSqlClient {
@@ -304,6 +316,7 @@ impl FlightSqlClient {
                 tls,
                 main,
                 failure,
+                oauth,
                 locations: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
             }),
@@ -367,6 +380,7 @@ impl FlightSqlClient {
         kind: CallKind,
         future: impl Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     ) -> Result<tonic::Response<T>> {
+        self.refresh_token().await?;
         let deadline = self.deadline(kind);
         let span = tracing::debug_span!("flightsql.rpc", kind = ?kind, what);
         let started = std::time::Instant::now();
@@ -396,6 +410,16 @@ impl FlightSqlClient {
         self.inner.failure.clear();
         self.inner.headers.observe(response.metadata());
         Ok(response)
+    }
+
+    /// Asks for a new OAuth token when the current one is about to expire.
+    async fn refresh_token(&self) -> Result<()> {
+        if let Some(source) = &self.inner.oauth
+            && let Some(token) = source.refresh_if_needed().await?
+        {
+            self.inner.headers.set_bearer(&token)?;
+        }
+        Ok(())
     }
 
     /// Maps a call's status; the server's or tonic's own "Timeout expired" for a call with
@@ -822,6 +846,7 @@ impl FlightSqlClient {
         transport: Transport,
         failure: &Failure,
     ) -> Result<FlightStreamReader> {
+        self.refresh_token().await?;
         let request = self.request(ticket.clone(), CallKind::Fetch);
         let response = match within(
             self.deadline(CallKind::Fetch),

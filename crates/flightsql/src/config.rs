@@ -9,6 +9,8 @@ use dbapi::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
+use crate::oauth::OAuth;
+
 /// The default largest message the client accepts: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
@@ -27,8 +29,11 @@ const KEYS: &str = "tls, token, database, catalog, schema, header.<name>, timeou
                     connect_timeout, query_timeout, fetch_timeout, update_timeout, \
                     max_message_size, tls_root_certs, tls_client_cert, tls_client_key, \
                     tls_server_name, tls_skip_verify, authority, user_agent, compression, \
-                    keepalive_interval, keepalive_timeout, cookies, read_ahead, \
-                    statement_cache, poll";
+                    keepalive_interval, keepalive_timeout, cookies, oauth_flow, \
+                    oauth_token_uri, oauth_client_id, oauth_client_secret, oauth_scope, \
+                    oauth_subject_token, oauth_subject_token_type, oauth_actor_token, \
+                    oauth_actor_token_type, oauth_audience, oauth_resource, \
+                    oauth_requested_token_type, read_ahead, statement_cache, poll";
 
 /// PEM text or the file that holds it: trusted CAs, a client certificate, its key.
 ///
@@ -134,6 +139,10 @@ pub(crate) enum CallKind {
 pub(crate) struct Secret(String);
 
 impl Secret {
+    pub(crate) fn new(secret: String) -> Secret {
+        Secret(secret)
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -199,6 +208,7 @@ pub struct Config {
     keepalive_interval: Option<Duration>,
     keepalive_timeout: Option<Duration>,
     cookies: bool,
+    oauth: Option<OAuth>,
     read_ahead: usize,
     statement_cache: usize,
     poll: bool,
@@ -237,6 +247,7 @@ impl Config {
             keepalive_interval: None,
             keepalive_timeout: None,
             cookies: false,
+            oauth: None,
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
@@ -440,6 +451,18 @@ impl Config {
     pub fn with_poll(mut self, poll: bool) -> Self {
         self.poll = poll;
         self
+    }
+
+    /// Obtains bearer tokens through OAuth 2 (URL keys `oauth_*`), refreshed before they
+    /// expire.
+    pub fn with_oauth(mut self, oauth: OAuth) -> Self {
+        self.oauth = Some(oauth);
+        self
+    }
+
+    /// The OAuth 2 settings.
+    pub fn oauth(&self) -> Option<&OAuth> {
+        self.oauth.as_ref()
     }
 
     /// The host name or address.
@@ -701,6 +724,14 @@ impl Config {
         if self.max_message_size == 0 {
             return Err(Error::interface("max_message_size must be at least 1 byte"));
         }
+        if let Some(oauth) = &self.oauth {
+            if self.username.is_some() || self.token.is_some() {
+                return Err(Error::interface(
+                    "give one of user:password, token or oauth_*, not several",
+                ));
+            }
+            oauth.validate()?;
+        }
         if self.username.is_some() && self.token.is_some() {
             return Err(Error::interface(
                 "give either user:password or token, not both",
@@ -856,6 +887,12 @@ impl Config {
         if self.cookies {
             query.push("cookies=true".to_owned());
         }
+        if let Some(oauth) = &self.oauth {
+            for (key, value) in oauth.url_pairs(secrets) {
+                let value = if value == "***" { value } else { enc(&value) };
+                query.push(format!("{key}={value}"));
+            }
+        }
         if self.read_ahead != DEFAULT_READ_AHEAD {
             query.push(format!("read_ahead={}", self.read_ahead));
         }
@@ -924,6 +961,7 @@ impl fmt::Debug for Config {
             .field("keepalive_interval", &self.keepalive_interval)
             .field("keepalive_timeout", &self.keepalive_timeout)
             .field("cookies", &self.cookies)
+            .field("oauth", &self.oauth)
             .field("read_ahead", &self.read_ahead)
             .field("statement_cache", &self.statement_cache)
             .field("poll", &self.poll)
@@ -1147,6 +1185,13 @@ impl FromStr for Config {
                         "false" => false,
                         _ => return Err(bad_value(&key, &value, "true or false")),
                     };
+                }
+                oauth if oauth.starts_with("oauth_") => {
+                    if !OAuth::set(&mut config.oauth, oauth, value)? {
+                        return Err(Error::interface(format!(
+                            "unknown URL option {oauth:?} (known options: {KEYS})"
+                        )));
+                    }
                 }
                 other => match other.strip_prefix("header.") {
                     Some(name) if !name.is_empty() => {

@@ -88,6 +88,17 @@ impl Tls {
     /// The TLS settings of a configuration: trusted roots (the system's unless
     /// `tls_root_certs`), the client certificate when given, ALPN `h2`.
     pub(crate) fn new(config: &Config) -> Result<Tls> {
+        Ok(Tls {
+            config: Arc::new(client_config(config, b"h2")?),
+            insecure: config.tls_skip_verify(),
+        })
+    }
+}
+
+/// A rustls client configuration from the TLS keys of a configuration, offering one
+/// application protocol (ALPN).
+pub(crate) fn client_config(config: &Config, alpn: &[u8]) -> Result<ClientConfig> {
+    {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
@@ -129,11 +140,8 @@ impl Tls {
                 ));
             }
         };
-        client.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(Tls {
-            config: Arc::new(client),
-            insecure: config.tls_skip_verify(),
-        })
+        client.alpn_protocols = vec![alpn.to_vec()];
+        Ok(client)
     }
 }
 
@@ -378,7 +386,7 @@ pub(crate) async fn open_channel(config: &Config, target: Target) -> Result<Chan
 }
 
 /// A stream the channel reads and writes.
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 

@@ -1,0 +1,588 @@
+//! OAuth 2 bearer tokens: the client-credentials grant (RFC 6749 §4.4) and token exchange
+//! (RFC 8693), asked of a token endpoint and refreshed before they expire.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use dbapi::{Error, Result};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use url::Url;
+
+use crate::config::{Config, Secret};
+use crate::transport::{Address, Io};
+
+/// The OAuth 2 grant used to obtain bearer tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OAuthFlow {
+    /// Client credentials (RFC 6749 §4.4): the client's id and secret buy a token.
+    ClientCredentials,
+    /// Token exchange (RFC 8693): a token from elsewhere (the subject token) buys one for
+    /// this server.
+    TokenExchange,
+}
+
+impl OAuthFlow {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OAuthFlow::ClientCredentials => "client_credentials",
+            OAuthFlow::TokenExchange => "token_exchange",
+        }
+    }
+}
+
+/// OAuth 2 settings (URL keys `oauth_*`, see `docs/url.md`).
+///
+/// ```
+/// use dbapi_flightsql::{Config, OAuth};
+///
+/// let config = Config::new("flight.example.com", 443).with_oauth(
+///     OAuth::client_credentials("https://auth.example.com/token", "app", "s3cret")
+///         .with_scope("flight.read"),
+/// );
+/// assert!(!config.to_string().contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuth {
+    pub(crate) flow: OAuthFlow,
+    pub(crate) token_uri: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<Secret>,
+    pub(crate) scope: Option<String>,
+    pub(crate) subject_token: Option<Secret>,
+    pub(crate) subject_token_type: Option<String>,
+    pub(crate) actor_token: Option<Secret>,
+    pub(crate) actor_token_type: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) requested_token_type: Option<String>,
+}
+
+impl OAuth {
+    fn empty(flow: OAuthFlow, token_uri: String) -> OAuth {
+        OAuth {
+            flow,
+            token_uri,
+            client_id: None,
+            client_secret: None,
+            scope: None,
+            subject_token: None,
+            subject_token_type: None,
+            actor_token: None,
+            actor_token_type: None,
+            audience: None,
+            resource: None,
+            requested_token_type: None,
+        }
+    }
+
+    /// The client-credentials grant at `token_uri`.
+    pub fn client_credentials(
+        token_uri: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> OAuth {
+        let mut oauth = OAuth::empty(OAuthFlow::ClientCredentials, token_uri.into());
+        oauth.client_id = Some(client_id.into());
+        oauth.client_secret = Some(Secret::new(client_secret.into()));
+        oauth
+    }
+
+    /// Token exchange at `token_uri` of `subject_token`, of type `subject_token_type` (e.g.
+    /// `urn:ietf:params:oauth:token-type:jwt`).
+    pub fn token_exchange(
+        token_uri: impl Into<String>,
+        subject_token: impl Into<String>,
+        subject_token_type: impl Into<String>,
+    ) -> OAuth {
+        let mut oauth = OAuth::empty(OAuthFlow::TokenExchange, token_uri.into());
+        oauth.subject_token = Some(Secret::new(subject_token.into()));
+        oauth.subject_token_type = Some(subject_token_type.into());
+        oauth
+    }
+
+    /// The scope asked for (`oauth_scope`).
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Client credentials sent with a token exchange (`oauth_client_id`,
+    /// `oauth_client_secret`), as HTTP Basic authentication.
+    pub fn with_client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self.client_secret = Some(Secret::new(secret.into()));
+        self
+    }
+
+    /// The actor token of a token exchange and its type (`oauth_actor_token`,
+    /// `oauth_actor_token_type`).
+    pub fn with_actor_token(
+        mut self,
+        token: impl Into<String>,
+        token_type: impl Into<String>,
+    ) -> Self {
+        self.actor_token = Some(Secret::new(token.into()));
+        self.actor_token_type = Some(token_type.into());
+        self
+    }
+
+    /// The audience of a token exchange (`oauth_audience`).
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// The resource of a token exchange (`oauth_resource`).
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// The token type asked for in a token exchange (`oauth_requested_token_type`).
+    pub fn with_requested_token_type(mut self, token_type: impl Into<String>) -> Self {
+        self.requested_token_type = Some(token_type.into());
+        self
+    }
+
+    /// The grant.
+    pub fn flow(&self) -> OAuthFlow {
+        self.flow
+    }
+
+    /// The token endpoint.
+    pub fn token_uri(&self) -> &str {
+        &self.token_uri
+    }
+
+    /// The URL keys and values of these settings, secrets shown or hidden.
+    pub(crate) fn url_pairs(&self, secrets: bool) -> Vec<(&'static str, String)> {
+        let hide = |s: &Secret| {
+            if secrets {
+                s.expose().to_owned()
+            } else {
+                "***".to_owned()
+            }
+        };
+        let mut out = vec![
+            ("oauth_flow", self.flow.as_str().to_owned()),
+            ("oauth_token_uri", self.token_uri.clone()),
+        ];
+        let plain = [
+            ("oauth_client_id", &self.client_id),
+            ("oauth_scope", &self.scope),
+            ("oauth_subject_token_type", &self.subject_token_type),
+            ("oauth_actor_token_type", &self.actor_token_type),
+            ("oauth_audience", &self.audience),
+            ("oauth_resource", &self.resource),
+            ("oauth_requested_token_type", &self.requested_token_type),
+        ];
+        for (key, value) in plain {
+            if let Some(v) = value {
+                out.push((key, v.clone()));
+            }
+        }
+        for (key, value) in [
+            ("oauth_client_secret", &self.client_secret),
+            ("oauth_subject_token", &self.subject_token),
+            ("oauth_actor_token", &self.actor_token),
+        ] {
+            if let Some(v) = value {
+                out.push((key, hide(v)));
+            }
+        }
+        out
+    }
+
+    /// Sets one URL key; `Ok(false)` when the key is not an OAuth key.
+    pub(crate) fn set(slot: &mut Option<OAuth>, key: &str, value: String) -> Result<bool> {
+        if !key.starts_with("oauth_") {
+            return Ok(false);
+        }
+        let oauth =
+            slot.get_or_insert_with(|| OAuth::empty(OAuthFlow::ClientCredentials, String::new()));
+        match key {
+            "oauth_flow" => {
+                oauth.flow = match value.as_str() {
+                    "client_credentials" => OAuthFlow::ClientCredentials,
+                    "token_exchange" => OAuthFlow::TokenExchange,
+                    _ => {
+                        return Err(Error::interface(format!(
+                            "invalid value {value:?} for URL option oauth_flow: expected client_credentials or token_exchange"
+                        )));
+                    }
+                }
+            }
+            "oauth_token_uri" => oauth.token_uri = value,
+            "oauth_client_id" => oauth.client_id = Some(value),
+            "oauth_client_secret" => oauth.client_secret = Some(Secret::new(value)),
+            "oauth_scope" => oauth.scope = Some(value),
+            "oauth_subject_token" => oauth.subject_token = Some(Secret::new(value)),
+            "oauth_subject_token_type" => oauth.subject_token_type = Some(value),
+            "oauth_actor_token" => oauth.actor_token = Some(Secret::new(value)),
+            "oauth_actor_token_type" => oauth.actor_token_type = Some(value),
+            "oauth_audience" => oauth.audience = Some(value),
+            "oauth_resource" => oauth.resource = Some(value),
+            "oauth_requested_token_type" => oauth.requested_token_type = Some(value),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Checks that the grant has what it needs.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let uri = Url::parse(&self.token_uri).map_err(|e| {
+            Error::interface(format!(
+                "oauth_token_uri {:?} is not a URL: {e}",
+                self.token_uri
+            ))
+        })?;
+        match uri.scheme() {
+            "https" => {}
+            "http" => {
+                let host = uri.host_str().unwrap_or_default().to_owned();
+                let local = Address::Tcp { host, port: 0 }.is_local();
+                if !local {
+                    return Err(Error::interface(
+                        "oauth_token_uri must be https:// (http:// only for this machine): the \
+                         token request carries the client secret",
+                    ));
+                }
+            }
+            other => {
+                return Err(Error::interface(format!(
+                    "oauth_token_uri scheme {other}:// is not supported (https://)"
+                )));
+            }
+        }
+        let need = |present: bool, key: &str| {
+            if present {
+                Ok(())
+            } else {
+                Err(Error::interface(format!(
+                    "oauth_flow={} needs {key}",
+                    self.flow.as_str()
+                )))
+            }
+        };
+        match self.flow {
+            OAuthFlow::ClientCredentials => {
+                need(self.client_id.is_some(), "oauth_client_id")?;
+                need(self.client_secret.is_some(), "oauth_client_secret")?;
+            }
+            OAuthFlow::TokenExchange => {
+                need(self.subject_token.is_some(), "oauth_subject_token")?;
+                need(
+                    self.subject_token_type.is_some(),
+                    "oauth_subject_token_type",
+                )?;
+            }
+        }
+        if self.actor_token.is_some() != self.actor_token_type.is_some() {
+            return Err(Error::interface(
+                "oauth_actor_token and oauth_actor_token_type go together",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The form of the token request.
+    fn form(&self) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        match self.flow {
+            OAuthFlow::ClientCredentials => {
+                form.append_pair("grant_type", "client_credentials");
+            }
+            OAuthFlow::TokenExchange => {
+                form.append_pair(
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                );
+            }
+        }
+        let pairs = [
+            ("scope", self.scope.as_deref()),
+            (
+                "subject_token",
+                self.subject_token.as_ref().map(Secret::expose),
+            ),
+            ("subject_token_type", self.subject_token_type.as_deref()),
+            ("actor_token", self.actor_token.as_ref().map(Secret::expose)),
+            ("actor_token_type", self.actor_token_type.as_deref()),
+            ("audience", self.audience.as_deref()),
+            ("resource", self.resource.as_deref()),
+            ("requested_token_type", self.requested_token_type.as_deref()),
+        ];
+        for (key, value) in pairs {
+            if let Some(v) = value {
+                form.append_pair(key, v);
+            }
+        }
+        form.finish()
+    }
+}
+
+impl fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth")
+            .field("flow", &self.flow)
+            .field("token_uri", &self.token_uri)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("scope", &self.scope)
+            .field("subject_token", &self.subject_token)
+            .field("actor_token", &self.actor_token)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// When to ask for the next token (the token itself is in the call headers).
+struct Current {
+    refresh_at: Option<Instant>,
+}
+
+/// Obtains tokens and keeps the current one fresh.
+pub(crate) struct TokenSource {
+    oauth: OAuth,
+    tls: Arc<rustls::ClientConfig>,
+    timeout: Option<Duration>,
+    current: tokio::sync::Mutex<Option<Current>>,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("oauth", &self.oauth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    pub(crate) fn new(config: &Config, oauth: &OAuth) -> Result<TokenSource> {
+        Ok(TokenSource {
+            oauth: oauth.clone(),
+            tls: Arc::new(crate::transport::client_config(config, b"http/1.1")?),
+            timeout: config.connect_timeout().or(config.timeout()),
+            current: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The token to send: the current one, or a new one when it is about to expire.
+    /// `Some` only when a new token was obtained.
+    pub(crate) async fn refresh_if_needed(&self) -> Result<Option<String>> {
+        let mut current = self.current.lock().await;
+        if let Some(c) = current.as_ref()
+            && c.refresh_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Ok(None);
+        }
+        let (token, lifetime) = self.request().await?;
+        let refresh_at = lifetime.map(|l| {
+            // Ask again a little before it expires: 30 s, or half the lifetime of short ones.
+            let margin = (l / 2).min(Duration::from_secs(30));
+            Instant::now() + (l - margin)
+        });
+        tracing::debug!(
+            token_uri = %self.oauth.token_uri,
+            expires_in_s = lifetime.map(|l| l.as_secs_f64()),
+            "obtained an OAuth token"
+        );
+        *current = Some(Current { refresh_at });
+        Ok(Some(token))
+    }
+
+    /// One token request: the token and its lifetime.
+    async fn request(&self) -> Result<(String, Option<Duration>)> {
+        let what = format!("OAuth token request to {}", self.oauth.token_uri);
+        let fail = |text: String| Error::operational(format!("{what}: {text}")).auth();
+        let future = self.post();
+        let (status, body) = match self.timeout {
+            Some(t) => tokio::time::timeout(t, future)
+                .await
+                .map_err(|_| fail(format!("no answer within {t:?}")).timeout())??,
+            None => future.await?,
+        };
+        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+            fail(format!(
+                "HTTP {status}: the answer is not JSON ({} bytes)",
+                body.len()
+            ))
+        })?;
+        if !(200..300).contains(&status) {
+            let code = json["error"].as_str().unwrap_or("unknown error");
+            let description = json["error_description"].as_str().unwrap_or("");
+            return Err(fail(format!("HTTP {status}: {code} {description}")));
+        }
+        let token = json["access_token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| fail("the answer has no access_token".to_owned()))?
+            .to_owned();
+        if let Some(kind) = json["token_type"].as_str()
+            && !kind.eq_ignore_ascii_case("bearer")
+            && !kind.eq_ignore_ascii_case("n_a")
+        {
+            return Err(fail(format!(
+                "the token type is {kind:?}; only bearer tokens can be sent"
+            )));
+        }
+        let lifetime = json["expires_in"]
+            .as_f64()
+            .or_else(|| json["expires_in"].as_str().and_then(|s| s.parse().ok()))
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        Ok((token, lifetime))
+    }
+
+    /// POSTs the form to the token endpoint: the status and the body.
+    async fn post(&self) -> Result<(u16, Bytes)> {
+        let what = format!("OAuth token request to {}", self.oauth.token_uri);
+        let io_error = |e: std::io::Error| {
+            Error::operational(format!("{what}: cannot connect: {e}"))
+                .connection()
+                .with_source(e)
+        };
+        let uri = Url::parse(&self.oauth.token_uri)
+            .map_err(|e| Error::interface(format!("{what}: {e}")))?;
+        let host = uri.host_str().unwrap_or_default().to_owned();
+        let port = uri.port_or_known_default().unwrap_or(443);
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
+            .await
+            .map_err(io_error)?;
+        let io: Box<dyn Io> = if uri.scheme() == "https" {
+            let name = ServerName::try_from(bare.clone())
+                .map_err(|_| Error::interface(format!("{what}: invalid host name {bare:?}")))?;
+            let stream = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| {
+                    let why = e
+                        .get_ref()
+                        .and_then(|e| e.downcast_ref::<rustls::Error>())
+                        .map(|t| crate::transport::explain_rustls(t, &bare))
+                        .unwrap_or_else(|| e.to_string());
+                    Error::operational(format!("{what}: {why}")).connection()
+                })?;
+            Box::new(stream)
+        } else {
+            Box::new(tcp)
+        };
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| Error::operational(format!("{what}: {e}")).with_source(e))?;
+        tokio::spawn(connection);
+        let authority = match uri.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        let path = match uri.query() {
+            Some(q) => format!("{}?{q}", uri.path()),
+            None => uri.path().to_owned(),
+        };
+        let mut request = http::Request::post(path)
+            .header(http::header::HOST, authority)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::USER_AGENT, crate::transport::USER_AGENT);
+        if let (Some(id), Some(secret)) = (&self.oauth.client_id, &self.oauth.client_secret) {
+            // RFC 6749 §2.3.1: both form-encoded, then Basic.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(id),
+                enc(secret.expose())
+            ));
+            let mut value = http::HeaderValue::from_str(&format!("Basic {basic}"))
+                .map_err(|_| Error::interface("the OAuth client id is not valid in a header"))?;
+            value.set_sensitive(true);
+            request = request.header(http::header::AUTHORIZATION, value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(self.oauth.form())))
+            .map_err(|e| Error::interface(format!("{what}: {e}")))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| Error::operational(format!("{what}: {e}")).connection())?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Error::operational(format!("{what}: reading the answer: {e}")))?
+            .to_bytes();
+        Ok((status, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_of_both_grants() {
+        let cc = OAuth::client_credentials("https://a/t", "id", "sec").with_scope("read write");
+        assert_eq!(cc.form(), "grant_type=client_credentials&scope=read+write");
+        let te = OAuth::token_exchange("https://a/t", "sub&tok", "urn:x")
+            .with_audience("flight")
+            .with_actor_token("act", "urn:y");
+        let form = te.form();
+        assert!(
+            form.starts_with(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+            )
+        );
+        assert!(form.contains("subject_token=sub%26tok"), "{form}");
+        assert!(form.contains("audience=flight"), "{form}");
+        assert!(form.contains("actor_token_type=urn%3Ay"), "{form}");
+    }
+
+    #[test]
+    fn validation_names_what_is_missing() {
+        let mut bad = OAuth::client_credentials("https://a/t", "id", "s");
+        bad.client_secret = None;
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("oauth_client_secret")
+        );
+        let plain = OAuth::client_credentials("http://auth.example.com/t", "id", "s");
+        assert!(plain.validate().unwrap_err().to_string().contains("https"));
+        assert!(
+            OAuth::client_credentials("http://127.0.0.1:9/t", "id", "s")
+                .validate()
+                .is_ok()
+        );
+        let e = OAuth::client_credentials("ftp://a/t", "id", "s")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("ftp"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_hidden() {
+        let o = OAuth::token_exchange("https://a/t", "subj3ct", "urn:x")
+            .with_client("id", "s3cr3t-cl1ent");
+        let shown = format!("{o:?} {:?}", o.url_pairs(false));
+        assert!(
+            !shown.contains("subj3ct") && !shown.contains("s3cr3t-cl1ent"),
+            "{shown}"
+        );
+        assert!(format!("{:?}", o.url_pairs(true)).contains("subj3ct"));
+    }
+}
