@@ -335,6 +335,86 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
     }
 }
 
+/// ISO 8601 text of dates and times, written into a stack buffer: what chrono's `Debug`
+/// writes (and its `Deserialize` parses), without formatting machinery or an allocation per
+/// value. Years outside 0..=9999 are left to chrono.
+struct Iso {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Iso {
+    fn new() -> Iso {
+        Iso {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    fn digits(&mut self, mut n: u32, width: usize) {
+        for i in (0..width).rev() {
+            self.buf[self.len + i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len += width;
+    }
+
+    /// `YYYY-MM-DD`; false (nothing written) for years outside 0..=9999.
+    fn date(&mut self, d: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        let Ok(year) = u32::try_from(d.year()) else {
+            return false;
+        };
+        if year > 9999 {
+            return false;
+        }
+        self.digits(year, 4);
+        self.push(b'-');
+        self.digits(d.month(), 2);
+        self.push(b'-');
+        self.digits(d.day(), 2);
+        true
+    }
+
+    /// `HH:MM:SS`, then `.fff`, `.ffffff` or `.fffffffff` when there is a fraction.
+    fn time(&mut self, t: chrono::NaiveTime) {
+        use chrono::Timelike;
+        self.digits(t.hour(), 2);
+        self.push(b':');
+        self.digits(t.minute(), 2);
+        self.push(b':');
+        // A leap second is written as :60, as chrono does.
+        let nanos = t.nanosecond();
+        let (second, nanos) = if nanos >= 1_000_000_000 {
+            (t.second() + 1, nanos - 1_000_000_000)
+        } else {
+            (t.second(), nanos)
+        };
+        self.digits(second, 2);
+        if nanos == 0 {
+        } else if nanos % 1_000_000 == 0 {
+            self.push(b'.');
+            self.digits(nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            self.push(b'.');
+            self.digits(nanos / 1_000, 6);
+        } else {
+            self.push(b'.');
+            self.digits(nanos, 9);
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
 /// A [`Value`], owned.
 struct ValueDeserializer(Value);
 
@@ -359,11 +439,40 @@ impl<'de> Deserializer<'de> for ValueDeserializer {
             Value::Decimal(d) => visitor.visit_string(d.to_string()),
             Value::String(s) => visitor.visit_string(s),
             Value::Binary(b) => visitor.visit_byte_buf(b),
-            Value::Date(d) => visitor.visit_string(format!("{d:?}")),
-            Value::Time(t) => visitor.visit_string(format!("{t:?}")),
-            Value::Timestamp(t) => visitor.visit_string(format!("{t:?}")),
+            Value::Date(d) => {
+                let mut text = Iso::new();
+                if text.date(d) {
+                    visitor.visit_str(text.as_str())
+                } else {
+                    visitor.visit_string(format!("{d:?}"))
+                }
+            }
+            Value::Time(t) => {
+                let mut text = Iso::new();
+                text.time(t);
+                visitor.visit_str(text.as_str())
+            }
+            Value::Timestamp(t) => {
+                let mut text = Iso::new();
+                if text.date(t.date()) {
+                    text.push(b'T');
+                    text.time(t.time());
+                    visitor.visit_str(text.as_str())
+                } else {
+                    visitor.visit_string(format!("{t:?}"))
+                }
+            }
             Value::TimestampTz(t, _) => {
-                visitor.visit_string(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                let mut text = Iso::new();
+                let naive = t.naive_utc();
+                if text.date(naive.date()) {
+                    text.push(b'T');
+                    text.time(naive.time());
+                    text.push(b'Z');
+                    visitor.visit_str(text.as_str())
+                } else {
+                    visitor.visit_string(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                }
             }
             Value::Duration(d) => match d.num_nanoseconds() {
                 Some(n) => visitor.visit_i64(n),
@@ -429,6 +538,43 @@ impl<'de> IntoDeserializer<'de, DeError> for ValueDeserializer {
 
     fn into_deserializer(self) -> Self {
         self
+    }
+}
+
+#[cfg(test)]
+mod iso_tests {
+    use super::Iso;
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+    #[test]
+    fn iso_text_is_chronos_and_parses_back() {
+        let times = [
+            NaiveTime::from_hms_opt(0, 0, 0),
+            NaiveTime::from_hms_milli_opt(1, 2, 3, 400),
+            NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999),
+            NaiveTime::from_hms_nano_opt(12, 0, 0, 1),
+            NaiveTime::from_hms_milli_opt(23, 59, 59, 1_500),
+        ];
+        let dates = [
+            NaiveDate::from_ymd_opt(1970, 1, 1),
+            NaiveDate::from_ymd_opt(2026, 11, 28),
+            NaiveDate::from_ymd_opt(9, 2, 3),
+            NaiveDate::from_ymd_opt(9999, 12, 31),
+        ];
+        for d in dates.into_iter().flatten() {
+            for t in times.into_iter().flatten() {
+                let dt = NaiveDateTime::new(d, t);
+                let mut text = Iso::new();
+                assert!(text.date(d));
+                text.push(b'T');
+                text.time(t);
+                assert_eq!(text.as_str(), format!("{dt:?}"));
+                assert_eq!(text.as_str().parse::<NaiveDateTime>().unwrap(), dt);
+            }
+        }
+        let mut text = Iso::new();
+        assert!(!text.date(NaiveDate::from_ymd_opt(-5, 1, 1).unwrap()));
+        assert!(!text.date(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()));
     }
 }
 
