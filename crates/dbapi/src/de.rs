@@ -396,16 +396,16 @@ impl Iso {
             (t.second(), nanos)
         };
         self.digits(second, 2);
-        if nanos == 0 {
-        } else if nanos % 1_000_000 == 0 {
-            self.push(b'.');
-            self.digits(nanos / 1_000_000, 3);
+        let (fraction, width) = if nanos % 1_000_000 == 0 {
+            (nanos / 1_000_000, 3)
         } else if nanos % 1_000 == 0 {
-            self.push(b'.');
-            self.digits(nanos / 1_000, 6);
+            (nanos / 1_000, 6)
         } else {
+            (nanos, 9)
+        };
+        if nanos != 0 {
             self.push(b'.');
-            self.digits(nanos, 9);
+            self.digits(fraction, width);
         }
     }
 

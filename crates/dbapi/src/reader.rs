@@ -328,13 +328,19 @@ impl DayCache {
         let per_day = per_second.checked_mul(SECONDS_PER_DAY)?;
         let day = i32::try_from(value.div_euclid(per_day)).ok()?;
         let within = value.rem_euclid(per_day);
+        // The cache holds the day number with its year and ordinal: rebuilding a date from
+        // those is a table lookup, unlike the calendar arithmetic from a day number.
+        const YEAR_OFFSET: i32 = 1 << 22;
         let cached = self.0.load(Ordering::Relaxed);
         let date = if cached != NO_DAY && (cached >> 32) as u32 as i32 == day {
-            chrono::NaiveDate::from_num_days_from_ce_opt(cached as u32 as i32)?
+            let year = ((cached >> 9) & 0x7f_ffff) as i32 - YEAR_OFFSET;
+            chrono::NaiveDate::from_yo_opt(year, (cached & 0x1ff) as u32)?
         } else {
+            use chrono::Datelike;
             let ce = day.checked_add(719_163)?;
             let date = chrono::NaiveDate::from_num_days_from_ce_opt(ce)?;
-            let packed = (u64::from(day as u32) << 32) | u64::from(ce as u32);
+            let year = u64::from((date.year() + YEAR_OFFSET) as u32 & 0x7f_ffff);
+            let packed = (u64::from(day as u32) << 32) | (year << 9) | u64::from(date.ordinal());
             if packed != NO_DAY {
                 self.0.store(packed, Ordering::Relaxed);
             }
