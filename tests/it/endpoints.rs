@@ -1,5 +1,7 @@
 //! Results split over endpoints and locations; laziness.
 
+use std::time::Duration;
+
 use dbapi::Params;
 use flightsql_server::{Locations, Options};
 
@@ -107,7 +109,7 @@ async fn read_ahead_is_bounded() {
     assert_eq!(server.stats().do_get, 0);
     cursor.fetchone().await.unwrap().unwrap();
     // Give the read-ahead tasks time to start.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(server.stats().do_get, 3, "current endpoint + 2 ahead");
     assert_eq!(ids(cursor.as_mut()).await.len(), 999);
 }
@@ -116,7 +118,7 @@ async fn read_ahead_is_bounded() {
 async fn dropping_a_cursor_mid_result_cancels_its_streams() {
     let server = server(Options {
         endpoints: 3,
-        delay_between_batches: std::time::Duration::from_millis(50),
+        delay_between_batches: Duration::from_millis(50),
         ..Options::default()
     })
     .await;
@@ -127,7 +129,7 @@ async fn dropping_a_cursor_mid_result_cancels_its_streams() {
     }
     let mut waited = 0;
     while server.stats().do_get_cancelled == 0 && waited < 50 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
         waited += 1;
     }
     assert!(server.stats().do_get_cancelled >= 1, "{:?}", server.stats());
@@ -368,6 +370,66 @@ async fn what_distributed_and_production_servers_send_is_read_exactly() {
         .await
         .unwrap();
     let e = match client.do_get(&ticket).await {
+        Ok(reader) => reader.read_all().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(e.code(), Some("NOT_FOUND"), "{e}");
+}
+
+#[tokio::test]
+async fn endpoints_about_to_expire_are_renewed_before_they_are_read() {
+    // Tickets live 5.6 s; the driver renews an endpoint that expires within 5 s when it opens
+    // it. Endpoints are read one after another, each taking half a second, so the first is
+    // read as it is and the later ones are renewed first.
+    let server = server(Options {
+        endpoints: 4,
+        expiration: Some(Duration::from_millis(5_600)),
+        delay_before_first_batch: Duration::from_millis(500),
+        ..Options::default()
+    })
+    .await;
+    let client = dbapi_flightsql::FlightSqlClient::connect(&server.url())
+        .await
+        .unwrap();
+    let info = client.execute("SELECT 1").await.unwrap();
+    let renewed = client
+        .renew_flight_endpoint(&info.endpoint[0])
+        .await
+        .unwrap();
+    let seconds = |e: &arrow_flight::FlightEndpoint| e.expiration_time.clone().unwrap().seconds;
+    assert!(seconds(&renewed) >= seconds(&info.endpoint[0]));
+    assert_eq!(server.stats().renewed_endpoints, 1);
+    let before = server.stats().renewed_endpoints;
+    let conn = connect_url(&format!("{}&read_ahead=0", server.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    let renewed = server.stats().renewed_endpoints - before;
+    assert!(
+        (2..=3).contains(&renewed),
+        "renewed {renewed} of 4 endpoints"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_ticket_is_refused_by_the_server() {
+    let server = server(Options {
+        expiration: Some(Duration::from_millis(50)),
+        renew_endpoints: false,
+        ..Options::default()
+    })
+    .await;
+    let client = dbapi_flightsql::FlightSqlClient::connect(&server.url())
+        .await
+        .unwrap();
+    let info = client.execute("SELECT id FROM numbers").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Renewal refused: the driver says so.
+    let e = client
+        .renew_flight_endpoint(&info.endpoint[0])
+        .await
+        .unwrap_err();
+    assert!(e.is_not_supported(), "{e}");
+    let e = match client.do_get_endpoint(&info.endpoint[0]).await {
         Ok(reader) => reader.read_all().await.unwrap_err(),
         Err(e) => e,
     };

@@ -261,6 +261,38 @@ fn is_transient(e: &Error) -> bool {
         )
 }
 
+/// How close to its expiration an endpoint is renewed before it is read.
+const RENEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether an endpoint expires within [`RENEW_MARGIN`] (or has expired).
+fn expires_soon(endpoint: &FlightEndpoint) -> bool {
+    endpoint.expiration_time.as_ref().is_some_and(|t| {
+        let soon = std::time::SystemTime::now() + RENEW_MARGIN;
+        let soon = soon
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (t.seconds, t.nanos) <= (soon.as_secs() as i64, soon.subsec_nanos() as i32)
+    })
+}
+
+/// The endpoint to read: renewed through `RenewFlightEndpoint` when it is about to expire
+/// (endpoints read after others may be); the endpoint as it is when the server does not renew.
+async fn renewed(client: &FlightSqlClient, endpoint: FlightEndpoint) -> FlightEndpoint {
+    if !expires_soon(&endpoint) {
+        return endpoint;
+    }
+    match client.renew_flight_endpoint(&endpoint).await {
+        Ok(renewed) => {
+            tracing::debug!("endpoint renewed before its expiration");
+            renewed
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "cannot renew the endpoint; reading it as it is");
+            endpoint
+        }
+    }
+}
+
 /// Reads one endpoint into a channel; stops when the receiver is gone.
 ///
 /// A transient failure is retried (up to [`MAX_RETRIES`] times, with doubling backoff) when
@@ -272,6 +304,7 @@ async fn pump(
     endpoint: FlightEndpoint,
     tx: mpsc::Sender<Result<Option<StreamItem>>>,
 ) {
+    let endpoint = renewed(&client, endpoint).await;
     let mut delivered_rows = 0_usize;
     let mut delivered_bytes = 0_usize;
     let mut received_anything = false;

@@ -15,7 +15,9 @@ use arrow_flight::sql::{
     CommandStatementUpdate, DoPutPreparedStatementResult, DoPutUpdateResult, EndTransaction,
     ProstMessageExt, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
 };
-use arrow_flight::{CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightInfo};
+use arrow_flight::{
+    CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightEndpoint, FlightInfo,
+};
 use bytes::Bytes;
 use dbapi::{Error, IngestMode, Result};
 use futures::stream::{self, BoxStream, StreamExt};
@@ -407,6 +409,37 @@ impl FlightSqlClient {
             Ok(CancelStatus::NotCancellable) => CancelOutcome::NotCancellable,
             _ => CancelOutcome::Unknown,
         })
+    }
+
+    /// Asks the server to extend an endpoint's expiration (`RenewFlightEndpoint`): the
+    /// renewed endpoint, whose ticket replaces the old one.
+    ///
+    /// # Errors
+    /// The server's error (`UNIMPLEMENTED` where the action is not served), or an answer that
+    /// holds no endpoint.
+    pub async fn renew_flight_endpoint(&self, endpoint: &FlightEndpoint) -> Result<FlightEndpoint> {
+        let request = arrow_flight::RenewFlightEndpointRequest {
+            endpoint: Some(endpoint.clone()),
+        };
+        let bodies = self
+            .do_action(
+                "renew endpoint",
+                "RenewFlightEndpoint",
+                request.encode_to_vec(),
+            )
+            .await?;
+        let body = bodies
+            .first()
+            .ok_or_else(|| Error::internal("RenewFlightEndpoint: the server sent no endpoint"))?;
+        let renewed = FlightEndpoint::decode(&**body).map_err(|e| {
+            Error::internal("RenewFlightEndpoint: malformed endpoint").with_source(e)
+        })?;
+        if renewed.ticket.is_none() {
+            return Err(Error::internal(
+                "RenewFlightEndpoint: the renewed endpoint has no ticket",
+            ));
+        }
+        Ok(renewed)
     }
 
     /// Asks the server to cancel the query of a `FlightInfo` through the deprecated Flight SQL

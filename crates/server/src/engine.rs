@@ -100,6 +100,10 @@ pub(crate) struct Handle {
     /// The schema unqualified names resolve in (empty: the default).
     #[prost(string, tag = "10")]
     pub(crate) schema: String,
+    /// For tickets of expiring endpoints: when the ticket stops being redeemable, in
+    /// milliseconds since the Unix epoch (0: never).
+    #[prost(uint64, tag = "11")]
+    pub(crate) expires_at_ms: u64,
 }
 
 impl Handle {

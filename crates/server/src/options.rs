@@ -79,7 +79,7 @@ pub struct Options {
     /// a broken server would: clients must reject a stream whose schema differs.
     pub rename_columns_in_endpoint: Option<usize>,
     /// Give every endpoint an `expiration_time` this far in the future (clients may retry its
-    /// ticket until then).
+    /// ticket until then; after it, the ticket is refused with `NOT_FOUND`).
     pub expiration: Option<Duration>,
     /// Corrupt the stream of one endpoint (0-based).
     pub corrupt_endpoint: Option<(usize, Corruption)>,
@@ -135,6 +135,9 @@ pub struct Options {
     pub announce_other_schema: bool,
     /// Redeem each ticket only once (a second `DoGet` of it is `NOT_FOUND`).
     pub tickets_once: bool,
+    /// Whether the `RenewFlightEndpoint` action is served (it extends an endpoint's
+    /// expiration by [`Options::expiration`]).
+    pub renew_endpoints: bool,
 }
 
 impl Default for Options {
@@ -169,6 +172,7 @@ impl Default for Options {
             empty_messages: false,
             announce_other_schema: false,
             tickets_once: false,
+            renew_endpoints: true,
         }
     }
 }

@@ -88,6 +88,8 @@ counters! {
     do_put,
     /// Calls of any kind that carried an `authorization` header.
     with_authorization,
+    /// Endpoints renewed (`RenewFlightEndpoint`).
+    renewed_endpoints,
     /// Calls that sent back the cookie of [`crate::Options::set_cookie`].
     with_cookie,
     /// Calls whose request messages arrived compressed (`grpc-encoding` other than
@@ -402,26 +404,12 @@ impl Service {
     ) -> Vec<FlightEndpoint> {
         parts
             .map(|part| {
-                let ticket = TicketStatementQuery {
-                    statement_handle: Handle {
-                        part: part as u64,
-                        parts: total as u64,
-                        ..handle.clone()
-                    }
-                    .encode_to_vec()
-                    .into(),
+                let handle = Handle {
+                    part: part as u64,
+                    parts: total as u64,
+                    ..handle.clone()
                 };
-                let mut endpoint =
-                    FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
-                if let Some(ttl) = options.expiration {
-                    let since = (std::time::SystemTime::now() + ttl)
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default();
-                    endpoint = endpoint.with_expiration_time(prost_types::Timestamp {
-                        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-                        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
-                    });
-                }
+                let mut endpoint = expiring_endpoint(handle, options.expiration);
                 match &options.locations {
                     Locations::None => {}
                     Locations::ReuseConnection => {
@@ -816,6 +804,45 @@ impl Service {
         Ok(Response::new(info))
     }
 
+    /// `RenewFlightEndpoint`: the endpoint with a ticket valid for another
+    /// [`Options::expiration`].
+    fn renew_endpoint(
+        &self,
+        request: &Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        let options = self.shared.options();
+        if !options.renew_endpoints {
+            return Err(Status::unimplemented(
+                "RenewFlightEndpoint is not implemented",
+            ));
+        }
+        let renew = arrow_flight::RenewFlightEndpointRequest::decode(&*request.get_ref().body)
+            .map_err(|_| Status::invalid_argument("malformed RenewFlightEndpointRequest"))?;
+        let old = renew.endpoint.ok_or_else(|| {
+            Status::invalid_argument("RenewFlightEndpointRequest without an endpoint")
+        })?;
+        let ticket = old
+            .ticket
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("the endpoint has no ticket"))?;
+        let any = arrow_flight::sql::Any::decode(&*ticket.ticket)
+            .map_err(|_| Status::invalid_argument("malformed ticket"))?;
+        let query = TicketStatementQuery::decode(&*any.value)
+            .map_err(|_| Status::invalid_argument("malformed ticket"))?;
+        let handle = Handle::decode_from(&query.statement_handle, "ticket")?;
+        if handle.expires_at_ms != 0 && now_ms() > handle.expires_at_ms {
+            return Err(Status::not_found(
+                "the endpoint expired before it was renewed",
+            ));
+        }
+        bump(&self.shared.counters.renewed_endpoints);
+        let mut endpoint = expiring_endpoint(handle, options.expiration);
+        endpoint.location = old.location;
+        endpoint.app_metadata = old.app_metadata;
+        let out = futures::stream::iter([Ok(arrow_flight::Result::new(endpoint.encode_to_vec()))]);
+        Ok(Response::new(Box::pin(out)))
+    }
+
     /// The server's `SqlInfo` values.
     fn sql_info(&self) -> Result<SqlInfoData, Status> {
         catalog::sql_info(self.shared.options().transactions)
@@ -907,6 +934,36 @@ impl Service {
             }));
         Ok(data.boxed())
     }
+}
+
+/// An endpoint for a ticket's handle; with a time to live, the ticket and the endpoint
+/// carry the moment it expires.
+fn expiring_endpoint(mut handle: Handle, ttl: Option<std::time::Duration>) -> FlightEndpoint {
+    let expires = ttl.map(|ttl| {
+        (std::time::SystemTime::now() + ttl)
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    });
+    handle.expires_at_ms = expires.map_or(0, |e| e.as_millis() as u64);
+    let ticket = TicketStatementQuery {
+        statement_handle: handle.encode_to_vec().into(),
+    };
+    let mut endpoint =
+        FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
+    if let Some(since) = expires {
+        endpoint = endpoint.with_expiration_time(prost_types::Timestamp {
+            seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+        });
+    }
+    endpoint
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
 }
 
 fn check_bearer(authorization: Option<&str>, valid: impl Fn(&str) -> bool) -> Result<(), Status> {
@@ -1049,6 +1106,9 @@ impl FlightSqlService for Service {
         let handle = Handle::decode_from(&ticket.statement_handle, "ticket")?;
         if handle.parts == 0 || handle.part >= handle.parts {
             return Err(Status::invalid_argument("malformed ticket"));
+        }
+        if handle.expires_at_ms != 0 && now_ms() > handle.expires_at_ms {
+            return Err(Status::not_found("the ticket expired"));
         }
         if options.tickets_once {
             let first = self
@@ -1546,6 +1606,9 @@ impl FlightSqlService for Service {
             "SetSessionOptions" | "GetSessionOptions" | "CloseSession"
         ) {
             return self.session_action(&kind, &request);
+        }
+        if kind == "RenewFlightEndpoint" {
+            return self.renew_endpoint(&request);
         }
         if request.get_ref().r#type != "CancelFlightInfo" {
             return Err(Status::invalid_argument(format!(
