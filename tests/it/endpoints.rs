@@ -396,7 +396,7 @@ async fn endpoints_about_to_expire_are_renewed_before_they_are_read() {
         .renew_flight_endpoint(&info.endpoint[0])
         .await
         .unwrap();
-    let seconds = |e: &arrow_flight::FlightEndpoint| e.expiration_time.clone().unwrap().seconds;
+    let seconds = |e: &arrow_flight::FlightEndpoint| e.expiration_time.unwrap().seconds;
     assert!(seconds(&renewed) >= seconds(&info.endpoint[0]));
     assert_eq!(server.stats().renewed_endpoints, 1);
     let before = server.stats().renewed_endpoints;
