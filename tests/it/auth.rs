@@ -5,7 +5,7 @@ use std::time::Duration;
 use dbapi::Params;
 use flightsql_server::{Auth, Locations, Options};
 
-use crate::{all_ids, execute, ids, registry, server};
+use crate::{all_ids, execute, ids, registry, server, url_encode as enc};
 
 fn bearer(token: &str) -> Options {
     Options {
@@ -231,18 +231,6 @@ async fn token_endpoint(
         }
     });
     (url, seen)
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]

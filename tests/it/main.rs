@@ -76,6 +76,19 @@ pub async fn ids(cursor: &mut dyn Cursor) -> Vec<i64> {
         .collect()
 }
 
+/// Percent-encodes everything but letters and digits (inline PEM, URLs inside URL options).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 pub fn all_ids() -> Vec<i64> {
     (0..NUMBERS as i64).collect()
 }

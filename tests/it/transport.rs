@@ -15,7 +15,7 @@ use rcgen::{
     date_time_ymd,
 };
 
-use crate::{NUMBERS, all_ids, execute, ids, registry, server};
+use crate::{NUMBERS, all_ids, execute, ids, registry, server, url_encode as enc};
 
 /// A private certificate authority that issues server and client certificates.
 struct Ca {
@@ -65,19 +65,6 @@ async fn tls_server(ca: &Ca, names: &[&str], expired: bool, client_ca: Option<&C
         builder = builder.client_ca(client_ca.pem.clone().into_bytes());
     }
     builder.start().await.unwrap()
-}
-
-fn enc(s: &str) -> String {
-    // Inline PEM in a URL: percent-encode everything but letters and digits.
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn count_numbers(url: &str) -> dbapi::Result<i64> {
@@ -217,40 +204,12 @@ async fn mutual_tls() {
     assert!(!format!("{e} {e:?}").contains(key_body));
 }
 
-/// Captures `tracing` events: a subscriber that keeps each event's fields as text.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<String>>>);
-
-impl tracing::Subscriber for Capture {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.target().starts_with("dbapi")
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        struct Text(String);
-        impl tracing::field::Visit for Text {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                self.0.push_str(&format!("{}={value:?} ", field.name()));
-            }
-        }
-        let mut text = Text(format!("{} ", event.metadata().level()));
-        event.record(&mut text);
-        self.0.lock().unwrap().push(text.0);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[tokio::test]
 async fn skipping_verification_is_explicit_and_logged() {
     let ca = Ca::new("test CA");
     let server = tls_server(&ca, &["flight.internal.test"], true, None).await;
     let port = server.addr().port();
-    let capture = Capture::default();
+    let capture = Trace::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
     // Unknown CA, expired, wrong name: all accepted when asked for by name.
     let url = format!("flightsql://127.0.0.1:{port}?tls_skip_verify=true&token=s3cr3t");
@@ -261,7 +220,7 @@ async fn skipping_verification_is_explicit_and_logged() {
         .filter(|e| e.contains("tls_skip_verify"))
         .collect();
     assert_eq!(warnings.len(), 1, "{events:?}");
-    assert!(warnings[0].starts_with("WARN"), "{warnings:?}");
+    assert!(warnings[0].starts_with("event WARN"), "{warnings:?}");
     assert!(events.iter().all(|e| !e.contains("s3cr3t")), "{events:?}");
     // Never implied: without the key the same server is refused.
     let e = count_numbers(&format!("flightsql://127.0.0.1:{port}"))
@@ -291,7 +250,7 @@ async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
     assert!(text.contains("tls=false"), "{text}");
     assert!(!text.contains("t0ps3cret"), "{text}");
     // Said by name: the driver tries (and fails to reach the address), with a warning.
-    let capture = Capture::default();
+    let capture = Trace::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
     let e = registry()
         .connect("flightsql://192.0.2.1:9?tls=false&token=t0ps3cret&connect_timeout=200ms")
