@@ -980,6 +980,15 @@ fn bad_value(key: &str, value: &str, expected: &str) -> Error {
     ))
 }
 
+/// `true` or `false`, nothing else.
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad_value(key, value, "true or false")),
+    }
+}
+
 fn decode(s: &str, what: &str) -> Result<String> {
     percent_decode_str(s)
         .decode_utf8()
@@ -1070,14 +1079,7 @@ impl FromStr for Config {
             }
             seen.push(key.clone());
             match key.as_str() {
-                "tls" => {
-                    let v = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad_value(&key, &value, "true or false")),
-                    };
-                    tls_key = Some(v);
-                }
+                "tls" => tls_key = Some(parse_bool(&key, &value)?),
                 "token" => {
                     if value.is_empty() {
                         return Err(bad_value(&key, &value, "a non-empty token"));
@@ -1149,18 +1151,8 @@ impl FromStr for Config {
                         _ => config.user_agent = Some(value),
                     }
                 }
-                "tls_skip_verify" | "cookies" => {
-                    let v = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad_value(&key, &value, "true or false")),
-                    };
-                    if key == "cookies" {
-                        config.cookies = v;
-                    } else {
-                        config.tls_skip_verify = v;
-                    }
-                }
+                "tls_skip_verify" => config.tls_skip_verify = parse_bool(&key, &value)?,
+                "cookies" => config.cookies = parse_bool(&key, &value)?,
                 "compression" => {
                     config.compression = match value.as_str() {
                         "gzip" => Some(Compression::Gzip),
@@ -1179,13 +1171,7 @@ impl FromStr for Config {
                         bad_value(&key, &value, "a number of statements (0 or more)")
                     })?;
                 }
-                "poll" => {
-                    config.poll = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad_value(&key, &value, "true or false")),
-                    };
-                }
+                "poll" => config.poll = parse_bool(&key, &value)?,
                 oauth if oauth.starts_with("oauth_") => {
                     if !OAuth::set(&mut config.oauth, oauth, value)? {
                         return Err(Error::interface(format!(

@@ -244,11 +244,17 @@ const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
 /// Whether the ticket of an endpoint may be redeemed again: its `expiration_time` is set
 /// and in the future.
 fn may_retry(endpoint: &FlightEndpoint) -> bool {
-    endpoint.expiration_time.as_ref().is_some_and(|t| {
-        let now = std::time::SystemTime::now()
+    expires_after(endpoint, std::time::Duration::ZERO) == Some(true)
+}
+
+/// Whether an endpoint's expiration is later than `from_now` from now; `None` when it does
+/// not expire.
+fn expires_after(endpoint: &FlightEndpoint, from_now: std::time::Duration) -> Option<bool> {
+    endpoint.expiration_time.as_ref().map(|t| {
+        let then = (std::time::SystemTime::now() + from_now)
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        (t.seconds, t.nanos) > (now.as_secs() as i64, now.subsec_nanos() as i32)
+        (t.seconds, t.nanos) > (then.as_secs() as i64, then.subsec_nanos() as i32)
     })
 }
 
@@ -266,13 +272,7 @@ const RENEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Whether an endpoint expires within [`RENEW_MARGIN`] (or has expired).
 fn expires_soon(endpoint: &FlightEndpoint) -> bool {
-    endpoint.expiration_time.as_ref().is_some_and(|t| {
-        let soon = std::time::SystemTime::now() + RENEW_MARGIN;
-        let soon = soon
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        (t.seconds, t.nanos) <= (soon.as_secs() as i64, soon.subsec_nanos() as i32)
-    })
+    expires_after(endpoint, RENEW_MARGIN) == Some(false)
 }
 
 /// The endpoint to read: renewed through `RenewFlightEndpoint` when it is about to expire

@@ -466,11 +466,8 @@ impl TokenSource {
                 .connect(name, tcp)
                 .await
                 .map_err(|e| {
-                    let why = e
-                        .get_ref()
-                        .and_then(|e| e.downcast_ref::<rustls::Error>())
-                        .map(|t| crate::transport::explain_rustls(t, &bare))
-                        .unwrap_or_else(|| e.to_string());
+                    let why =
+                        crate::transport::explain_io(&e, &bare).unwrap_or_else(|| e.to_string());
                     Error::operational(format!("{what}: {why}")).connection()
                 })?;
             Box::new(stream)

@@ -485,14 +485,18 @@ fn explain_tls(error: io::Error, target: &Target) -> io::Error {
     {
         return error;
     }
-    let Some(tls_error) = error
+    match explain_io(&error, &target.server_name) {
+        Some(text) => io::Error::new(error.kind(), ConnectFailure(text)),
+        None => error,
+    }
+}
+
+/// The explanation of a TLS error carried by an I/O error (what tokio-rustls returns).
+pub(crate) fn explain_io(error: &io::Error, server_name: &str) -> Option<String> {
+    error
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
-    else {
-        return error;
-    };
-    let text = explain_rustls(tls_error, &target.server_name);
-    io::Error::new(error.kind(), ConnectFailure(text))
+        .map(|tls| explain_rustls(tls, server_name))
 }
 
 /// The message for a rustls error.
@@ -611,8 +615,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
                 }
             }
             Poll::Ready(Err(e)) => {
-                if let Some(tls) = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-                    self.failure.set(explain_rustls(tls, "the server"));
+                if let Some(text) = explain_io(e, "the server") {
+                    self.failure.set(text);
                 }
             }
             _ => {}
