@@ -289,7 +289,13 @@ async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
     );
     let conn = registry().connect(&url).await.unwrap();
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
-    let e = cursor.fetchall().await.unwrap_err();
+    let e = cursor.fetchall().await;
+    eprintln!(
+        "ROWS {:?} {:?}",
+        e.as_ref().map(|r| r.len()),
+        server.stats()
+    );
+    let e = e.unwrap_err();
     assert!(e.to_string().contains("refusing to send"), "{e}");
     assert!(!format!("{e:?}").contains("t0ps3cret"));
 }
@@ -464,7 +470,13 @@ async fn per_call_timeouts_name_their_key() {
     let url = format!("{}&fetch_timeout=100ms&query_timeout=30s", server.url());
     let conn = registry().connect(&url).await.unwrap();
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
-    let e = cursor.fetchall().await.unwrap_err();
+    let e = cursor.fetchall().await;
+    eprintln!(
+        "ROWS {:?} {:?}",
+        e.as_ref().map(|r| r.len()),
+        server.stats()
+    );
+    let e = e.unwrap_err();
     assert!(e.is_timeout(), "{e}");
     assert!(e.to_string().contains("fetch_timeout"), "{e}");
     // Planning is slow (PollFlightInfo): query_timeout fires.
@@ -605,4 +617,156 @@ async fn rpcs_and_endpoints_are_traced_without_secrets() {
             "{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn http_locations_are_read_without_the_connections_credentials() {
+    let server = crate::server(Options {
+        endpoints: 4,
+        auth: Auth::Bearer("http-t0ken".into()),
+        ipc_compression: Some(arrow::ipc::CompressionType::LZ4_FRAME),
+        ..Options::default()
+    })
+    .await;
+    let http = server.spawn_http_replica().await.unwrap();
+    assert!(http.base_url().starts_with("http://127.0.0.1:"));
+    server.set_options(|o| o.locations = Locations::Http(http.base_url().to_owned()));
+    let url = format!("{}&token=http-t0ken&cookies=true", server.url());
+    let conn = registry().connect(&url).await.unwrap();
+    let before = server.stats();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    let after = server.stats();
+    assert_eq!(after.http_gets - before.http_gets, 4);
+    assert_eq!(after.do_get - before.do_get, 4);
+    assert_eq!(after.http_gets_with_credentials, 0);
+    // An empty result still describes its columns.
+    let mut cursor = execute(conn.as_ref(), "SELECT id, name FROM numbers WHERE id < 0").await;
+    assert!(cursor.fetchall().await.unwrap().is_empty());
+    let names: Vec<&str> = cursor
+        .description()
+        .unwrap()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(names, ["id", "name"]);
+
+    // The low-level client sees endpoints without tickets, and reads them.
+    let client = FlightSqlClient::connect(&url).await.unwrap();
+    let info = client
+        .execute("SELECT id FROM numbers ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(info.endpoint.len(), 4);
+    let mut seen = Vec::new();
+    for endpoint in &info.endpoint {
+        assert!(endpoint.ticket.is_none());
+        assert!(endpoint.location[0].uri.starts_with(http.base_url()));
+        for batch in client
+            .do_get_endpoint(endpoint)
+            .await
+            .unwrap()
+            .read_all()
+            .await
+            .unwrap()
+        {
+            let column = batch.column(0).as_any();
+            let column = column.downcast_ref::<arrow::array::Int64Array>().unwrap();
+            seen.extend(column.values().iter().copied());
+        }
+    }
+    assert_eq!(seen, all_ids());
+}
+
+#[tokio::test]
+async fn http_location_failures_name_the_location_and_the_cause() {
+    let server = crate::server_with_endpoints(2).await;
+    let http = server.spawn_http_replica().await.unwrap();
+    server.set_options(|o| o.locations = Locations::Http(http.base_url().to_owned()));
+    let conn = registry().connect(&server.url()).await.unwrap();
+    let query = "SELECT id FROM numbers ORDER BY id";
+
+    // A transfer that breaks after its first batch is an error, not a short result.
+    // (Unsorted, so that each endpoint has several batches; a transfer that broke before
+    // anything arrived is tried again, so every try breaks.)
+    server.fail_next_streams(100, 1);
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.is_connection(), "{e}");
+    assert!(e.to_string().contains("transfer broke"), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("reading {}/ticket/", http.base_url())),
+        "{e}"
+    );
+    server.fail_next_streams(0, 0);
+
+    // An answer in another format (the GETs of the other endpoints, abandoned with the
+    // cursor, may still reach the server afterwards).
+    server.set_options(|o| o.http_content_type = Some("text/html; charset=utf-8".into()));
+    let mut cursor = execute(conn.as_ref(), query).await;
+    let e = cursor.fetchall().await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("text/html"), "{text}");
+    assert!(text.contains("only Arrow IPC streams"), "{text}");
+    assert_eq!(e.kind(), dbapi::ErrorKind::NotSupported, "{e}");
+    assert!(!text.contains("retries"), "{text}");
+    server.set_options(|o| o.http_content_type = Some("application/octet-stream".into()));
+    let mut cursor = execute(conn.as_ref(), query).await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    server.set_options(|o| o.http_content_type = None);
+
+    // An unknown ticket: the HTTP status and what the server said.
+    let client = FlightSqlClient::connect(&server.url()).await.unwrap();
+    let location = format!("{}/ticket/AAAA?signature=s3cret-sig", http.base_url());
+    let endpoint = arrow_flight::FlightEndpoint::new().with_location(location);
+    let e = client.do_get_endpoint(&endpoint).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("HTTP 400 Bad Request"), "{text}");
+    assert!(text.contains("/ticket/AAAA?..."), "{text}");
+    assert!(!text.contains("s3cret-sig"), "{text}");
+}
+
+#[tokio::test]
+async fn https_locations_are_verified_with_the_connections_roots() {
+    let ca = Ca::new("test CA");
+    let server = tls_server(&ca, &["localhost"], false, None).await;
+    server.set_options(|o| o.endpoints = 3);
+    let http = server.spawn_http_replica().await.unwrap();
+    assert!(http.base_url().starts_with("https://127.0.0.1:"));
+    // The certificate names localhost: locations by that name verify.
+    let base = http.base_url().replace("127.0.0.1", "localhost");
+    server.set_options(|o| o.locations = Locations::Http(base));
+    let port = server.addr().port();
+    let trusted = format!(
+        "flightsql://localhost:{port}?tls_root_certs={}",
+        enc(&ca.pem)
+    );
+    let conn = registry().connect(&trusted).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers ORDER BY id").await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    // Another CA: the location's certificate is refused, and the error says why.
+    let other = Ca::new("other CA");
+    let (cert, key) = ca.issue(&["localhost"], false);
+    let _ = (cert, key);
+    let server2 = tls_server(&other, &["localhost"], false, None).await;
+    let url2 = format!(
+        "flightsql://localhost:{}?tls_root_certs={}",
+        server2.addr().port(),
+        enc(&other.pem)
+    );
+    server2.set_options(|o| {
+        o.locations = Locations::Http(http.base_url().replace("127.0.0.1", "localhost"))
+    });
+    let conn = registry().connect(&url2).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await;
+    eprintln!(
+        "ROWS {:?} {:?}",
+        e.as_ref().map(|r| r.len()),
+        server.stats()
+    );
+    let e = e.unwrap_err();
+    assert!(e.to_string().contains("https://localhost:"), "{e}");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
 }

@@ -218,6 +218,8 @@ struct ClientInner {
     /// Where OAuth tokens come from, when configured.
     oauth: Option<crate::oauth::TokenSource>,
     locations: Mutex<HashMap<String, (Grpc, Failure)>>,
+    /// The TLS settings of `https://` locations (ALPN `http/1.1`), built on first use.
+    http_tls: std::sync::OnceLock<Arc<rustls::ClientConfig>>,
     closed: AtomicBool,
 }
 
@@ -318,6 +320,7 @@ impl FlightSqlClient {
                 failure,
                 oauth,
                 locations: Mutex::new(HashMap::new()),
+                http_tls: std::sync::OnceLock::new(),
                 closed: AtomicBool::new(false),
             }),
         };
@@ -712,35 +715,48 @@ impl FlightSqlClient {
     /// location with its cause).
     pub async fn do_get_endpoint(&self, endpoint: &FlightEndpoint) -> Result<FlightStreamReader> {
         self.check_open()?;
-        let ticket = endpoint
-            .ticket
-            .as_ref()
-            .ok_or_else(|| Error::internal("the server sent an endpoint without a ticket"))?;
+        // A ticket may be absent when every location is read over HTTP, which ignores it.
+        let ticket = || {
+            endpoint
+                .ticket
+                .as_ref()
+                .ok_or_else(|| Error::internal("the server sent an endpoint without a ticket"))
+        };
         if endpoint.location.is_empty() {
-            return self.do_get(ticket).await;
+            return self.do_get(ticket()?).await;
         }
         let mut failures = Vec::new();
         let mut last = None;
         for location in &endpoint.location {
+            let shown = crate::http::shown(&location.uri);
             let attempt = async {
+                if crate::http::is_http_location(&location.uri) {
+                    return self.get_http(&location.uri).await;
+                }
                 match self.client_for(&location.uri).await? {
-                    None => self.do_get(ticket).await,
+                    None => self.do_get(ticket()?).await,
                     Some((client, transport, failure)) => {
-                        self.do_get_on(&client, ticket, transport, &failure).await
+                        self.do_get_on(&client, ticket()?, transport, &failure)
+                            .await
                     }
                 }
             };
             match attempt.await {
                 Ok(reader) => {
-                    tracing::debug!(location = %location.uri, "reading from location");
+                    tracing::debug!(location = %shown, "reading from location");
                     return Ok(reader);
                 }
                 Err(e) => {
-                    tracing::info!(location = %location.uri, error = %e, "location failed");
-                    failures.push(format!("{}: {}", location.uri, e.message()));
+                    tracing::info!(location = %shown, error = %e, "location failed");
+                    failures.push(format!("{shown}: {}", e.message()));
                     last = Some(e);
                 }
             }
+        }
+        // One location: its own error (and kind), naming it.
+        if let (1, Some(only)) = (failures.len(), last.take()) {
+            let shown = crate::http::shown(&endpoint.location[0].uri);
+            return Err(only.context(format_args!("location {shown}")));
         }
         let error = Error::operational(format!(
             "all {} locations failed: {}",
@@ -752,6 +768,23 @@ impl FlightSqlClient {
             Some(cause) => error.with_source(cause),
             None => error,
         })
+    }
+
+    /// Reads an `http(s)://` location: a GET answering an Arrow IPC stream, sent without the
+    /// connection's credentials.
+    async fn get_http(&self, location: &str) -> Result<FlightStreamReader> {
+        let tls = match self.inner.http_tls.get() {
+            Some(tls) => Arc::clone(tls),
+            None => {
+                let tls = Arc::new(crate::transport::client_config(
+                    &self.inner.config,
+                    b"http/1.1",
+                )?);
+                Arc::clone(self.inner.http_tls.get_or_init(|| tls))
+            }
+        };
+        let body = crate::http::get_stream(&tls, location, self.deadline(CallKind::Fetch)).await?;
+        Ok(FlightStreamReader::from_http(body))
     }
 
     /// The client for a location: `None` for this server, else a cached or new connection.

@@ -168,7 +168,7 @@ impl EndpointStream {
             let span = tracing::debug_span!(
                 "flightsql.endpoint",
                 endpoint = self.next_index,
-                locations = ?endpoint.location.iter().map(|l| l.uri.as_str()).collect::<Vec<_>>(),
+                locations = ?endpoint.location.iter().map(|l| crate::http::shown(&l.uri)).collect::<Vec<_>>(),
             );
             let task = runtime
                 .spawn(tracing::Instrument::instrument(

@@ -104,6 +104,7 @@ mod cursor;
 mod driver;
 mod error;
 mod fetch;
+mod http;
 mod metadata;
 mod oauth;
 mod prepared;

@@ -9,12 +9,10 @@ use base64::Engine as _;
 use bytes::Bytes;
 use dbapi::{Error, Result};
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use url::Url;
 
 use crate::config::{Config, Secret};
-use crate::transport::{Address, Io};
+use crate::transport::Address;
 
 /// The OAuth 2 grant used to obtain bearer tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -443,49 +441,9 @@ impl TokenSource {
     /// POSTs the form to the token endpoint: the status and the body.
     async fn post(&self) -> Result<(u16, Bytes)> {
         let what = format!("OAuth token request to {}", self.oauth.token_uri);
-        let io_error = |e: std::io::Error| {
-            Error::operational(format!("{what}: cannot connect: {e}"))
-                .connection()
-                .with_source(e)
-        };
         let uri = Url::parse(&self.oauth.token_uri)
             .map_err(|e| Error::interface(format!("{what}: {e}")))?;
-        let host = uri.host_str().unwrap_or_default().to_owned();
-        let port = uri.port_or_known_default().unwrap_or(443);
-        let bare = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
-            .await
-            .map_err(io_error)?;
-        let io: Box<dyn Io> = if uri.scheme() == "https" {
-            let name = ServerName::try_from(bare.clone())
-                .map_err(|_| Error::interface(format!("{what}: invalid host name {bare:?}")))?;
-            let stream = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
-                .connect(name, tcp)
-                .await
-                .map_err(|e| {
-                    let why =
-                        crate::transport::explain_io(&e, &bare).unwrap_or_else(|| e.to_string());
-                    Error::operational(format!("{what}: {why}")).connection()
-                })?;
-            Box::new(stream)
-        } else {
-            Box::new(tcp)
-        };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-            .await
-            .map_err(|e| Error::operational(format!("{what}: {e}")).with_source(e))?;
-        tokio::spawn(connection);
-        let authority = match uri.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
-        };
-        let path = match uri.query() {
-            Some(q) => format!("{}?{q}", uri.path()),
-            None => uri.path().to_owned(),
-        };
+        let (mut sender, authority, path) = crate::http::connect(&self.tls, &uri, &what).await?;
         let mut request = http::Request::post(path)
             .header(http::header::HOST, authority)
             .header(

@@ -20,15 +20,24 @@ pub(crate) enum StreamItem {
     Batch(RecordBatch),
 }
 
-/// A `DoGet` stream decoded into record batches.
+/// A `DoGet` stream (or the Arrow IPC stream of an `http(s)://` location) decoded into
+/// record batches.
 ///
 /// Empty keep-alive messages are skipped; dictionaries and compressed bodies (LZ4, ZSTD) are
 /// decoded.
 pub struct FlightStreamReader {
-    decoder: FlightDataDecoder,
+    source: Source,
     schema: Option<SchemaRef>,
-    timeout: Option<(Duration, &'static str)>,
-    transport: Transport,
+}
+
+/// Where the messages of a result stream come from.
+enum Source {
+    Flight {
+        decoder: FlightDataDecoder,
+        timeout: Option<(Duration, &'static str)>,
+        transport: Transport,
+    },
+    Http(crate::http::IpcBody),
 }
 
 impl std::fmt::Debug for FlightStreamReader {
@@ -52,10 +61,20 @@ impl FlightStreamReader {
             .map_err(|s| FlightError::Tonic(Box::new(s)))
             .and_then(|data| futures::future::ready(check_message(&data).map(|()| data)));
         FlightStreamReader {
-            decoder: FlightDataDecoder::new(stream),
+            source: Source::Flight {
+                decoder: FlightDataDecoder::new(stream),
+                timeout,
+                transport,
+            },
             schema: None,
-            timeout,
-            transport,
+        }
+    }
+
+    /// Reads the Arrow IPC stream of an HTTP answer.
+    pub(crate) fn from_http(body: crate::http::IpcBody) -> FlightStreamReader {
+        FlightStreamReader {
+            source: Source::Http(body),
+            schema: None,
         }
     }
 
@@ -65,33 +84,18 @@ impl FlightStreamReader {
     }
 
     pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
-        loop {
-            // The decoder must not take the process down on malformed input: a panic in it
-            // becomes an error of this stream.
-            let next = within(
-                self.timeout,
-                "waiting for the next message of a result stream",
-                std::panic::AssertUnwindSafe(self.decoder.next()).catch_unwind(),
-            )
-            .await?
-            .map_err(|_| {
-                Error::internal(
-                    "cannot decode the stream: the IPC decoder failed on a malformed message",
-                )
-            })?;
-            let Some(decoded) = next else {
-                return Ok(None);
-            };
-            let decoded = decoded.map_err(|e| flight_error(e, self.transport))?;
-            match decoded.payload {
-                DecodedPayload::Schema(schema) => {
-                    self.schema = Some(schema.clone());
-                    return Ok(Some(StreamItem::Schema(schema)));
-                }
-                DecodedPayload::RecordBatch(batch) => return Ok(Some(StreamItem::Batch(batch))),
-                DecodedPayload::None => {}
-            }
+        let item = match &mut self.source {
+            Source::Flight {
+                decoder,
+                timeout,
+                transport,
+            } => next_flight_item(decoder, *timeout, *transport).await?,
+            Source::Http(body) => body.next_item().await?,
+        };
+        if let Some(StreamItem::Schema(schema)) = &item {
+            self.schema = Some(schema.clone());
         }
+        Ok(item)
     }
 
     /// The next record batch, or `None` at the end of the stream.
@@ -136,6 +140,38 @@ impl FlightStreamReader {
             (None, None) => return Err(Error::internal("the stream ended without a schema")),
         };
         Ok(arrow::compute::concat_batches(&schema, &batches)?)
+    }
+}
+
+/// The next schema or batch of a `DoGet` stream; `None` at its end.
+async fn next_flight_item(
+    decoder: &mut FlightDataDecoder,
+    timeout: Option<(Duration, &'static str)>,
+    transport: Transport,
+) -> Result<Option<StreamItem>> {
+    loop {
+        // The decoder must not take the process down on malformed input: a panic in it
+        // becomes an error of this stream.
+        let next = within(
+            timeout,
+            "waiting for the next message of a result stream",
+            std::panic::AssertUnwindSafe(decoder.next()).catch_unwind(),
+        )
+        .await?
+        .map_err(|_| {
+            Error::internal(
+                "cannot decode the stream: the IPC decoder failed on a malformed message",
+            )
+        })?;
+        let Some(decoded) = next else {
+            return Ok(None);
+        };
+        let decoded = decoded.map_err(|e| flight_error(e, transport))?;
+        match decoded.payload {
+            DecodedPayload::Schema(schema) => return Ok(Some(StreamItem::Schema(schema))),
+            DecodedPayload::RecordBatch(batch) => return Ok(Some(StreamItem::Batch(batch))),
+            DecodedPayload::None => {}
+        }
     }
 }
 

@@ -15,7 +15,8 @@
 //! declared through the builder), and session options (`catalog`, `schema`, or any other
 //! name) live in sessions named by the `arrow_flight_session_id` cookie. Options imitate
 //! servers that list tables only per catalog, leave commands unimplemented or order the
-//! `SqlInfo` union differently.
+//! `SqlInfo` union differently. An HTTP instance can serve endpoints at `http(s)://`
+//! locations (a GET answering an Arrow IPC stream).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -34,6 +35,7 @@
 
 pub use crate::catalog::{ForeignKey, PrimaryKey, TableName};
 pub use crate::data::{demo_readings, generated};
+pub use crate::http::HttpReplica;
 pub use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
 pub use crate::server::{BoxError, CompressionEncoding, Server, ServerBuilder, TlsIdentity};
 pub use crate::service::{Stats, overrides};
@@ -41,6 +43,7 @@ pub use crate::service::{Stats, overrides};
 mod catalog;
 mod data;
 mod engine;
+mod http;
 mod options;
 mod server;
 mod service;

@@ -18,6 +18,10 @@ pub enum Locations {
     Fixed(Vec<String>),
     /// Endpoint `i` carries the single location `uris[i % uris.len()]`.
     RoundRobin(Vec<String>),
+    /// Every endpoint carries an `http(s)://` location on the HTTP instance at this base URL
+    /// ([`crate::HttpReplica::base_url`]) and no ticket: a GET of the location answers the
+    /// stream as an Arrow IPC stream.
+    Http(String),
 }
 
 /// How clients must authenticate.
@@ -124,6 +128,8 @@ pub struct Options {
     pub set_cookie: Option<String>,
     /// Compress the record batch bodies of `DoGet` streams (Arrow IPC body compression).
     pub ipc_compression: Option<arrow::ipc::CompressionType>,
+    /// The `Content-Type` of HTTP location answers (default: the Arrow IPC stream media type).
+    pub http_content_type: Option<String>,
     /// Answer errors in the user's SQL (syntax, planning, unknown names) with `INTERNAL`
     /// instead of `INVALID_ARGUMENT`, as some servers do.
     pub sql_errors_as_internal: bool,
@@ -168,6 +174,7 @@ impl Default for Options {
             rotate_token: None,
             set_cookie: None,
             ipc_compression: None,
+            http_content_type: None,
             sql_errors_as_internal: false,
             empty_messages: false,
             announce_other_schema: false,

@@ -271,6 +271,17 @@ impl Server {
         )
     }
 
+    /// Starts an HTTP instance on a new port that answers this server's tickets with Arrow IPC
+    /// streams (`https://` when this server serves TLS, with the same certificate): set
+    /// [`crate::Locations::Http`] to its [`crate::HttpReplica::base_url`] so that endpoints
+    /// point there.
+    ///
+    /// # Errors
+    /// When no port can be bound or the TLS identity is unusable.
+    pub async fn spawn_http_replica(&self) -> Result<crate::HttpReplica, BoxError> {
+        crate::http::HttpReplica::start(Arc::clone(&self.shared), self.wire.tls.as_ref()).await
+    }
+
     /// Starts another instance on a new port that shares this one's tables, options, tokens
     /// and counters: use its [`Server::location`] in [`crate::Locations`].
     ///

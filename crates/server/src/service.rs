@@ -54,7 +54,7 @@ macro_rules! counters {
 
         #[derive(Debug, Default)]
         pub(crate) struct Counters {
-            $($name: AtomicU64,)*
+            $(pub(crate) $name: AtomicU64,)*
         }
 
         impl Counters {
@@ -126,9 +126,13 @@ counters! {
     metadata,
     /// Session option actions (`SetSessionOptions`, `GetSessionOptions`, `CloseSession`).
     session_actions,
+    /// GET requests of HTTP locations.
+    http_gets,
+    /// GET requests of HTTP locations that carried an `authorization` or `cookie` header.
+    http_gets_with_credentials,
 }
 
-fn bump(c: &AtomicU64) {
+pub(crate) fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -423,6 +427,12 @@ impl Service {
                     Locations::RoundRobin(uris) => {
                         if !uris.is_empty() {
                             endpoint = endpoint.with_location(uris[part % uris.len()].clone());
+                        }
+                    }
+                    Locations::Http(base) => {
+                        if let Some(ticket) = endpoint.ticket.take() {
+                            endpoint = endpoint
+                                .with_location(crate::http::ticket_url(base, &ticket.ticket));
                         }
                     }
                 }
@@ -1101,7 +1111,13 @@ impl FlightSqlService for Service {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         bump(&self.shared.counters.do_get);
-        self.admit(request.metadata())?;
+        if request
+            .extensions()
+            .get::<crate::http::Presigned>()
+            .is_none()
+        {
+            self.admit(request.metadata())?;
+        }
         let options = self.options_for(request.metadata())?;
         let handle = Handle::decode_from(&ticket.statement_handle, "ticket")?;
         if handle.parts == 0 || handle.part >= handle.parts {

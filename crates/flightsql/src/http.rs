@@ -1,0 +1,319 @@
+//! HTTP/1.1 requests: OAuth token requests, and endpoints at `http(s)://` locations (a GET
+//! answering an Arrow IPC stream).
+//!
+//! A GET of a location carries none of the connection's credentials (no `authorization`,
+//! cookies or `header.*` keys): such URLs authorise themselves, as presigned object-store URLs
+//! do, and may point at another party.
+
+use std::sync::Arc;
+
+use arrow::buffer::Buffer;
+use arrow::ipc::reader::StreamDecoder;
+use bytes::Bytes;
+use dbapi::{Error, Result};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use url::Url;
+
+use crate::client::within;
+use crate::stream::StreamItem;
+use crate::transport::Io;
+
+/// Whether a location is read with an HTTP GET.
+pub(crate) fn is_http_location(uri: &str) -> bool {
+    let scheme = uri.split_once("://").map_or("", |(s, _)| s);
+    scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+}
+
+/// An open HTTP/1.1 connection to the host of `url` (TLS for `https`), and the `Host` value
+/// and origin-form target of a request for `url`. `what` names the request in errors.
+pub(crate) async fn connect(
+    tls: &Arc<rustls::ClientConfig>,
+    url: &Url,
+    what: &str,
+) -> Result<(SendRequest<Full<Bytes>>, String, String)> {
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
+        .await
+        .map_err(|e| {
+            Error::operational(format!("{what}: cannot connect: {e}"))
+                .connection()
+                .with_source(e)
+        })?;
+    let _ = tcp.set_nodelay(true);
+    let io: Box<dyn Io> = if url.scheme().eq_ignore_ascii_case("https") {
+        let name = ServerName::try_from(bare.clone())
+            .map_err(|_| Error::interface(format!("{what}: invalid host name {bare:?}")))?;
+        let stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| {
+                let why = crate::transport::explain_io(&e, &bare).unwrap_or_else(|| e.to_string());
+                Error::operational(format!("{what}: {why}")).connection()
+            })?;
+        Box::new(stream)
+    } else {
+        Box::new(tcp)
+    };
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| {
+            Error::operational(format!("{what}: {e}"))
+                .connection()
+                .with_source(e)
+        })?;
+    tokio::spawn(connection);
+    let authority = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    };
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Ok((sender, authority, target))
+}
+
+/// Media types read as an Arrow IPC stream: the Arrow one, and the generic binary types that
+/// object stores answer for files they know nothing about.
+fn is_ipc_stream(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/vnd.apache.arrow.stream" | "application/octet-stream" | "binary/octet-stream"
+    )
+}
+
+/// What an error answer said, shortened to one line.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 200 {
+        format!("{}...", line.chars().take(200).collect::<String>())
+    } else {
+        line
+    }
+}
+
+/// GETs an `http(s)://` location: the start of its Arrow IPC stream.
+pub(crate) async fn get_stream(
+    tls: &Arc<rustls::ClientConfig>,
+    location: &str,
+    timeout: Option<(std::time::Duration, &'static str)>,
+) -> Result<IpcBody> {
+    // Errors name the location where they are reported (with its query hidden).
+    let what = "HTTP GET".to_owned();
+    let url = Url::parse(location)
+        .map_err(|e| Error::internal(format!("malformed location {}: {e}", shown(location))))?;
+    let request = async {
+        let (mut sender, authority, target) = connect(tls, &url, &what).await?;
+        let request = http::Request::get(target)
+            .header(http::header::HOST, authority)
+            .header(
+                http::header::ACCEPT,
+                "application/vnd.apache.arrow.stream, application/octet-stream;q=0.5",
+            )
+            .header(http::header::USER_AGENT, crate::transport::USER_AGENT)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| Error::interface(format!("{what}: {e}")))?;
+        sender.send_request(request).await.map_err(|e| {
+            Error::operational(format!("{what}: {e}"))
+                .connection()
+                .with_source(e)
+        })
+    };
+    let response = within(timeout, &what, request).await??;
+    let status = response.status();
+    if !status.is_success() {
+        let body = within(timeout, &what, response.into_body().collect())
+            .await?
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let error = Error::operational(format!(
+            "{what}: the server answered HTTP {status}: {}",
+            excerpt(&body)
+        ));
+        return Err(match status.as_u16() {
+            401 | 403 => error.auth(),
+            _ => error,
+        });
+    }
+    if let Some(content_type) = response.headers().get(http::header::CONTENT_TYPE) {
+        let content_type = content_type.to_str().unwrap_or("(not text)");
+        if !is_ipc_stream(content_type) {
+            return Err(Error::not_supported(format!(
+                "{what}: the answer is {content_type:?}; only Arrow IPC streams \
+                 (application/vnd.apache.arrow.stream) can be read from HTTP locations"
+            )));
+        }
+    }
+    Ok(IpcBody {
+        body: response.into_body(),
+        decoder: StreamDecoder::new(),
+        pending: Buffer::from(Vec::<u8>::new()),
+        schema_sent: false,
+        held: None,
+        ended: false,
+        what: format!("reading {}", shown(location)),
+        timeout,
+    })
+}
+
+/// A location as errors and logs show it: an HTTP location without its query, where presigned
+/// URLs keep their signatures.
+pub(crate) fn shown(location: &str) -> String {
+    if is_http_location(location) {
+        redact_query(location)
+    } else {
+        location.to_owned()
+    }
+}
+
+fn redact_query(location: &str) -> String {
+    match location.split_once('?') {
+        Some((base, _)) => format!("{base}?..."),
+        None => location.to_owned(),
+    }
+}
+
+/// The body of an HTTP answer decoded as an Arrow IPC stream, message by message as it
+/// arrives.
+pub(crate) struct IpcBody {
+    body: hyper::body::Incoming,
+    decoder: StreamDecoder,
+    /// Received bytes the decoder has not consumed yet.
+    pending: Buffer,
+    schema_sent: bool,
+    /// A batch decoded together with the schema, delivered after it.
+    held: Option<arrow::record_batch::RecordBatch>,
+    ended: bool,
+    /// What errors of the transfer start with.
+    what: String,
+    timeout: Option<(std::time::Duration, &'static str)>,
+}
+
+impl std::fmt::Debug for IpcBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpcBody")
+            .field("what", &self.what)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IpcBody {
+    /// The schema, then each batch; `None` at the end of the body.
+    pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
+        loop {
+            if !self.schema_sent
+                && let Some(schema) = self.decoder.schema()
+            {
+                self.schema_sent = true;
+                return Ok(Some(StreamItem::Schema(schema)));
+            }
+            if let Some(batch) = self.held.take() {
+                return Ok(Some(StreamItem::Batch(batch)));
+            }
+            if !self.pending.is_empty() {
+                // The decoder must not take the process down on a malformed message.
+                let decoder = &mut self.decoder;
+                let pending = &mut self.pending;
+                let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    decoder.decode(pending)
+                }))
+                .map_err(|_| {
+                    Error::internal(format!(
+                        "{}: the IPC decoder failed on a malformed message",
+                        self.what
+                    ))
+                })?
+                .map_err(|e| {
+                    Error::internal(format!(
+                        "{}: cannot decode the Arrow IPC stream: {e}",
+                        self.what
+                    ))
+                })?;
+                self.held = decoded;
+                continue;
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            let frame = within(
+                self.timeout,
+                "waiting for the next part of an HTTP result",
+                self.body.frame(),
+            )
+            .await?;
+            match frame {
+                None => {
+                    self.ended = true;
+                    self.decoder.finish().map_err(|e| {
+                        Error::operational(format!(
+                            "{}: the Arrow IPC stream is truncated: {e}",
+                            self.what
+                        ))
+                        .connection()
+                    })?;
+                }
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.pending = Buffer::from(data);
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(Error::operational(format!(
+                        "{}: the transfer broke before its end: {e}",
+                        self.what
+                    ))
+                    .connection()
+                    .with_source(e));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_read_as_ipc_streams() {
+        assert!(is_ipc_stream("application/vnd.apache.arrow.stream"));
+        assert!(is_ipc_stream("Application/Octet-Stream; charset=binary"));
+        assert!(is_ipc_stream("binary/octet-stream"));
+        assert!(!is_ipc_stream("application/vnd.apache.parquet"));
+        assert!(!is_ipc_stream("text/html; charset=utf-8"));
+    }
+
+    #[test]
+    fn http_locations_and_redacted_queries() {
+        assert!(is_http_location("http://h/x"));
+        assert!(is_http_location("HTTPS://h/x"));
+        assert!(!is_http_location("grpc+tls://h:1"));
+        assert!(!is_http_location(""));
+        assert_eq!(
+            redact_query("https://bucket/o?X-Amz-Signature=abc"),
+            "https://bucket/o?..."
+        );
+    }
+
+    #[test]
+    fn error_excerpts_are_one_short_line() {
+        assert_eq!(excerpt(b"no such\n ticket"), "no such ticket");
+        let long = "x".repeat(500);
+        assert_eq!(excerpt(long.as_bytes()).chars().count(), 203);
+    }
+}
