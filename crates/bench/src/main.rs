@@ -15,7 +15,7 @@ use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::{Parser, Subcommand};
 use dbapi::{Connection, Params, Registry};
 use dbapi_flightsql::FlightSqlDriver;
-use flightsql_server::{Server, generated, overrides};
+use flightsql_server::{CompressionEncoding, Server, generated, overrides};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -57,6 +57,12 @@ enum Cmd {
         /// Rows in `par`, the table of the parallel-endpoint figure.
         #[arg(long)]
         par_rows: usize,
+        /// Compress answers with gRPC message compression (`gzip` or `zstd`).
+        #[arg(long)]
+        grpc_compression: Option<String>,
+        /// Compress record batch bodies with Arrow IPC compression (`lz4` or `zstd`).
+        #[arg(long)]
+        ipc_compression: Option<String>,
     },
     /// Start a server and run one fetch path repeatedly, for profilers.
     Profile {
@@ -92,7 +98,20 @@ enum Cmd {
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
     match args.command {
-        Some(Cmd::Serve { rows, par_rows }) => serve(rows, par_rows).await,
+        Some(Cmd::Serve {
+            rows,
+            par_rows,
+            ref grpc_compression,
+            ref ipc_compression,
+        }) => {
+            serve(
+                rows,
+                par_rows,
+                grpc_compression.as_deref(),
+                ipc_compression.as_deref(),
+            )
+            .await
+        }
         Some(Cmd::Mem {
             ref url,
             ref sql,
@@ -110,10 +129,32 @@ async fn main() -> Result<(), BoxError> {
 
 const BATCH_ROWS: usize = 8192;
 
-async fn serve(rows: usize, par_rows: usize) -> Result<(), BoxError> {
-    let server = Server::builder()
+async fn serve(
+    rows: usize,
+    par_rows: usize,
+    grpc_compression: Option<&str>,
+    ipc_compression: Option<&str>,
+) -> Result<(), BoxError> {
+    let mut builder = Server::builder()
         .table("numbers", generated(rows, BATCH_ROWS)?)
-        .table("par", generated(par_rows, BATCH_ROWS)?)
+        .table("par", generated(par_rows, BATCH_ROWS)?);
+    match grpc_compression {
+        None => {}
+        Some("gzip") => builder = builder.compression(CompressionEncoding::Gzip),
+        Some("zstd") => builder = builder.compression(CompressionEncoding::Zstd),
+        Some(other) => return Err(format!("unknown gRPC compression {other:?}").into()),
+    }
+    let ipc = match ipc_compression {
+        None => None,
+        Some("lz4") => Some(arrow::ipc::CompressionType::LZ4_FRAME),
+        Some("zstd") => Some(arrow::ipc::CompressionType::ZSTD),
+        Some(other) => return Err(format!("unknown IPC compression {other:?}").into()),
+    };
+    let server = builder
+        .options(flightsql_server::Options {
+            ipc_compression: ipc,
+            ..flightsql_server::Options::default()
+        })
         .start()
         .await?;
     let replica = server.spawn_replica().await?;
@@ -161,6 +202,15 @@ impl Drop for ServerProcess {
 }
 
 fn spawn_server(rows: usize, par_rows: usize) -> Result<ServerProcess, BoxError> {
+    spawn_server_with(rows, par_rows, &[])
+}
+
+/// A server process with further `serve` arguments (compression).
+fn spawn_server_with(
+    rows: usize,
+    par_rows: usize,
+    extra: &[&str],
+) -> Result<ServerProcess, BoxError> {
     let mut child = Command::new(std::env::current_exe()?)
         .args([
             "serve",
@@ -169,6 +219,7 @@ fn spawn_server(rows: usize, par_rows: usize) -> Result<ServerProcess, BoxError>
             "--par-rows",
             &par_rows.to_string(),
         ])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -620,6 +671,64 @@ fn compared(name: &str, value: Duration, baseline_name: &str, baseline: Duration
         target: None,
         met: None,
     }
+}
+
+/// Bytes received on the loopback interface so far (`/proc/net/dev`): during a query, the
+/// answer on the wire (with TCP/IP headers).
+fn bytes_read() -> Result<u64, BoxError> {
+    let dev = std::fs::read_to_string("/proc/net/dev")?;
+    dev.lines()
+        .find_map(|l| l.trim_start().strip_prefix("lo:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| "no loopback interface in /proc/net/dev".into())
+}
+
+/// `SELECT *` of `numbers` through the Arrow path from servers that compress their answers
+/// each way: time and bytes received, against a server that does not compress.
+async fn compression(rows: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
+    let modes: [(&str, &[&str]); 5] = [
+        ("none", &[]),
+        ("grpc_gzip", &["--grpc-compression", "gzip"]),
+        ("grpc_zstd", &["--grpc-compression", "zstd"]),
+        ("ipc_lz4", &["--ipc-compression", "lz4"]),
+        ("ipc_zstd", &["--ipc-compression", "zstd"]),
+    ];
+    let all = "SELECT * FROM numbers";
+    let mut figures = Vec::new();
+    let mut plain: Option<(Duration, f64)> = None;
+    for (name, extra) in modes {
+        let server = spawn_server_with(rows, 1, extra)?;
+        let conn = registry()
+            .connect(&format!("flightsql://{}?tls=false", server.addr))
+            .await?;
+        timed(rows, "warm-up", || arrow_rows(conn.as_ref(), all)).await?;
+        let (mut times, mut received) = (vec![], vec![]);
+        for _ in 0..reps {
+            let before = bytes_read()?;
+            times.push(timed(rows, name, || arrow_rows(conn.as_ref(), all)).await?);
+            received.push((bytes_read()? - before) as f64 / (1024.0 * 1024.0));
+        }
+        received.sort_by(f64::total_cmp);
+        let (time, mib) = (median(times), received[received.len() / 2]);
+        let (base_time, base_mib) = *plain.get_or_insert((time, mib));
+        figures.push(compared(
+            &format!("wire_{name}_select_star"),
+            time,
+            "no compression",
+            base_time,
+        ));
+        figures.push(Figure {
+            name: format!("wire_{name}_bytes_received"),
+            value: mib,
+            unit: "MiB",
+            baseline_name: Some("no compression".into()),
+            ratio: Some(mib / base_mib),
+            target: None,
+            met: None,
+        });
+    }
+    Ok(figures)
 }
 
 /// Parameter sets `(id, name)` for ids `range`.
@@ -1084,6 +1193,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
         secs(cli_small_t),
         "s",
     ));
+
+    // 9: compression on the wire: gRPC message compression and IPC body compression.
+    eprintln!("compression ...");
+    figures.extend(compression(rows, reps).await?);
 
     println!();
     for f in &figures {
