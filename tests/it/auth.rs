@@ -166,71 +166,120 @@ async fn custom_headers_go_on_every_call() {
 async fn token_endpoint(
     expires_in: f64,
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    token_endpoint_on(expires_in, None).await
+}
+
+/// [`token_endpoint`], over TLS with the certificate chain and key given (PEM), as
+/// `https://localhost:<port>/oauth/token`.
+async fn token_endpoint_on(
+    expires_in: f64,
+    tls: Option<(String, String)>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let url = match tls {
+        None => format!("http://127.0.0.1:{port}/oauth/token"),
+        Some(_) => format!("https://localhost:{port}/oauth/token"),
+    };
+    let acceptor = tls.map(|(cert, key)| {
+        use rustls::pki_types::pem::PemObject;
+        let chain = rustls::pki_types::CertificateDer::pem_slice_iter(cert.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+    });
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = std::sync::Arc::clone(&seen);
     tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
+        while let Ok((socket, _)) = listener.accept().await {
             let log = std::sync::Arc::clone(&log);
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let mut data = Vec::new();
-                let mut buf = [0_u8; 4096];
-                // Read the head, then the body by its Content-Length.
-                let (head, body_start) = loop {
-                    let n = socket.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
+                match acceptor {
+                    None => answer_token_request(socket, &log, expires_in).await,
+                    Some(acceptor) => {
+                        if let Ok(socket) = acceptor.accept(socket).await {
+                            answer_token_request(socket, &log, expires_in).await;
+                        }
                     }
-                    data.extend_from_slice(&buf[..n]);
-                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break (String::from_utf8_lossy(&data[..i]).into_owned(), i + 4);
-                    }
-                };
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length: ")
-                            .map(str::to_owned)
-                    })
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                while data.len() < body_start + length {
-                    let n = socket.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    data.extend_from_slice(&buf[..n]);
                 }
-                let body = String::from_utf8_lossy(&data[body_start..]).into_owned();
-                let n = {
-                    let mut log = log.lock().unwrap();
-                    log.push(format!("{head}\n\n{body}"));
-                    log.len()
-                };
-                // Basic base64("app:s3cret") is YXBwOnMzY3JldA==.
-                let authorized = head.contains("authorization: Basic YXBwOnMzY3JldA==");
-                let (status, answer) = if !authorized {
-                    ("401 Unauthorized", r#"{"error":"invalid_client","error_description":"bad client credentials"}"#.to_owned())
-                } else {
-                    (
-                        "200 OK",
-                        format!(
-                            r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":{expires_in}}}"#
-                        ),
-                    )
-                };
-                let response = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
             });
         }
     });
     (url, seen)
+}
+
+/// Reads one token request and answers it (see [`token_endpoint`]).
+async fn answer_token_request(
+    mut socket: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    log: &std::sync::Mutex<Vec<String>>,
+    expires_in: f64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut data = Vec::new();
+    let mut buf = [0_u8; 4096];
+    // Read the head, then the body by its Content-Length.
+    let (head, body_start) = loop {
+        let n = socket.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        data.extend_from_slice(&buf[..n]);
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (String::from_utf8_lossy(&data[..i]).into_owned(), i + 4);
+        }
+    };
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while data.len() < body_start + length {
+        let n = socket.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    let body = String::from_utf8_lossy(&data[body_start..]).into_owned();
+    let n = {
+        let mut log = log.lock().unwrap();
+        log.push(format!("{head}\n\n{body}"));
+        log.len()
+    };
+    // Basic base64("app:s3cret") is YXBwOnMzY3JldA==.
+    let authorized = head.contains("authorization: Basic YXBwOnMzY3JldA==");
+    let (status, answer) = if !authorized {
+        (
+            "401 Unauthorized",
+            r#"{"error":"invalid_client","error_description":"bad client credentials"}"#.to_owned(),
+        )
+    } else {
+        (
+            "200 OK",
+            format!(
+                r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":{expires_in}}}"#
+            ),
+        )
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+    let _ = socket.write_all(response.as_bytes()).await;
 }
 
 #[tokio::test]
@@ -325,4 +374,36 @@ async fn oauth_token_exchange_and_refused_clients() {
         e.is_interface() && e.to_string().contains("oauth_client_id"),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn oauth_token_endpoint_over_tls_is_verified() {
+    let ca = crate::transport::Ca::new("token CA");
+    let (token_uri, seen) = token_endpoint_on(3600.0, Some(ca.issue(&["localhost"], false))).await;
+    assert!(token_uri.starts_with("https://"));
+    let server = server(bearer("tok-1")).await;
+    let oauth = format!(
+        "oauth_flow=client_credentials&oauth_token_uri={}&oauth_client_id=app&oauth_client_secret=s3cret",
+        enc(&token_uri)
+    );
+    // The endpoint's CA is trusted through tls_root_certs.
+    let url = format!("{}&{oauth}&tls_root_certs={}", server.url(), enc(&ca.pem));
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert_eq!(ids(cursor.as_mut()).await.len(), crate::NUMBERS);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // Without it, the certificate is refused and the error says why.
+    let e = registry()
+        .connect(&format!("{}&{oauth}", server.url()))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(e.is_auth() || e.is_connection(), "{e}");
+    assert!(
+        text.contains("OAuth token request to https://localhost:"),
+        "{text}"
+    );
+    assert!(text.contains("not signed by a trusted CA"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }

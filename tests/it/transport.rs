@@ -18,14 +18,14 @@ use rcgen::{
 use crate::{NUMBERS, all_ids, execute, ids, registry, server, url_encode as enc};
 
 /// A private certificate authority that issues server and client certificates.
-struct Ca {
-    pem: String,
+pub(crate) struct Ca {
+    pub(crate) pem: String,
     params: CertificateParams,
     key: KeyPair,
 }
 
 impl Ca {
-    fn new(name: &str) -> Ca {
+    pub(crate) fn new(name: &str) -> Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -36,7 +36,7 @@ impl Ca {
     }
 
     /// A certificate for `names` (PEM chain, PEM key).
-    fn issue(&self, names: &[&str], expired: bool) -> (String, String) {
+    pub(crate) fn issue(&self, names: &[&str], expired: bool) -> (String, String) {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).unwrap();
         params.distinguished_name.push(DnType::CommonName, "test");
