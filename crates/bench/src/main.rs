@@ -76,6 +76,16 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         times: usize,
     },
+    /// Only the compression figures: `SELECT *` from servers compressing their answers each
+    /// way, against one that does not.
+    Compression {
+        /// Rows in the table.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: usize,
+        /// Repetitions of each measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
     /// Stream a query with `fetchmany(10_000)` (or ingest generated rows) and print idle and
     /// peak RSS (internal).
     Mem {
@@ -123,6 +133,12 @@ async fn main() -> Result<(), BoxError> {
             ref path,
             times,
         }) => profile(rows, path, times).await,
+        Some(Cmd::Compression { rows, reps }) => {
+            for figure in compression(rows, reps.max(1)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
         None => run(args).await,
     }
 }
