@@ -701,6 +701,17 @@ async fn http_location_failures_name_the_location_and_the_cause() {
     );
     server.fail_next_streams(0, 0);
 
+    // A body that ends cleanly in the middle of a message: the stream is truncated.
+    server.set_options(|o| o.http_truncate = true);
+    let mut cursor = execute(conn.as_ref(), query).await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.is_connection(), "{e}");
+    assert!(
+        e.to_string().contains("the Arrow IPC stream is truncated"),
+        "{e}"
+    );
+    server.set_options(|o| o.http_truncate = false);
+
     // An answer in another format (the GETs of the other endpoints, abandoned with the
     // cursor, may still reach the server afterwards).
     server.set_options(|o| o.http_content_type = Some("text/html; charset=utf-8".into()));

@@ -201,12 +201,33 @@ async fn answer(
             }
             item
         })
-        .map_ok(|data| Frame::data(encapsulate(&data.data_header, &data.data_body)))
-        .map_err(|status| -> BoxError { status.message().to_owned().into() })
-        .chain(futures::stream::once(async {
-            Ok(Frame::data(Bytes::from_static(&END_OF_STREAM)))
-        }));
-    let mut response = hyper::Response::new(BodyExt::boxed_unsync(StreamBody::new(frames)));
+        .map_ok(|data| encapsulate(&data.data_header, &data.data_body))
+        .map_err(|status| -> BoxError { status.message().to_owned().into() });
+    let body = if options.http_truncate {
+        // The schema, then half of the first batch's message, then a clean end of the body.
+        frames
+            .take(2)
+            .enumerate()
+            .map(|(n, part)| {
+                part.map(|bytes| {
+                    if n == 1 {
+                        bytes.slice(..bytes.len() / 2)
+                    } else {
+                        bytes
+                    }
+                })
+            })
+            .map_ok(Frame::data)
+            .boxed()
+    } else {
+        frames
+            .chain(futures::stream::once(async {
+                Ok(Bytes::from_static(&END_OF_STREAM))
+            }))
+            .map_ok(Frame::data)
+            .boxed()
+    };
+    let mut response = hyper::Response::new(BodyExt::boxed_unsync(StreamBody::new(body)));
     let content_type = options
         .http_content_type
         .unwrap_or_else(|| ARROW_STREAM.to_owned());

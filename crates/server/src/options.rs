@@ -130,6 +130,9 @@ pub struct Options {
     pub ipc_compression: Option<arrow::ipc::CompressionType>,
     /// The `Content-Type` of HTTP location answers (default: the Arrow IPC stream media type).
     pub http_content_type: Option<String>,
+    /// HTTP location answers end cleanly in the middle of the first batch's message: a
+    /// truncated Arrow IPC stream that only its decoder can notice.
+    pub http_truncate: bool,
     /// Answer errors in the user's SQL (syntax, planning, unknown names) with `INTERNAL`
     /// instead of `INVALID_ARGUMENT`, as some servers do.
     pub sql_errors_as_internal: bool,
@@ -175,6 +178,7 @@ impl Default for Options {
             set_cookie: None,
             ipc_compression: None,
             http_content_type: None,
+            http_truncate: false,
             sql_errors_as_internal: false,
             empty_messages: false,
             announce_other_schema: false,
