@@ -5,6 +5,8 @@
 //! `fetchone`/`fetchmany`/`fetchall` or Arrow record batches. Results split over several
 //! endpoints are read completely and in order, lazily: `execute` reads nothing, the first
 //! fetch opens the first endpoint, and a bounded number of endpoints is read ahead.
+//! Endpoints are read where their locations say: this server, other Flight servers
+//! (`grpc://`, `grpc+tls://`, `grpc+unix://`) or `http(s)://` URLs answering Arrow IPC streams.
 //!
 //! ```
 //! use dbapi::{Cursor, Params};
