@@ -65,6 +65,16 @@ pub async fn execute(conn: &dyn Connection, sql: &str) -> Box<dyn Cursor> {
     cursor
 }
 
+/// The column names of the cursor's result.
+pub fn column_names(cursor: &dyn Cursor) -> Vec<String> {
+    cursor
+        .description()
+        .expect("a description after execute")
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect()
+}
+
 /// The `id` column of every remaining row.
 pub async fn ids(cursor: &mut dyn Cursor) -> Vec<i64> {
     cursor

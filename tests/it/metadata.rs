@@ -267,12 +267,7 @@ async fn metadata_results_spanning_several_endpoints_are_read_whole() {
         .metadata(&MetadataRequest::Tables(TableFilter::new()))
         .await
         .unwrap();
-    let columns: Vec<&str> = cursor
-        .description()
-        .unwrap()
-        .iter()
-        .map(|c| c.name())
-        .collect();
+    let columns = crate::column_names(cursor.as_ref());
     assert_eq!(
         columns,
         ["catalog_name", "db_schema_name", "table_name", "table_type"]
