@@ -695,6 +695,20 @@ async fn http_location_failures_name_the_location_and_the_cause() {
     );
     server.set_options(|o| o.http_truncate = false);
 
+    // A message larger than max_message_size is refused before it is buffered whole.
+    let small = registry()
+        .connect(&format!("{}&max_message_size=2KiB", server.url()))
+        .await
+        .unwrap();
+    let mut cursor = execute(small.as_ref(), "SELECT * FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert_eq!(e.kind(), dbapi::ErrorKind::Data, "{e}");
+    assert!(
+        e.to_string()
+            .contains("larger than max_message_size (2048 bytes)"),
+        "{e}"
+    );
+
     // An answer in another format (the GETs of the other endpoints, abandoned with the
     // cursor, may still reach the server afterwards).
     server.set_options(|o| o.http_content_type = Some("text/html; charset=utf-8".into()));

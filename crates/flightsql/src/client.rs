@@ -783,7 +783,12 @@ impl FlightSqlClient {
                 Arc::clone(self.inner.http_tls.get_or_init(|| tls))
             }
         };
-        let body = crate::http::get_stream(&tls, location, self.deadline(CallKind::Fetch)).await?;
+        let limits = crate::http::Limits {
+            connect_timeout: self.inner.config.connect_timeout(),
+            timeout: self.deadline(CallKind::Fetch),
+            max_message_size: self.inner.config.max_message_size(),
+        };
+        let body = crate::http::get_stream(&tls, location, limits).await?;
         Ok(FlightStreamReader::from_http(body))
     }
 

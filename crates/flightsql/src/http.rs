@@ -107,18 +107,39 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
+/// The bounds of reading an HTTP location.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect_timeout: Option<std::time::Duration>,
+    pub(crate) timeout: Option<(std::time::Duration, &'static str)>,
+    pub(crate) max_message_size: usize,
+}
+
 /// GETs an `http(s)://` location: the start of its Arrow IPC stream.
+///
+/// `limits`: the connection's `connect_timeout`, the timeout of each wait for the answer
+/// (with the URL key that set it) and `max_message_size`.
 pub(crate) async fn get_stream(
     tls: &Arc<rustls::ClientConfig>,
     location: &str,
-    timeout: Option<(std::time::Duration, &'static str)>,
+    limits: Limits,
 ) -> Result<IpcBody> {
+    let Limits {
+        connect_timeout,
+        timeout,
+        max_message_size,
+    } = limits;
     // Errors name the location where they are reported (with its query hidden).
     let what = "HTTP GET".to_owned();
     let url = Url::parse(location)
         .map_err(|e| Error::internal(format!("malformed location {}: {e}", shown(location))))?;
     let request = async {
-        let (mut sender, authority, target) = connect(tls, &url, &what).await?;
+        let (mut sender, authority, target) = within(
+            connect_timeout.map(|t| (t, "connect_timeout")),
+            "connecting to the location",
+            connect(tls, &url, &what),
+        )
+        .await??;
         let request = http::Request::get(target)
             .header(http::header::HOST, authority)
             .header(
@@ -168,6 +189,8 @@ pub(crate) async fn get_stream(
         ended: false,
         what: format!("reading {}", shown(location)),
         timeout,
+        unfinished: 0,
+        max_message_size,
     })
 }
 
@@ -202,6 +225,9 @@ pub(crate) struct IpcBody {
     /// What errors of the transfer start with.
     what: String,
     timeout: Option<(std::time::Duration, &'static str)>,
+    /// Bytes given to the decoder since it last produced something: the message being read.
+    unfinished: usize,
+    max_message_size: usize,
 }
 
 impl std::fmt::Debug for IpcBody {
@@ -227,6 +253,7 @@ impl IpcBody {
             }
             if !self.pending.is_empty() {
                 // The decoder must not take the process down on a malformed message.
+                let before = self.pending.len();
                 let decoder = &mut self.decoder;
                 let pending = &mut self.pending;
                 let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -244,7 +271,22 @@ impl IpcBody {
                         self.what
                     ))
                 })?;
+                let produced =
+                    decoded.is_some() || (!self.schema_sent && self.decoder.schema().is_some());
                 self.held = decoded;
+                if produced {
+                    self.unfinished = 0;
+                } else {
+                    self.unfinished += before - self.pending.len();
+                    if self.unfinished > self.max_message_size {
+                        return Err(Error::data(format!(
+                            "{}: a message of the Arrow IPC stream is larger than \
+                             max_message_size ({} bytes); raise the URL option max_message_size \
+                             (e.g. max_message_size=256MiB)",
+                            self.what, self.max_message_size
+                        )));
+                    }
+                }
                 continue;
             }
             if self.ended {
