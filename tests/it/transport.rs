@@ -770,3 +770,79 @@ async fn https_locations_are_verified_with_the_connections_roots() {
     assert!(e.to_string().contains("https://localhost:"), "{e}");
     assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
 }
+
+/// A TCP relay to `target` that can be frozen: it then holds every byte either way while
+/// keeping both connections open, as a dead link or a stuck middlebox does.
+async fn freezable_relay(
+    target: std::net::SocketAddr,
+) -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn pipe(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        frozen: Arc<AtomicBool>,
+    ) {
+        let mut buf = vec![0_u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            while frozen.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let frozen = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&frozen);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                continue;
+            };
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            tokio::spawn(pipe(client_read, server_write, Arc::clone(&flag)));
+            tokio::spawn(pipe(server_read, client_write, Arc::clone(&flag)));
+        }
+    });
+    (addr, frozen)
+}
+
+#[tokio::test]
+async fn keepalive_detects_a_dead_link_during_a_stream() {
+    let server = crate::server(Options {
+        delay_between_batches: Duration::from_millis(100),
+        ..Options::default()
+    })
+    .await;
+    let (relay, frozen) = freezable_relay(server.addr()).await;
+    let url =
+        format!("flightsql://{relay}?tls=false&keepalive_interval=100ms&keepalive_timeout=300ms");
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    assert!(cursor.fetchone().await.unwrap().is_some());
+    // The link goes dead mid-stream: no answer, no reset. Without keep-alive the fetch would
+    // wait forever (no fetch_timeout is set); with it the connection is declared dead.
+    frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), cursor.fetchall()).await;
+    let e = outcome
+        .expect("keep-alive should end the stalled stream")
+        .unwrap_err();
+    assert!(e.is_connection(), "{e}");
+    assert_eq!(e.kind(), dbapi::ErrorKind::Operational, "{e}");
+    assert!(
+        e.to_string()
+            .contains("the connection broke while the stream was read"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("TLS"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{e}");
+}

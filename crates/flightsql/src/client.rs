@@ -904,7 +904,6 @@ impl FlightSqlClient {
         Ok(FlightStreamReader::new(
             response.into_inner(),
             self.deadline(CallKind::Fetch),
-            transport,
         ))
     }
 }

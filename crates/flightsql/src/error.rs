@@ -60,6 +60,9 @@ fn code_name(code: Code) -> &'static str {
 pub(crate) enum Transport {
     Plaintext,
     Tls,
+    /// A connection that has already carried an answer (a stream being read): whatever
+    /// its security, a failure now is not a TLS mismatch.
+    Established,
 }
 
 /// Converts a gRPC status. The status is kept as the source (without its metadata, which
@@ -93,9 +96,22 @@ pub(crate) fn from_status_explained(
         failure.filter(|_| matches!(code, Code::Unknown | Code::Unavailable | Code::Cancelled))
     });
     let explained = failure.is_some();
+    // A status made by the client's transport from an I/O or HTTP/2 error (a server's own
+    // status has no source): the connection broke, whatever code it was given.
+    let broken = status.source().is_some()
+        && matches!(
+            code,
+            Code::Unknown | Code::Unavailable | Code::Cancelled | Code::Internal
+        );
     if let Some(failure) = failure {
         // The connection failed; the status only says so.
         text = format!("the connection failed ({}): {failure}", code_name(code));
+    } else if broken && transport == Transport::Established {
+        let cause = status.source().map(chain_text).unwrap_or_default();
+        text = format!(
+            "the connection broke while the stream was read ({}): {cause}",
+            code_name(code)
+        );
     } else if matches!(
         code,
         Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
@@ -103,7 +119,7 @@ pub(crate) fn from_status_explained(
     {
         text = format!("{text} ({hint})");
     }
-    if explained {
+    if explained || broken {
         return Error::operational(text)
             .with_code(code_name(code))
             .with_source(tonic::Status::new(code, message.to_owned()))
@@ -247,6 +263,7 @@ pub(crate) fn tls_hint(text: &str, transport: Transport) -> Option<&'static str>
         .iter()
         .any(|m| t.contains(m))
         .then_some("the server may not speak TLS: use tls=false with flightsql://, or grpc+tcp://"),
+        Transport::Established => None,
     }
 }
 
@@ -345,6 +362,27 @@ mod tests {
             .is_some()
         );
         assert!(tls_hint("table not found", Transport::Plaintext).is_none());
+    }
+
+    #[test]
+    fn transport_failures_are_broken_connections_not_server_errors() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stream closed");
+        let status = tonic::Status::from_error(Box::new(io));
+        assert_eq!(status.code(), Code::Unknown);
+        let e = from_status(&status, Transport::Established);
+        assert_eq!(e.kind(), ErrorKind::Operational);
+        assert!(e.is_connection());
+        assert_eq!(e.code(), Some("UNKNOWN"));
+        assert!(
+            e.message()
+                .starts_with("the connection broke while the stream was read (UNKNOWN): "),
+            "{e}"
+        );
+        assert!(e.message().contains("stream closed"), "{e}");
+        // The server's own UNKNOWN stays a database error.
+        let e = from_status(&tonic::Status::unknown("boom"), Transport::Established);
+        assert_eq!(e.kind(), ErrorKind::Database);
+        assert!(!e.is_connection());
     }
 
     #[test]

@@ -35,7 +35,6 @@ enum Source {
     Flight {
         decoder: FlightDataDecoder,
         timeout: Option<(Duration, &'static str)>,
-        transport: Transport,
     },
     Http(crate::http::IpcBody),
 }
@@ -54,7 +53,6 @@ impl FlightStreamReader {
     pub(crate) fn new(
         stream: tonic::Streaming<arrow_flight::FlightData>,
         timeout: Option<(Duration, &'static str)>,
-        transport: Transport,
     ) -> FlightStreamReader {
         let stream = stream
             .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
@@ -64,7 +62,6 @@ impl FlightStreamReader {
             source: Source::Flight {
                 decoder: FlightDataDecoder::new(stream),
                 timeout,
-                transport,
             },
             schema: None,
         }
@@ -85,11 +82,7 @@ impl FlightStreamReader {
 
     pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         let item = match &mut self.source {
-            Source::Flight {
-                decoder,
-                timeout,
-                transport,
-            } => next_flight_item(decoder, *timeout, *transport).await?,
+            Source::Flight { decoder, timeout } => next_flight_item(decoder, *timeout).await?,
             Source::Http(body) => body.next_item().await?,
         };
         if let Some(StreamItem::Schema(schema)) = &item {
@@ -147,7 +140,6 @@ impl FlightStreamReader {
 async fn next_flight_item(
     decoder: &mut FlightDataDecoder,
     timeout: Option<(Duration, &'static str)>,
-    transport: Transport,
 ) -> Result<Option<StreamItem>> {
     loop {
         // The decoder must not take the process down on malformed input: a panic in it
@@ -166,7 +158,7 @@ async fn next_flight_item(
         let Some(decoded) = next else {
             return Ok(None);
         };
-        let decoded = decoded.map_err(|e| flight_error(e, transport))?;
+        let decoded = decoded.map_err(flight_error)?;
         match decoded.payload {
             DecodedPayload::Schema(schema) => return Ok(Some(StreamItem::Schema(schema))),
             DecodedPayload::RecordBatch(batch) => return Ok(Some(StreamItem::Batch(batch))),
@@ -214,9 +206,11 @@ fn check_message(data: &arrow_flight::FlightData) -> std::result::Result<(), Fli
     Ok(())
 }
 
-fn flight_error(e: FlightError, transport: Transport) -> Error {
+/// An error of a stream whose call was answered: the connection worked, so a transport
+/// failure now is a broken connection, never a TLS mismatch.
+fn flight_error(e: FlightError) -> Error {
     match e {
-        FlightError::Tonic(status) => from_status(&status, transport),
+        FlightError::Tonic(status) => from_status(&status, Transport::Established),
         other => Error::internal(format!("cannot decode the stream: {other}")),
     }
 }
