@@ -695,6 +695,18 @@ async fn http_location_failures_name_the_location_and_the_cause() {
     );
     server.set_options(|o| o.http_truncate = false);
 
+    // Redirects are followed, a few.
+    server.set_options(|o| o.http_redirects = 2);
+    let gets = server.stats().http_gets;
+    let mut cursor = execute(conn.as_ref(), query).await;
+    assert_eq!(ids(cursor.as_mut()).await, all_ids());
+    assert_eq!(server.stats().http_gets - gets, 2 * 3);
+    server.set_options(|o| o.http_redirects = 6);
+    let mut cursor = execute(conn.as_ref(), query).await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.to_string().contains("more than 5 redirects"), "{e}");
+    server.set_options(|o| o.http_redirects = 0);
+
     // A message larger than max_message_size is refused before it is buffered whole.
     let small = registry()
         .connect(&format!("{}&max_message_size=2KiB", server.url()))

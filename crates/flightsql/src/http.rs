@@ -133,29 +133,46 @@ pub(crate) async fn get_stream(
     let what = "HTTP GET".to_owned();
     let url = Url::parse(location)
         .map_err(|e| Error::internal(format!("malformed location {}: {e}", shown(location))))?;
-    let request = async {
-        let (mut sender, authority, target) = within(
-            connect_timeout.map(|t| (t, "connect_timeout")),
-            "connecting to the location",
-            connect(tls, &url, &what),
-        )
-        .await??;
-        let request = http::Request::get(target)
-            .header(http::header::HOST, authority)
-            .header(
-                http::header::ACCEPT,
-                "application/vnd.apache.arrow.stream, application/octet-stream;q=0.5",
+    let mut url = url;
+    let mut redirects = 0;
+    let response = loop {
+        let request = async {
+            let (mut sender, authority, target) = within(
+                connect_timeout.map(|t| (t, "connect_timeout")),
+                "connecting to the location",
+                connect(tls, &url, &what),
             )
-            .header(http::header::USER_AGENT, crate::transport::USER_AGENT)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| Error::interface(format!("{what}: {e}")))?;
-        sender.send_request(request).await.map_err(|e| {
-            Error::operational(format!("{what}: {e}"))
-                .connection()
-                .with_source(e)
-        })
+            .await??;
+            let request = http::Request::get(target)
+                .header(http::header::HOST, authority)
+                .header(
+                    http::header::ACCEPT,
+                    "application/vnd.apache.arrow.stream, application/octet-stream;q=0.5",
+                )
+                .header(http::header::USER_AGENT, crate::transport::USER_AGENT)
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| Error::interface(format!("{what}: {e}")))?;
+            sender.send_request(request).await.map_err(|e| {
+                Error::operational(format!("{what}: {e}"))
+                    .connection()
+                    .with_source(e)
+            })
+        };
+        let response = within(timeout, &what, request).await??;
+        match redirect_target(&url, response.status(), response.headers())? {
+            None => break response,
+            Some(_) if redirects == MAX_REDIRECTS => {
+                return Err(Error::operational(format!(
+                    "{what}: more than {MAX_REDIRECTS} redirects"
+                )));
+            }
+            Some(next) => {
+                tracing::debug!(to = %shown(next.as_str()), "location redirected");
+                url = next;
+                redirects += 1;
+            }
+        }
     };
-    let response = within(timeout, &what, request).await??;
     let status = response.status();
     if !status.is_success() {
         let body = within(timeout, &what, response.into_body().collect())
@@ -192,6 +209,42 @@ pub(crate) async fn get_stream(
         unfinished: 0,
         max_message_size,
     })
+}
+
+/// How many redirects a GET of a location follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// Where a redirect answer points (resolved against the URL asked), or `None` for any other
+/// answer. A redirect from `https` to `http` is refused.
+fn redirect_target(
+    from: &Url,
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+) -> Result<Option<Url>> {
+    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return Ok(None);
+    }
+    let what = format!("HTTP GET: the answer HTTP {status}");
+    let location = headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::operational(format!("{what} has no Location header")))?;
+    let next = from
+        .join(location)
+        .map_err(|e| Error::operational(format!("{what} points to a malformed URL: {e}")))?;
+    if !is_http_location(next.as_str()) {
+        return Err(Error::not_supported(format!(
+            "{what} points to {}, which is not an http(s) URL",
+            shown(next.as_str())
+        )));
+    }
+    if from.scheme() == "https" && next.scheme() == "http" {
+        return Err(Error::operational(format!(
+            "{what} points to {}: refusing to leave https for plaintext",
+            shown(next.as_str())
+        )));
+    }
+    Ok(Some(next))
 }
 
 /// A location as errors and logs show it: an HTTP location without its query, where presigned
@@ -350,6 +403,37 @@ mod tests {
             redact_query("https://bucket/o?X-Amz-Signature=abc"),
             "https://bucket/o?..."
         );
+    }
+
+    #[test]
+    fn redirects_resolve_relative_targets_and_never_downgrade() {
+        let from = Url::parse("https://store.example/a/b?sig=1").unwrap();
+        let to = |status: u16, location: Option<&str>| {
+            let mut headers = http::HeaderMap::new();
+            if let Some(l) = location {
+                headers.insert(http::header::LOCATION, l.parse().unwrap());
+            }
+            redirect_target(&from, http::StatusCode::from_u16(status).unwrap(), &headers)
+        };
+        assert_eq!(to(200, None).unwrap(), None);
+        assert_eq!(
+            to(307, Some("/c?x=2")).unwrap().unwrap().as_str(),
+            "https://store.example/c?x=2"
+        );
+        assert_eq!(
+            to(302, Some("https://cdn.example/o"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "https://cdn.example/o"
+        );
+        let e = to(301, Some("http://cdn.example/o?sig=s3cret")).unwrap_err();
+        assert!(e.to_string().contains("refusing to leave https"), "{e}");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        let e = to(308, Some("ftp://cdn.example/o")).unwrap_err();
+        assert_eq!(e.kind(), dbapi::ErrorKind::NotSupported);
+        let e = to(303, None).unwrap_err();
+        assert!(e.to_string().contains("no Location header"), "{e}");
     }
 
     #[test]

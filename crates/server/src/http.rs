@@ -162,6 +162,25 @@ async fn answer(
             "only GET is served".into(),
         ));
     }
+    if options.http_redirects > 0 {
+        // Redirect `n` times (relative Location headers), counting hops in the query.
+        let hop: usize = request
+            .uri()
+            .query()
+            .and_then(|q| q.strip_prefix("hop="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if hop < options.http_redirects {
+            let mut response = plain(hyper::StatusCode::TEMPORARY_REDIRECT, String::new());
+            let target = format!("{}?hop={}", request.uri().path(), hop + 1);
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&target) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::LOCATION, value);
+            }
+            return Ok(response);
+        }
+    }
     let Some(ticket) = request
         .uri()
         .path()

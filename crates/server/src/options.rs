@@ -133,6 +133,9 @@ pub struct Options {
     /// HTTP location answers end cleanly in the middle of the first batch's message: a
     /// truncated Arrow IPC stream that only its decoder can notice.
     pub http_truncate: bool,
+    /// HTTP location answers redirect this many times (`307`, relative `Location`) before
+    /// the stream is served.
+    pub http_redirects: usize,
     /// Answer errors in the user's SQL (syntax, planning, unknown names) with `INTERNAL`
     /// instead of `INVALID_ARGUMENT`, as some servers do.
     pub sql_errors_as_internal: bool,
@@ -179,6 +182,7 @@ impl Default for Options {
             ipc_compression: None,
             http_content_type: None,
             http_truncate: false,
+            http_redirects: 0,
             sql_errors_as_internal: false,
             empty_messages: false,
             announce_other_schema: false,
