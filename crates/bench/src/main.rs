@@ -691,7 +691,7 @@ fn compared(name: &str, value: Duration, baseline_name: &str, baseline: Duration
 
 /// Bytes received on the loopback interface so far (`/proc/net/dev`): during a query, the
 /// answer on the wire (with TCP/IP headers).
-fn bytes_read() -> Result<u64, BoxError> {
+fn loopback_bytes_received() -> Result<u64, BoxError> {
     let dev = std::fs::read_to_string("/proc/net/dev")?;
     dev.lines()
         .find_map(|l| l.trim_start().strip_prefix("lo:"))
@@ -721,9 +721,9 @@ async fn compression(rows: usize, reps: usize) -> Result<Vec<Figure>, BoxError> 
         timed(rows, "warm-up", || arrow_rows(conn.as_ref(), all)).await?;
         let (mut times, mut received) = (vec![], vec![]);
         for _ in 0..reps {
-            let before = bytes_read()?;
+            let before = loopback_bytes_received()?;
             times.push(timed(rows, name, || arrow_rows(conn.as_ref(), all)).await?);
-            received.push((bytes_read()? - before) as f64 / (1024.0 * 1024.0));
+            received.push((loopback_bytes_received()? - before) as f64 / (1024.0 * 1024.0));
         }
         received.sort_by(f64::total_cmp);
         let (time, mib) = (median(times), received[received.len() / 2]);

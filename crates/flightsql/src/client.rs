@@ -299,9 +299,13 @@ impl FlightSqlClient {
             },
             address,
         };
+        // HTTP/1.1 TLS settings, shared by the OAuth token requests and `https://` locations.
+        let http_tls = std::sync::OnceLock::new();
         let oauth = match config.oauth() {
             Some(settings) => {
-                let source = crate::oauth::TokenSource::new(&config, settings)?;
+                let tls = Arc::new(crate::transport::client_config(&config, b"http/1.1")?);
+                let _ = http_tls.set(Arc::clone(&tls));
+                let source = crate::oauth::TokenSource::new(&config, settings, tls);
                 if let Some(token) = source.refresh_if_needed().await? {
                     headers.set_bearer(&token)?;
                 }
@@ -320,7 +324,7 @@ impl FlightSqlClient {
                 failure,
                 oauth,
                 locations: Mutex::new(HashMap::new()),
-                http_tls: std::sync::OnceLock::new(),
+                http_tls,
                 closed: AtomicBool::new(false),
             }),
         };

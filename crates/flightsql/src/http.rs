@@ -130,7 +130,7 @@ pub(crate) async fn get_stream(
         max_message_size,
     } = limits;
     // Errors name the location where they are reported (with its query hidden).
-    let what = "HTTP GET".to_owned();
+    let what = "HTTP GET";
     let url = Url::parse(location)
         .map_err(|e| Error::internal(format!("malformed location {}: {e}", shown(location))))?;
     let mut url = url;
@@ -140,7 +140,7 @@ pub(crate) async fn get_stream(
             let (mut sender, authority, target) = within(
                 connect_timeout.map(|t| (t, "connect_timeout")),
                 "connecting to the location",
-                connect(tls, &url, &what),
+                connect(tls, &url, what),
             )
             .await??;
             let request = http::Request::get(target)
@@ -158,7 +158,7 @@ pub(crate) async fn get_stream(
                     .with_source(e)
             })
         };
-        let response = within(timeout, &what, request).await??;
+        let response = within(timeout, what, request).await??;
         match redirect_target(&url, response.status(), response.headers())? {
             None => break response,
             Some(_) if redirects == MAX_REDIRECTS => {
@@ -175,7 +175,7 @@ pub(crate) async fn get_stream(
     };
     let status = response.status();
     if !status.is_success() {
-        let body = within(timeout, &what, response.into_body().collect())
+        let body = within(timeout, what, response.into_body().collect())
             .await?
             .map(|b| b.to_bytes())
             .unwrap_or_default();

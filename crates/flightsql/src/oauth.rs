@@ -362,13 +362,18 @@ impl fmt::Debug for TokenSource {
 }
 
 impl TokenSource {
-    pub(crate) fn new(config: &Config, oauth: &OAuth) -> Result<TokenSource> {
-        Ok(TokenSource {
+    /// `tls`: the connection's TLS settings for HTTP/1.1.
+    pub(crate) fn new(
+        config: &Config,
+        oauth: &OAuth,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> TokenSource {
+        TokenSource {
             oauth: oauth.clone(),
-            tls: Arc::new(crate::transport::client_config(config, b"http/1.1")?),
+            tls,
             timeout: config.connect_timeout().or(config.timeout()),
             current: tokio::sync::Mutex::new(None),
-        })
+        }
     }
 
     /// The token to send: the current one, or a new one when it is about to expire.
