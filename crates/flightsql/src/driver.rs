@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use dbapi::{Connection, Driver, Registry, Result};
 
 use crate::config::SCHEMES;
-use crate::connection::FlightSqlConnection;
+use crate::conn::FlightSqlConnection;
 
 /// The Flight SQL driver, registered under `flightsql`, `grpc`, `grpc+tcp` and `grpc+tls`.
 #[derive(Debug, Clone, Copy, Default)]

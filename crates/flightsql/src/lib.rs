@@ -80,38 +80,27 @@
 //! [`FlightSqlClient::sql_info`] the typed `SqlInfo` items, and
 //! [`FlightSqlClient::set_session_options`] the session options.
 
-pub use crate::client::{FlightSqlClient, REUSE_CONNECTION};
+pub use crate::client::{
+    CancelOutcome, FlightSqlClient, PreparedHandle, REUSE_CONNECTION, SessionValue,
+};
 pub use crate::config::{
     Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE,
-    Pem, SCHEMES,
+    Locations, OAuth, OAuthFlow, Pem, SCHEMES,
 };
-pub use crate::connection::FlightSqlConnection;
-pub use crate::cursor::FlightSqlCursor;
+pub use crate::conn::{FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement};
+pub use crate::decode::FlightStreamReader;
 pub use crate::driver::{FlightSqlDriver, register, register_in};
-pub use crate::error::kind_of;
-pub use crate::oauth::{OAuth, OAuthFlow};
-pub use crate::prepared::FlightSqlPreparedStatement;
-pub use crate::session_options::SessionValue;
-pub use crate::statement::{CancelOutcome, PreparedHandle};
-pub use crate::stream::FlightStreamReader;
+pub use crate::transport::kind_of;
 
 /// Re-export of the `arrow-flight` crate whose types this driver's low-level API uses.
 pub use arrow_flight;
 
+// The layers, bottom to top; each imports only those above it in this list (see
+// docs/architecture.md).
 mod client;
-mod columns;
 mod config;
-mod connection;
-mod cursor;
+mod conn;
+mod decode;
 mod driver;
-mod error;
-mod fetch;
-mod http;
-mod metadata;
-mod oauth;
-mod prepared;
-mod session;
-mod session_options;
-mod statement;
-mod stream;
+mod read;
 mod transport;

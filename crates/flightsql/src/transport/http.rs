@@ -1,5 +1,5 @@
 //! HTTP/1.1 requests: OAuth token requests, and endpoints at `http(s)://` locations (a GET
-//! answering an Arrow IPC stream).
+//! answering an Arrow IPC stream, handed to `decode` chunk by chunk).
 //!
 //! A GET of a location carries none of the connection's credentials (no `authorization`,
 //! cookies or `header.*` keys): such URLs authorise themselves, as presigned object-store URLs
@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use arrow::buffer::Buffer;
-use arrow::ipc::reader::StreamDecoder;
 use bytes::Bytes;
 use dbapi::{Error, Result};
 use http_body_util::{BodyExt, Full};
@@ -17,9 +15,10 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use url::Url;
 
-use crate::client::within;
-use crate::stream::StreamItem;
-use crate::transport::Io;
+use super::channel::Io;
+use super::deadline::within;
+use super::explain::explain_io;
+use crate::config::USER_AGENT;
 
 /// Whether a location is read with an HTTP GET.
 pub(crate) fn is_http_location(uri: &str) -> bool {
@@ -55,7 +54,7 @@ pub(crate) async fn connect(
             .connect(name, tcp)
             .await
             .map_err(|e| {
-                let why = crate::transport::explain_io(&e, &bare).unwrap_or_else(|| e.to_string());
+                let why = explain_io(&e, &bare).unwrap_or_else(|| e.to_string());
                 Error::operational(format!("{what}: {why}")).connection()
             })?;
         Box::new(stream)
@@ -112,7 +111,6 @@ fn excerpt(body: &[u8]) -> String {
 pub(crate) struct Limits {
     pub(crate) connect_timeout: Option<std::time::Duration>,
     pub(crate) timeout: Option<(std::time::Duration, &'static str)>,
-    pub(crate) max_message_size: usize,
 }
 
 /// GETs an `http(s)://` location: the start of its Arrow IPC stream.
@@ -123,11 +121,10 @@ pub(crate) async fn get_stream(
     tls: &Arc<rustls::ClientConfig>,
     location: &str,
     limits: Limits,
-) -> Result<IpcBody> {
+) -> Result<HttpBody> {
     let Limits {
         connect_timeout,
         timeout,
-        max_message_size,
     } = limits;
     // Errors name the location where they are reported (with its query hidden).
     let what = "HTTP GET";
@@ -149,7 +146,7 @@ pub(crate) async fn get_stream(
                     http::header::ACCEPT,
                     "application/vnd.apache.arrow.stream, application/octet-stream;q=0.5",
                 )
-                .header(http::header::USER_AGENT, crate::transport::USER_AGENT)
+                .header(http::header::USER_AGENT, USER_AGENT)
                 .body(Full::new(Bytes::new()))
                 .map_err(|e| Error::interface(format!("{what}: {e}")))?;
             sender.send_request(request).await.map_err(|e| {
@@ -175,9 +172,8 @@ pub(crate) async fn get_stream(
     };
     let status = response.status();
     if !status.is_success() {
-        let body = within(timeout, what, response.into_body().collect())
-            .await?
-            .map(|b| b.to_bytes())
+        let (body, _) = read_bounded(response.into_body(), ERROR_BODY_LIMIT, timeout, what)
+            .await
             .unwrap_or_default();
         let error = Error::operational(format!(
             "{what}: the server answered HTTP {status}: {}",
@@ -197,17 +193,10 @@ pub(crate) async fn get_stream(
             )));
         }
     }
-    Ok(IpcBody {
+    Ok(HttpBody {
         body: response.into_body(),
-        decoder: StreamDecoder::new(),
-        pending: Buffer::from(Vec::<u8>::new()),
-        schema_sent: false,
-        held: None,
-        ended: false,
         what: format!("reading {}", shown(location)),
         timeout,
-        unfinished: 0,
-        max_message_size,
     })
 }
 
@@ -264,87 +253,31 @@ fn redact_query(location: &str) -> String {
     }
 }
 
-/// The body of an HTTP answer decoded as an Arrow IPC stream, message by message as it
-/// arrives.
-pub(crate) struct IpcBody {
+/// The body of an HTTP answer, read chunk by chunk as it arrives.
+pub(crate) struct HttpBody {
     body: hyper::body::Incoming,
-    decoder: StreamDecoder,
-    /// Received bytes the decoder has not consumed yet.
-    pending: Buffer,
-    schema_sent: bool,
-    /// A batch decoded together with the schema, delivered after it.
-    held: Option<arrow::record_batch::RecordBatch>,
-    ended: bool,
-    /// What errors of the transfer start with.
+    /// What errors of the transfer start with (`reading <location>`, its query hidden).
     what: String,
     timeout: Option<(std::time::Duration, &'static str)>,
-    /// Bytes given to the decoder since it last produced something: the message being read.
-    unfinished: usize,
-    max_message_size: usize,
 }
 
-impl std::fmt::Debug for IpcBody {
+impl std::fmt::Debug for HttpBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IpcBody")
+        f.debug_struct("HttpBody")
             .field("what", &self.what)
             .finish_non_exhaustive()
     }
 }
 
-impl IpcBody {
-    /// The schema, then each batch; `None` at the end of the body.
-    pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
+impl HttpBody {
+    /// What errors of the transfer start with.
+    pub(crate) fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// The next chunk of the body; `None` at its end.
+    pub(crate) async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         loop {
-            if !self.schema_sent
-                && let Some(schema) = self.decoder.schema()
-            {
-                self.schema_sent = true;
-                return Ok(Some(StreamItem::Schema(schema)));
-            }
-            if let Some(batch) = self.held.take() {
-                return Ok(Some(StreamItem::Batch(batch)));
-            }
-            if !self.pending.is_empty() {
-                // The decoder must not take the process down on a malformed message.
-                let before = self.pending.len();
-                let decoder = &mut self.decoder;
-                let pending = &mut self.pending;
-                let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decoder.decode(pending)
-                }))
-                .map_err(|_| {
-                    Error::internal(format!(
-                        "{}: the IPC decoder failed on a malformed message",
-                        self.what
-                    ))
-                })?
-                .map_err(|e| {
-                    Error::internal(format!(
-                        "{}: cannot decode the Arrow IPC stream: {e}",
-                        self.what
-                    ))
-                })?;
-                let produced =
-                    decoded.is_some() || (!self.schema_sent && self.decoder.schema().is_some());
-                self.held = decoded;
-                if produced {
-                    self.unfinished = 0;
-                } else {
-                    self.unfinished += before - self.pending.len();
-                    if self.unfinished > self.max_message_size {
-                        return Err(Error::data(format!(
-                            "{}: a message of the Arrow IPC stream is larger than \
-                             max_message_size ({} bytes); raise the URL option max_message_size \
-                             (e.g. max_message_size=256MiB)",
-                            self.what, self.max_message_size
-                        )));
-                    }
-                }
-                continue;
-            }
-            if self.ended {
-                return Ok(None);
-            }
             let frame = within(
                 self.timeout,
                 "waiting for the next part of an HTTP result",
@@ -352,19 +285,10 @@ impl IpcBody {
             )
             .await?;
             match frame {
-                None => {
-                    self.ended = true;
-                    self.decoder.finish().map_err(|e| {
-                        Error::operational(format!(
-                            "{}: the Arrow IPC stream is truncated: {e}",
-                            self.what
-                        ))
-                        .connection()
-                    })?;
-                }
+                None => return Ok(None),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        self.pending = Buffer::from(data);
+                        return Ok(Some(data));
                     }
                 }
                 Some(Err(e)) => {
@@ -379,6 +303,45 @@ impl IpcBody {
         }
     }
 }
+
+/// Reads at most `limit` bytes of a body (an error answer, a token endpoint's answer): what a
+/// message needs, never the whole of a body that may be endless. Returns the bytes read and
+/// whether the body went on beyond them.
+pub(crate) async fn read_bounded(
+    body: hyper::body::Incoming,
+    limit: usize,
+    timeout: Option<(std::time::Duration, &'static str)>,
+    what: &str,
+) -> Result<(Vec<u8>, bool)> {
+    let mut body = body;
+    let mut out = Vec::new();
+    loop {
+        let frame = within(timeout, what, body.frame()).await?;
+        match frame {
+            None => return Ok((out, false)),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    let room = limit - out.len();
+                    if data.len() > room {
+                        out.extend_from_slice(&data[..room]);
+                        return Ok((out, true));
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => {
+                return Err(Error::operational(format!(
+                    "{what}: the answer broke before its end: {e}"
+                ))
+                .connection()
+                .with_source(e));
+            }
+        }
+    }
+}
+
+/// How much of an error answer is read to explain it.
+const ERROR_BODY_LIMIT: usize = 16 << 10;
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,8 @@ use dbapi::{Error, IngestMode, Result};
 use futures::stream::{self, BoxStream, StreamExt};
 use prost::Message;
 
-use crate::client::FlightSqlClient;
+use super::rpc::FlightSqlClient;
+use crate::decode;
 
 /// A statement prepared on the server (`CreatePreparedStatement`): its handle and the schemas
 /// the server announced. The low-level counterpart of
@@ -67,10 +68,7 @@ fn schema_of(bytes: &Bytes, what: &str) -> Result<Option<SchemaRef>> {
     if bytes.is_empty() {
         return Ok(None);
     }
-    let schema = Schema::try_from(arrow_flight::IpcMessage(bytes.clone())).map_err(|e| {
-        Error::internal(format!("the server sent an undecodable {what}")).with_source(e)
-    })?;
-    Ok(Some(Arc::new(schema)))
+    Ok(Some(Arc::new(decode::schema(bytes, what)?)))
 }
 
 /// Decodes the one result message an action must return.

@@ -13,16 +13,16 @@ use dbapi::metadata::{
 use dbapi::{Connection, Cursor, Error, IngestMode, PreparedStatement, Result};
 use futures::stream::BoxStream;
 
-use crate::client::FlightSqlClient;
-use crate::config::Config;
-use crate::cursor::FlightSqlCursor;
-use crate::metadata::{
+use super::catalogs::{catalog_names, metadata};
+use super::cursor::FlightSqlCursor;
+use super::prepared::FlightSqlPreparedStatement;
+use super::state::Session;
+use crate::client::{FlightSqlClient, SessionValue};
+use crate::client::{
     decode_foreign_keys, decode_primary_keys, decode_schemas, decode_table_schema_of,
     decode_table_types, decode_tables, find_table,
 };
-use crate::prepared::FlightSqlPreparedStatement;
-use crate::session::Session;
-use crate::session_options::SessionValue;
+use crate::config::Config;
 
 /// A connection to a Flight SQL server.
 ///
@@ -103,7 +103,7 @@ impl FlightSqlConnection {
     /// # Errors
     /// As [`Connection::metadata`].
     pub async fn metadata_cursor(&self, request: &MetadataRequest) -> Result<FlightSqlCursor> {
-        self.session.metadata(request).await
+        metadata(&self.session, request).await
     }
 
     /// Every batch of the answer to a metadata question.
@@ -203,7 +203,7 @@ impl Connection for FlightSqlConnection {
 
     async fn catalogs(&self) -> Result<Vec<String>> {
         self.session.check_open()?;
-        let mut names = self.session.catalog_names().await?;
+        let mut names = catalog_names(&self.session).await?;
         names.sort();
         Ok(names)
     }

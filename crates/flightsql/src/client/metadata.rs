@@ -19,8 +19,8 @@ use dbapi::metadata::{
 use dbapi::{Error, Result, Value};
 use prost::Message;
 
-use crate::client::FlightSqlClient;
-use crate::columns::keys;
+use super::rpc::FlightSqlClient;
+use crate::decode::keys;
 
 /// `SqlInfo` ids read into [`ServerInfo`]'s fields.
 pub(crate) mod info {
@@ -294,12 +294,7 @@ fn table_schemas(batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>> {
 
 /// Decodes an IPC-encoded schema (the `table_schema` column of `GetTables`).
 fn decode_table_schema(bytes: &[u8], table: &TableRef) -> Result<Schema> {
-    Schema::try_from(arrow_flight::IpcMessage(bytes.to_vec().into())).map_err(|e| {
-        Error::internal(format!(
-            "tables: the schema of table {table} cannot be decoded"
-        ))
-        .with_source(e)
-    })
+    crate::decode::schema(bytes, &format!("schema of table {table} (GetTables)"))
 }
 
 /// The columns of a table's schema, those whose name matches `pattern`.

@@ -7,7 +7,7 @@ use std::error::Error as StdError;
 use dbapi::{Error, ErrorKind};
 use tonic::Code;
 
-use crate::transport::ConnectFailure;
+use super::explain::{ConnectFailure, explain_rustls};
 
 /// The PEP 249 kind of a gRPC status code.
 pub fn kind_of(code: Code) -> ErrorKind {
@@ -212,7 +212,7 @@ fn connect_failure(error: &(dyn StdError + 'static)) -> Option<String> {
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             .or_else(|| e.downcast_ref::<rustls::Error>())
         {
-            return Some(crate::transport::explain_rustls(tls, "the server"));
+            return Some(explain_rustls(tls, "the server"));
         }
         next = e.source();
     }
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn docs_table_matches_code() {
-        let doc = include_str!("../../../docs/errors.md");
+        let doc = include_str!("../../../../docs/errors.md");
         for code in ALL_CODES {
             let row = format!("| `{}` | `{}` |", code_name(code), kind_of(code).as_str());
             assert!(doc.contains(&row), "docs/errors.md lacks the row {row}");

@@ -1,18 +1,12 @@
-//! OAuth 2 bearer tokens: the client-credentials grant (RFC 6749 §4.4) and token exchange
-//! (RFC 8693), asked of a token endpoint and refreshed before they expire.
+//! OAuth 2 settings (URL keys `oauth_*`): the client-credentials grant (RFC 6749 §4.4) and
+//! token exchange (RFC 8693), and the form of a token request.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use bytes::Bytes;
 use dbapi::{Error, Result};
-use http_body_util::{BodyExt, Full};
 use url::Url;
 
-use crate::config::{Config, Secret};
-use crate::transport::Address;
+use super::settings::{Secret, is_local_host};
 
 /// The OAuth 2 grant used to obtain bearer tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,9 +237,7 @@ impl OAuth {
         match uri.scheme() {
             "https" => {}
             "http" => {
-                let host = uri.host_str().unwrap_or_default().to_owned();
-                let local = Address::Tcp { host, port: 0 }.is_local();
-                if !local {
+                if !is_local_host(uri.host_str().unwrap_or_default()) {
                     return Err(Error::interface(
                         "oauth_token_uri must be https:// (http:// only for this machine): the \
                          token request carries the client secret",
@@ -290,7 +282,7 @@ impl OAuth {
     }
 
     /// The form of the token request.
-    fn form(&self) -> String {
+    pub(crate) fn form(&self) -> String {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         match self.flow {
             OAuthFlow::ClientCredentials => {
@@ -337,155 +329,6 @@ impl fmt::Debug for OAuth {
             .field("actor_token", &self.actor_token)
             .field("audience", &self.audience)
             .finish_non_exhaustive()
-    }
-}
-
-/// When to ask for the next token (the token itself is in the call headers).
-struct Current {
-    refresh_at: Option<Instant>,
-}
-
-/// Obtains tokens and keeps the current one fresh.
-pub(crate) struct TokenSource {
-    oauth: OAuth,
-    tls: Arc<rustls::ClientConfig>,
-    timeout: Option<Duration>,
-    current: tokio::sync::Mutex<Option<Current>>,
-}
-
-impl fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSource")
-            .field("oauth", &self.oauth)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenSource {
-    /// `tls`: the connection's TLS settings for HTTP/1.1.
-    pub(crate) fn new(
-        config: &Config,
-        oauth: &OAuth,
-        tls: Arc<rustls::ClientConfig>,
-    ) -> TokenSource {
-        TokenSource {
-            oauth: oauth.clone(),
-            tls,
-            timeout: config.connect_timeout().or(config.timeout()),
-            current: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    /// The token to send: the current one, or a new one when it is about to expire.
-    /// `Some` only when a new token was obtained.
-    pub(crate) async fn refresh_if_needed(&self) -> Result<Option<String>> {
-        let mut current = self.current.lock().await;
-        if let Some(c) = current.as_ref()
-            && c.refresh_at.is_none_or(|at| Instant::now() < at)
-        {
-            return Ok(None);
-        }
-        let (token, lifetime) = self.request().await?;
-        let refresh_at = lifetime.map(|l| {
-            // Ask again a little before it expires: 30 s, or half the lifetime of short ones.
-            let margin = (l / 2).min(Duration::from_secs(30));
-            Instant::now() + (l - margin)
-        });
-        tracing::debug!(
-            token_uri = %self.oauth.token_uri,
-            expires_in_s = lifetime.map(|l| l.as_secs_f64()),
-            "obtained an OAuth token"
-        );
-        *current = Some(Current { refresh_at });
-        Ok(Some(token))
-    }
-
-    /// One token request: the token and its lifetime.
-    async fn request(&self) -> Result<(String, Option<Duration>)> {
-        let what = format!("OAuth token request to {}", self.oauth.token_uri);
-        let fail = |text: String| Error::operational(format!("{what}: {text}")).auth();
-        let future = self.post();
-        let (status, body) = match self.timeout {
-            Some(t) => tokio::time::timeout(t, future)
-                .await
-                .map_err(|_| fail(format!("no answer within {t:?}")).timeout())??,
-            None => future.await?,
-        };
-        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-            fail(format!(
-                "HTTP {status}: the answer is not JSON ({} bytes)",
-                body.len()
-            ))
-        })?;
-        if !(200..300).contains(&status) {
-            let code = json["error"].as_str().unwrap_or("unknown error");
-            let description = json["error_description"].as_str().unwrap_or("");
-            return Err(fail(format!("HTTP {status}: {code} {description}")));
-        }
-        let token = json["access_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| fail("the answer has no access_token".to_owned()))?
-            .to_owned();
-        if let Some(kind) = json["token_type"].as_str()
-            && !kind.eq_ignore_ascii_case("bearer")
-            && !kind.eq_ignore_ascii_case("n_a")
-        {
-            return Err(fail(format!(
-                "the token type is {kind:?}; only bearer tokens can be sent"
-            )));
-        }
-        let lifetime = json["expires_in"]
-            .as_f64()
-            .or_else(|| json["expires_in"].as_str().and_then(|s| s.parse().ok()))
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-        Ok((token, lifetime))
-    }
-
-    /// POSTs the form to the token endpoint: the status and the body.
-    async fn post(&self) -> Result<(u16, Bytes)> {
-        let what = format!("OAuth token request to {}", self.oauth.token_uri);
-        let uri = Url::parse(&self.oauth.token_uri)
-            .map_err(|e| Error::interface(format!("{what}: {e}")))?;
-        let (mut sender, authority, path) = crate::http::connect(&self.tls, &uri, &what).await?;
-        let mut request = http::Request::post(path)
-            .header(http::header::HOST, authority)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::USER_AGENT, crate::transport::USER_AGENT);
-        if let (Some(id), Some(secret)) = (&self.oauth.client_id, &self.oauth.client_secret) {
-            // RFC 6749 §2.3.1: both form-encoded, then Basic.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                enc(id),
-                enc(secret.expose())
-            ));
-            let mut value = http::HeaderValue::from_str(&format!("Basic {basic}"))
-                .map_err(|_| Error::interface("the OAuth client id is not valid in a header"))?;
-            value.set_sensitive(true);
-            request = request.header(http::header::AUTHORIZATION, value);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(self.oauth.form())))
-            .map_err(|e| Error::interface(format!("{what}: {e}")))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| Error::operational(format!("{what}: {e}")).connection())?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| Error::operational(format!("{what}: reading the answer: {e}")))?
-            .to_bytes();
-        Ok((status, body))
     }
 }
 

@@ -4,19 +4,15 @@
 //! prepared statements.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use arrow_flight::FlightInfo;
 use bytes::Bytes;
-use dbapi::metadata::{MetadataRequest, ServerInfo};
+use dbapi::metadata::ServerInfo;
 use dbapi::{Error, Result};
 
-use crate::client::FlightSqlClient;
-use crate::cursor::FlightSqlCursor;
-use crate::metadata::{decode_catalogs, for_catalog, server_info};
-use crate::statement::PreparedHandle;
+use crate::client::{FlightSqlClient, PreparedHandle, server_info};
 
 /// What the server supports, from its `SqlInfo` (probed once per connection, lazily).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,86 +114,13 @@ impl Session {
             .unwrap_or_default()
     }
 
-    /// Whether the server lists schemas (and tables) only when asked per catalog: it lists
-    /// no schema without a catalog filter although it has catalogs. Probed once.
-    async fn needs_catalog(self: &Arc<Self>) -> Result<bool> {
-        self.needs_catalog
-            .get_or_try_init(|| async {
-                let probe = async {
-                    let mut cursor = FlightSqlCursor::new(Arc::clone(self));
-                    let any = MetadataRequest::Schemas {
-                        catalog: None,
-                        schema_pattern: None,
-                    };
-                    cursor.run_info(self.client.metadata(&any).await?).await?;
-                    while let Some(batch) = dbapi::Cursor::fetch_batch(&mut cursor).await? {
-                        if batch.num_rows() > 0 {
-                            return Ok::<bool, Error>(false);
-                        }
-                    }
-                    Ok(!self.catalog_names().await?.is_empty())
-                };
-                match probe.await {
-                    // A server without those commands: ask as asked.
-                    Err(e) if e.is_not_supported() => Ok(false),
-                    outcome => outcome,
-                }
-            })
-            .await
-            .copied()
-    }
-
-    /// Every catalog's name.
-    pub(crate) async fn catalog_names(self: &Arc<Self>) -> Result<Vec<String>> {
-        let mut cursor = FlightSqlCursor::new(Arc::clone(self));
-        cursor
-            .run_info(self.client.metadata(&MetadataRequest::Catalogs).await?)
-            .await?;
-        decode_catalogs(&cursor.read_all().await?)
-    }
-
-    /// A cursor over the answer to a metadata question. Schemas and tables asked without a
-    /// catalog from a server that lists them only per catalog are asked per catalog, the
-    /// answers read one after the other as one result.
-    pub(crate) async fn metadata(
-        self: &Arc<Self>,
-        request: &MetadataRequest,
-    ) -> Result<FlightSqlCursor> {
-        self.check_open()?;
-        let mut cursor = FlightSqlCursor::new(Arc::clone(self));
-        let fallback = for_catalog(request, "").is_some() && self.needs_catalog().await?;
-        if !fallback {
-            cursor
-                .run_info(self.client.metadata(request).await?)
-                .await?;
-            return Ok(cursor);
-        }
-        let mut combined: Option<FlightInfo> = None;
-        for catalog in self.catalog_names().await? {
-            let Some(request) = for_catalog(request, &catalog) else {
-                continue;
-            };
-            let info = self.client.metadata(&request).await?;
-            match &mut combined {
-                None => {
-                    combined = Some(FlightInfo {
-                        total_records: -1,
-                        total_bytes: -1,
-                        ..info
-                    })
-                }
-                Some(all) => all.endpoint.extend(info.endpoint),
-            }
-        }
-        match combined {
-            Some(info) => cursor.run_info(info).await?,
-            None => {
-                cursor
-                    .run_info(self.client.metadata(request).await?)
-                    .await?
-            }
-        }
-        Ok(cursor)
+    /// Whether the server lists schemas (and tables) only per catalog, probed once by
+    /// `probe`.
+    pub(crate) async fn needs_catalog<F>(&self, probe: F) -> Result<bool>
+    where
+        F: std::future::Future<Output = Result<bool>>,
+    {
+        self.needs_catalog.get_or_try_init(|| probe).await.copied()
     }
 
     pub(crate) fn autocommit(&self) -> bool {

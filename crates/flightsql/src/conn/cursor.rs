@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
 use arrow_flight::{FlightDescriptor, FlightInfo};
@@ -16,9 +16,10 @@ use dbapi::{
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::fetch::{EndpointStream, Poller, Source, cancelled};
-use crate::session::{Session, close_in_background};
-use crate::statement::PreparedHandle;
+use super::state::{Session, close_in_background};
+use crate::client::PreparedHandle;
+use crate::decode;
+use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
 
 /// The parameters of one execution.
 #[derive(Debug)]
@@ -92,10 +93,10 @@ fn decode_schema(info: &FlightInfo) -> Result<Option<SchemaRef>> {
     if info.schema.is_empty() {
         return Ok(None);
     }
-    let schema = Schema::try_from(arrow_flight::IpcMessage(info.schema.clone())).map_err(|e| {
-        Error::internal("the server sent a FlightInfo with an undecodable schema").with_source(e)
-    })?;
-    Ok(Some(Arc::new(schema)))
+    Ok(Some(Arc::new(decode::schema(
+        &info.schema,
+        "schema (FlightInfo)",
+    )?)))
 }
 
 /// What a cancel token reaches: the cursor's current execution.
@@ -399,7 +400,7 @@ impl FlightSqlCursor {
         };
         let descriptor = FlightDescriptor::new_cmd(command.as_any().encode_to_vec());
         let poll = self.session.client().poll_flight_info(descriptor).await?;
-        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = poll.progress;
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = progress(poll.progress);
         let info = poll
             .info
             .ok_or_else(|| Error::internal("the server sent a PollInfo without a FlightInfo"))?;

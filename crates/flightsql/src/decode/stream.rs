@@ -1,17 +1,19 @@
-//! Result streams: a `DoGet` stream decoded into record batches, with every message checked
-//! before the decoder reads it.
+//! Result streams: a `DoGet` stream, or the IPC stream of an HTTP location, decoded into
+//! record batches, with every message checked by the guard before the decoder reads it.
 
 use std::time::Duration;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use arrow_flight::FlightData;
 use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
 use arrow_flight::error::FlightError;
 use dbapi::{Error, Result};
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 
-use crate::client::within;
-use crate::error::{Transport, from_status};
+use super::framing::messages;
+use super::guard::{Limits, check_message};
+use crate::transport::{HttpBody, Transport, from_status, within};
 
 /// What a result stream yields: its schema, then batches.
 #[derive(Debug)]
@@ -24,19 +26,13 @@ pub(crate) enum StreamItem {
 /// record batches.
 ///
 /// Empty keep-alive messages are skipped; dictionaries and compressed bodies (LZ4, ZSTD) are
-/// decoded.
+/// decoded. Every message passes the decode guard first, whichever way it came.
 pub struct FlightStreamReader {
-    source: Source,
+    decoder: FlightDataDecoder,
+    timeout: Option<(Duration, &'static str)>,
     schema: Option<SchemaRef>,
-}
-
-/// Where the messages of a result stream come from.
-enum Source {
-    Flight {
-        decoder: FlightDataDecoder,
-        timeout: Option<(Duration, &'static str)>,
-    },
-    Http(crate::http::IpcBody),
+    /// The schema of the first batch: every later batch must have it.
+    batch_schema: Option<SchemaRef>,
 }
 
 impl std::fmt::Debug for FlightStreamReader {
@@ -47,31 +43,49 @@ impl std::fmt::Debug for FlightStreamReader {
     }
 }
 
+/// Messages on their way to the decoder, each checked by the guard; a guard's or a
+/// transport's error travels inside the decoder's error type and comes out unchanged.
+fn guarded(
+    messages: impl Stream<Item = Result<FlightData>> + Send + 'static,
+    limits: Limits,
+) -> FlightDataDecoder {
+    let checked = messages
+        .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
+        .and_then(move |data| futures::future::ready(check_message(&data, limits).map(|()| data)))
+        .map_err(|e| FlightError::ExternalError(Box::new(e)));
+    FlightDataDecoder::new(checked)
+}
+
 impl FlightStreamReader {
-    /// Decodes a `DoGet` response: empty messages (keep-alives) are skipped and every
-    /// message is checked before the decoder reads it.
+    /// Decodes a `DoGet` response.
     pub(crate) fn new(
-        stream: tonic::Streaming<arrow_flight::FlightData>,
+        stream: tonic::Streaming<FlightData>,
         timeout: Option<(Duration, &'static str)>,
+        limits: Limits,
     ) -> FlightStreamReader {
-        let stream = stream
-            .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
-            .map_err(|s| FlightError::Tonic(Box::new(s)))
-            .and_then(|data| futures::future::ready(check_message(&data).map(|()| data)));
+        // The call was answered: a transport failure now is a broken connection.
+        let messages = stream.map_err(|s| from_status(&s, Transport::Established));
         FlightStreamReader {
-            source: Source::Flight {
-                decoder: FlightDataDecoder::new(stream),
-                timeout,
-            },
+            decoder: guarded(messages, limits),
+            timeout,
             schema: None,
+            batch_schema: None,
         }
     }
 
     /// Reads the Arrow IPC stream of an HTTP answer.
-    pub(crate) fn from_http(body: crate::http::IpcBody) -> FlightStreamReader {
+    pub(crate) fn from_http(body: HttpBody, limits: Limits) -> FlightStreamReader {
+        let what = body.what().to_owned();
+        let chunks = futures::stream::try_unfold(body, |mut body| async move {
+            Ok(body.next_chunk().await?.map(|chunk| (chunk, body)))
+        })
+        .boxed();
         FlightStreamReader {
-            source: Source::Http(body),
+            decoder: guarded(messages(chunks, limits, what), limits),
+            // Each wait for a chunk has its own limit.
+            timeout: None,
             schema: None,
+            batch_schema: None,
         }
     }
 
@@ -81,12 +95,19 @@ impl FlightStreamReader {
     }
 
     pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
-        let item = match &mut self.source {
-            Source::Flight { decoder, timeout } => next_flight_item(decoder, *timeout).await?,
-            Source::Http(body) => body.next_item().await?,
-        };
-        if let Some(StreamItem::Schema(schema)) = &item {
-            self.schema = Some(schema.clone());
+        let item = next_item(&mut self.decoder, self.timeout).await?;
+        match &item {
+            Some(StreamItem::Schema(schema)) => self.schema = Some(schema.clone()),
+            Some(StreamItem::Batch(batch)) => match &self.batch_schema {
+                None => self.batch_schema = Some(batch.schema()),
+                Some(first) if first.fields() == batch.schema().fields() => {}
+                Some(_) => {
+                    return Err(Error::internal(
+                        "the stream changed its schema after its first batch",
+                    ));
+                }
+            },
+            None => {}
         }
         Ok(item)
     }
@@ -136,8 +157,8 @@ impl FlightStreamReader {
     }
 }
 
-/// The next schema or batch of a `DoGet` stream; `None` at its end.
-async fn next_flight_item(
+/// The next schema or batch of a stream; `None` at its end.
+async fn next_item(
     decoder: &mut FlightDataDecoder,
     timeout: Option<(Duration, &'static str)>,
 ) -> Result<Option<StreamItem>> {
@@ -167,49 +188,13 @@ async fn next_flight_item(
     }
 }
 
-/// Checks that an IPC message's buffers lie inside its body, before the decoder reads them
-/// (the decoder of this Arrow version panics on a truncated body).
-fn check_message(data: &arrow_flight::FlightData) -> std::result::Result<(), FlightError> {
-    use arrow::ipc::MessageHeader;
-    let message = arrow::ipc::root_as_message(&data.data_header)
-        .map_err(|e| FlightError::DecodeError(format!("invalid IPC message header: {e}")))?;
-    let body = data.data_body.len();
-    let declared = message.bodyLength();
-    if usize::try_from(declared).map_or(true, |d| d > body) {
-        return Err(FlightError::DecodeError(format!(
-            "truncated message: the header declares a body of {declared} bytes, {body} arrived"
-        )));
-    }
-    let buffers = match message.header_type() {
-        MessageHeader::RecordBatch => message.header_as_record_batch().and_then(|b| b.buffers()),
-        MessageHeader::DictionaryBatch => message
-            .header_as_dictionary_batch()
-            .and_then(|d| d.data())
-            .and_then(|b| b.buffers()),
-        _ => None,
-    };
-    for buffer in buffers.iter().flatten() {
-        let end = buffer.offset().checked_add(buffer.length());
-        let inside = buffer.offset() >= 0
-            && buffer.length() >= 0
-            && end
-                .and_then(|e| usize::try_from(e).ok())
-                .is_some_and(|e| e <= body);
-        if !inside {
-            return Err(FlightError::DecodeError(format!(
-                "malformed message: a buffer at offset {} of length {} lies outside the {body}-byte body",
-                buffer.offset(),
-                buffer.length()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// An error of a stream whose call was answered: the connection worked, so a transport
-/// failure now is a broken connection, never a TLS mismatch.
+/// An error of the decoder: the guard's or the transport's own error, or one of decoding.
 fn flight_error(e: FlightError) -> Error {
     match e {
+        FlightError::ExternalError(inner) => match inner.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(other) => Error::internal(format!("cannot decode the stream: {other}")),
+        },
         FlightError::Tonic(status) => from_status(&status, Transport::Established),
         other => Error::internal(format!("cannot decode the stream: {other}")),
     }

@@ -1,11 +1,11 @@
 //! Lazy, ordered reading of every endpoint of a result, with bounded read-ahead.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow_flight::{FlightDescriptor, FlightEndpoint};
+use arrow_flight::FlightEndpoint;
 use async_trait::async_trait;
 use dbapi::driver::{BatchSource, Batches};
 use dbapi::{Column, Error, Result};
@@ -13,8 +13,10 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::poll::Poller;
 use crate::client::FlightSqlClient;
-use crate::stream::StreamItem;
+use crate::decode::StreamItem;
+use crate::transport::{runtime, shown};
 
 /// Messages buffered per open endpoint.
 const BUFFERED_MESSAGES: usize = 2;
@@ -58,61 +60,6 @@ pub(crate) struct EndpointStream {
 /// The error of a fetch after a cancellation.
 pub(crate) fn cancelled() -> Error {
     Error::operational("the statement was cancelled").cancelled()
-}
-
-/// More endpoints of a query run through `PollFlightInfo`, and the server's progress.
-#[derive(Debug)]
-pub(crate) struct Poller {
-    next: Option<FlightDescriptor>,
-    seen: usize,
-    progress: Arc<Mutex<Option<f64>>>,
-}
-
-/// The pause between two polls that revealed nothing new.
-const POLL_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
-
-impl Poller {
-    /// `next`: the descriptor of the next poll (`None`: the query is complete); `seen`: the
-    /// endpoints already taken from the `FlightInfo`.
-    pub(crate) fn new(
-        next: Option<FlightDescriptor>,
-        seen: usize,
-        progress: Arc<Mutex<Option<f64>>>,
-    ) -> Poller {
-        Poller {
-            next,
-            seen,
-            progress,
-        }
-    }
-
-    fn is_done(&self) -> bool {
-        self.next.is_none()
-    }
-
-    /// Polls until new endpoints appear or the query completes.
-    async fn more(&mut self, client: &FlightSqlClient) -> Result<Vec<FlightEndpoint>> {
-        while let Some(descriptor) = self.next.take() {
-            let poll = client.poll_flight_info(descriptor).await?;
-            if let Some(p) = poll.progress {
-                *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Some(p);
-            }
-            self.next = poll.flight_descriptor;
-            let info = poll.info.ok_or_else(|| {
-                Error::internal("the server sent a PollInfo without a FlightInfo")
-            })?;
-            if info.endpoint.len() > self.seen {
-                let new = info.endpoint[self.seen..].to_vec();
-                self.seen = info.endpoint.len();
-                return Ok(new);
-            }
-            if self.next.is_some() {
-                tokio::time::sleep(POLL_PAUSE).await;
-            }
-        }
-        *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Some(1.0);
-        Ok(Vec::new())
-    }
 }
 
 impl EndpointStream {
@@ -159,7 +106,7 @@ impl EndpointStream {
             if self.waiting.is_empty() {
                 return Ok(());
             }
-            let runtime = crate::client::runtime()?;
+            let runtime = runtime()?;
             let Some(endpoint) = self.waiting.pop_front() else {
                 return Ok(());
             };
@@ -168,7 +115,7 @@ impl EndpointStream {
             let span = tracing::debug_span!(
                 "flightsql.endpoint",
                 endpoint = self.next_index,
-                locations = ?endpoint.location.iter().map(|l| crate::http::shown(&l.uri)).collect::<Vec<_>>(),
+                locations = ?endpoint.location.iter().map(|l| shown(&l.uri)).collect::<Vec<_>>(),
             );
             let task = runtime
                 .spawn(tracing::Instrument::instrument(
@@ -486,7 +433,7 @@ impl BatchSource for EndpointStream {
     }
 
     fn describe(&self, schema: &Schema) -> Arc<[Column]> {
-        crate::columns::describe(schema)
+        crate::decode::describe(schema)
     }
 }
 
@@ -515,6 +462,6 @@ impl BatchSource for Source {
     }
 
     fn describe(&self, schema: &Schema) -> Arc<[Column]> {
-        crate::columns::describe(schema)
+        crate::decode::describe(schema)
     }
 }

@@ -1,0 +1,219 @@
+//! Endpoints read where their locations say: the server, other Flight servers (`grpc://`,
+//! `grpc+tls://`, `grpc+unix://`, connections cached per location), or `http(s)://` URLs
+//! answering an Arrow IPC stream (a GET carrying no credentials). Locations are tried in
+//! order until one answers; the URL key `locations` restricts their hosts.
+
+use std::sync::{Arc, PoisonError};
+
+use arrow_flight::FlightEndpoint;
+use dbapi::{Error, Result};
+
+use super::credentials::Destination;
+use super::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, bare_host, grpc, tls_of};
+use crate::config::{CallKind, Locations};
+use crate::decode::FlightStreamReader;
+use crate::transport::{
+    Address, Failure, HttpLimits, Target, get_stream, http_client_config, is_http_location,
+    open_channel, shown,
+};
+
+impl FlightSqlClient {
+    /// Reads an endpoint: from this server when it has no locations (or the reuse-connection
+    /// location), otherwise from its locations, trying each in order until one answers.
+    ///
+    /// # Errors
+    /// When the endpoint has no ticket, or every location fails (the error lists each
+    /// location with its cause).
+    pub async fn do_get_endpoint(&self, endpoint: &FlightEndpoint) -> Result<FlightStreamReader> {
+        self.check_open()?;
+        // A ticket may be absent when every location is read over HTTP, which ignores it.
+        let ticket = || {
+            endpoint
+                .ticket
+                .as_ref()
+                .ok_or_else(|| Error::internal("the server sent an endpoint without a ticket"))
+        };
+        if endpoint.location.is_empty() {
+            return self.do_get(ticket()?).await;
+        }
+        let mut failures = Vec::new();
+        let mut last = None;
+        for location in &endpoint.location {
+            let shown = shown(&location.uri);
+            let attempt = async {
+                if is_http_location(&location.uri) {
+                    return self.get_http(&location.uri).await;
+                }
+                match self.peer_for(&location.uri).await? {
+                    None => self.do_get(ticket()?).await,
+                    Some(peer) => self.do_get_on(&peer, ticket()?).await,
+                }
+            };
+            match attempt.await {
+                Ok(reader) => {
+                    tracing::debug!(location = %shown, "reading from location");
+                    return Ok(reader);
+                }
+                Err(e) => {
+                    tracing::info!(location = %shown, error = %e, "location failed");
+                    failures.push(format!("{shown}: {}", e.message()));
+                    last = Some(e);
+                }
+            }
+        }
+        // One location: its own error (and kind), naming it.
+        if let (1, Some(only)) = (failures.len(), last.take()) {
+            let shown = shown(&endpoint.location[0].uri);
+            return Err(only.context(format_args!("location {shown}")));
+        }
+        let error = Error::operational(format!(
+            "all {} locations failed: {}",
+            failures.len(),
+            failures.join("; ")
+        ))
+        .connection();
+        Err(match last {
+            Some(cause) => error.with_source(cause),
+            None => error,
+        })
+    }
+
+    /// Reads an `http(s)://` location: a GET answering an Arrow IPC stream, sent without the
+    /// connection's credentials.
+    async fn get_http(&self, location: &str) -> Result<FlightStreamReader> {
+        self.check_location_host(location, None)?;
+        let tls = match self.inner.http_tls.get() {
+            Some(tls) => Arc::clone(tls),
+            None => {
+                let tls = Arc::new(http_client_config(&self.inner.config)?);
+                Arc::clone(self.inner.http_tls.get_or_init(|| tls))
+            }
+        };
+        let limits = HttpLimits {
+            connect_timeout: self.inner.config.connect_timeout(),
+            timeout: self.deadline(CallKind::Fetch),
+        };
+        let body = get_stream(&tls, location, limits).await?;
+        Ok(FlightStreamReader::from_http(body, self.inner.limits))
+    }
+
+    /// Refuses a location whose host the URL key `locations` does not allow.
+    fn check_location_host(&self, uri: &str, host: Option<&str>) -> Result<()> {
+        let policy = self.inner.config.locations();
+        let host = match host {
+            Some(h) => h.to_owned(),
+            None => url::Url::parse(uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        if policy.allows(&host, self.inner.config.host()) {
+            return Ok(());
+        }
+        Err(Error::interface(format!(
+            "endpoint location {} is on host {host:?}, which the URL option locations does not \
+             allow (locations={})",
+            shown(uri),
+            match policy {
+                Locations::Server => "server".to_owned(),
+                Locations::Hosts(hosts) => hosts.join(","),
+                _ => "any".to_owned(),
+            }
+        )))
+    }
+
+    /// The client for a location: `None` for this server, else a cached or new connection.
+    async fn peer_for(&self, uri: &str) -> Result<Option<Peer>> {
+        if uri.is_empty()
+            || uri == REUSE_CONNECTION
+            || uri.starts_with("arrow-flight-reuse-connection:")
+        {
+            return Ok(None);
+        }
+        let parsed = url::Url::parse(uri)
+            .map_err(|e| Error::internal(format!("malformed location {uri:?}: {e}")))?;
+        let tls = match parsed.scheme() {
+            "grpc" | "grpc+tcp" | "grpc+unix" => false,
+            "grpc+tls" => true,
+            other => {
+                return Err(Error::not_supported(format!(
+                    "location scheme {other}:// is not supported (supported: grpc://, grpc+tcp://, grpc+tls://, grpc+unix://)"
+                )));
+            }
+        };
+        let cached = self
+            .inner
+            .locations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(uri)
+            .cloned();
+        if let Some(peer) = cached {
+            return Ok(Some(peer));
+        }
+        let (address, authority, server_name) = if parsed.scheme() == "grpc+unix" {
+            let path = percent_encoding::percent_decode_str(parsed.path())
+                .decode_utf8()
+                .map_err(|_| Error::internal(format!("location {uri:?} is not UTF-8")))?;
+            if path.is_empty() {
+                return Err(Error::internal(format!(
+                    "location {uri:?} has no socket path"
+                )));
+            }
+            let address = Address::Unix(std::path::PathBuf::from(path.as_ref()));
+            (address, "localhost".to_owned(), "localhost".to_owned())
+        } else {
+            let host = parsed
+                .host_str()
+                .ok_or_else(|| Error::internal(format!("location {uri:?} has no host")))?;
+            let port = parsed
+                .port()
+                .ok_or_else(|| Error::internal(format!("location {uri:?} has no port")))?;
+            let address = Address::Tcp {
+                host: host.to_owned(),
+                port,
+            };
+            (
+                address,
+                format!("{host}:{port}"),
+                bare_host(host).to_owned(),
+            )
+        };
+        if let Address::Tcp { host, .. } = &address {
+            self.check_location_host(uri, Some(host))?;
+        }
+        let to = Arc::new(Destination::new(
+            format!("endpoint location {uri}"),
+            address.clone(),
+            tls,
+            false,
+        ));
+        // Before anything is sent: what its requests will carry may go there.
+        self.refresh_token().await?;
+        self.inner.credentials.check_before_connect(&to)?;
+        let failure = Failure::default();
+        let target = Target {
+            failure: failure.clone(),
+            tls: if tls {
+                Some(tls_of(&self.inner.tls, &self.inner.config)?)
+            } else {
+                None
+            },
+            server_name,
+            authority,
+            address,
+        };
+        let channel = open_channel(&self.inner.config, target).await?;
+        let peer = Peer {
+            grpc: grpc(channel, &self.inner.config),
+            to,
+            failure,
+        };
+        self.inner
+            .locations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(uri.to_owned(), peer.clone());
+        Ok(Some(peer))
+    }
+}

@@ -1,0 +1,15 @@
+//! Layer 1, the bottom: what a connection is configured with. Owns [`Config`] (fields,
+//! builder, accessors, validation), its URL form (`url.rs`: parsing, `to_url`, `Display`), the
+//! OAuth settings, and the constants other layers read (defaults, schemes, the user agent).
+//! Imports nothing else of the crate.
+
+mod oauth;
+mod settings;
+mod url;
+
+pub use self::oauth::{OAuth, OAuthFlow};
+pub(crate) use self::settings::{CallKind, USER_AGENT, is_local_host};
+pub use self::settings::{
+    Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE,
+    Locations, Pem, SCHEMES,
+};

@@ -1,0 +1,15 @@
+//! Layer 6, the top: a connection and what hangs off it. Owns the per-connection state
+//! (`state.rs`: transaction state, capabilities and refusals, the statement cache), the
+//! cursor and its one execution path (`cursor.rs`), prepared statements (`prepared.rs`),
+//! metadata as cursors (`catalogs.rs`) and the `dbapi::Connection` implementation
+//! (`connection.rs`). Imports the layers below.
+
+mod catalogs;
+mod connection;
+mod cursor;
+mod prepared;
+mod state;
+
+pub use self::connection::FlightSqlConnection;
+pub use self::cursor::FlightSqlCursor;
+pub use self::prepared::FlightSqlPreparedStatement;

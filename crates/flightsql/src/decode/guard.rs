@@ -1,0 +1,199 @@
+//! The decode guard: every IPC message and every schema a server sends passes here before an
+//! Arrow decoder reads it.
+//!
+//! Arrow's IPC decoders trust what they read: a buffer that lies outside its body panics, a
+//! compressed buffer allocates whatever uncompressed length it claims (2^50 bytes aborts the
+//! process, which no `catch_unwind` can stop), an LZ4 frame is decompressed to its end whatever
+//! length it claimed, and a few verifier-valid schemas panic. The guard checks what can be
+//! checked from the message itself, and runs the decoders that remain under `catch_unwind`.
+
+use std::io::Read;
+
+use arrow::datatypes::Schema;
+use arrow::ipc::{CompressionType, Message, MessageHeader};
+use arrow_flight::FlightData;
+use dbapi::{Error, Result};
+
+/// How much one message may hold: on the wire, and decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// The largest message body accepted (URL key `max_message_size`).
+    pub(crate) max_message_size: usize,
+    /// The largest decoded size of a message's buffers, after decompression (URL key
+    /// `max_decoded_size`).
+    pub(crate) max_decoded_size: usize,
+}
+
+/// The length prefix of a compressed buffer that means "not compressed".
+const NOT_COMPRESSED: i64 = -1;
+
+/// Checks one IPC message (a header and its body) before it is decoded: the header is a
+/// valid flatbuffer `Message`, the body as long as it says, every buffer inside the body,
+/// and the decoded size of its buffers (the uncompressed lengths that compressed buffers
+/// declare, and for LZ4 the length they really expand to) within `limits`.
+///
+/// # Errors
+/// A [`Data`](dbapi::ErrorKind::Data) error naming the limit (and its URL key) for a message
+/// too large; an [`Internal`](dbapi::ErrorKind::Internal) error for a malformed one.
+pub(crate) fn check_message(data: &FlightData, limits: Limits) -> Result<()> {
+    let message = arrow::ipc::root_as_message(&data.data_header)
+        .map_err(|e| malformed(format!("invalid IPC message header: {e}")))?;
+    let body = data.data_body.len();
+    let declared = message.bodyLength();
+    if usize::try_from(declared).map_or(true, |d| d > body) {
+        return Err(malformed(format!(
+            "truncated message: the header declares a body of {declared} bytes, {body} arrived"
+        )));
+    }
+    if body > limits.max_message_size {
+        return Err(too_large(
+            format!("a message body of {body} bytes"),
+            limits.max_message_size,
+            "max_message_size",
+        ));
+    }
+    let Some(batch) = record_batch_of(&message) else {
+        return Ok(());
+    };
+    let compression = batch.compression().map(|c| c.codec());
+    let mut decoded: u64 = 0;
+    for buffer in batch.buffers().iter().flatten() {
+        let (offset, length) = (buffer.offset(), buffer.length());
+        let end = offset.checked_add(length);
+        let inside = offset >= 0
+            && length >= 0
+            && end
+                .and_then(|e| usize::try_from(e).ok())
+                .is_some_and(|e| e <= body);
+        if !inside {
+            return Err(malformed(format!(
+                "malformed message: a buffer at offset {offset} of length {length} lies outside \
+                 the {body}-byte body"
+            )));
+        }
+        // Both are checked non-negative and inside the body.
+        let bytes = &data.data_body[offset as usize..(offset + length) as usize];
+        let size = match compression {
+            None => length as u64,
+            Some(codec) => compressed_size(bytes, codec, limits)?,
+        };
+        decoded = decoded.saturating_add(size);
+        if decoded > limits.max_decoded_size as u64 {
+            return Err(too_large(
+                format!("a message whose buffers decode to more than {decoded} bytes"),
+                limits.max_decoded_size,
+                "max_decoded_size",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The record batch of a message (also the one inside a dictionary batch).
+fn record_batch_of<'a>(message: &Message<'a>) -> Option<arrow::ipc::RecordBatch<'a>> {
+    match message.header_type() {
+        MessageHeader::RecordBatch => message.header_as_record_batch(),
+        MessageHeader::DictionaryBatch => message.header_as_dictionary_batch()?.data(),
+        _ => None,
+    }
+}
+
+/// The decoded size of one compressed buffer: its declared uncompressed length, checked
+/// against the limit; for LZ4, whose decoder reads a frame to its end whatever was declared,
+/// also the length the frame really expands to (counted, never held).
+fn compressed_size(bytes: &[u8], codec: CompressionType, limits: Limits) -> Result<u64> {
+    if bytes.is_empty() {
+        return Ok(0);
+    }
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(malformed(format!(
+            "malformed message: a compressed buffer of {} bytes has no length prefix",
+            bytes.len()
+        )));
+    };
+    let mut raw = [0_u8; 8];
+    raw.copy_from_slice(prefix);
+    let declared = i64::from_le_bytes(raw);
+    if declared == NOT_COMPRESSED {
+        return Ok((bytes.len() - 8) as u64);
+    }
+    let Ok(declared) = u64::try_from(declared) else {
+        return Err(malformed(format!(
+            "malformed message: a compressed buffer declares an uncompressed length of {declared}"
+        )));
+    };
+    if declared > limits.max_decoded_size as u64 {
+        return Err(too_large(
+            format!("a compressed buffer that declares {declared} bytes uncompressed"),
+            limits.max_decoded_size,
+            "max_decoded_size",
+        ));
+    }
+    if codec == CompressionType::LZ4_FRAME {
+        let actual = lz4_expanded_size(&bytes[8..], declared)?;
+        if actual != declared {
+            return Err(malformed(format!(
+                "malformed message: an LZ4 buffer declares {declared} bytes uncompressed and \
+                 expands to {}{actual}",
+                if actual > declared { "more than " } else { "" }
+            )));
+        }
+    }
+    Ok(declared)
+}
+
+/// How many bytes an LZ4 frame expands to, counting at most `bound + 1` of them through a
+/// small scratch buffer.
+fn lz4_expanded_size(frame: &[u8], bound: u64) -> Result<u64> {
+    let mut decoder = lz4_flex::frame::FrameDecoder::new(frame).take(bound + 1);
+    let mut scratch = [0_u8; 16 << 10];
+    let mut total = 0_u64;
+    loop {
+        match decoder.read(&mut scratch) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(malformed(format!(
+                    "malformed message: an LZ4 buffer cannot be decompressed: {e}"
+                )));
+            }
+        }
+    }
+}
+
+/// Decodes a schema sent as an encapsulated IPC message (`FlightInfo.schema`, `GetSchema`,
+/// a prepared statement's dataset and parameter schemas, `GetTables`' `table_schema`): the
+/// one place schemas from a server are decoded. Never panics.
+///
+/// # Errors
+/// An [`Internal`](dbapi::ErrorKind::Internal) error naming `what` for bytes that are not a
+/// schema.
+pub(crate) fn schema(bytes: &[u8], what: &str) -> Result<Schema> {
+    let decoded = std::panic::catch_unwind(|| {
+        Schema::try_from(arrow_flight::IpcMessage(bytes::Bytes::copy_from_slice(
+            bytes,
+        )))
+    });
+    match decoded {
+        Ok(Ok(schema)) => Ok(schema),
+        Ok(Err(e)) => Err(Error::internal(format!(
+            "the server sent an undecodable {what}: {e}"
+        ))),
+        Err(_) => Err(Error::internal(format!(
+            "the server sent an undecodable {what}: the schema decoder failed on a malformed \
+             message"
+        ))),
+    }
+}
+
+fn malformed(text: String) -> Error {
+    Error::internal(format!("cannot decode the stream: {text}"))
+}
+
+fn too_large(what: String, limit: usize, key: &str) -> Error {
+    Error::data(format!(
+        "{what} is larger than {key} ({limit} bytes); raise the URL option {key} (e.g. \
+         {key}=256MiB) if the server is trusted"
+    ))
+}
