@@ -236,27 +236,55 @@ async fn skipping_verification_is_explicit_and_logged() {
 
 #[tokio::test]
 async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
-    // 192.0.2.0/24 is reserved for documentation: nothing answers there.
+    // This machine's own address on a network (not loopback), where a listener counts the
+    // connections that reach it.
+    let Some(ip) = crate::policy::own_address() else {
+        eprintln!("skipped: this machine has no address but loopback");
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let remote = listener.local_addr().unwrap();
     let e = registry()
-        .connect("grpc://192.0.2.1:9?token=t0ps3cret&connect_timeout=200ms")
+        .connect(&format!(
+            "grpc://{remote}?token=t0ps3cret&connect_timeout=200ms"
+        ))
         .await
         .unwrap_err();
     assert!(e.is_interface(), "{e}");
     let text = e.to_string();
     assert!(
-        text.contains("refusing to send the token or password unencrypted"),
+        text.contains("refusing to send the token unencrypted"),
         "{text}"
     );
     assert!(text.contains("tls=false"), "{text}");
     assert!(!text.contains("t0ps3cret"), "{text}");
-    // Said by name: the driver tries (and fails to reach the address), with a warning.
+    // Said by name: the driver goes (and finds no gRPC server), with a warning.
     let capture = Trace::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
-    let e = registry()
-        .connect("flightsql://192.0.2.1:9?tls=false&token=t0ps3cret&connect_timeout=200ms")
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let e = match registry()
+        .connect(&format!(
+            "flightsql://{remote}?tls=false&token=t0ps3cret&connect_timeout=2s&timeout=2s"
+        ))
         .await
-        .unwrap_err();
+    {
+        Err(e) => e,
+        Ok(conn) => conn
+            .cursor()
+            .unwrap()
+            .execute("SELECT 1", Params::None)
+            .await
+            .unwrap_err(),
+    };
     assert!(e.is_connection(), "{e}");
+    assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     let events = capture.0.lock().unwrap().clone();
     assert!(
         events.iter().any(|e| e.contains("unencrypted")),
@@ -280,7 +308,7 @@ async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
     let tls = tls_server(&ca, &["localhost"], false, None).await;
     tls.set_options(|o| {
         o.auth = Auth::Bearer("t0ps3cret".into());
-        o.locations = Locations::Fixed(vec!["grpc+tcp://192.0.2.1:9".into()]);
+        o.locations = Locations::Fixed(vec![format!("grpc+tcp://{remote}")]);
     });
     let url = format!(
         "flightsql://localhost:{}?tls_root_certs={}&token=t0ps3cret",

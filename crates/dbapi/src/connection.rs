@@ -292,6 +292,23 @@ pub trait Connection: Send + Sync + std::fmt::Debug {
         Err(no_metadata("setting the current schema"))
     }
 
+    /// Brings the connection back to the state of a new one, for its next user (a pool calls
+    /// this before handing a connection out again): the open transaction rolled back,
+    /// autocommit on, and whatever else the driver keeps per session as it was at connect
+    /// (the Flight SQL driver: the session options, such as the current catalog and schema).
+    ///
+    /// The default rolls back and turns autocommit on.
+    ///
+    /// # Errors
+    /// The server's error; the connection should then be discarded.
+    async fn reset(&self) -> Result<()> {
+        if !self.autocommit() {
+            self.rollback().await?;
+            self.set_autocommit(true).await?;
+        }
+        Ok(())
+    }
+
     /// Closes the connection: rolls back an open transaction, releases server-side resources.
     /// Later calls on it and on its cursors fail with an
     /// [`ErrorKind::Interface`](crate::ErrorKind::Interface) error. Closing twice is harmless.

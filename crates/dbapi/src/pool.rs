@@ -4,8 +4,10 @@
 //! is runtime-agnostic, has no background task of its own, and recycles a connection when it
 //! is handed out again, which is where a health check belongs. A [`Manager`] opens
 //! connections from a URL through a [`Registry`] and checks them before reuse:
-//! closed connections are dropped, an open transaction is rolled back, and the
-//! [`HealthCheck`] (by default `SELECT 1`) must pass.
+//! closed connections are dropped, each is [reset](Connection::reset) to the state of a new
+//! connection (open transaction rolled back, autocommit on, session options as at connect),
+//! and the [`HealthCheck`] (by default `SELECT 1`) must pass; a connection that fails either
+//! is discarded.
 //!
 //! ```no_run
 //! # async fn run() -> dbapi::Result<()> {
@@ -80,10 +82,9 @@ impl Manager {
     }
 
     async fn check(&self, conn: &dyn Connection) -> crate::Result<()> {
-        if !conn.autocommit() {
-            // A transaction left open by the last user is not the next user's.
-            conn.rollback().await?;
-        }
+        // The last user's transaction, autocommit mode and session options are not the next
+        // user's.
+        conn.reset().await?;
         let sql = match &self.health_check {
             HealthCheck::None => return Ok(()),
             HealthCheck::Query(sql) => sql.as_str(),

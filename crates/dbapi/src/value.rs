@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Decimal256Type, DecimalType, DurationMicrosecondType,
+    DataType, Date32Type, Date64Type, Decimal256Type, DurationMicrosecondType,
     DurationMillisecondType, DurationNanosecondType, DurationSecondType, Float16Type, Float32Type,
     Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTime, IntervalDayTimeType,
     IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType,
@@ -72,12 +72,27 @@ impl Decimal {
 }
 
 impl fmt::Display for Decimal {
+    /// Every digit of the mantissa, whatever the precision says (a server may send more
+    /// digits than its type declares, or a scale larger than the precision: nothing is
+    /// dropped and nothing panics).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&Decimal256Type::format_decimal(
-            self.mantissa,
-            self.precision,
-            self.scale,
-        ))
+        let text = self.mantissa.to_string();
+        let (sign, digits) = match text.strip_prefix('-') {
+            Some(d) => ("-", d),
+            None => ("", text.as_str()),
+        };
+        let scale = i32::from(self.scale);
+        if scale <= 0 {
+            let zeros = if digits == "0" { 0 } else { -scale as usize };
+            return write!(f, "{sign}{digits}{}", "0".repeat(zeros));
+        }
+        let scale = scale as usize;
+        if digits.len() > scale {
+            let (whole, fraction) = digits.split_at(digits.len() - scale);
+            write!(f, "{sign}{whole}.{fraction}")
+        } else {
+            write!(f, "{sign}0.{}{digits}", "0".repeat(scale - digits.len()))
+        }
     }
 }
 
@@ -594,6 +609,31 @@ mod tests {
         let e = Value::from_arrow(&a, 3).unwrap_err();
         assert!(e.is_interface());
         assert!(e.to_string().contains("row 3"));
+    }
+
+    #[test]
+    fn decimals_print_every_digit_whatever_their_type_says() {
+        let d = |m: i128, p: u8, s: i8| Decimal::from_i128(m, p, s).to_string();
+        assert_eq!(d(12340, 10, 3), "12.340");
+        assert_eq!(d(-5, 10, 3), "-0.005");
+        assert_eq!(d(0, 10, 2), "0.00");
+        assert_eq!(d(7, 5, -2), "700");
+        assert_eq!(d(0, 5, -2), "0");
+        // Scale above precision, and more digits than the precision allows.
+        assert_eq!(d(123, 2, 10), "0.0000000123");
+        assert_eq!(d(-123_456_789, 3, 2), "-1234567.89");
+        let min = d(i128::MIN, 38, 38);
+        assert!(
+            min.starts_with("-1.70141183460469231731687303715884105728"),
+            "{min}"
+        );
+        let big = Decimal::new(i256::MIN, 76, 76).to_string();
+        assert!(
+            big.starts_with(
+                "-5.7896044618658097711785492504343953926634992332820282019728792003956564819968"
+            ),
+            "{big}"
+        );
     }
 
     #[test]

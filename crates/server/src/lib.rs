@@ -43,6 +43,7 @@ pub use crate::service::{Stats, overrides};
 mod catalog;
 mod data;
 mod engine;
+pub mod hostile;
 mod http;
 mod options;
 mod server;

@@ -44,12 +44,21 @@ pub(crate) struct Destination {
     pub(crate) tls: bool,
     /// Whether it is the server itself (whose answers are listened to).
     pub(crate) main: bool,
+    /// Whether the user said credentials may go there in plaintext: `tls=false` for the
+    /// server's own host, and for a location's host only when `locations=` also names it.
+    plaintext_ok: bool,
     /// The URL cookies are matched against.
     url: Option<Url>,
 }
 
 impl Destination {
-    pub(crate) fn new(label: String, address: Address, tls: bool, main: bool) -> Destination {
+    pub(crate) fn new(
+        label: String,
+        address: Address,
+        tls: bool,
+        main: bool,
+        plaintext_ok: bool,
+    ) -> Destination {
         let url = match &address {
             Address::Tcp { host, port } => {
                 let scheme = if tls { "https" } else { "http" };
@@ -62,6 +71,7 @@ impl Destination {
             address,
             tls,
             main,
+            plaintext_ok,
             url,
         }
     }
@@ -76,11 +86,11 @@ impl Destination {
 ///
 /// # Errors
 /// An [`Interface`](dbapi::ErrorKind::Interface) error naming what would have been exposed.
-pub(crate) fn allow(carried: &[String], to: &Destination, plaintext_opt_in: bool) -> Result<()> {
+pub(crate) fn allow(carried: &[String], to: &Destination) -> Result<()> {
     if carried.is_empty() || !to.exposed() {
         return Ok(());
     }
-    if plaintext_opt_in {
+    if to.plaintext_ok {
         tracing::warn!(
             address = %to.address,
             carried = %carried.join(", "),
@@ -89,10 +99,15 @@ pub(crate) fn allow(carried: &[String], to: &Destination, plaintext_opt_in: bool
         );
         return Ok(());
     }
+    let hint = if to.main {
+        "use TLS (flightsql:// or grpc+tls://), or say tls=false to send them in the clear anyway"
+    } else {
+        "use TLS locations (grpc+tls://), or say tls=false and name the host in the URL option \
+         locations to send them in the clear anyway"
+    };
     Err(Error::interface(format!(
         "refusing to send {} unencrypted to {} at {}: the connection is plaintext and the \
-         host is not this machine; use TLS (flightsql:// or grpc+tls://), or say tls=false to \
-         send them in the clear anyway",
+         host is not this machine; {hint}",
         carried.join(", "),
         to.label,
         to.address
@@ -113,7 +128,6 @@ pub(crate) struct Credentials {
     /// answers to session calls.
     jar_all: bool,
     cookies: Mutex<CookieStore>,
-    plaintext_opt_in: bool,
 }
 
 impl Credentials {
@@ -146,7 +160,7 @@ impl Credentials {
         if config.has_token() {
             configured.push("the token".to_owned());
         }
-        if config.has_password() && config.has_credentials() {
+        if config.password().is_some_and(|p| !p.expose().is_empty()) {
             configured.push("the password".to_owned());
         }
         if config.oauth().is_some() {
@@ -163,7 +177,6 @@ impl Credentials {
             configured,
             jar_all: config.cookies(),
             cookies: Mutex::new(CookieStore::new()),
-            plaintext_opt_in: config.plaintext_opt_in(),
         };
         if let Some(token) = config.token() {
             credentials.set_bearer(token.expose())?;
@@ -184,7 +197,7 @@ impl Credentials {
         if self.cookie_header(to).is_some() {
             carried.push("cookies".to_owned());
         }
-        allow(&carried, to, self.plaintext_opt_in)
+        allow(&carried, to)
     }
 
     /// Replaces the bearer token.
@@ -257,7 +270,7 @@ impl Credentials {
             carried.push("cookies".to_owned());
             metadata.insert("cookie", cookie);
         }
-        allow(&carried, to, self.plaintext_opt_in)
+        allow(&carried, to)
     }
 
     /// Listens to an answer of `from`: a rotated bearer token (`authorization: Bearer <token>`)
@@ -329,7 +342,15 @@ mod tests {
             host: host.into(),
             port: 8181,
         };
-        Destination::new(format!("host {host}"), address, tls, main)
+        Destination::new(format!("host {host}"), address, tls, main, false)
+    }
+
+    fn opted_in(host: &str) -> Destination {
+        let address = Address::Tcp {
+            host: host.into(),
+            port: 8181,
+        };
+        Destination::new(format!("host {host}"), address, false, true, true)
     }
 
     fn metadata(pairs: &[(&'static str, &str)]) -> MetadataMap {
@@ -343,11 +364,11 @@ mod tests {
     #[test]
     fn the_policy_looks_at_what_is_carried_and_where() {
         let token = vec!["the bearer token".to_owned()];
-        assert!(allow(&token, &tcp("db.example.com", true, true), false).is_ok());
-        assert!(allow(&token, &tcp("127.0.0.1", false, true), false).is_ok());
-        assert!(allow(&[], &tcp("db.example.com", false, true), false).is_ok());
-        assert!(allow(&token, &tcp("db.example.com", false, true), true).is_ok());
-        let e = allow(&token, &tcp("db.example.com", false, true), false).unwrap_err();
+        assert!(allow(&token, &tcp("db.example.com", true, true)).is_ok());
+        assert!(allow(&token, &tcp("127.0.0.1", false, true)).is_ok());
+        assert!(allow(&[], &tcp("db.example.com", false, true)).is_ok());
+        assert!(allow(&token, &opted_in("db.example.com")).is_ok());
+        let e = allow(&token, &tcp("db.example.com", false, true)).unwrap_err();
         assert!(e.is_interface());
         assert!(
             e.to_string().contains("refusing to send the bearer token"),
@@ -412,7 +433,7 @@ mod tests {
         to_main.sort();
         assert_eq!(to_main, ["a=1", "secure=2"]);
         // Secure cookies never go over plaintext; host-only cookies stay with their host.
-        assert_eq!(sent_to(&tcp("db.example.com", false, false)), "a=1");
+        assert_eq!(sent_to(&opted_in("db.example.com")), "a=1");
         assert_eq!(sent_to(&tcp("files.example.com", true, false)), "");
         // Max-Age=0 deletes.
         c.observe(

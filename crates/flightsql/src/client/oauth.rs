@@ -19,8 +19,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest answer of a token endpoint that is read.
 const MAX_ANSWER: usize = 64 << 10;
 
-/// Lifetimes are taken between these bounds.
-const MIN_LIFETIME: Duration = Duration::from_secs(10);
+/// Lifetimes are taken between these bounds: a token said to live less (`expires_in: 0`) is
+/// still not asked for again within a quarter of a second.
+const MIN_LIFETIME: Duration = Duration::from_millis(500);
 const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// The lifetime of a token from the `expires_in` of its answer (seconds, a number or a

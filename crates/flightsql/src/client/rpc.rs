@@ -144,6 +144,7 @@ impl FlightSqlClient {
             address.clone(),
             config.tls(),
             true,
+            config.plaintext_opt_in(),
         ));
         // Before anything is asked of anyone: the token endpoint is asked only when its token
         // may go to the server.

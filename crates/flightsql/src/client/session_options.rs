@@ -200,6 +200,35 @@ impl FlightSqlClient {
             .collect())
     }
 
+    /// Sets the catalog and schema the URL names (keys `catalog` and `schema`), if any.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](dbapi::ErrorKind::NotSupported) saying the URL needs
+    /// session options when the server has none; the server's error.
+    pub(crate) async fn apply_url_session_options(&self) -> Result<()> {
+        let config = self.config();
+        let mut options = BTreeMap::new();
+        if let Some(catalog) = config.catalog() {
+            options.insert("catalog".to_owned(), SessionValue::from(catalog));
+        }
+        if let Some(schema) = config.schema() {
+            options.insert("schema".to_owned(), SessionValue::from(schema));
+        }
+        if options.is_empty() {
+            return Ok(());
+        }
+        self.set_session_options(&options).await.map_err(|e| {
+            if e.is_not_supported() {
+                Error::not_supported(
+                    "the URL sets catalog or schema, which needs Flight session options, and \
+                     the server does not implement SetSessionOptions",
+                )
+            } else {
+                e.context("setting the catalog and schema of the URL")
+            }
+        })
+    }
+
     /// Closes the current session, if one is open (the `CloseSession` action).
     ///
     /// # Errors

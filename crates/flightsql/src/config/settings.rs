@@ -692,17 +692,6 @@ impl Config {
         self.cookies
     }
 
-    /// Whether a password, token, OAuth grant or secret-looking header is configured.
-    pub(crate) fn has_credentials(&self) -> bool {
-        self.token.is_some()
-            || self.oauth.is_some()
-            || self
-                .password
-                .as_ref()
-                .is_some_and(|p| !p.expose().is_empty())
-            || self.headers.iter().any(|(n, _)| dbapi::is_secret_key(n))
-    }
-
     /// The number of endpoints opened ahead.
     pub fn read_ahead(&self) -> usize {
         self.read_ahead

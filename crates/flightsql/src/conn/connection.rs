@@ -10,7 +10,7 @@ use dbapi::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use dbapi::{Connection, Cursor, Error, IngestMode, PreparedStatement, Result};
+use dbapi::{Connection, Cursor, IngestMode, PreparedStatement, Result};
 use futures::stream::BoxStream;
 
 use super::catalogs::{catalog_names, metadata};
@@ -57,27 +57,8 @@ impl FlightSqlConnection {
     /// # Errors
     /// As [`FlightSqlClient::connect_with`].
     pub async fn connect_with(config: Config) -> Result<FlightSqlConnection> {
-        let mut options = BTreeMap::new();
-        if let Some(catalog) = config.catalog() {
-            options.insert("catalog".to_owned(), SessionValue::from(catalog));
-        }
-        if let Some(schema) = config.schema() {
-            options.insert("schema".to_owned(), SessionValue::from(schema));
-        }
         let client = FlightSqlClient::connect_with(config).await?;
-        if !options.is_empty() {
-            client.set_session_options(&options).await.map_err(|e| {
-                if e.is_not_supported() {
-                    Error::not_supported(
-                        "the URL sets catalog or schema, which needs Flight session options, \
-                         and the server does not implement SetSessionOptions",
-                    )
-                    .with_source(e)
-                } else {
-                    e.context("setting the catalog and schema of the URL")
-                }
-            })?;
-        }
+        client.apply_url_session_options().await?;
         Ok(FlightSqlConnection {
             session: Arc::new(Session::new(client)),
         })
@@ -136,6 +117,7 @@ impl FlightSqlConnection {
 
     async fn set_session_text(&self, name: &str, value: &str) -> Result<()> {
         self.session.check_open()?;
+        self.session.session_changed();
         let options = BTreeMap::from([(name.to_owned(), SessionValue::from(value))]);
         self.client().set_session_options(&options).await
     }
@@ -290,6 +272,10 @@ impl Connection for FlightSqlConnection {
 
     async fn set_current_schema(&self, schema: &str) -> Result<()> {
         self.set_session_text("schema", schema).await
+    }
+
+    async fn reset(&self) -> Result<()> {
+        self.session.reset().await
     }
 
     async fn close(&self) -> Result<()> {

@@ -16,7 +16,7 @@ use dbapi::{
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Session, close_in_background};
+use super::state::{Call, Session, close_in_background};
 use crate::client::PreparedHandle;
 use crate::decode;
 use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
@@ -132,6 +132,8 @@ impl CancelState {
 
 #[async_trait]
 impl Cancel for CancelState {
+    /// Cancels locally first, always: pending calls and endpoint reads end, and the next
+    /// fetch is a `Cancelled` error; then asks the server, as a best effort.
     async fn cancel(&self) -> Result<()> {
         let (token, info) = self
             .current
@@ -305,14 +307,11 @@ impl FlightSqlCursor {
         let client = session.client();
         let transaction = session.transaction().await?;
         if bound.is_none() && statement.is_none() {
-            if update && !session.updates_refused() {
-                match client.execute_update(sql, transaction.as_ref()).await {
-                    Ok(n) => {
-                        self.affected = Some(n);
-                        return Ok(());
-                    }
-                    Err(e) if e.is_not_supported() => session.refuse_updates(),
-                    Err(e) => return Err(e),
+            if update && !session.lacks(Call::DoPutUpdate) {
+                let answer = client.execute_update(sql, transaction.as_ref()).await;
+                if let Some(n) = session.learn(Call::DoPutUpdate, answer)? {
+                    self.affected = Some(n);
+                    return Ok(());
                 }
             }
             if !update && client.config().poll() {
@@ -368,17 +367,13 @@ impl FlightSqlCursor {
             )?),
             Bound::Arrow(batch) => Some(batch),
         };
-        if update && !session.updates_refused() {
-            match client
+        if update && !session.lacks(Call::DoPutUpdate) {
+            let answer = client
                 .execute_prepared_update(statement, params.clone())
-                .await
-            {
-                Ok(n) => {
-                    self.affected = Some(n);
-                    return Ok(());
-                }
-                Err(e) if e.is_not_supported() => session.refuse_updates(),
-                Err(e) => return Err(e),
+                .await;
+            if let Some(n) = session.learn(Call::DoPutUpdate, answer)? {
+                self.affected = Some(n);
+                return Ok(());
             }
         }
         if let Some(params) = params {

@@ -1,9 +1,10 @@
-//! Per-connection state shared by a connection, its cursors and its prepared statements:
-//! autocommit and the current transaction, savepoints, what the server can do (probed once),
-//! what it refused (so that a refused kind of call is not paid for again), and the cache of
+//! Per-connection state shared by a connection, its cursors and its prepared statements, each
+//! piece in one place: the transaction state (autocommit, the open transaction and its
+//! savepoints, under one lock), the capabilities record (what the server says it supports,
+//! probed once, and the calls it was found to lack, decided one way), and the cache of
 //! prepared statements.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -35,6 +36,34 @@ impl Capabilities {
     }
 }
 
+/// A call some servers lack, learned once per connection from their answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Call {
+    /// Updates through `DoPut` (`CommandStatementUpdate`, `CommandPreparedStatementUpdate`).
+    DoPutUpdate,
+    /// `CancelFlightInfo`.
+    CancelFlightInfo,
+    /// The deprecated `CancelQuery`.
+    CancelQuery,
+}
+
+/// The transaction state: one value under one lock.
+#[derive(Debug, Default)]
+enum Transaction {
+    /// Each statement commits as it completes.
+    #[default]
+    Auto,
+    /// Statements run in a transaction, begun at the first one.
+    Manual { open: Option<Open> },
+}
+
+/// An open transaction and its savepoints.
+#[derive(Debug)]
+struct Open {
+    id: Bytes,
+    savepoints: Vec<(String, Bytes)>,
+}
+
 /// A prepared statement kept for reuse, with the SQL and transaction it belongs to.
 #[derive(Debug)]
 struct Cached {
@@ -47,18 +76,20 @@ struct Cached {
 #[derive(Debug)]
 pub(crate) struct Session {
     client: FlightSqlClient,
+    /// The transaction state. Every transition (begin, commit, rollback, autocommit,
+    /// savepoints) holds this lock across its call to the server, so a statement starting
+    /// meanwhile sees the state before or after, never between.
+    transaction: tokio::sync::Mutex<Transaction>,
+    /// Whether autocommit is on: a copy of the state for synchronous readers, written only
+    /// under the lock.
     autocommit: AtomicBool,
-    transaction: tokio::sync::Mutex<Option<Bytes>>,
-    savepoints: Mutex<HashMap<String, Bytes>>,
     server_info: tokio::sync::OnceCell<ServerInfo>,
     /// Whether the server lists schemas and tables only per catalog (probed once).
     needs_catalog: tokio::sync::OnceCell<bool>,
-    /// The server answered `UNIMPLEMENTED` to an update through `DoPut`.
-    updates_refused: AtomicBool,
-    /// The server answered `UNIMPLEMENTED` to `CancelFlightInfo`.
-    cancel_flight_info_refused: AtomicBool,
-    /// The server answered `UNIMPLEMENTED` to both ways of cancelling.
-    cancel_refused: AtomicBool,
+    /// The calls the server answered as lacking.
+    lacking: Mutex<BTreeSet<Call>>,
+    /// Whether the session options were changed since connect (a reset restores them).
+    session_changed: AtomicBool,
     /// Least recently used first.
     cache: Mutex<Vec<Cached>>,
 }
@@ -67,14 +98,12 @@ impl Session {
     pub(crate) fn new(client: FlightSqlClient) -> Session {
         Session {
             client,
+            transaction: tokio::sync::Mutex::new(Transaction::Auto),
             autocommit: AtomicBool::new(true),
-            transaction: tokio::sync::Mutex::new(None),
-            savepoints: Mutex::new(HashMap::new()),
             server_info: tokio::sync::OnceCell::new(),
             needs_catalog: tokio::sync::OnceCell::new(),
-            updates_refused: AtomicBool::new(false),
-            cancel_flight_info_refused: AtomicBool::new(false),
-            cancel_refused: AtomicBool::new(false),
+            lacking: Mutex::new(BTreeSet::new()),
+            session_changed: AtomicBool::new(false),
             cache: Mutex::new(Vec::new()),
         }
     }
@@ -123,63 +152,106 @@ impl Session {
         self.needs_catalog.get_or_try_init(|| probe).await.copied()
     }
 
+    /// Whether the server was found to lack a call.
+    pub(crate) fn lacks(&self, call: Call) -> bool {
+        self.lacking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&call)
+    }
+
+    /// Learns from an answer whether the server lacks a call: `Ok(None)` (and remembered)
+    /// when it does, the answer otherwise. The one place that decides it, from the error's
+    /// kind (see `transport::status`: `UNIMPLEMENTED`, and the other codes servers use with a
+    /// message saying so).
+    pub(crate) fn learn<T>(&self, call: Call, answer: Result<T>) -> Result<Option<T>> {
+        match answer {
+            Err(e) if e.is_not_supported() => {
+                tracing::debug!(?call, error = %e, "the server lacks this call");
+                self.lacking
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(call);
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
+    }
+
     pub(crate) fn autocommit(&self) -> bool {
         self.autocommit.load(Ordering::SeqCst)
     }
 
     pub(crate) async fn set_autocommit(&self, on: bool) -> Result<()> {
         self.check_open()?;
-        if on {
-            if !self.autocommit() {
-                self.end_transaction(true).await?;
-                self.autocommit.store(true, Ordering::SeqCst);
-            }
-            return Ok(());
-        }
-        if !self.capabilities().await.transactions {
+        if !on && !self.capabilities().await.transactions {
             return Err(Error::not_supported(
                 "turning autocommit off: the server has no transactions (its SqlInfo \
                  FLIGHT_SQL_SERVER_TRANSACTION is not TRANSACTION or SAVEPOINT)",
             ));
         }
-        self.autocommit.store(false, Ordering::SeqCst);
+        let mut state = self.transaction.lock().await;
+        match (&mut *state, on) {
+            (Transaction::Auto, true) | (Transaction::Manual { .. }, false) => return Ok(()),
+            (Transaction::Auto, false) => *state = Transaction::Manual { open: None },
+            (Transaction::Manual { open }, true) => {
+                if let Some(open) = open.take() {
+                    // Committed and switched under one lock: no statement starts between.
+                    if let Err(e) = self.finish(&open.id, true).await {
+                        *state = Transaction::Manual { open: Some(open) };
+                        return Err(e);
+                    }
+                }
+                *state = Transaction::Auto;
+            }
+        }
+        self.autocommit.store(on, Ordering::SeqCst);
         Ok(())
     }
 
     /// The transaction statements run in: none in autocommit mode; else the current one,
     /// begun now if none is open.
     pub(crate) async fn transaction(&self) -> Result<Option<Bytes>> {
-        if self.autocommit() {
-            return Ok(None);
+        let mut state = self.transaction.lock().await;
+        match &mut *state {
+            Transaction::Auto => Ok(None),
+            Transaction::Manual { open: Some(open) } => Ok(Some(open.id.clone())),
+            Transaction::Manual { open } => {
+                let id = self.client.begin_transaction().await?;
+                *open = Some(Open {
+                    id: id.clone(),
+                    savepoints: Vec::new(),
+                });
+                Ok(Some(id))
+            }
         }
-        let mut current = self.transaction.lock().await;
-        if current.is_none() {
-            *current = Some(self.client.begin_transaction().await?);
-        }
-        Ok(current.clone())
     }
 
     /// Commits or rolls back the open transaction, if any.
     pub(crate) async fn end_transaction(&self, commit: bool) -> Result<()> {
         self.check_open()?;
-        let mut current = self.transaction.lock().await;
-        let Some(id) = current.take() else {
+        let mut state = self.transaction.lock().await;
+        let Transaction::Manual { open } = &mut *state else {
             return Ok(());
         };
-        self.savepoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        self.forget_statements_of(&id);
-        self.client.end_transaction(&id, commit).await
+        let Some(current) = open.take() else {
+            return Ok(());
+        };
+        self.finish(&current.id, commit).await
+    }
+
+    /// Ends a transaction on the server and forgets its cached statements.
+    async fn finish(&self, id: &Bytes, commit: bool) -> Result<()> {
+        self.forget_statements_of(id);
+        self.client.end_transaction(id, commit).await
     }
 
     pub(crate) async fn savepoint(&self, name: &str) -> Result<()> {
         self.check_open()?;
+        let not_in_transaction =
+            || Error::interface("savepoints live in a transaction: turn autocommit off first");
         if self.autocommit() {
-            return Err(Error::interface(
-                "savepoints live in a transaction: turn autocommit off first",
-            ));
+            return Err(not_in_transaction());
         }
         if !self.capabilities().await.savepoints {
             return Err(Error::not_supported(
@@ -187,68 +259,104 @@ impl Session {
                  FLIGHT_SQL_SERVER_TRANSACTION is not SAVEPOINT)",
             ));
         }
-        let transaction = self.transaction().await?.ok_or_else(|| {
-            Error::interface("savepoints live in a transaction: turn autocommit off first")
-        })?;
-        let id = self.client.begin_savepoint(&transaction, name).await?;
-        self.savepoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_owned(), id);
+        let mut state = self.transaction.lock().await;
+        let Transaction::Manual { open } = &mut *state else {
+            return Err(not_in_transaction());
+        };
+        if open.is_none() {
+            *open = Some(Open {
+                id: self.client.begin_transaction().await?,
+                savepoints: Vec::new(),
+            });
+        }
+        let Some(current) = open.as_mut() else {
+            return Err(not_in_transaction());
+        };
+        let id = self.client.begin_savepoint(&current.id, name).await?;
+        current.savepoints.retain(|(n, _)| n != name);
+        current.savepoints.push((name.to_owned(), id));
         Ok(())
     }
 
     pub(crate) async fn end_savepoint(&self, name: &str, release: bool) -> Result<()> {
         self.check_open()?;
-        let id = self
+        let mut state = self.transaction.lock().await;
+        let unknown = || Error::programming(format!("no savepoint named {name:?}"));
+        let Transaction::Manual {
+            open: Some(current),
+        } = &mut *state
+        else {
+            return Err(unknown());
+        };
+        let index = current
             .savepoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name)
-            .ok_or_else(|| Error::programming(format!("no savepoint named {name:?}")))?;
-        self.client.end_savepoint(&id, release).await
+            .iter()
+            .rposition(|(n, _)| n == name)
+            .ok_or_else(unknown)?;
+        let id = current.savepoints[index].1.clone();
+        self.client.end_savepoint(&id, release).await?;
+        // Savepoints created after this one end with it; rolling back to it keeps it.
+        current
+            .savepoints
+            .truncate(if release { index } else { index + 1 });
+        Ok(())
     }
 
-    pub(crate) fn updates_refused(&self) -> bool {
-        self.updates_refused.load(Ordering::SeqCst)
+    /// Back to the state of a new connection: the open transaction rolled back, autocommit
+    /// on, and the session options as at connect (the server's session closed, the URL's
+    /// catalog and schema set again).
+    pub(crate) async fn reset(&self) -> Result<()> {
+        self.check_open()?;
+        {
+            let mut state = self.transaction.lock().await;
+            if let Transaction::Manual { open } = &mut *state {
+                if let Some(current) = open.take() {
+                    self.finish(&current.id, false).await?;
+                }
+                *state = Transaction::Auto;
+                self.autocommit.store(true, Ordering::SeqCst);
+            }
+        }
+        if self.session_changed.swap(false, Ordering::SeqCst) {
+            match self.client.close_session().await {
+                Ok(()) => {}
+                Err(e) if e.is_not_supported() => self.client.forget_session(),
+                Err(e) => return Err(e.context("resetting the session options")),
+            }
+            self.client.apply_url_session_options().await?;
+        }
+        Ok(())
     }
 
-    pub(crate) fn refuse_updates(&self) {
-        self.updates_refused.store(true, Ordering::SeqCst);
+    /// Notes that the session options changed (a reset restores them).
+    pub(crate) fn session_changed(&self) {
+        self.session_changed.store(true, Ordering::SeqCst);
     }
 
-    /// Asks the server to cancel a query: `CancelFlightInfo`, or the deprecated
-    /// `CancelQuery` when the server does not implement the former. Remembers refusals.
+    /// Asks the server to cancel a query, as a best effort: `CancelFlightInfo`, or the
+    /// deprecated `CancelQuery` when the server lacks the former. A server that lacks both is
+    /// remembered and not asked again.
     pub(crate) async fn cancel(&self, info: &FlightInfo) -> Result<()> {
-        if self.cancel_refused.load(Ordering::SeqCst) || info.endpoint.is_empty() {
+        if info.endpoint.is_empty() {
             return Ok(());
         }
         tracing::debug!(endpoints = info.endpoint.len(), "cancelling a query");
-        if !self.cancel_flight_info_refused.load(Ordering::SeqCst) {
-            match self.client.cancel_flight_info(info).await {
-                Ok(outcome) => {
-                    tracing::debug!(?outcome, "CancelFlightInfo answered");
-                    return Ok(());
-                }
-                Err(e) if e.is_not_supported() => {
-                    tracing::debug!("CancelFlightInfo not served; falling back to CancelQuery");
-                    self.cancel_flight_info_refused
-                        .store(true, Ordering::SeqCst);
-                }
-                Err(e) => return Err(e),
+        if !self.lacks(Call::CancelFlightInfo) {
+            let answer = self.client.cancel_flight_info(info).await;
+            if let Some(outcome) = self.learn(Call::CancelFlightInfo, answer)? {
+                tracing::debug!(?outcome, "CancelFlightInfo answered");
+                return Ok(());
             }
         }
-        match self.client.cancel_query(info).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_supported() => {
-                self.cancel_refused.store(true, Ordering::SeqCst);
-                Err(Error::not_supported(
-                    "the server implements neither CancelFlightInfo nor CancelQuery",
-                )
-                .with_source(e))
+        if !self.lacks(Call::CancelQuery) {
+            let answer = self.client.cancel_query(info).await;
+            if let Some(outcome) = self.learn(Call::CancelQuery, answer)? {
+                tracing::debug!(?outcome, "CancelQuery answered");
+                return Ok(());
             }
-            Err(e) => Err(e),
         }
+        tracing::debug!("the server lacks CancelFlightInfo and CancelQuery: cancelled locally");
+        Ok(())
     }
 
     /// A prepared statement for `sql` in `transaction`: a cached one (taken out of the
@@ -316,8 +424,12 @@ impl Session {
         if self.client.is_closed() {
             return Ok(());
         }
-        let rollback = match self.transaction.lock().await.take() {
-            Some(id) => self.client.end_transaction(&id, false).await,
+        let open = match std::mem::take(&mut *self.transaction.lock().await) {
+            Transaction::Manual { open } => open,
+            Transaction::Auto => None,
+        };
+        let rollback = match open {
+            Some(current) => self.client.end_transaction(&current.id, false).await,
             None => Ok(()),
         };
         let cached: Vec<Cached> = self
@@ -345,7 +457,10 @@ impl Drop for Session {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let transaction = self.transaction.get_mut().take();
+        let transaction = match std::mem::take(self.transaction.get_mut()) {
+            Transaction::Manual { open } => open.map(|o| o.id),
+            Transaction::Auto => None,
+        };
         let cached: Vec<PreparedHandle> = self
             .cache
             .get_mut()

@@ -9,7 +9,11 @@
 
 use std::io::Read;
 
-use arrow::datatypes::Schema;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{
+    DataType, Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type, Schema,
+    validate_decimal_precision_and_scale,
+};
 use arrow::ipc::{CompressionType, Message, MessageHeader};
 use arrow_flight::FlightData;
 use dbapi::{Error, Result};
@@ -132,10 +136,14 @@ fn compressed_size(bytes: &[u8], codec: CompressionType, limits: Limits) -> Resu
     if codec == CompressionType::LZ4_FRAME {
         let actual = lz4_expanded_size(&bytes[8..], declared)?;
         if actual != declared {
+            let expands = if actual > declared {
+                format!("more than {declared}")
+            } else {
+                actual.to_string()
+            };
             return Err(malformed(format!(
                 "malformed message: an LZ4 buffer declares {declared} bytes uncompressed and \
-                 expands to {}{actual}",
-                if actual > declared { "more than " } else { "" }
+                 expands to {expands}"
             )));
         }
     }
@@ -176,7 +184,10 @@ pub(crate) fn schema(bytes: &[u8], what: &str) -> Result<Schema> {
         )))
     });
     match decoded {
-        Ok(Ok(schema)) => Ok(schema),
+        Ok(Ok(schema)) => {
+            check_schema(&schema).map_err(|e| e.context(format_args!("the {what}")))?;
+            Ok(schema)
+        }
         Ok(Err(e)) => Err(Error::internal(format!(
             "the server sent an undecodable {what}: {e}"
         ))),
@@ -185,6 +196,90 @@ pub(crate) fn schema(bytes: &[u8], what: &str) -> Result<Schema> {
              message"
         ))),
     }
+}
+
+/// Checks what a schema declares that Arrow's own code would trust later: decimal types
+/// whose precision and scale are possible (a scale above the precision panics Arrow's
+/// formatters), at any depth.
+///
+/// # Errors
+/// An [`Internal`](dbapi::ErrorKind::Internal) error naming the column and its type.
+pub(crate) fn check_schema(schema: &Schema) -> Result<()> {
+    for field in schema.fields() {
+        check_type(field.name(), field.data_type())?;
+    }
+    Ok(())
+}
+
+fn check_type(name: &str, data_type: &DataType) -> Result<()> {
+    let valid = match data_type {
+        DataType::Decimal32(p, s) => validate_decimal_precision_and_scale::<Decimal32Type>(*p, *s),
+        DataType::Decimal64(p, s) => validate_decimal_precision_and_scale::<Decimal64Type>(*p, *s),
+        DataType::Decimal128(p, s) => {
+            validate_decimal_precision_and_scale::<Decimal128Type>(*p, *s)
+        }
+        DataType::Decimal256(p, s) => {
+            validate_decimal_precision_and_scale::<Decimal256Type>(*p, *s)
+        }
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => return check_type(name, f.data_type()),
+        DataType::Struct(fields) => {
+            return fields
+                .iter()
+                .try_for_each(|f| check_type(name, f.data_type()));
+        }
+        DataType::Union(fields, _) => {
+            return fields
+                .iter()
+                .try_for_each(|(_, f)| check_type(name, f.data_type()));
+        }
+        DataType::Dictionary(_, value) => return check_type(name, value),
+        DataType::RunEndEncoded(_, values) => return check_type(name, values.data_type()),
+        _ => Ok(()),
+    };
+    valid.map_err(|e| {
+        Error::internal(format!(
+            "column {name:?} has an impossible type {data_type}: {e}"
+        ))
+    })
+}
+
+/// Checks the values of a batch that Arrow's own code would trust later: every decimal of a
+/// top-level column fits the precision its type declares (a formatter would drop the digits
+/// beyond it). Columns of other types cost nothing.
+///
+/// # Errors
+/// An [`Internal`](dbapi::ErrorKind::Internal) error naming the column.
+pub(crate) fn check_batch(batch: &RecordBatch) -> Result<()> {
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let valid = match field.data_type() {
+            DataType::Decimal32(p, _) => column
+                .as_primitive::<Decimal32Type>()
+                .validate_decimal_precision(*p),
+            DataType::Decimal64(p, _) => column
+                .as_primitive::<Decimal64Type>()
+                .validate_decimal_precision(*p),
+            DataType::Decimal128(p, _) => column
+                .as_primitive::<Decimal128Type>()
+                .validate_decimal_precision(*p),
+            DataType::Decimal256(p, _) => column
+                .as_primitive::<Decimal256Type>()
+                .validate_decimal_precision(*p),
+            _ => continue,
+        };
+        valid.map_err(|e| {
+            Error::internal(format!(
+                "column {:?} holds a value with more digits than its type {} allows: {e}",
+                field.name(),
+                field.data_type()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 fn malformed(text: String) -> Error {

@@ -12,7 +12,7 @@ use dbapi::{Error, Result};
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 
 use super::framing::messages;
-use super::guard::{Limits, check_message};
+use super::guard::{Limits, check_batch, check_message, check_schema};
 use crate::transport::{HttpBody, Transport, from_status, within};
 
 /// What a result stream yields: its schema, then batches.
@@ -97,10 +97,17 @@ impl FlightStreamReader {
     pub(crate) async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         let item = next_item(&mut self.decoder, self.timeout).await?;
         match &item {
-            Some(StreamItem::Schema(schema)) => self.schema = Some(schema.clone()),
+            Some(StreamItem::Schema(schema)) => {
+                check_schema(schema)?;
+                self.schema = Some(schema.clone());
+            }
             Some(StreamItem::Batch(batch)) => match &self.batch_schema {
-                None => self.batch_schema = Some(batch.schema()),
-                Some(first) if first.fields() == batch.schema().fields() => {}
+                None => {
+                    check_schema(batch.schema_ref())?;
+                    check_batch(batch)?;
+                    self.batch_schema = Some(batch.schema());
+                }
+                Some(first) if first.fields() == batch.schema_ref().fields() => check_batch(batch)?,
                 Some(_) => {
                     return Err(Error::internal(
                         "the stream changed its schema after its first batch",

@@ -125,7 +125,9 @@ pub(crate) fn from_status_explained(
             .with_source(tonic::Status::new(code, message.to_owned()))
             .connection();
     }
-    let kind = if code == Code::Internal && looks_like_sql_error(message) {
+    let kind = if lacks_call(code, message) {
+        ErrorKind::NotSupported
+    } else if code == Code::Internal && looks_like_sql_error(message) {
         // Some servers send INTERNAL for every error, the user's SQL included.
         ErrorKind::Programming
     } else {
@@ -143,6 +145,36 @@ pub(crate) fn from_status_explained(
     error
 }
 
+/// Whether a status says the server lacks the call itself: `UNIMPLEMENTED`, or the other codes
+/// servers answer unknown actions and commands with, when their message says so. The one
+/// place that decides it: such statuses become [`NotSupported`](ErrorKind::NotSupported)
+/// errors, which the fallbacks of the connection test.
+fn lacks_call(code: Code, message: &str) -> bool {
+    if code == Code::Unimplemented {
+        return true;
+    }
+    if !matches!(
+        code,
+        Code::InvalidArgument | Code::Internal | Code::Unknown | Code::NotFound
+    ) {
+        return false;
+    }
+    let m = message.to_ascii_lowercase();
+    [
+        "unsupported action",
+        "unknown action",
+        "action type",
+        "not implemented",
+        "unimplemented",
+        "unknown command",
+        "unsupported command",
+        "command not supported",
+        "action not supported",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
 /// Whether a server's message describes an error in the SQL (syntax, planning, unknown
 /// names) rather than in the server.
 fn looks_like_sql_error(message: &str) -> bool {
@@ -157,6 +189,10 @@ fn looks_like_sql_error(message: &str) -> bool {
         "schema error",
         "no field named",
         "table not found",
+        "database not found",
+        "namespace not found",
+        "catalog not found",
+        "schema not found",
         "column not found",
         "does not exist",
         "unknown column",
@@ -334,6 +370,29 @@ mod tests {
         }
         let e = from_status(&tonic::Status::internal("out of memory"), Transport::Tls);
         assert_eq!(e.kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn statuses_saying_the_call_is_lacking_are_not_supported() {
+        for status in [
+            tonic::Status::unimplemented("no"),
+            tonic::Status::invalid_argument("Unsupported action type: \"CancelFlightInfo\""),
+            tonic::Status::internal("unknown action CancelQuery"),
+            tonic::Status::invalid_argument("Not implemented: do_put_statement_update"),
+        ] {
+            let e = from_status(&status, Transport::Tls);
+            assert_eq!(e.kind(), ErrorKind::NotSupported, "{status:?}");
+        }
+        let e = from_status(
+            &tonic::Status::invalid_argument("column \"x\" not found"),
+            Transport::Tls,
+        );
+        assert_eq!(e.kind(), ErrorKind::Programming);
+        let e = from_status(
+            &tonic::Status::internal("database not found: sensors"),
+            Transport::Tls,
+        );
+        assert_eq!(e.kind(), ErrorKind::Programming);
     }
 
     #[test]
