@@ -21,10 +21,9 @@ async fn sql_errors_are_programming_errors_with_the_server_message() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no_such_table"), "{e}");
-    let status = std::error::Error::source(&e)
-        .and_then(|s| s.downcast_ref::<tonic::Status>())
-        .expect("the gRPC status is the source");
-    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    // The message says all the status says: nothing under it repeats it.
+    assert!(std::error::Error::source(&e).is_none());
+    crate::assert_causes_once(&e);
     // The cursor is still usable.
     cursor
         .execute("SELECT id FROM numbers", Params::None)
@@ -205,5 +204,61 @@ async fn sql_errors_sent_as_internal_are_still_programming_errors() {
         let e = cursor.execute(sql, Params::None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Programming, "{sql}: {e}");
         assert_eq!(e.code(), Some("INTERNAL"), "{sql}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn every_cause_is_printed_once() {
+    let mut errors = Vec::new();
+    // Refused, unresolvable, malformed, mismatched.
+    for url in [
+        "grpc://127.0.0.1:1",
+        "grpc://no-such-host.invalid:1?connect_timeout=2s",
+        "flightsql://u:p%2Fss@h:1/a/b",
+        "grpc://127.0.0.1:1?tls_skip_verify=true",
+    ] {
+        errors.push(registry().connect(url).await.unwrap_err());
+    }
+    let server = server(Options::default()).await;
+    // TLS to a plaintext server.
+    let tls_url = format!("grpc+tls://{}?tls_skip_verify=true", server.addr());
+    errors.push(match registry().connect(&tls_url).await {
+        Err(e) => e,
+        Ok(conn) => conn
+            .cursor()
+            .unwrap()
+            .execute("SELECT 1", Params::None)
+            .await
+            .unwrap_err(),
+    });
+    let conn = connect(&server).await;
+    for sql in ["SELEKT 1", "SELECT * FROM no_such_table", "SELECT 1/0"] {
+        let mut cursor = conn.cursor().unwrap();
+        let e = match cursor.execute(sql, Params::None).await {
+            Err(e) => e,
+            Ok(()) => match cursor.fetchall().await {
+                Err(e) => e,
+                Ok(_) => continue,
+            },
+        };
+        errors.push(e);
+    }
+    // Locations that fail, one and several.
+    server.set_options(|o| {
+        o.locations = flightsql_server::Locations::Fixed(vec![
+            "grpc://127.0.0.1:1".into(),
+            "grpc://127.0.0.1:2".into(),
+        ])
+    });
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    errors.push(cursor.fetchall().await.unwrap_err());
+    server.set_options(|o| {
+        o.locations = flightsql_server::Locations::Fixed(vec!["grpc://127.0.0.1:1".into()])
+    });
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    errors.push(cursor.fetchall().await.unwrap_err());
+    assert!(errors.len() >= 9);
+    for e in &errors {
+        crate::assert_causes_once(e);
     }
 }

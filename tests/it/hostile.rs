@@ -63,6 +63,7 @@ async fn lies_in_streams_are_errors_naming_their_cause() {
     };
     for case in cases::STREAMS {
         let e = fetch_error(&server, case).await;
+        crate::assert_causes_once(&e);
         let (kind, parts) = expect(case);
         assert_eq!(e.kind(), kind, "{case}: {e}");
         for part in parts {

@@ -101,6 +101,35 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// Checks that no error of the driver repeats its source's text (third-party errors often
+/// do: the report skips those), and that the report prints each cause once.
+pub fn assert_causes_once(e: &dbapi::Error) {
+    fn text(e: &(dyn std::error::Error + 'static)) -> String {
+        match e.downcast_ref::<dbapi::Error>() {
+            Some(d) => d.message().to_owned(),
+            None => e.to_string(),
+        }
+    }
+    let mut current: &(dyn std::error::Error + 'static) = e;
+    while let Some(source) = current.source() {
+        if current.is::<dbapi::Error>() {
+            let (outer, inner) = (text(current), text(source));
+            assert!(
+                inner.trim().is_empty() || !outer.contains(inner.trim()),
+                "{outer:?} repeats its source {inner:?}"
+            );
+        }
+        current = source;
+    }
+    let lines = e.report().lines();
+    for (i, line) in lines.iter().enumerate() {
+        assert!(
+            lines[..i].iter().all(|l| !l.contains(line.as_str())),
+            "{lines:?}"
+        );
+    }
+}
+
 pub fn all_ids() -> Vec<i64> {
     (0..NUMBERS as i64).collect()
 }

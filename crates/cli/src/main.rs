@@ -103,8 +103,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an error on standard error: one line, then its causes.
+/// Prints an error on standard error: one line, then each of its causes not already said.
 fn report(error: &(dyn std::error::Error + 'static), verbose: bool) {
+    let lines = dbapi::Report::new(error).lines();
     match error.downcast_ref::<dbapi::Error>() {
         Some(e) if verbose => {
             let code = e.code().map(|c| format!(", code {c}")).unwrap_or_default();
@@ -112,10 +113,8 @@ fn report(error: &(dyn std::error::Error + 'static), verbose: bool) {
         }
         _ => eprintln!("error: {error}"),
     }
-    let mut source = error.source();
-    while let Some(cause) = source {
+    for cause in lines.iter().skip(1) {
         eprintln!("  caused by: {cause}");
-        source = cause.source();
     }
 }
 

@@ -273,6 +273,76 @@ impl fmt::Display for Error {
     }
 }
 
+/// An error and its causes as text, each cause printed once: `Display` writes the error, then
+/// one `caused by: ...` line per cause whose text was not already printed (an error's cause
+/// often repeats what its message says). `{:#}` writes it all on one line, causes joined
+/// with `: `.
+///
+/// ```
+/// let io = std::io::Error::other("connection refused");
+/// let e = dbapi::Error::operational("cannot connect to db:8181").with_source(io);
+/// assert_eq!(
+///     e.report().to_string(),
+///     "OperationalError: cannot connect to db:8181\n  caused by: connection refused"
+/// );
+/// assert_eq!(
+///     format!("{:#}", e.report()),
+///     "OperationalError: cannot connect to db:8181: connection refused"
+/// );
+/// ```
+#[derive(Clone, Copy)]
+pub struct Report<'a>(&'a (dyn StdError + 'static));
+
+impl<'a> Report<'a> {
+    /// The report of any error.
+    pub fn new(error: &'a (dyn StdError + 'static)) -> Report<'a> {
+        Report(error)
+    }
+
+    /// The text of each line: the error, then each cause not already said.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![self.0.to_string()];
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = match cause.downcast_ref::<Error>() {
+                Some(e) => e.message().to_owned(),
+                None => cause.to_string(),
+            };
+            let text = text.trim().to_owned();
+            if !text.is_empty() && !lines.iter().any(|l| l.contains(&text)) {
+                lines.push(text);
+            }
+            next = cause.source();
+        }
+        lines
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines = self.lines();
+        let separator = if f.alternate() {
+            ": "
+        } else {
+            "\n  caused by: "
+        };
+        f.write_str(&lines.join(separator))
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Error {
+    /// This error and its causes, each printed once (see [`Report`]).
+    pub fn report(&self) -> Report<'_> {
+        Report(self)
+    }
+}
+
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.inner

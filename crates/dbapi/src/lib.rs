@@ -117,7 +117,7 @@ pub use crate::column::{Column, TypeCode};
 pub use crate::connection::Connection;
 pub use crate::cursor::{Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::driver::Driver;
-pub use crate::error::{BoxError, Error, ErrorKind, Result};
+pub use crate::error::{BoxError, Error, ErrorKind, Report, Result};
 pub use crate::from_value::{FromValue, FromValueError};
 pub use crate::params::Params;
 pub use crate::redact::{is_secret_key, redact_url};

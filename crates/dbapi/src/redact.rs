@@ -5,21 +5,20 @@
 ///
 /// Used for every URL that goes into an error message. Works on malformed URLs too.
 pub fn redact_url(url: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    // The user-info ends at the last `@` not inside the query: in a malformed URL a password
+    // may hold an unencoded `/`, `?` or `#`, so the usual end of the authority cannot be
+    // trusted. (`@` inside a query value comes after `=`.)
+    let rest = &url[authority_start..];
+    let at = rest
+        .match_indices('@')
+        .map(|(i, _)| i)
+        .rfind(|&i| !rest[..i].contains('=') && !rest[..i].contains('&'));
     let mut out = String::with_capacity(url.len());
-    // user:password@ in the authority
-    let authority_start = head.find("://").map_or(0, |i| i + 3);
-    let authority_end = head[authority_start..]
-        .find('/')
-        .map_or(head.len(), |i| authority_start + i);
-    let authority = &head[authority_start..authority_end];
-    match authority.rfind('@') {
+    out.push_str(&url[..authority_start]);
+    let after_userinfo = match at {
         Some(at) => {
-            let userinfo = &authority[..at];
-            out.push_str(&head[..authority_start]);
+            let userinfo = &rest[..at];
             match userinfo.split_once(':') {
                 Some((user, _)) => {
                     out.push_str(user);
@@ -27,10 +26,16 @@ pub fn redact_url(url: &str) -> String {
                 }
                 None => out.push_str(userinfo),
             }
-            out.push_str(&head[authority_start + at..]);
+            out.push('@');
+            &rest[at + 1..]
         }
-        None => out.push_str(head),
-    }
+        None => rest,
+    };
+    let (head, query) = match after_userinfo.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (after_userinfo, None),
+    };
+    out.push_str(head);
     if let Some(query) = query {
         out.push('?');
         for (n, pair) in query.split('&').enumerate() {
@@ -62,6 +67,11 @@ pub fn is_secret_key(key: &str) -> bool {
         "key",
         "cookie",
         "credential",
+        "jwt",
+        "session",
+        "signature",
+        "bearer",
+        "assertion",
     ]
     .iter()
     .any(|s| k.contains(s))
@@ -83,5 +93,40 @@ mod tests {
         );
         assert_eq!(redact_url("x://u@h"), "x://u@h");
         assert_eq!(redact_url("garbage"), "garbage");
+    }
+
+    #[test]
+    fn hides_passwords_holding_unencoded_url_delimiters() {
+        for (url, secret) in [
+            ("flightsql://u:p/ss@h:1?tls=false", "p/ss"),
+            ("flightsql://u:p?ss@h:1", "p?ss"),
+            ("flightsql://u:p#s/s?x@h:1/db", "p#s/s?x"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(secret), "{url} -> {shown}");
+            assert!(shown.starts_with("flightsql://u:***@h:1"), "{shown}");
+        }
+        assert_eq!(
+            redact_url("flightsql://h:1?user=a@b&token=t"),
+            "flightsql://h:1?user=a@b&token=***"
+        );
+    }
+
+    #[test]
+    fn secret_names() {
+        for key in [
+            "x-api-key",
+            "authorization",
+            "x-jwt",
+            "session-id",
+            "x-amz-signature",
+            "x-bearer",
+            "client_assertion",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in ["database", "x-trace", "user-agent"] {
+            assert!(!is_secret_key(key), "{key}");
+        }
     }
 }

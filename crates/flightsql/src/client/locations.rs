@@ -66,16 +66,13 @@ impl FlightSqlClient {
             let shown = shown(&endpoint.location[0].uri);
             return Err(only.context(format_args!("location {shown}")));
         }
-        let error = Error::operational(format!(
+        // The message names each location's failure: no source repeats one.
+        Err(Error::operational(format!(
             "all {} locations failed: {}",
             failures.len(),
             failures.join("; ")
         ))
-        .connection();
-        Err(match last {
-            Some(cause) => error.with_source(cause),
-            None => error,
-        })
+        .connection())
     }
 
     /// Reads an `http(s)://` location: a GET answering an Arrow IPC stream, sent without the
@@ -90,7 +87,7 @@ impl FlightSqlClient {
             }
         };
         let limits = HttpLimits {
-            connect_timeout: self.inner.config.connect_timeout(),
+            connect_timeout: Some(self.inner.config.effective_connect_timeout()),
             timeout: self.deadline(CallKind::Fetch),
         };
         let body = get_stream(&tls, location, limits).await?;

@@ -10,6 +10,6 @@ mod url;
 pub use self::oauth::{OAuth, OAuthFlow};
 pub(crate) use self::settings::{CallKind, USER_AGENT, is_local_host};
 pub use self::settings::{
-    Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE,
-    Locations, Pem, SCHEMES,
+    Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD,
+    DEFAULT_STATEMENT_CACHE, Locations, Pem, SCHEMES,
 };

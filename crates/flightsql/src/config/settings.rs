@@ -12,6 +12,10 @@ use super::oauth::OAuth;
 /// The default largest message the client accepts: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
+/// How long establishing a connection (TCP, TLS handshake; a location's, an HTTP request's)
+/// may take when `connect_timeout` does not say: 30 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The default number of endpoints opened ahead of the one being read.
 pub const DEFAULT_READ_AHEAD: usize = 2;
 
@@ -578,9 +582,15 @@ impl Config {
         self.timeout
     }
 
-    /// The connect timeout.
+    /// The connect timeout, when set ([`DEFAULT_CONNECT_TIMEOUT`] applies otherwise).
     pub fn connect_timeout(&self) -> Option<Duration> {
         self.connect_timeout
+    }
+
+    /// The limit on establishing a connection: `connect_timeout`, or
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn effective_connect_timeout(&self) -> Duration {
+        self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)
     }
 
     /// The timeout of planning a query, when set apart from `timeout`.

@@ -125,7 +125,12 @@ impl Config {
             query.push(format!("tls_root_certs={}", enc(&pem.url_value())));
         }
         if let Some(pem) = &self.tls_client_cert {
-            query.push(format!("tls_client_cert={}", enc(&pem.url_value())));
+            // A certificate chain is public, but an inline one may carry its key too.
+            let value = match pem {
+                Pem::Inline(text) if !secrets && text.contains("PRIVATE KEY") => "***".to_owned(),
+                _ => enc(&pem.url_value()),
+            };
+            query.push(format!("tls_client_cert={value}"));
         }
         if let Some(pem) = &self.tls_client_key {
             let value = match pem {
@@ -636,6 +641,8 @@ mod tests {
             "flightsql://h:99999",
             "::",
             "flightsql://u:hunter2@[::1",
+            "flightsql://u:hunter2/x@h:1",
+            "flightsql://u:hunter2?x@h:1",
         ] {
             let e = parse(url).unwrap_err();
             assert!(e.is_interface(), "{url}: {e}");
@@ -658,6 +665,16 @@ mod tests {
         }
         let e = parse("flightsql://h:1?token=s3cr3t&token=x").unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn an_inline_certificate_holding_a_key_is_hidden() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n";
+        let c = Config::new("h", 1).with_tls_client_cert(Pem::inline(pem), Pem::inline(pem));
+        for shown in [c.to_string(), format!("{c:?}")] {
+            assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        }
+        assert_eq!(c.to_url().parse::<Config>().unwrap(), c);
     }
 
     #[test]

@@ -100,10 +100,17 @@ fn decode_schema(info: &FlightInfo) -> Result<Option<SchemaRef>> {
 }
 
 /// What a cancel token reaches: the cursor's current execution.
-#[derive(Debug)]
 pub(crate) struct CancelState {
     session: Arc<Session>,
     current: Mutex<(CancellationToken, Option<FlightInfo>)>,
+}
+
+impl std::fmt::Debug for CancelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelState")
+            .field("cancelled", &self.is_cancelled())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CancelState {
@@ -162,7 +169,6 @@ impl Cancel for CancelState {
 /// that change data (`INSERT`, `UPDATE`, `DELETE`, DDL...) go through `DoPut` updates when the
 /// server supports them, else through the query path; either way they leave no result to
 /// fetch and set [`rowcount`](Cursor::rowcount).
-#[derive(Debug)]
 pub struct FlightSqlCursor {
     session: Arc<Session>,
     arraysize: usize,
@@ -173,6 +179,19 @@ pub struct FlightSqlCursor {
     affected: Option<i64>,
     cancel: Arc<CancelState>,
     progress: Arc<Mutex<Option<f64>>>,
+}
+
+impl std::fmt::Debug for FlightSqlCursor {
+    /// The shape of the result, never its tickets or locations (tickets may authorise reads,
+    /// and `http(s)://` locations may be presigned URLs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlightSqlCursor")
+            .field("arraysize", &self.arraysize)
+            .field("closed", &self.closed)
+            .field("endpoints", &self.info.as_ref().map(|i| i.endpoint.len()))
+            .field("affected", &self.affected)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FlightSqlCursor {

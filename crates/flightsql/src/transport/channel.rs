@@ -139,9 +139,7 @@ pub(crate) async fn open_channel(config: &Config, target: Target) -> Result<Chan
         .map_err(|e| Error::interface("user_agent is not valid in an HTTP header").with_source(e))?
         .initial_stream_window_size(Some(STREAM_WINDOW))
         .initial_connection_window_size(Some(CONNECTION_WINDOW));
-    if let Some(t) = config.connect_timeout() {
-        endpoint = endpoint.connect_timeout(t);
-    }
+    endpoint = endpoint.connect_timeout(config.effective_connect_timeout());
     if let Some(interval) = config.keepalive_interval() {
         endpoint = endpoint
             .http2_keep_alive_interval(interval)

@@ -41,11 +41,7 @@ pub(crate) async fn connect(
     let port = url.port_or_known_default().unwrap_or(443);
     let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
         .await
-        .map_err(|e| {
-            Error::operational(format!("{what}: cannot connect: {e}"))
-                .connection()
-                .with_source(e)
-        })?;
+        .map_err(|e| Error::operational(format!("{what}: cannot connect: {e}")).connection())?;
     let _ = tcp.set_nodelay(true);
     let io: Box<dyn Io> = if url.scheme().eq_ignore_ascii_case("https") {
         let name = ServerName::try_from(bare.clone())
@@ -63,11 +59,7 @@ pub(crate) async fn connect(
     };
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
-        .map_err(|e| {
-            Error::operational(format!("{what}: {e}"))
-                .connection()
-                .with_source(e)
-        })?;
+        .map_err(|e| Error::operational(format!("{what}: {e}")).connection())?;
     tokio::spawn(connection);
     let authority = match url.port() {
         Some(p) => format!("{host}:{p}"),
@@ -149,11 +141,10 @@ pub(crate) async fn get_stream(
                 .header(http::header::USER_AGENT, USER_AGENT)
                 .body(Full::new(Bytes::new()))
                 .map_err(|e| Error::interface(format!("{what}: {e}")))?;
-            sender.send_request(request).await.map_err(|e| {
-                Error::operational(format!("{what}: {e}"))
-                    .connection()
-                    .with_source(e)
-            })
+            sender
+                .send_request(request)
+                .await
+                .map_err(|e| Error::operational(format!("{what}: {e}")).connection())
         };
         let response = within(timeout, what, request).await??;
         match redirect_target(&url, response.status(), response.headers())? {
@@ -296,8 +287,7 @@ impl HttpBody {
                         "{}: the transfer broke before its end: {e}",
                         self.what
                     ))
-                    .connection()
-                    .with_source(e));
+                    .connection());
                 }
             }
         }
@@ -333,8 +323,7 @@ pub(crate) async fn read_bounded(
                 return Err(Error::operational(format!(
                     "{what}: the answer broke before its end: {e}"
                 ))
-                .connection()
-                .with_source(e));
+                .connection());
             }
         }
     }

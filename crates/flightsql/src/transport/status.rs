@@ -65,8 +65,8 @@ pub(crate) enum Transport {
     Established,
 }
 
-/// Converts a gRPC status. The status is kept as the source (without its metadata, which
-/// may hold tokens); `Error::code` gives the code name.
+/// Converts a gRPC status: the message holds its code name and message, `Error::code` gives
+/// the code name; its metadata (which may hold tokens) is dropped.
 pub(crate) fn from_status(status: &tonic::Status, transport: Transport) -> Error {
     from_status_explained(status, transport, None)
 }
@@ -122,7 +122,6 @@ pub(crate) fn from_status_explained(
     if explained || broken {
         return Error::operational(text)
             .with_code(code_name(code))
-            .with_source(tonic::Status::new(code, message.to_owned()))
             .connection();
     }
     let kind = if lacks_call(code, message) {
@@ -133,9 +132,9 @@ pub(crate) fn from_status_explained(
     } else {
         kind_of(code)
     };
-    let mut error = Error::new(kind, text)
-        .with_code(code_name(code))
-        .with_source(tonic::Status::new(code, message.to_owned()));
+    // The message says all the status says (its code and message; its metadata, which may
+    // hold tokens, is dropped): no source repeats it.
+    let mut error = Error::new(kind, text).with_code(code_name(code));
     match code {
         Code::Unauthenticated | Code::PermissionDenied => error = error.auth(),
         Code::DeadlineExceeded => error = error.timeout(),
@@ -212,13 +211,19 @@ pub(crate) fn from_transport(
     // hint when the cause looks like a TLS/plaintext mismatch.
     let chain = chain_text(&error);
     let mut text = what.to_owned();
-    if let Some(failure) = connect_failure(&error) {
+    let explained = connect_failure(&error);
+    if let Some(failure) = &explained {
         text = format!("{text}: {failure}");
     } else if let Some(hint) = tls_hint(&chain, transport) {
         text = format!("{text} ({hint})");
     }
     let timed_out = chain.contains("timed out") || chain.contains("elapsed");
-    let e = Error::operational(text).with_source(error).connection();
+    // An explained failure says what its causes say; otherwise they are the source.
+    let e = if explained.is_some() {
+        Error::operational(text).connection()
+    } else {
+        Error::operational(text).with_source(error).connection()
+    };
     if timed_out { e.timeout() } else { e }
 }
 
@@ -342,8 +347,7 @@ mod tests {
             e.to_string(),
             "OperationalError: server returned UNAUTHENTICATED: invalid token"
         );
-        let source = e.source().unwrap().downcast_ref::<tonic::Status>().unwrap();
-        assert_eq!(source.code(), Code::Unauthenticated);
+        assert!(e.source().is_none(), "the message says it all");
         assert!(!format!("{e:?}").contains("leaked"));
     }
 
