@@ -206,3 +206,182 @@ fn flight_error(e: FlightError) -> Error {
         other => Error::internal(format!("cannot decode the stream: {other}")),
     }
 }
+
+#[cfg(test)]
+mod prop_tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Decimal128Array, DictionaryArray, Int64Array, StringArray};
+    use arrow::datatypes::Int32Type;
+    use arrow::ipc::CompressionType;
+    use arrow::ipc::writer::IpcWriteOptions;
+    use arrow_flight::encode::FlightDataEncoderBuilder;
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::decode::guard::schema;
+
+    const LIMITS: Limits = Limits {
+        max_message_size: 1 << 20,
+        max_decoded_size: 1 << 20,
+    };
+
+    /// The messages of a small valid stream: a schema, dictionaries, batches, compressed
+    /// with `codec` when given.
+    fn valid(codec: Option<CompressionType>) -> Vec<FlightData> {
+        let dictionary: DictionaryArray<Int32Type> = vec!["a", "b", "a", "c"].into_iter().collect();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from(vec![1_i64, 2, 3, 4])) as ArrayRef,
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from(vec![
+                    Some("x"),
+                    None,
+                    Some("zz"),
+                    Some(""),
+                ])) as ArrayRef,
+            ),
+            ("tag", Arc::new(dictionary) as ArrayRef),
+            (
+                "d",
+                Arc::new(
+                    Decimal128Array::from(vec![1_i128, -20, 300, 0])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let options = IpcWriteOptions::default()
+            .try_with_compression(codec)
+            .unwrap();
+        let encoded = FlightDataEncoderBuilder::new()
+            .with_options(options)
+            .build(futures::stream::iter([Ok(batch.clone()), Ok(batch)]));
+        futures::executor::block_on(encoded.try_collect::<Vec<_>>()).unwrap()
+    }
+
+    /// Decodes messages through the guard and the decoder to the end or the first error.
+    fn decode_all(messages: Vec<FlightData>) -> Result<usize> {
+        let mut decoder = guarded(futures::stream::iter(messages.into_iter().map(Ok)), LIMITS);
+        futures::executor::block_on(async {
+            let mut items = 0;
+            while next_item(&mut decoder, None).await?.is_some() {
+                items += 1;
+            }
+            Ok(items)
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        /// Flip the bits of one byte.
+        Flip(usize, u8),
+        /// Write a 32-bit value (lengths, offsets, counts).
+        Word(usize, i32),
+        /// Write a 64-bit value (buffer lengths and offsets, uncompressed lengths).
+        Long(usize, i64),
+        /// Cut the bytes after this many.
+        Cut(usize),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (any::<usize>(), 1_u8..).prop_map(|(at, bits)| Mutation::Flip(at, bits)),
+            (any::<usize>(), any::<i32>()).prop_map(|(at, v)| Mutation::Word(at, v)),
+            (
+                any::<usize>(),
+                prop_oneof![any::<i64>(), Just(1 << 50), Just(-1), Just(i64::MAX)]
+            )
+                .prop_map(|(at, v)| Mutation::Long(at, v)),
+            any::<usize>().prop_map(Mutation::Cut),
+        ]
+    }
+
+    fn apply(bytes: &Bytes, mutation: &Mutation) -> Bytes {
+        let mut b = bytes.to_vec();
+        if b.is_empty() {
+            return bytes.clone();
+        }
+        match *mutation {
+            Mutation::Flip(at, bits) => {
+                let at = at % b.len();
+                b[at] ^= bits;
+            }
+            Mutation::Word(at, v) => {
+                let at = at % b.len();
+                let end = (at + 4).min(b.len());
+                b[at..end].copy_from_slice(&v.to_le_bytes()[..end - at]);
+            }
+            Mutation::Long(at, v) => {
+                let at = at % b.len();
+                let end = (at + 8).min(b.len());
+                b[at..end].copy_from_slice(&v.to_le_bytes()[..end - at]);
+            }
+            Mutation::Cut(at) => b.truncate(at % b.len()),
+        }
+        Bytes::from(b)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Valid streams mutated anywhere (headers or bodies, any message, any codec) are
+        /// decoded or refused: never a panic that escapes, never an abort, never an
+        /// allocation past the limits (one would abort this process).
+        #[test]
+        fn mutated_messages_never_escape_the_guard(
+            codec in prop_oneof![Just(None), Just(Some(CompressionType::LZ4_FRAME)), Just(Some(CompressionType::ZSTD))],
+            which in any::<usize>(),
+            body in any::<bool>(),
+            mutations in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let mut messages = valid(codec);
+            let i = which % messages.len();
+            for m in &mutations {
+                if body {
+                    messages[i].data_body = apply(&messages[i].data_body, m);
+                } else {
+                    messages[i].data_header = apply(&messages[i].data_header, m);
+                }
+            }
+            let _ = decode_all(messages);
+        }
+
+        /// The same for schemas sent on their own (`FlightInfo`, `GetSchema`, prepared
+        /// statements, `GetTables`).
+        #[test]
+        fn mutated_schemas_never_escape_the_guard(
+            mutations in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let batch_schema = valid(None)[0].clone();
+            let mut bytes = {
+                let mut out = vec![0xff, 0xff, 0xff, 0xff];
+                let header = &batch_schema.data_header;
+                out.extend_from_slice(&(header.len() as i32).to_le_bytes());
+                out.extend_from_slice(header);
+                Bytes::from(out)
+            };
+            for m in &mutations {
+                bytes = apply(&bytes, m);
+            }
+            let _ = schema(&bytes, "schema");
+        }
+    }
+
+    #[test]
+    fn valid_streams_pass_with_each_codec() {
+        for codec in [
+            None,
+            Some(CompressionType::LZ4_FRAME),
+            Some(CompressionType::ZSTD),
+        ] {
+            // A schema and two batches (and the dictionary, sent once).
+            assert_eq!(decode_all(valid(codec)).unwrap(), 3, "{codec:?}");
+        }
+    }
+}
