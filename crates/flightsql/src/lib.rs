@@ -104,3 +104,59 @@ mod decode;
 mod driver;
 mod read;
 mod transport;
+
+#[cfg(test)]
+mod layer_tests {
+    /// The layers, bottom to top, as `docs/architecture.md` draws them.
+    const LAYERS: [&str; 7] = [
+        "config",
+        "transport",
+        "decode",
+        "client",
+        "read",
+        "conn",
+        "driver",
+    ];
+
+    /// Every source file imports only layers below its own (tests aside), and the
+    /// architecture document lists the layers in this order.
+    #[test]
+    fn imports_go_one_way_down() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for (rank, layer) in LAYERS.iter().enumerate() {
+            let files: Vec<std::path::PathBuf> = match std::fs::read_dir(src.join(layer)) {
+                Ok(dir) => dir.map(|e| e.unwrap().path()).collect(),
+                Err(_) => vec![src.join(format!("{layer}.rs"))],
+            };
+            for file in files {
+                let text = std::fs::read_to_string(&file).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for other in LAYERS.iter().skip(rank + 1) {
+                    assert!(
+                        !code.contains(&format!("crate::{other}::"))
+                            && !code.contains(&format!("crate::{other}}}"))
+                            && !code.contains(&format!("crate::{{{other}")),
+                        "{} imports {other}, a layer above {layer}",
+                        file.display()
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked} files");
+        let doc = include_str!("../../../docs/architecture.md");
+        let positions: Vec<usize> = LAYERS
+            .iter()
+            .map(|l| {
+                doc.find(&format!("`{l}/`"))
+                    .or_else(|| doc.find(&format!("`{l}.rs`")))
+                    .unwrap_or_else(|| panic!("docs/architecture.md does not name {l}"))
+            })
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] > w[1]),
+            "docs/architecture.md lists the layers top to bottom: {positions:?}"
+        );
+    }
+}

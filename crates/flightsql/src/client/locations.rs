@@ -8,8 +8,8 @@ use std::sync::{Arc, PoisonError};
 use arrow_flight::FlightEndpoint;
 use dbapi::{Error, Result};
 
-use super::credentials::Destination;
-use super::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, bare_host, grpc, tls_of};
+use crate::client::credentials::Destination;
+use crate::client::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, bare_host, grpc, tls_of};
 use crate::config::{CallKind, Locations};
 use crate::decode::FlightStreamReader;
 use crate::transport::{

@@ -19,7 +19,7 @@ use dbapi::metadata::{
 use dbapi::{Error, Result, Value};
 use prost::Message;
 
-use super::rpc::FlightSqlClient;
+use crate::client::rpc::FlightSqlClient;
 use crate::decode::keys;
 
 /// `SqlInfo` ids read into [`ServerInfo`]'s fields.

@@ -30,8 +30,8 @@ use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 use tonic::{Request, Status};
 
-use super::credentials::{Credentials, Destination};
-use super::oauth::TokenSource;
+use crate::client::credentials::{Credentials, Destination};
+use crate::client::oauth::TokenSource;
 use crate::config::{CallKind, Compression, Config};
 use crate::decode::{self, FlightStreamReader, Limits};
 use crate::transport::{

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use dbapi::{Error, Result};
 use prost::Message;
 
-use super::rpc::FlightSqlClient;
+use crate::client::rpc::FlightSqlClient;
 
 /// The value of a session option.
 #[derive(Debug, Clone, PartialEq)]

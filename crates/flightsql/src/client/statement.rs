@@ -23,7 +23,7 @@ use dbapi::{Error, IngestMode, Result};
 use futures::stream::{self, BoxStream, StreamExt};
 use prost::Message;
 
-use super::rpc::FlightSqlClient;
+use crate::client::rpc::FlightSqlClient;
 use crate::decode;
 
 /// A statement prepared on the server (`CreatePreparedStatement`): its handle and the schemas

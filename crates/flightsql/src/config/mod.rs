@@ -3,13 +3,17 @@
 //! OAuth settings, and the constants other layers read (defaults, schemes, the user agent).
 //! Imports nothing else of the crate.
 
+mod hosts;
 mod oauth;
+mod secret;
 mod settings;
 mod url;
 
+pub use self::hosts::Locations;
+pub(crate) use self::hosts::is_local_host;
 pub use self::oauth::{OAuth, OAuthFlow};
-pub(crate) use self::settings::{CallKind, USER_AGENT, is_local_host};
+pub(crate) use self::settings::{CallKind, USER_AGENT};
 pub use self::settings::{
     Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD,
-    DEFAULT_STATEMENT_CACHE, Locations, Pem, SCHEMES,
+    DEFAULT_STATEMENT_CACHE, Pem, SCHEMES,
 };

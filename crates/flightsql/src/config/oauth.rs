@@ -6,7 +6,8 @@ use std::fmt;
 use dbapi::{Error, Result};
 use url::Url;
 
-use super::settings::{Secret, is_local_host};
+use crate::config::hosts::is_local_host;
+use crate::config::secret::Secret;
 
 /// The OAuth 2 grant used to obtain bearer tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use dbapi::{Error, Result};
 
-use super::oauth::OAuth;
+use crate::config::hosts::Locations;
+use crate::config::oauth::OAuth;
+use crate::config::secret::Secret;
 
 /// The default largest message the client accepts: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
@@ -117,38 +119,6 @@ impl Compression {
     }
 }
 
-/// Which hosts endpoint locations may name (URL key `locations`). A location elsewhere is
-/// refused before anything is sent to it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Locations {
-    /// Any host (`locations=any`, the default).
-    #[default]
-    Any,
-    /// Only the server's own host, or this machine (`locations=server`).
-    Server,
-    /// Only these hosts, or this machine (`locations=host1,host2`).
-    Hosts(Vec<String>),
-}
-
-impl Locations {
-    /// Whether a location at `host` may be read, the server being at `server`.
-    pub fn allows(&self, host: &str, server: &str) -> bool {
-        let bare = |h: &str| {
-            h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_ascii_lowercase()
-        };
-        let host = bare(host);
-        match self {
-            Locations::Any => true,
-            _ if is_local_host(&host) => true,
-            Locations::Server => host == bare(server),
-            Locations::Hosts(hosts) => hosts.iter().any(|h| bare(h) == host),
-        }
-    }
-}
-
 /// The kinds of calls that have their own timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallKind {
@@ -158,36 +128,6 @@ pub(crate) enum CallKind {
     Fetch,
     /// Changing data and state: `DoPut`, `DoAction`, the handshake.
     Update,
-}
-
-/// Whether a host name or address can only mean this machine: `localhost` or a loopback
-/// address (IPv6 literals with or without brackets).
-pub(crate) fn is_local_host(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A secret string (password, token): never shown by `Debug`, `Display` or errors.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub(super) String);
-
-impl Secret {
-    pub(crate) fn new(secret: String) -> Secret {
-        Secret(secret)
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// The configuration of a Flight SQL connection.

@@ -9,10 +9,12 @@ use dbapi::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
-use super::oauth::OAuth;
-use super::settings::{
+use crate::config::hosts::Locations;
+use crate::config::oauth::OAuth;
+use crate::config::secret::Secret;
+use crate::config::settings::{
     Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE,
-    Locations, Pem, SCHEMES, Secret,
+    Pem, SCHEMES,
 };
 
 /// The URL option keys, as listed in errors about unknown keys.

@@ -7,9 +7,9 @@ use arrow_flight::FlightInfo;
 use dbapi::metadata::MetadataRequest;
 use dbapi::{Error, Result};
 
-use super::cursor::FlightSqlCursor;
-use super::state::Session;
 use crate::client::{decode_catalogs, for_catalog};
+use crate::conn::cursor::FlightSqlCursor;
+use crate::conn::state::Session;
 
 /// Whether the server lists schemas (and tables) only when asked per catalog: it lists no
 /// schema without a catalog filter although it has catalogs. Probed once per connection.

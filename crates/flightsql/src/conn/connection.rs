@@ -13,16 +13,16 @@ use dbapi::metadata::{
 use dbapi::{Connection, Cursor, IngestMode, PreparedStatement, Result};
 use futures::stream::BoxStream;
 
-use super::catalogs::{catalog_names, metadata};
-use super::cursor::FlightSqlCursor;
-use super::prepared::FlightSqlPreparedStatement;
-use super::state::Session;
 use crate::client::{FlightSqlClient, SessionValue};
 use crate::client::{
     decode_foreign_keys, decode_primary_keys, decode_schemas, decode_table_schema_of,
     decode_table_types, decode_tables, find_table,
 };
 use crate::config::Config;
+use crate::conn::catalogs::{catalog_names, metadata};
+use crate::conn::cursor::FlightSqlCursor;
+use crate::conn::prepared::FlightSqlPreparedStatement;
+use crate::conn::state::Session;
 
 /// A connection to a Flight SQL server.
 ///

@@ -16,8 +16,8 @@ use dbapi::{
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Call, Session, close_in_background};
 use crate::client::PreparedHandle;
+use crate::conn::state::{Call, Session, close_in_background};
 use crate::decode;
 use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
 

@@ -7,9 +7,9 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use dbapi::{Cursor, Error, Params, PreparedStatement, Result};
 
-use super::cursor::{Bound, FlightSqlCursor, changes_data};
-use super::state::{Session, close_in_background};
 use crate::client::PreparedHandle;
+use crate::conn::cursor::{Bound, FlightSqlCursor, changes_data};
+use crate::conn::state::{Session, close_in_background};
 
 /// A statement prepared on a Flight SQL server (`CreatePreparedStatement`).
 ///

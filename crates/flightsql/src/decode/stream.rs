@@ -11,8 +11,8 @@ use arrow_flight::error::FlightError;
 use dbapi::{Error, Result};
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 
-use super::framing::messages;
-use super::guard::{Limits, check_batch, check_message, check_schema};
+use crate::decode::framing::messages;
+use crate::decode::guard::{Limits, check_batch, check_message, check_schema};
 use crate::transport::{HttpBody, Transport, from_status, within};
 
 /// What a result stream yields: its schema, then batches.

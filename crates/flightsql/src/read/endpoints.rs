@@ -13,9 +13,9 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::poll::Poller;
 use crate::client::FlightSqlClient;
 use crate::decode::StreamItem;
+use crate::read::poll::Poller;
 use crate::transport::{runtime, shown};
 
 /// Messages buffered per open endpoint.

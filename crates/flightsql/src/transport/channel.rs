@@ -15,10 +15,10 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use super::explain::{ConnectFailure, explain_io, sniff_answer};
-use super::status::{Transport, from_transport};
-use super::tls::Tls;
 use crate::config::{Config, is_local_host};
+use crate::transport::explain::{ConnectFailure, explain_io, sniff_answer};
+use crate::transport::status::{Transport, from_transport};
+use crate::transport::tls::Tls;
 
 /// The HTTP/2 flow-control window of each stream: how much a result stream may hold unread.
 const STREAM_WINDOW: u32 = 4 << 20;

@@ -15,10 +15,10 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use url::Url;
 
-use super::channel::Io;
-use super::deadline::within;
-use super::explain::explain_io;
 use crate::config::USER_AGENT;
+use crate::transport::channel::Io;
+use crate::transport::deadline::within;
+use crate::transport::explain::explain_io;
 
 /// Whether a location is read with an HTTP GET.
 pub(crate) fn is_http_location(uri: &str) -> bool {

@@ -7,7 +7,7 @@ use std::error::Error as StdError;
 use dbapi::{Error, ErrorKind};
 use tonic::Code;
 
-use super::explain::{ConnectFailure, explain_rustls};
+use crate::transport::explain::{ConnectFailure, explain_rustls};
 
 /// The PEP 249 kind of a gRPC status code.
 pub fn kind_of(code: Code) -> ErrorKind {
