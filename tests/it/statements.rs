@@ -426,9 +426,24 @@ async fn executemany_counts_all_and_is_atomic(updates: bool) {
     if updates {
         assert_eq!(
             server.stats().do_put - puts,
-            1,
-            "one DoPut for all the rows"
+            2,
+            "one DoPut for all the rows (and, the first time, one empty update asking \
+             whether the server runs updates through DoPut)"
         );
+        let puts = server.stats().do_put;
+        cursor
+            .executemany(
+                "INSERT INTO t VALUES ($1, $2)",
+                vec![Params::from([Value::Int64(500), "x".into()]); 3],
+            )
+            .await
+            .unwrap();
+        assert_eq!(server.stats().do_put - puts, 1, "one DoPut for all the rows");
+        cursor
+            .execute("DELETE FROM t WHERE id = 500", Params::None)
+            .await
+            .unwrap();
+        assert_eq!(cursor.rowcount(), 3);
     }
     // The second parameter set fails (division by zero): nothing of the first stays.
     let e = cursor
@@ -575,4 +590,122 @@ async fn statement_objects_and_errors_never_show_the_token() {
         assert!(!shown.contains(token), "{shown}");
     }
     assert!(server.stats().with_authorization > 0);
+}
+
+/// Servers imitated by the test server's modes: each must work, not only the bundled one.
+mod real_servers {
+    use dbapi::{Params, Value};
+    use flightsql_server::Options;
+
+    use super::{count, server_with_t};
+    use crate::{connect, ids};
+
+    #[tokio::test]
+    async fn a_server_matching_parameters_by_name_without_the_sigil() {
+        // InfluxDB 3: no parameter schema; `$1` takes the column named `1`.
+        let server = server_with_t(Options {
+            parameters_by_name: true,
+            ..Options::default()
+        })
+        .await;
+        let conn = connect(&server).await;
+        let mut cursor = conn.cursor().unwrap();
+        cursor
+            .executemany(
+                "INSERT INTO t VALUES ($1, $2)",
+                vec![
+                    Params::from([Value::Int64(1), "a".into()]),
+                    Params::from([Value::Int64(2), "b".into()]),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(cursor.rowcount(), 2);
+        cursor
+            .execute(
+                "SELECT id FROM t WHERE id > $1 ORDER BY id",
+                Params::from([Value::Int64(0)]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(cursor.as_mut()).await, [1, 2]);
+        cursor
+            .execute(
+                "SELECT id FROM t WHERE name = $name",
+                Params::Named(vec![("name".into(), "b".into())]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(cursor.as_mut()).await, [2]);
+    }
+
+    #[tokio::test]
+    async fn a_server_taking_one_parameter_row_per_execution() {
+        let server = server_with_t(Options {
+            single_parameter_row: true,
+            ..Options::default()
+        })
+        .await;
+        let conn = connect(&server).await;
+        let mut cursor = conn.cursor().unwrap();
+        for round in 0..2_i64 {
+            let before = server.stats();
+            let sets = (0..5)
+                .map(|i| Params::from([Value::Int64(round * 10 + i), "x".into()]))
+                .collect();
+            cursor
+                .executemany("INSERT INTO t VALUES ($1, $2)", sets)
+                .await
+                .unwrap();
+            assert_eq!(cursor.rowcount(), 5);
+            let stats = server.stats();
+            // One prepared statement per connection, whatever the number of executions.
+            assert_eq!(stats.prepared_created, 1);
+            if round == 1 {
+                assert_eq!(
+                    stats.updates - before.updates,
+                    5,
+                    "the refusal is remembered: one execution per row at once"
+                );
+            }
+        }
+        assert_eq!(count(conn.as_ref(), "t").await, 10);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_answers_prepared_updates_without_running_them() {
+        // It refuses CommandStatementUpdate and answers CommandPreparedStatementUpdate with
+        // -1, running nothing: prepared updates must go through the query path too.
+        let server = server_with_t(Options {
+            prepared_updates_ignored: true,
+            ..Options::default()
+        })
+        .await;
+        let conn = connect(&server).await;
+        let mut cursor = conn.cursor().unwrap();
+        cursor
+            .execute_update(
+                "INSERT INTO t VALUES ($1, 'a'), ($2, 'b'), ($3, 'c')",
+                Params::from([Value::Int64(1), Value::Int64(2), Value::Int64(3)]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(cursor.rowcount(), 3);
+        let n = cursor
+            .execute_update(
+                "UPDATE t SET name = 'y' WHERE id > $1",
+                Params::from([Value::Int64(1)]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        cursor
+            .execute(
+                "SELECT id FROM t WHERE name = 'y' ORDER BY id",
+                Params::None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(cursor.as_mut()).await, [2, 3]);
+    }
 }

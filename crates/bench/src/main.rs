@@ -86,6 +86,18 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         reps: usize,
     },
+    /// Only the hostile-server figures: the peak memory of each lie a server can tell, against
+    /// the 64 MiB limit.
+    Hostile,
+    /// Suffer one lie of the hostile server and print idle and peak RSS (internal).
+    HostileCase {
+        /// The hostile server's URL.
+        #[arg(long)]
+        url: String,
+        /// The case.
+        #[arg(long)]
+        case: String,
+    },
     /// Stream a query with `fetchmany(10_000)` (or ingest generated rows) and print idle and
     /// peak RSS (internal).
     Mem {
@@ -139,8 +151,77 @@ async fn main() -> Result<(), BoxError> {
             }
             Ok(())
         }
+        Some(Cmd::Hostile) => {
+            for figure in hostile().await? {
+                figure.print();
+            }
+            Ok(())
+        }
+        Some(Cmd::HostileCase { ref url, ref case }) => hostile_case(url, case).await,
         None => run(args).await,
     }
+}
+
+/// The cases measured: every lie in a stream, the malformed schemas, the endless answer.
+fn hostile_cases() -> Vec<&'static str> {
+    use flightsql_server::hostile::cases;
+    let mut all = cases::STREAMS.to_vec();
+    all.extend([
+        cases::BAD_SCHEMA_FLIGHT_INFO,
+        cases::BAD_SCHEMA_DATASET,
+        cases::BAD_SCHEMA_PARAMETERS,
+        cases::BAD_SCHEMA_GET_SCHEMA,
+        cases::ENDLESS_ACTION,
+    ]);
+    all
+}
+
+/// Each hostile case in a process of its own, against one hostile server: the peak RSS above
+/// idle of each.
+async fn hostile() -> Result<Vec<Figure>, BoxError> {
+    let server = flightsql_server::hostile::HostileServer::start().await?;
+    let url = server.url();
+    let mut figures = Vec::new();
+    for case in hostile_cases() {
+        let (mib, refused) = measure_memory_of(&["hostile-case", "--url", &url, "--case", case])?;
+        if refused != 1 {
+            return Err(format!("hostile case {case}: the driver did not refuse it").into());
+        }
+        let figure = Figure::memory(format!("hostile_{case}_peak_rss"), mib);
+        figure.print();
+        figures.push(figure);
+    }
+    Ok(figures)
+}
+
+/// Suffers one case; prints idle RSS, peak RSS, and 1 when the driver answered an error.
+async fn hostile_case(url: &str, case: &str) -> Result<(), BoxError> {
+    use flightsql_server::hostile::cases;
+    let conn = dbapi_flightsql::FlightSqlConnection::connect(url).await?;
+    let mut cursor = dbapi::Connection::cursor(&conn)?;
+    cursor.execute(cases::INT8_OK, Params::None).await?;
+    cursor.fetchall().await?;
+    let idle = rss_kib("VmRSS:")?;
+    std::fs::write("/proc/self/clear_refs", "5")?;
+    let outcome = match case {
+        cases::BAD_SCHEMA_DATASET | cases::BAD_SCHEMA_PARAMETERS | cases::ENDLESS_ACTION => {
+            conn.prepare_flight(case).await.map(|_| ())
+        }
+        cases::BAD_SCHEMA_GET_SCHEMA => match conn.prepare_flight(case).await {
+            Ok(statement) => statement.fetch_result_schema().await.map(|_| ()),
+            Err(e) => Err(e),
+        },
+        _ => match cursor.execute(case, Params::None).await {
+            Ok(()) => cursor.fetchall().await.map(|_| ()),
+            Err(e) => Err(e),
+        },
+    };
+    let peak = rss_kib("VmHWM:")?;
+    if let Err(e) = &outcome {
+        eprintln!("hostile case {case}: {e}");
+    }
+    println!("{idle} {peak} {}", u8::from(outcome.is_err()));
+    Ok(())
 }
 
 const BATCH_ROWS: usize = 8192;
@@ -1213,6 +1294,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 9: compression on the wire: gRPC message compression and IPC body compression.
     eprintln!("compression ...");
     figures.extend(compression(rows, reps).await?);
+
+    // 10: a hostile server: the memory each lie costs.
+    eprintln!("hostile server ...");
+    figures.extend(hostile().await?);
 
     println!();
     for f in &figures {

@@ -686,10 +686,15 @@ impl<'a> Session<'a> {
         let Some(columns) = cursor.description() else {
             let n = cursor.rowcount();
             if !self.quiet {
-                match (self.format, n) {
-                    (Format::Table, n) if n >= 0 => writeln!(self.out, "OK, {n} rows affected")?,
-                    (Format::Table, _) => writeln!(self.out, "OK")?,
-                    _ => eprintln!("OK, {} rows affected", n.max(0)),
+                // A count the server did not report stays unknown: never 0, never a bare OK.
+                let said = if n >= 0 {
+                    format!("OK, {n} rows affected")
+                } else {
+                    "OK, the server did not report how many rows were affected".to_owned()
+                };
+                match self.format {
+                    Format::Table => writeln!(self.out, "{said}")?,
+                    _ => eprintln!("{said}"),
                 }
             }
             return Ok(());

@@ -176,6 +176,12 @@ fn scripts_from_files_stdin_and_several_commands_run_in_order() {
         "{}",
         stdout(&out)
     );
+    // DDL has no count: the client says it is unknown, not 0 or a bare OK.
+    assert!(
+        stdout(&out).contains("OK, the server did not report how many rows were affected"),
+        "{}",
+        stdout(&out)
+    );
     let out = dbapi(
         &[&url, "--format", "csv"],
         Some("SELECT text FROM notes WHERE id = 1;\nSELECT count(*) AS n\nFROM notes"),

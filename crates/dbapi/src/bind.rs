@@ -30,7 +30,9 @@ const SIGILS: [char; 3] = ['$', ':', '@'];
 /// leading `$`, `:` or `@` on either side), and each value is converted to the field's type
 /// (a field of type `Null` means "unknown": the value keeps its own type). Without a schema,
 /// or with an empty one when values are given, each value keeps its own Arrow type, and
-/// columns are named `$1`, `$2`, ... (positional) or by the given names.
+/// columns are named `1`, `2`, ... (positional: servers matching by position ignore the
+/// names, servers matching by name without the sigil find them) or by the given names
+/// (without their sigil).
 ///
 /// # Errors
 /// - [`ErrorKind::Programming`](crate::ErrorKind::Programming): a wrong number of values,
@@ -137,7 +139,9 @@ fn columns_by_values(sets: &[Params]) -> Result<Vec<ColumnSpec<'_>>> {
     };
     let names: Vec<String> = match first {
         Params::None => Vec::new(),
-        Params::Positional(v) => (1..=v.len()).map(|i| format!("${i}")).collect(),
+        // `1`, `2`, ...: servers that match by position ignore the names, and servers that
+        // match by name without the sigil (InfluxDB 3: `$1` takes the column `1`) find them.
+        Params::Positional(v) => (1..=v.len()).map(|i| i.to_string()).collect(),
         Params::Named(pairs) => pairs.iter().map(|(n, _)| strip(n).to_owned()).collect(),
     };
     let mut columns: Vec<ColumnSpec<'_>> = names
@@ -586,7 +590,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(batch.num_rows(), 2);
-        assert_eq!(batch.schema().field(0).name(), "$1");
+        assert_eq!(batch.schema().field(0).name(), "1");
         assert_eq!(batch.column(0).data_type(), &DataType::Int16);
         assert_eq!(batch.column(1).data_type(), &DataType::Boolean);
         assert!(batch.column(0).is_null(1));

@@ -150,6 +150,17 @@ pub struct Options {
     /// Whether the `RenewFlightEndpoint` action is served (it extends an endpoint's
     /// expiration by [`Options::expiration`]).
     pub renew_endpoints: bool,
+    /// Match parameter columns to placeholders by name, without the sigil (`$1` takes the
+    /// column named `1`, `$name` the column named `name`), and announce no parameter schema,
+    /// as InfluxDB 3 does.
+    pub parameters_by_name: bool,
+    /// Refuse a parameter batch of more than one row (`INVALID_ARGUMENT`: "parameters should
+    /// contain a single row"), as some servers do.
+    pub single_parameter_row: bool,
+    /// Refuse `CommandStatementUpdate` (`UNIMPLEMENTED`) but answer
+    /// `CommandPreparedStatementUpdate` with a count of -1 without running the statement, as
+    /// one DataFusion-based server does.
+    pub prepared_updates_ignored: bool,
 }
 
 impl Default for Options {
@@ -188,6 +199,9 @@ impl Default for Options {
             announce_other_schema: false,
             tickets_once: false,
             renew_endpoints: true,
+            parameters_by_name: false,
+            single_parameter_row: false,
+            prepared_updates_ignored: false,
         }
     }
 }

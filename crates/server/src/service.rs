@@ -658,6 +658,50 @@ impl Service {
         Ok((batch.num_columns() > 0 || batch.num_rows() > 0).then_some(batch))
     }
 
+    /// A parameter batch as the options say servers take it: at most one row when
+    /// [`Options::single_parameter_row`]; matched to placeholders by name when
+    /// [`Options::parameters_by_name`] (then reordered into placeholder order).
+    async fn received_parameters(
+        &self,
+        handle: &Handle,
+        batch: RecordBatch,
+    ) -> Result<RecordBatch, Status> {
+        let options = self.shared.options();
+        if options.single_parameter_row && batch.num_rows() > 1 {
+            return Err(Status::invalid_argument(format!(
+                "parameters should contain a single row, got {}",
+                batch.num_rows()
+            )));
+        }
+        if !options.parameters_by_name {
+            return Ok(batch);
+        }
+        let ctx = self.context_of(handle).await?;
+        let plan = engine::plan(&ctx, &handle.sql, None).await?;
+        let expected = engine::parameter_schema(&plan)?;
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for placeholder in expected.fields() {
+            let name = placeholder.name().trim_start_matches('$');
+            let index = batch.schema().index_of(name).map_err(|_| {
+                Status::invalid_argument(format!(
+                    "no value for placeholder {}: the parameters have no column named {name:?}",
+                    placeholder.name()
+                ))
+            })?;
+            fields.push(
+                batch
+                    .schema()
+                    .field(index)
+                    .clone()
+                    .with_name(placeholder.name()),
+            );
+            columns.push(Arc::clone(batch.column(index)));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| Status::invalid_argument(e.to_string()))
+    }
+
     /// Refuses updates through `DoPut` when the options say so, as DataFusion-based servers do.
     fn check_updates(&self, what: &str) -> Result<(), Status> {
         bump(&self.shared.counters.updates);
@@ -1304,6 +1348,12 @@ impl FlightSqlService for Service {
     ) -> Result<i64, Status> {
         bump(&self.shared.counters.do_put);
         self.admit(request.metadata())?;
+        if self.shared.options().prepared_updates_ignored {
+            bump(&self.shared.counters.updates);
+            return Err(Status::unimplemented(
+                "CommandStatementUpdate is not implemented",
+            ));
+        }
         self.check_updates("CommandStatementUpdate")?;
         let transaction = command
             .transaction_id
@@ -1322,10 +1372,15 @@ impl FlightSqlService for Service {
     ) -> Result<i64, Status> {
         bump(&self.shared.counters.do_put);
         self.admit(request.metadata())?;
+        if self.shared.options().prepared_updates_ignored {
+            // Answered, and nothing run.
+            bump(&self.shared.counters.updates);
+            return Ok(-1);
+        }
         self.check_updates("CommandPreparedStatementUpdate")?;
         let handle = self.resolve(&command.prepared_statement_handle)?;
         let params = match Self::put_batch(request).await? {
-            Some(batch) => Some(batch),
+            Some(batch) => Some(self.received_parameters(&handle, batch).await?),
             None => handle.params()?,
         };
         let ctx = self.context_of(&handle).await?;
@@ -1342,7 +1397,10 @@ impl FlightSqlService for Service {
         bump(&self.shared.counters.prepared_bound);
         self.admit(request.metadata())?;
         let handle = self.resolve(&command.prepared_statement_handle)?;
-        let params = Self::put_batch(request).await?;
+        let params = match Self::put_batch(request).await? {
+            Some(batch) => Some(self.received_parameters(&handle, batch).await?),
+            None => None,
+        };
         let params = match params {
             Some(batch) => engine::ipc_encode(&batch.schema(), &[batch])?,
             None => Vec::new(),
@@ -1474,10 +1532,15 @@ impl FlightSqlService for Service {
             .map_err(|e| Status::internal(e.to_string()))?;
             Ok(message.0)
         };
+        let parameter_schema = if self.shared.options().parameters_by_name {
+            bytes::Bytes::new()
+        } else {
+            ipc(&parameters)?
+        };
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: self.handle_bytes(handle, stateless).into(),
             dataset_schema: ipc(&dataset)?,
-            parameter_schema: ipc(&parameters)?,
+            parameter_schema,
         })
     }
 

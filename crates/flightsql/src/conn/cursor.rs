@@ -329,6 +329,7 @@ impl FlightSqlCursor {
             if update && !session.lacks(Call::DoPutUpdate) {
                 let answer = client.execute_update(sql, transaction.as_ref()).await;
                 if let Some(n) = session.learn(Call::DoPutUpdate, answer)? {
+                    session.confirm(Call::DoPutUpdate);
                     self.affected = Some(n);
                     return Ok(());
                 }
@@ -367,7 +368,6 @@ impl FlightSqlCursor {
         token: CancellationToken,
     ) -> Result<()> {
         let session = Arc::clone(&self.session);
-        let client = session.client();
         let params = match bound {
             Bound::None => None,
             Bound::Sets(sets) if sets.iter().all(Params::is_empty) && sets.len() <= 1 => {
@@ -386,7 +386,62 @@ impl FlightSqlCursor {
             )?),
             Bound::Arrow(batch) => Some(batch),
         };
-        if update && !session.lacks(Call::DoPutUpdate) {
+        let rows = params.as_ref().map_or(0, RecordBatch::num_rows);
+        if rows > 1 && session.lacks(Call::ParameterRows) {
+            return self.run_rows(statement, params, update, token).await;
+        }
+        match self
+            .run_prepared_once(statement, params.clone(), update, token.clone())
+            .await
+        {
+            // A server that takes one parameter row per execution: one execution per row
+            // (of the same prepared statement), remembered for the connection.
+            Err(e) if rows > 1 && refuses_parameter_rows(&e) => {
+                session.lacks_from_now(Call::ParameterRows, &e);
+                self.run_rows(statement, params, update, token).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// One execution per parameter row; the row counts summed (unknown when one is).
+    async fn run_rows(
+        &mut self,
+        statement: &mut PreparedHandle,
+        params: Option<RecordBatch>,
+        update: bool,
+        token: CancellationToken,
+    ) -> Result<()> {
+        let Some(batch) = params else {
+            return Ok(());
+        };
+        let mut total = Some(0_i64);
+        for row in 0..batch.num_rows() {
+            self.affected = None;
+            self.run_prepared_once(statement, Some(batch.slice(row, 1)), update, token.clone())
+                .await
+                .map_err(|e| e.context(format_args!("parameter set {}", row + 1)))?;
+            total = match (total, self.affected) {
+                (Some(t), Some(n)) if n >= 0 => Some(t + n),
+                _ => None,
+            };
+        }
+        if update {
+            self.affected = Some(total.unwrap_or(-1));
+        }
+        Ok(())
+    }
+
+    async fn run_prepared_once(
+        &mut self,
+        statement: &mut PreparedHandle,
+        params: Option<RecordBatch>,
+        update: bool,
+        token: CancellationToken,
+    ) -> Result<()> {
+        let session = Arc::clone(&self.session);
+        let client = session.client();
+        if update && session.supports_do_put_updates().await? {
             let answer = client
                 .execute_prepared_update(statement, params.clone())
                 .await;
@@ -468,6 +523,12 @@ impl FlightSqlCursor {
         }
         Ok(())
     }
+}
+
+/// Whether a server refused a parameter batch for having more than one row.
+fn refuses_parameter_rows(e: &Error) -> bool {
+    let m = e.message().to_ascii_lowercase();
+    m.contains("single row") || m.contains("one row") && m.contains("parameter")
 }
 
 /// Whether an execution failed because of the statement or its parameters (the prepared

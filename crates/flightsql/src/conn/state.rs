@@ -45,6 +45,8 @@ pub(crate) enum Call {
     CancelFlightInfo,
     /// The deprecated `CancelQuery`.
     CancelQuery,
+    /// More than one parameter row in one execution.
+    ParameterRows,
 }
 
 /// The transaction state: one value under one lock.
@@ -88,6 +90,8 @@ pub(crate) struct Session {
     needs_catalog: tokio::sync::OnceCell<bool>,
     /// The calls the server answered as lacking.
     lacking: Mutex<BTreeSet<Call>>,
+    /// The calls the server was seen to serve.
+    served: Mutex<BTreeSet<Call>>,
     /// Whether the session options were changed since connect (a reset restores them).
     session_changed: AtomicBool,
     /// Least recently used first.
@@ -103,6 +107,7 @@ impl Session {
             server_info: tokio::sync::OnceCell::new(),
             needs_catalog: tokio::sync::OnceCell::new(),
             lacking: Mutex::new(BTreeSet::new()),
+            served: Mutex::new(BTreeSet::new()),
             session_changed: AtomicBool::new(false),
             cache: Mutex::new(Vec::new()),
         }
@@ -175,6 +180,64 @@ impl Session {
                 Ok(None)
             }
             other => other.map(Some),
+        }
+    }
+
+    /// Remembers that the server lacks a call, from an error that says so in its own words.
+    pub(crate) fn lacks_from_now(&self, call: Call, error: &Error) {
+        tracing::debug!(?call, error = %error, "the server lacks this call");
+        self.lacking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(call);
+    }
+
+    /// Remembers that the server served a call.
+    pub(crate) fn confirm(&self, call: Call) {
+        self.served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(call);
+    }
+
+    /// Whether the server runs updates sent through `DoPut`. Prepared updates go there only
+    /// when it does: one server answers `CommandPreparedStatementUpdate` with a count of -1
+    /// without running the statement, while it refuses `CommandStatementUpdate`. Unless a
+    /// statement update already told, an empty `CommandStatementUpdate` (which runs nothing
+    /// anywhere) asks, once per connection.
+    pub(crate) async fn supports_do_put_updates(&self) -> Result<bool> {
+        if self.lacks(Call::DoPutUpdate) {
+            return Ok(false);
+        }
+        let served = self
+            .served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&Call::DoPutUpdate);
+        if served {
+            return Ok(true);
+        }
+        let probe = self.client.execute_update("", None).await;
+        match self.learn(Call::DoPutUpdate, probe) {
+            Ok(None) => Ok(false),
+            // Served: an empty statement is nothing to do, or an error of the statement.
+            Ok(Some(_)) => {
+                self.confirm(Call::DoPutUpdate);
+                Ok(true)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    dbapi::ErrorKind::Programming
+                        | dbapi::ErrorKind::Data
+                        | dbapi::ErrorKind::Database
+                        | dbapi::ErrorKind::Internal
+                ) =>
+            {
+                self.confirm(Call::DoPutUpdate);
+                Ok(true)
+            }
+            Err(e) => Err(e.context("asking whether the server runs updates through DoPut")),
         }
     }
 
