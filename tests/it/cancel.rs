@@ -10,10 +10,9 @@ use crate::{all_ids, connect, connect_url, execute, ids, server};
 
 /// A server whose streams send a batch every 50 ms (1000 rows in batches of 100).
 async fn slow_server(options: Options) -> flightsql_server::Server {
-    server(Options {
-        delay_between_batches: Duration::from_millis(50),
-        ..options
-    })
+    server(options.with_faults(|f| {
+        f.streams.delay_between_batches = Duration::from_millis(50);
+    }))
     .await
 }
 
@@ -39,7 +38,7 @@ async fn cancel_mid_fetch_from_another_task() {
     // The server stopped the query's stream.
     eventually("the stream to close", || server.stats().streams_open == 0).await;
     // The cursor runs the next statement normally.
-    server.set_options(|o| o.delay_between_batches = Duration::ZERO);
+    server.set_options(|o| o.faults.streams.delay_between_batches = Duration::ZERO);
     cursor
         .execute("SELECT id FROM numbers", Params::None)
         .await
@@ -84,7 +83,7 @@ async fn closing_an_undrained_cursor_cancels_on_the_server() {
     .await;
 
     // A drained cursor has nothing to cancel.
-    server.set_options(|o| o.delay_between_batches = Duration::ZERO);
+    server.set_options(|o| o.faults.streams.delay_between_batches = Duration::ZERO);
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     cursor.fetchall().await.unwrap();
     cursor.close().await.unwrap();

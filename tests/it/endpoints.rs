@@ -106,11 +106,15 @@ async fn read_ahead_is_bounded() {
 
 #[tokio::test]
 async fn dropping_a_cursor_mid_result_cancels_its_streams() {
-    let server = server(Options {
-        endpoints: 3,
-        delay_between_batches: Duration::from_millis(50),
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            endpoints: 3,
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.delay_between_batches = Duration::from_millis(50);
+        }),
+    )
     .await;
     let conn = connect(&server).await;
     {
@@ -232,11 +236,15 @@ pub(crate) async fn dead_location() -> String {
 
 #[tokio::test]
 async fn a_stream_whose_schema_differs_from_the_first_is_an_error() {
-    let server = server(Options {
-        endpoints: 3,
-        rename_columns_in_endpoint: Some(1),
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            endpoints: 3,
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.rename_columns_in_endpoint = Some(1);
+        }),
+    )
     .await;
     let conn = connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
@@ -307,15 +315,19 @@ async fn fetch_progress_counts_the_endpoints_read() {
 async fn what_distributed_and_production_servers_send_is_read_exactly() {
     // Unordered endpoints, keep-alive empty messages, LZ4 bodies, a FlightInfo schema that is
     // not the streams', tickets redeemable once: all at the same time.
-    let server = server(Options {
-        endpoints: 4,
-        ordered: false,
-        empty_messages: true,
-        ipc_compression: Some(arrow::ipc::CompressionType::LZ4_FRAME),
-        announce_other_schema: true,
-        tickets_once: true,
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            endpoints: 4,
+            ordered: false,
+            ipc_compression: Some(arrow::ipc::CompressionType::LZ4_FRAME),
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.empty_messages = true;
+            f.answers.announce_other_schema = true;
+            f.answers.tickets_once = true;
+        }),
+    )
     .await;
     let conn = connect(&server).await;
     let before = server.stats().do_get;
@@ -371,12 +383,16 @@ async fn endpoints_about_to_expire_are_renewed_before_they_are_read() {
     // Tickets live 5.6 s; the driver renews an endpoint that expires within 5 s when it opens
     // it. Endpoints are read one after another, each taking half a second, so the first is
     // read as it is and the later ones are renewed first.
-    let server = server(Options {
-        endpoints: 4,
-        expiration: Some(Duration::from_millis(5_600)),
-        delay_before_first_batch: Duration::from_millis(500),
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            endpoints: 4,
+            expiration: Some(Duration::from_millis(5_600)),
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.delay_before_first_batch = Duration::from_millis(500);
+        }),
+    )
     .await;
     let client = dbapi_flightsql::FlightSqlClient::connect(&server.url())
         .await

@@ -75,10 +75,14 @@ async fn unreachable_server_is_a_connection_error_naming_the_address() {
 
 #[tokio::test]
 async fn stalled_stream_hits_the_timeout() {
-    let server = server(Options {
-        delay_before_first_batch: Duration::from_secs(5),
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.delay_before_first_batch = Duration::from_secs(5);
+        }),
+    )
     .await;
     let conn = registry()
         .connect(&format!("{}&timeout=300ms", server.url()))
@@ -189,10 +193,14 @@ async fn missing_root_certificate_file_is_named() {
 
 #[tokio::test]
 async fn sql_errors_sent_as_internal_are_still_programming_errors() {
-    let server = server(Options {
-        sql_errors_as_internal: true,
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.answers.sql_errors_as_internal = true;
+        }),
+    )
     .await;
     let conn = connect(&server).await;
     for sql in [

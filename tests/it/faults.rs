@@ -227,11 +227,15 @@ async fn retries_are_bounded() {
 #[tokio::test]
 async fn corrupt_or_truncated_messages_are_errors_naming_the_endpoint() {
     for corruption in [Corruption::GarbageHeader, Corruption::TruncatedBody] {
-        let server = big_server(Options {
-            endpoints: 3,
-            corrupt_endpoint: Some((1, corruption)),
-            ..Options::default()
-        })
+        let server = big_server(
+            Options {
+                endpoints: 3,
+                ..Options::default()
+            }
+            .with_faults(|f| {
+                f.streams.corrupt_endpoint = Some((1, corruption));
+            }),
+        )
         .await;
         let conn = crate::connect(&server).await;
         let mut cursor = execute(conn.as_ref(), "SELECT * FROM big").await;
@@ -282,11 +286,15 @@ async fn server_restart_between_execute_and_first_fetch() {
 
 #[tokio::test]
 async fn closing_a_cursor_mid_result_cancels_its_streams_and_the_connection_stays_usable() {
-    let server = big_server(Options {
-        endpoints: 4,
-        delay_between_batches: Duration::from_millis(20),
-        ..Options::default()
-    })
+    let server = big_server(
+        Options {
+            endpoints: 4,
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.delay_between_batches = Duration::from_millis(20);
+        }),
+    )
     .await;
     let conn = crate::connect(&server).await;
     let mut cursor = execute(conn.as_ref(), "SELECT * FROM big").await;

@@ -438,7 +438,11 @@ async fn executemany_counts_all_and_is_atomic(updates: bool) {
             )
             .await
             .unwrap();
-        assert_eq!(server.stats().do_put - puts, 1, "one DoPut for all the rows");
+        assert_eq!(
+            server.stats().do_put - puts,
+            1,
+            "one DoPut for all the rows"
+        );
         cursor
             .execute("DELETE FROM t WHERE id = 500", Params::None)
             .await

@@ -482,11 +482,15 @@ async fn cookies_are_kept_and_sent_everywhere_when_asked() {
 
 #[tokio::test]
 async fn per_call_timeouts_name_their_key() {
-    let server = server(Options {
-        delay_before_first_batch: Duration::from_millis(800),
-        poll_delay: Duration::from_millis(800),
-        ..Options::default()
-    })
+    let server = server(
+        Options {
+            poll_delay: Duration::from_millis(800),
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.delay_before_first_batch = Duration::from_millis(800);
+        }),
+    )
     .await;
     // The stream's first message is late: fetch_timeout fires, the query's does not.
     let url = format!("{}&fetch_timeout=100ms&query_timeout=30s", server.url());
@@ -713,7 +717,7 @@ async fn http_location_failures_name_the_location_and_the_cause() {
     server.fail_next_streams(0, 0);
 
     // A body that ends cleanly in the middle of a message: the stream is truncated.
-    server.set_options(|o| o.http_truncate = true);
+    server.set_options(|o| o.faults.http.truncate = true);
     let mut cursor = execute(conn.as_ref(), query).await;
     let e = cursor.fetchall().await.unwrap_err();
     assert!(e.is_connection(), "{e}");
@@ -721,19 +725,19 @@ async fn http_location_failures_name_the_location_and_the_cause() {
         e.to_string().contains("the Arrow IPC stream is truncated"),
         "{e}"
     );
-    server.set_options(|o| o.http_truncate = false);
+    server.set_options(|o| o.faults.http.truncate = false);
 
     // Redirects are followed, a few.
-    server.set_options(|o| o.http_redirects = 2);
+    server.set_options(|o| o.faults.http.redirects = 2);
     let gets = server.stats().http_gets;
     let mut cursor = execute(conn.as_ref(), query).await;
     assert_eq!(ids(cursor.as_mut()).await, all_ids());
     assert_eq!(server.stats().http_gets - gets, 2 * 3);
-    server.set_options(|o| o.http_redirects = 6);
+    server.set_options(|o| o.faults.http.redirects = 6);
     let mut cursor = execute(conn.as_ref(), query).await;
     let e = cursor.fetchall().await.unwrap_err();
     assert!(e.to_string().contains("more than 5 redirects"), "{e}");
-    server.set_options(|o| o.http_redirects = 0);
+    server.set_options(|o| o.faults.http.redirects = 0);
 
     // A message larger than max_message_size is refused before it is buffered whole.
     let small = registry()
@@ -751,7 +755,7 @@ async fn http_location_failures_name_the_location_and_the_cause() {
 
     // An answer in another format (the GETs of the other endpoints, abandoned with the
     // cursor, may still reach the server afterwards).
-    server.set_options(|o| o.http_content_type = Some("text/html; charset=utf-8".into()));
+    server.set_options(|o| o.faults.http.content_type = Some("text/html; charset=utf-8".into()));
     let mut cursor = execute(conn.as_ref(), query).await;
     let e = cursor.fetchall().await.unwrap_err();
     let text = e.to_string();
@@ -759,10 +763,10 @@ async fn http_location_failures_name_the_location_and_the_cause() {
     assert!(text.contains("only Arrow IPC streams"), "{text}");
     assert_eq!(e.kind(), dbapi::ErrorKind::NotSupported, "{e}");
     assert!(!text.contains("retries"), "{text}");
-    server.set_options(|o| o.http_content_type = Some("application/octet-stream".into()));
+    server.set_options(|o| o.faults.http.content_type = Some("application/octet-stream".into()));
     let mut cursor = execute(conn.as_ref(), query).await;
     assert_eq!(ids(cursor.as_mut()).await, all_ids());
-    server.set_options(|o| o.http_content_type = None);
+    server.set_options(|o| o.faults.http.content_type = None);
 
     // An unknown ticket: the HTTP status and what the server said.
     let client = FlightSqlClient::connect(&server.url()).await.unwrap();
@@ -857,10 +861,14 @@ async fn freezable_relay(
 
 #[tokio::test]
 async fn keepalive_detects_a_dead_link_during_a_stream() {
-    let server = crate::server(Options {
-        delay_between_batches: Duration::from_millis(100),
-        ..Options::default()
-    })
+    let server = crate::server(
+        Options {
+            ..Options::default()
+        }
+        .with_faults(|f| {
+            f.streams.delay_between_batches = Duration::from_millis(100);
+        }),
+    )
     .await;
     let (relay, frozen) = freezable_relay(server.addr()).await;
     let url =

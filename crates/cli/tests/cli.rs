@@ -432,7 +432,7 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
     shell.expect("dbapi> ").unwrap();
     // A slow query, cancelled with Ctrl-C; the shell stays.
     running.server.set_options(|o| {
-        o.delay_before_first_batch = Duration::from_secs(30);
+        o.faults.streams.delay_before_first_batch = Duration::from_secs(30);
     });
     shell.send_line("SELECT * FROM readings;").unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -440,7 +440,7 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
     shell.expect("cancel").unwrap();
     shell.expect("dbapi> ").unwrap();
     running.server.set_options(|o| {
-        o.delay_before_first_batch = Duration::ZERO;
+        o.faults.streams.delay_before_first_batch = Duration::ZERO;
     });
     assert!(
         running.server.stats().cancel_flight_info >= 1,

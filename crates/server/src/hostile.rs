@@ -34,7 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::server::BoxError;
+use crate::identity::BoxError;
 
 /// The ways the hostile server lies, by the SQL (or ticket) that asks for each.
 pub mod cases {

@@ -20,24 +20,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::server::{BoxError, TlsIdentity};
+use crate::identity::{BoxError, TlsIdentity};
 use crate::service::{Service, Shared, bump};
-
-/// Marks a `DoGet` made on behalf of an HTTP location: the URL authorised it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Presigned;
-
-/// The path prefix of ticket URLs.
-const TICKET_PATH: &str = "/ticket/";
-
-/// The media type of an Arrow IPC stream.
-const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
-
-/// The location of a ticket on the HTTP instance at `base` (`http://host:port`).
-pub(crate) fn ticket_url(base: &str, ticket: &[u8]) -> String {
-    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ticket);
-    format!("{base}{TICKET_PATH}{encoded}")
-}
+use crate::ticket_urls::{ARROW_STREAM, Presigned, TICKET_PATH};
 
 /// An HTTP instance serving the tickets of a server (see [`crate::Server::spawn_http_replica`]).
 #[derive(Debug)]
@@ -162,7 +147,7 @@ async fn answer(
             "only GET is served".into(),
         ));
     }
-    if options.http_redirects > 0 {
+    if options.faults.http.redirects > 0 {
         // Redirect `n` times (relative Location headers), counting hops in the query.
         let hop: usize = request
             .uri()
@@ -170,7 +155,7 @@ async fn answer(
             .and_then(|q| q.strip_prefix("hop="))
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        if hop < options.http_redirects {
+        if hop < options.faults.http.redirects {
             let mut response = plain(hyper::StatusCode::TEMPORARY_REDIRECT, String::new());
             let target = format!("{}?hop={}", request.uri().path(), hop + 1);
             if let Ok(value) = hyper::header::HeaderValue::from_str(&target) {
@@ -222,7 +207,7 @@ async fn answer(
         })
         .map_ok(|data| encapsulate(&data.data_header, &data.data_body))
         .map_err(|status| -> BoxError { status.message().to_owned().into() });
-    let body = if options.http_truncate {
+    let body = if options.faults.http.truncate {
         // The schema, then half of the first batch's message, then a clean end of the body.
         frames
             .take(2)
@@ -248,7 +233,9 @@ async fn answer(
     };
     let mut response = hyper::Response::new(BodyExt::boxed_unsync(StreamBody::new(body)));
     let content_type = options
-        .http_content_type
+        .faults
+        .http
+        .content_type
         .unwrap_or_else(|| ARROW_STREAM.to_owned());
     if let Ok(value) = hyper::header::HeaderValue::from_str(&content_type) {
         response

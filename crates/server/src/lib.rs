@@ -35,16 +35,21 @@
 
 pub use crate::catalog::{ForeignKey, PrimaryKey, TableName};
 pub use crate::data::{demo_readings, generated};
+pub use crate::faults::{AnswerFaults, Corruption, Faults, HttpFaults, StreamFaults};
 pub use crate::http::HttpReplica;
-pub use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
-pub use crate::server::{BoxError, CompressionEncoding, Server, ServerBuilder, TlsIdentity};
+pub use crate::identity::{BoxError, TlsIdentity};
+pub use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
+pub use crate::server::{CompressionEncoding, Server, ServerBuilder};
 pub use crate::service::{Stats, overrides};
 
 mod catalog;
 mod data;
 mod engine;
+mod faults;
 pub mod hostile;
 mod http;
+mod identity;
 mod options;
 mod server;
 mod service;
+mod ticket_urls;

@@ -1,6 +1,9 @@
-//! What the server does with each query: endpoints, locations, auth, required headers.
+//! What the server does with each query: endpoints, locations, auth, required headers, and
+//! the kinds of real servers it imitates. What it breaks on purpose is in `faults.rs`.
 
 use std::time::Duration;
+
+use crate::faults::Faults;
 
 /// The location URI that tells a client to reuse its current connection.
 pub const REUSE_CONNECTION: &str = "arrow-flight-reuse-connection://?";
@@ -77,19 +80,9 @@ pub struct Options {
     /// A header every call must carry (name in lower case, value), as InfluxDB 3 requires
     /// `database`. Missing: `InvalidArgument`; another value: `NotFound`.
     pub required_header: Option<(String, String)>,
-    /// A pause before the first batch of every `DoGet` stream.
-    pub delay_before_first_batch: Duration,
-    /// Serve the stream of this endpoint (0-based) with every column renamed (`<name>_x`), as
-    /// a broken server would: clients must reject a stream whose schema differs.
-    pub rename_columns_in_endpoint: Option<usize>,
     /// Give every endpoint an `expiration_time` this far in the future (clients may retry its
     /// ticket until then; after it, the ticket is refused with `NOT_FOUND`).
     pub expiration: Option<Duration>,
-    /// Corrupt the stream of one endpoint (0-based).
-    pub corrupt_endpoint: Option<(usize, Corruption)>,
-    /// A pause before each later batch of every `DoGet` stream (paces streams, so that
-    /// tests can act while a stream is open).
-    pub delay_between_batches: Duration,
     /// Whether updates through `DoPut` (`CommandStatementUpdate`,
     /// `CommandPreparedStatementUpdate`) are served; when false they are answered
     /// `UNIMPLEMENTED`, as DataFusion-based servers do, and statements that change data run
@@ -128,28 +121,11 @@ pub struct Options {
     pub set_cookie: Option<String>,
     /// Compress the record batch bodies of `DoGet` streams (Arrow IPC body compression).
     pub ipc_compression: Option<arrow::ipc::CompressionType>,
-    /// The `Content-Type` of HTTP location answers (default: the Arrow IPC stream media type).
-    pub http_content_type: Option<String>,
-    /// HTTP location answers end cleanly in the middle of the first batch's message: a
-    /// truncated Arrow IPC stream that only its decoder can notice.
-    pub http_truncate: bool,
-    /// HTTP location answers redirect this many times (`307`, relative `Location`) before
-    /// the stream is served.
-    pub http_redirects: usize,
-    /// Answer errors in the user's SQL (syntax, planning, unknown names) with `INTERNAL`
-    /// instead of `INVALID_ARGUMENT`, as some servers do.
-    pub sql_errors_as_internal: bool,
-    /// Send an empty message (no header, no body: a keep-alive) before every batch.
-    pub empty_messages: bool,
-    /// Announce in `FlightInfo` a schema other than the streams' (every column renamed
-    /// `<name>_partial` and typed `Utf8`), as a distributed engine announcing its
-    /// partial-aggregate schema does: the streams' schema is the truth.
-    pub announce_other_schema: bool,
-    /// Redeem each ticket only once (a second `DoGet` of it is `NOT_FOUND`).
-    pub tickets_once: bool,
     /// Whether the `RenewFlightEndpoint` action is served (it extends an endpoint's
     /// expiration by [`Options::expiration`]).
     pub renew_endpoints: bool,
+    /// What the server breaks on purpose (see [`Faults`]): none by default.
+    pub faults: Faults,
     /// Match parameter columns to placeholders by name, without the sigil (`$1` takes the
     /// column named `1`, `$name` the column named `name`), and announce no parameter schema,
     /// as InfluxDB 3 does.
@@ -163,6 +139,15 @@ pub struct Options {
     pub prepared_updates_ignored: bool,
 }
 
+impl Options {
+    /// These options with faults set by `set` (see [`Faults`]).
+    #[must_use]
+    pub fn with_faults(mut self, set: impl FnOnce(&mut Faults)) -> Self {
+        set(&mut self.faults);
+        self
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -173,11 +158,7 @@ impl Default for Options {
             send_total_records: false,
             auth: Auth::None,
             required_header: None,
-            delay_before_first_batch: Duration::ZERO,
-            delay_between_batches: Duration::ZERO,
-            rename_columns_in_endpoint: None,
             expiration: None,
-            corrupt_endpoint: None,
             updates: true,
             stateless_statements: false,
             transactions: true,
@@ -191,26 +172,11 @@ impl Default for Options {
             rotate_token: None,
             set_cookie: None,
             ipc_compression: None,
-            http_content_type: None,
-            http_truncate: false,
-            http_redirects: 0,
-            sql_errors_as_internal: false,
-            empty_messages: false,
-            announce_other_schema: false,
-            tickets_once: false,
             renew_endpoints: true,
+            faults: Faults::default(),
             parameters_by_name: false,
             single_parameter_row: false,
             prepared_updates_ignored: false,
         }
     }
-}
-
-/// How [`Options::corrupt_endpoint`] breaks a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Corruption {
-    /// After the schema, a message whose IPC header is garbage.
-    GarbageHeader,
-    /// The first batch with its body cut in half.
-    TruncatedBody,
 }

@@ -41,7 +41,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::catalog::{self, Keys, OptionValue, SESSION_COOKIE, SessionOptions, Sessions};
 use crate::engine::{self, Handle, State, Transaction};
-use crate::options::{Auth, Corruption, Locations, Options, REUSE_CONNECTION};
+use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
 
 /// Defines [`Stats`] and the atomic counters behind it, field for field.
 macro_rules! counters {
@@ -146,7 +146,7 @@ pub(crate) struct Shared {
     /// How many of the next `DoGet` streams fail, and after how many batches.
     pub(crate) failures: std::sync::Mutex<(usize, usize)>,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
-    /// The tickets redeemed, when [`crate::Options::tickets_once`].
+    /// The tickets redeemed, when [`crate::AnswerFaults::tickets_once`].
     pub(crate) redeemed: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
     /// Whether an answer carried the token of [`crate::Options::rotate_token`].
     pub(crate) rotated: std::sync::atomic::AtomicBool,
@@ -183,44 +183,6 @@ pub(crate) struct Service {
 }
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-/// Applies a [`Corruption`] to the messages of the first batch.
-fn corrupt(
-    messages: &mut [Result<arrow_flight::FlightData, Status>],
-    corruption: Option<Corruption>,
-) {
-    let Some(Ok(last)) = messages.last_mut() else {
-        return;
-    };
-    match corruption {
-        None => {}
-        Some(Corruption::GarbageHeader) => {
-            last.data_header = bytes::Bytes::from_static(b"\x08\x00\x00\x00not an IPC message");
-        }
-        Some(Corruption::TruncatedBody) => {
-            last.data_body = last.data_body.slice(..last.data_body.len() / 2);
-        }
-    }
-}
-
-/// The schema and batches with every column renamed to `<name>_x`.
-fn rename_columns(
-    schema: &Schema,
-    batches: Vec<RecordBatch>,
-) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
-    let fields: Vec<arrow::datatypes::Field> = schema
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_name(format!("{}_x", f.name())))
-        .collect();
-    let renamed = Arc::new(Schema::new(fields));
-    let batches = batches
-        .into_iter()
-        .map(|b| RecordBatch::try_new(Arc::clone(&renamed), b.columns().to_vec()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Status::internal(e.to_string()))?;
-    Ok((renamed, batches))
-}
 
 /// Encodes batches as Flight data, dictionaries included as they are.
 ///
@@ -297,7 +259,7 @@ impl Service {
                 .map_err(|_| Status::invalid_argument("too many endpoints"))?;
         }
         if let Some(v) = header(overrides::DELAY_MS) {
-            options.delay_before_first_batch =
+            options.faults.streams.delay_before_first_batch =
                 Duration::from_millis(number(overrides::DELAY_MS, v)?);
         }
         match header(overrides::LOCATIONS) {
@@ -431,8 +393,10 @@ impl Service {
                     }
                     Locations::Http(base) => {
                         if let Some(ticket) = endpoint.ticket.take() {
-                            endpoint = endpoint
-                                .with_location(crate::http::ticket_url(base, &ticket.ticket));
+                            endpoint = endpoint.with_location(crate::ticket_urls::ticket_url(
+                                base,
+                                &ticket.ticket,
+                            ));
                         }
                     }
                 }
@@ -572,22 +536,7 @@ impl Service {
             .with_endpoints(self.endpoints(&handle, 0..parts, parts, options))
             .with_ordered(options.ordered);
         if options.send_schema {
-            let announced = if options.announce_other_schema {
-                let fields: Vec<arrow::datatypes::Field> = schema
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        arrow::datatypes::Field::new(
-                            format!("{}_partial", f.name()),
-                            arrow::datatypes::DataType::Utf8,
-                            true,
-                        )
-                    })
-                    .collect();
-                Arc::new(Schema::new(fields))
-            } else {
-                Arc::clone(&schema)
-            };
+            let announced = options.faults.answers.announced(&schema);
             info = info
                 .try_with_schema(&announced)
                 .map_err(|e| Status::internal(e.to_string()))?;
@@ -925,27 +874,23 @@ impl Service {
                 None
             }
         };
-        let corruption = options
-            .corrupt_endpoint
-            .and_then(|(p, c)| (p == part).then_some(c));
+        let faults = options.faults.streams.clone();
+        let pacing = faults.clone();
         bump(&self.shared.counters.streams_open);
         let mut guard = CancelGuard {
             shared: Arc::clone(&self.shared),
             finished: false,
         };
-        let empty_messages = options.empty_messages;
-        let (first_delay, pace) = (
-            options.delay_before_first_batch,
-            options.delay_between_batches,
-        );
         let shared = Arc::clone(&self.shared);
         let body = futures::stream::iter(batches.into_iter().enumerate())
-            .then(move |(n, batch)| async move {
-                let delay = if n == 0 { first_delay } else { pace };
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+            .then(move |(n, batch)| {
+                let delay = pacing.delay(n);
+                async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    batch
                 }
-                batch
             })
             .enumerate()
             .flat_map(move |(n, batch)| {
@@ -959,12 +904,7 @@ impl Service {
                         match encoder.encode(&batch) {
                             Ok(messages) => {
                                 let mut messages: Vec<_> = messages.into_iter().map(Ok).collect();
-                                if n == 0 {
-                                    corrupt(&mut messages, corruption);
-                                }
-                                if empty_messages {
-                                    messages.insert(0, Ok(arrow_flight::FlightData::new()));
-                                }
+                                faults.break_messages(part, n, &mut messages);
                                 messages
                             }
                             Err(e) => vec![Err(e)],
@@ -1157,7 +1097,7 @@ impl FlightSqlService for Service {
         bump(&self.shared.counters.do_get);
         if request
             .extensions()
-            .get::<crate::http::Presigned>()
+            .get::<crate::ticket_urls::Presigned>()
             .is_none()
         {
             self.admit(request.metadata())?;
@@ -1170,7 +1110,7 @@ impl FlightSqlService for Service {
         if handle.expires_at_ms != 0 && now_ms() > handle.expires_at_ms {
             return Err(Status::not_found("the ticket expired"));
         }
-        if options.tickets_once {
+        if options.faults.answers.tickets_once {
             let first = self
                 .shared
                 .redeemed
@@ -1185,11 +1125,9 @@ impl FlightSqlService for Service {
             return Err(Status::cancelled("the query was cancelled"));
         }
         let part = usize::try_from(handle.part).unwrap_or(usize::MAX);
-        let (mut schema, batches) = self.result_of(&handle).await?;
-        let mut batches = engine::slice_part(batches, handle.part, handle.parts);
-        if options.rename_columns_in_endpoint == Some(part) {
-            (schema, batches) = rename_columns(&schema, batches)?;
-        }
+        let (schema, batches) = self.result_of(&handle).await?;
+        let batches = engine::slice_part(batches, handle.part, handle.parts);
+        let (schema, batches) = options.faults.streams.rename(part, schema, batches)?;
         Ok(Response::new(self.stream(
             &schema,
             batches,
@@ -1844,15 +1782,7 @@ impl Outer {
     /// Adds what every answer carries: a rotated token, a cookie.
     fn decorate<T>(&self, answer: Result<Response<T>, Status>) -> Result<Response<T>, Status> {
         let options = self.0.shared.options();
-        let mut response = match answer {
-            Err(status)
-                if options.sql_errors_as_internal
-                    && status.code() == tonic::Code::InvalidArgument =>
-            {
-                return Err(Status::internal(status.message()));
-            }
-            other => other?,
-        };
+        let mut response = answer.map_err(|status| options.faults.answers.status(status))?;
         if let (Auth::Bearer(_), Some(token)) = (&options.auth, &options.rotate_token)
             && let Ok(value) = format!("Bearer {token}").parse()
         {
