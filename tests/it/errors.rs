@@ -230,15 +230,7 @@ async fn every_cause_is_printed_once() {
     let server = server(Options::default()).await;
     // TLS to a plaintext server.
     let tls_url = format!("grpc+tls://{}?tls_skip_verify=true", server.addr());
-    errors.push(match registry().connect(&tls_url).await {
-        Err(e) => e,
-        Ok(conn) => conn
-            .cursor()
-            .unwrap()
-            .execute("SELECT 1", Params::None)
-            .await
-            .unwrap_err(),
-    });
+    errors.push(crate::first_error(&tls_url).await);
     let conn = connect(&server).await;
     for sql in ["SELEKT 1", "SELECT * FROM no_such_table", "SELECT 1/0"] {
         let mut cursor = conn.cursor().unwrap();

@@ -67,6 +67,20 @@ pub async fn execute(conn: &dyn Connection, sql: &str) -> Box<dyn Cursor> {
     cursor
 }
 
+/// The error of connecting to `url`, or, when connecting succeeds (channels connect
+/// lazily), of its first statement.
+pub async fn first_error(url: &str) -> dbapi::Error {
+    match registry().connect(url).await {
+        Err(e) => e,
+        Ok(conn) => conn
+            .cursor()
+            .unwrap()
+            .execute("SELECT 1", Params::None)
+            .await
+            .unwrap_err(),
+    }
+}
+
 /// The column names of the cursor's result.
 pub fn column_names(cursor: &dyn Cursor) -> Vec<String> {
     cursor

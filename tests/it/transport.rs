@@ -269,20 +269,10 @@ async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
             drop(socket);
         }
     });
-    let e = match registry()
-        .connect(&format!(
-            "flightsql://{remote}?tls=false&token=t0ps3cret&connect_timeout=2s&timeout=2s"
-        ))
-        .await
-    {
-        Err(e) => e,
-        Ok(conn) => conn
-            .cursor()
-            .unwrap()
-            .execute("SELECT 1", Params::None)
-            .await
-            .unwrap_err(),
-    };
+    let e = crate::first_error(&format!(
+        "flightsql://{remote}?tls=false&token=t0ps3cret&connect_timeout=2s&timeout=2s"
+    ))
+    .await;
     assert!(e.is_connection(), "{e}");
     assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     let events = capture.0.lock().unwrap().clone();

@@ -513,15 +513,25 @@ impl FlightSqlClient {
                 self.main().grpc.clone().do_action(request),
             )
             .await?;
-        let mut stream = response.into_inner();
+        self.results(response.into_inner(), what, |r| r.body).await
+    }
+
+    /// The results of a `DoAction` or `DoPut` answer, each within the update timeout, all
+    /// within [`MAX_RESULT_BYTES`].
+    async fn results<T>(
+        &self,
+        mut stream: tonic::Streaming<T>,
+        what: &str,
+        bytes: impl Fn(T) -> Bytes,
+    ) -> Result<Vec<Bytes>> {
         let mut out = Vec::new();
         let mut kept = 0_usize;
         while let Some(result) =
             within(self.deadline(CallKind::Update), what, stream.next()).await?
         {
-            let result = result.map_err(|s| from_status(&s, self.transport()).context(what))?;
-            kept = bounded(kept, result.body.len(), what)?;
-            out.push(result.body);
+            let body = bytes(result.map_err(|s| from_status(&s, self.transport()).context(what))?);
+            kept = bounded(kept, body.len(), what)?;
+            out.push(body);
         }
         Ok(out)
     }
@@ -592,17 +602,8 @@ impl FlightSqlClient {
                     self.main().grpc.clone().do_put(request),
                 )
                 .await?;
-            let mut stream = response.into_inner();
-            let mut out = Vec::new();
-            let mut kept = 0_usize;
-            while let Some(result) =
-                within(self.deadline(CallKind::Update), what, stream.next()).await?
-            {
-                let result = result.map_err(|s| from_status(&s, self.transport()).context(what))?;
-                kept = bounded(kept, result.app_metadata.len(), what)?;
-                out.push(result.app_metadata);
-            }
-            Ok(out)
+            self.results(response.into_inner(), what, |r| r.app_metadata)
+                .await
         }
         .await;
         if let Some(e) = failure
