@@ -178,6 +178,9 @@ fn lz4_expanded_size(frame: &[u8], bound: u64) -> Result<u64> {
 /// An [`Internal`](dbapi::ErrorKind::Internal) error naming `what` for bytes that are not a
 /// schema.
 pub(crate) fn schema(bytes: &[u8], what: &str) -> Result<Schema> {
+    check_schema_message(bytes)
+        .map_err(|why| Error::internal(format!("the server sent an undecodable {what}: {why}")))?;
+    // What the check above cannot foresee still never escapes as a panic.
     let decoded = std::panic::catch_unwind(|| {
         Schema::try_from(arrow_flight::IpcMessage(bytes::Bytes::copy_from_slice(
             bytes,
@@ -278,6 +281,140 @@ pub(crate) fn check_batch(batch: &RecordBatch) -> Result<()> {
                 field.data_type()
             ))
         })?;
+    }
+    Ok(())
+}
+
+/// Checks an encapsulated schema message for what Arrow's schema decoder panics on instead of
+/// answering an error: missing fields, type tables that do not match their type, impossible
+/// widths and units, nested types without their children, decimals whose precision or scale
+/// do not fit, unknown types. Nothing is allocated but the walk.
+fn check_schema_message(bytes: &[u8]) -> std::result::Result<(), String> {
+    let flatbuffer = match bytes.get(..4) {
+        Some([0xff, 0xff, 0xff, 0xff]) => bytes.get(8..),
+        Some(_) => bytes.get(4..),
+        None => None,
+    }
+    .ok_or("the message is shorter than its length prefix")?;
+    let message =
+        arrow::ipc::root_as_message(flatbuffer).map_err(|e| format!("invalid message: {e}"))?;
+    let schema = message
+        .header_as_schema()
+        .ok_or("the message holds no schema")?;
+    let fields = schema.fields().ok_or("the schema has no field list")?;
+    for field in fields {
+        if field.type_type() == arrow::ipc::Type::Decimal
+            && schema.endianness() == arrow::ipc::Endianness::Big
+        {
+            return Err("big-endian decimals are not supported".into());
+        }
+        check_field(&field, 0)?;
+    }
+    Ok(())
+}
+
+/// The nesting depth beyond which a schema is refused.
+const MAX_DEPTH: usize = 64;
+
+fn check_field(field: &arrow::ipc::Field<'_>, depth: usize) -> std::result::Result<(), String> {
+    use arrow::ipc::{DateUnit, IntervalUnit, Precision, TimeUnit, Type, UnionMode};
+    let name = field.name().unwrap_or_default();
+    let bad = |what: &str| Err(format!("field {name:?}: {what}"));
+    if depth > MAX_DEPTH {
+        return bad("nested too deep");
+    }
+    let children = field.children().map_or(0, |c| c.len());
+    let int_width = |bits: i32| matches!(bits, 8 | 16 | 32 | 64);
+    if let Some(dictionary) = field.dictionary() {
+        match dictionary.indexType() {
+            Some(index) if int_width(index.bitWidth()) => {}
+            _ => return bad("a dictionary without a valid integer index type"),
+        }
+    }
+    let valid = match field.type_type() {
+        Type::Null
+        | Type::Bool
+        | Type::Binary
+        | Type::BinaryView
+        | Type::LargeBinary
+        | Type::Utf8
+        | Type::Utf8View
+        | Type::LargeUtf8
+        | Type::Struct_ => true,
+        Type::Int => field.type_as_int().is_some_and(|t| int_width(t.bitWidth())),
+        Type::FixedSizeBinary => field.type_as_fixed_size_binary().is_some(),
+        Type::FloatingPoint => field.type_as_floating_point().is_some_and(|t| {
+            matches!(
+                t.precision(),
+                Precision::HALF | Precision::SINGLE | Precision::DOUBLE
+            )
+        }),
+        Type::Date => field
+            .type_as_date()
+            .is_some_and(|t| matches!(t.unit(), DateUnit::DAY | DateUnit::MILLISECOND)),
+        Type::Time => field.type_as_time().is_some_and(|t| {
+            matches!(
+                (t.bitWidth(), t.unit()),
+                (32, TimeUnit::SECOND | TimeUnit::MILLISECOND)
+                    | (64, TimeUnit::MICROSECOND | TimeUnit::NANOSECOND)
+            )
+        }),
+        Type::Timestamp => field.type_as_timestamp().is_some_and(|t| {
+            matches!(
+                t.unit(),
+                TimeUnit::SECOND
+                    | TimeUnit::MILLISECOND
+                    | TimeUnit::MICROSECOND
+                    | TimeUnit::NANOSECOND
+            )
+        }),
+        Type::Duration => field.type_as_duration().is_some_and(|t| {
+            matches!(
+                t.unit(),
+                TimeUnit::SECOND
+                    | TimeUnit::MILLISECOND
+                    | TimeUnit::MICROSECOND
+                    | TimeUnit::NANOSECOND
+            )
+        }),
+        Type::Interval => field.type_as_interval().is_some_and(|t| {
+            matches!(
+                t.unit(),
+                IntervalUnit::YEAR_MONTH | IntervalUnit::DAY_TIME | IntervalUnit::MONTH_DAY_NANO
+            )
+        }),
+        Type::List | Type::LargeList | Type::ListView | Type::LargeListView => children == 1,
+        Type::FixedSizeList => children == 1 && field.type_as_fixed_size_list().is_some(),
+        Type::Map => children == 1 && field.type_as_map().is_some(),
+        Type::RunEndEncoded => children == 2,
+        Type::Decimal => field.type_as_decimal().is_some_and(|t| {
+            u8::try_from(t.precision()).is_ok()
+                && i8::try_from(t.scale()).is_ok()
+                && matches!(t.bitWidth(), 32 | 64 | 128 | 256)
+        }),
+        Type::Union => field.type_as_union().is_some_and(|t| {
+            matches!(t.mode(), UnionMode::Dense | UnionMode::Sparse)
+                && children <= 127
+                && t.typeIds().is_none_or(|ids| {
+                    let ids: Vec<i32> = ids.iter().collect();
+                    let mut unique = ids.clone();
+                    unique.sort_unstable();
+                    unique.dedup();
+                    ids.len() == children
+                        && unique.len() == ids.len()
+                        && ids.iter().all(|id| (0..=127).contains(id))
+                })
+        }),
+        _ => false,
+    };
+    if !valid {
+        return bad(&format!(
+            "type {:?} is malformed or unknown",
+            field.type_type()
+        ));
+    }
+    for child in field.children().iter().flatten() {
+        check_field(&child, depth + 1)?;
     }
     Ok(())
 }
