@@ -204,15 +204,18 @@ fn encapsulate(message: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// A record batch message of one non-null `Int8` column of `rows` rows, whose values buffer
-/// is `values` (compressed with `codec` when given).
-fn int8_batch(rows: i64, values: &[u8], codec: Option<CompressionType>) -> FlightData {
+/// The header of a record batch message: `rows` rows, these field nodes and buffers, the
+/// body compressed with `codec` when given, and the body length it declares.
+fn batch_header(
+    rows: i64,
+    nodes: &[FieldNode],
+    buffers: &[arrow::ipc::Buffer],
+    codec: Option<CompressionType>,
+    body_length: i64,
+) -> Bytes {
     let mut fbb = flatbuffers::FlatBufferBuilder::new();
-    let nodes = fbb.create_vector(&[FieldNode::new(rows, 0)]);
-    let buffers = fbb.create_vector(&[
-        arrow::ipc::Buffer::new(0, 0),
-        arrow::ipc::Buffer::new(0, values.len() as i64),
-    ]);
+    let nodes = fbb.create_vector(nodes);
+    let buffers = fbb.create_vector(buffers);
     let compression = codec.map(|codec| {
         let mut b = BodyCompressionBuilder::new(&mut fbb);
         b.add_codec(codec);
@@ -234,12 +237,28 @@ fn int8_batch(rows: i64, values: &[u8], codec: Option<CompressionType>) -> Fligh
         b.add_version(MetadataVersion::V5);
         b.add_header_type(MessageHeader::RecordBatch);
         b.add_header(batch.as_union_value());
-        b.add_bodyLength(values.len() as i64);
+        b.add_bodyLength(body_length);
         b.finish()
     };
     fbb.finish(message, None);
+    Bytes::copy_from_slice(fbb.finished_data())
+}
+
+/// A record batch message of one non-null `Int8` column of `rows` rows, whose values buffer
+/// is `values` (compressed with `codec` when given).
+fn int8_batch(rows: i64, values: &[u8], codec: Option<CompressionType>) -> FlightData {
+    let buffers = [
+        arrow::ipc::Buffer::new(0, 0),
+        arrow::ipc::Buffer::new(0, values.len() as i64),
+    ];
     FlightData {
-        data_header: Bytes::copy_from_slice(fbb.finished_data()),
+        data_header: batch_header(
+            rows,
+            &[FieldNode::new(rows, 0)],
+            &buffers,
+            codec,
+            values.len() as i64,
+        ),
         data_body: Bytes::copy_from_slice(values),
         ..FlightData::default()
     }
@@ -710,7 +729,6 @@ fn patch_body_length(data: FlightData, body_length: i64) -> FlightData {
     let Some(batch) = message.header_as_record_batch() else {
         return data;
     };
-    let mut fbb = flatbuffers::FlatBufferBuilder::new();
     let nodes: Vec<FieldNode> = batch
         .nodes()
         .map(|n| n.iter().copied().collect())
@@ -719,26 +737,9 @@ fn patch_body_length(data: FlightData, body_length: i64) -> FlightData {
         .buffers()
         .map(|b| b.iter().copied().collect())
         .unwrap_or_default();
-    let nodes = fbb.create_vector(&nodes);
-    let buffers = fbb.create_vector(&buffers);
-    let header = {
-        let mut b = RecordBatchBuilder::new(&mut fbb);
-        b.add_length(batch.length());
-        b.add_nodes(nodes);
-        b.add_buffers(buffers);
-        b.finish()
-    };
-    let message = {
-        let mut b = MessageBuilder::new(&mut fbb);
-        b.add_version(MetadataVersion::V5);
-        b.add_header_type(MessageHeader::RecordBatch);
-        b.add_header(header.as_union_value());
-        b.add_bodyLength(body_length);
-        b.finish()
-    };
-    fbb.finish(message, None);
+    let codec = batch.compression().map(|c| c.codec());
     FlightData {
-        data_header: Bytes::copy_from_slice(fbb.finished_data()),
+        data_header: batch_header(batch.length(), &nodes, &buffers, codec, body_length),
         ..data
     }
 }

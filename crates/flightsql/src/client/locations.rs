@@ -9,8 +9,8 @@ use arrow_flight::FlightEndpoint;
 use dbapi::{Error, Result};
 
 use crate::client::credentials::Destination;
-use crate::client::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, bare_host, grpc, tls_of};
-use crate::config::{CallKind, Locations};
+use crate::client::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, grpc, tls_of};
+use crate::config::{CallKind, Locations, bare_host};
 use crate::decode::FlightStreamReader;
 use crate::transport::{
     Address, Failure, HttpLimits, Target, get_stream, http_client_config, is_http_location,

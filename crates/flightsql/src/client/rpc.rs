@@ -32,7 +32,7 @@ use tonic::{Request, Status};
 
 use crate::client::credentials::{Credentials, Destination};
 use crate::client::oauth::TokenSource;
-use crate::config::{CallKind, Compression, Config};
+use crate::config::{CallKind, Compression, Config, bare_host};
 use crate::decode::{self, FlightStreamReader, Limits};
 use crate::transport::{
     Address, Failure, Target, Tls, Transport, from_status, from_status_explained, open_channel,
@@ -240,9 +240,16 @@ impl FlightSqlClient {
         }
     }
 
-    /// A request to a peer: its timeout, and its headers from the credential policy (the one
-    /// way a request gets headers).
-    pub(super) fn request<T>(&self, message: T, kind: CallKind, to: &Peer) -> Result<Request<T>> {
+    /// A request to a peer, the one way a request is made: the client must be open, the OAuth
+    /// token fresh; the request gets its timeout, and its headers from the credential policy.
+    pub(super) async fn new_request<T>(
+        &self,
+        message: T,
+        kind: CallKind,
+        to: &Peer,
+    ) -> Result<Request<T>> {
+        self.check_open()?;
+        self.refresh_token().await?;
         self.request_with(message, kind, to, None)
     }
 
@@ -413,13 +420,13 @@ impl FlightSqlClient {
 
     /// `GetFlightInfo` of a command (an `Any`-encoded Flight SQL command).
     pub(crate) async fn get_flight_info(&self, what: &str, command: Vec<u8>) -> Result<FlightInfo> {
-        self.check_open()?;
-        self.refresh_token().await?;
-        let request = self.request(
-            FlightDescriptor::new_cmd(command),
-            CallKind::Query,
-            self.main(),
-        )?;
+        let request = self
+            .new_request(
+                FlightDescriptor::new_cmd(command),
+                CallKind::Query,
+                self.main(),
+            )
+            .await?;
         let response = self
             .call(
                 what,
@@ -433,9 +440,9 @@ impl FlightSqlClient {
 
     /// `PollFlightInfo` of a descriptor.
     pub(crate) async fn poll_flight_info(&self, descriptor: FlightDescriptor) -> Result<PollInfo> {
-        self.check_open()?;
-        self.refresh_token().await?;
-        let request = self.request(descriptor, CallKind::Query, self.main())?;
+        let request = self
+            .new_request(descriptor, CallKind::Query, self.main())
+            .await?;
         let response = self
             .call(
                 "poll_flight_info",
@@ -449,13 +456,13 @@ impl FlightSqlClient {
 
     /// `GetSchema` of a command.
     pub(crate) async fn get_schema(&self, what: &str, command: Vec<u8>) -> Result<SchemaRef> {
-        self.check_open()?;
-        self.refresh_token().await?;
-        let request = self.request(
-            FlightDescriptor::new_cmd(command),
-            CallKind::Query,
-            self.main(),
-        )?;
+        let request = self
+            .new_request(
+                FlightDescriptor::new_cmd(command),
+                CallKind::Query,
+                self.main(),
+            )
+            .await?;
         let response = self
             .call(
                 what,
@@ -502,9 +509,9 @@ impl FlightSqlClient {
         body: Vec<u8>,
         session: bool,
     ) -> Result<Vec<Bytes>> {
-        self.check_open()?;
-        self.refresh_token().await?;
-        let request = self.request(Action::new(kind, body), CallKind::Update, self.main())?;
+        let request = self
+            .new_request(Action::new(kind, body), CallKind::Update, self.main())
+            .await?;
         let response = self
             .call(
                 what,
@@ -592,8 +599,9 @@ impl FlightSqlClient {
             .filter_map(futures::future::ready)
         };
         let outcome = async {
-            self.refresh_token().await?;
-            let request = self.request(encoded.chain(poison), CallKind::Update, self.main())?;
+            let request = self
+                .new_request(encoded.chain(poison), CallKind::Update, self.main())
+                .await?;
             let response = self
                 .call(
                     what,
@@ -621,7 +629,6 @@ impl FlightSqlClient {
     /// # Errors
     /// The server's error, a timeout, or a closed client.
     pub async fn do_get(&self, ticket: &Ticket) -> Result<FlightStreamReader> {
-        self.check_open()?;
         self.do_get_on(self.main(), ticket).await
     }
 
@@ -632,8 +639,9 @@ impl FlightSqlClient {
         peer: &Peer,
         ticket: &Ticket,
     ) -> Result<FlightStreamReader> {
-        self.refresh_token().await?;
-        let request = self.request(ticket.clone(), CallKind::Fetch, peer)?;
+        let request = self
+            .new_request(ticket.clone(), CallKind::Fetch, peer)
+            .await?;
         let response = match within(
             self.deadline(CallKind::Fetch),
             "do_get",
@@ -699,11 +707,6 @@ pub(super) fn tls_of(slot: &std::sync::OnceLock<Tls>, config: &Config) -> Result
     }
     let tls = Tls::new(config)?;
     Ok(slot.get_or_init(|| tls).clone())
-}
-
-/// A host without the brackets of an IPv6 literal.
-pub(super) fn bare_host(host: &str) -> &str {
-    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Adds one result of `size` bytes to the `kept` bytes of a call's results.

@@ -1,9 +1,14 @@
 //! Where a host is: this machine or another; which hosts endpoint locations may name.
 
+/// A host without the brackets of an IPv6 literal.
+pub(crate) fn bare_host(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
 /// Whether a host name or address can only mean this machine: `localhost` or a loopback
 /// address (IPv6 literals with or without brackets).
 pub(crate) fn is_local_host(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = bare_host(host);
     bare.eq_ignore_ascii_case("localhost")
         || bare
             .parse::<std::net::IpAddr>()
@@ -27,11 +32,7 @@ pub enum Locations {
 impl Locations {
     /// Whether a location at `host` may be read, the server being at `server`.
     pub fn allows(&self, host: &str, server: &str) -> bool {
-        let bare = |h: &str| {
-            h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_ascii_lowercase()
-        };
+        let bare = |h: &str| bare_host(h).to_ascii_lowercase();
         let host = bare(host);
         match self {
             Locations::Any => true,

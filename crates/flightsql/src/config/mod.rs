@@ -10,7 +10,7 @@ mod settings;
 mod url;
 
 pub use self::hosts::Locations;
-pub(crate) use self::hosts::is_local_host;
+pub(crate) use self::hosts::{bare_host, is_local_host};
 pub use self::oauth::{OAuth, OAuthFlow};
 pub(crate) use self::settings::{CallKind, USER_AGENT};
 pub use self::settings::{

@@ -172,11 +172,7 @@ impl Session {
     pub(crate) fn learn<T>(&self, call: Call, answer: Result<T>) -> Result<Option<T>> {
         match answer {
             Err(e) if e.is_not_supported() => {
-                tracing::debug!(?call, error = %e, "the server lacks this call");
-                self.lacking
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(call);
+                self.lacks_from_now(call, &e);
                 Ok(None)
             }
             other => other.map(Some),
@@ -278,16 +274,20 @@ impl Session {
         let mut state = self.transaction.lock().await;
         match &mut *state {
             Transaction::Auto => Ok(None),
-            Transaction::Manual { open: Some(open) } => Ok(Some(open.id.clone())),
-            Transaction::Manual { open } => {
-                let id = self.client.begin_transaction().await?;
-                *open = Some(Open {
-                    id: id.clone(),
-                    savepoints: Vec::new(),
-                });
-                Ok(Some(id))
-            }
+            Transaction::Manual { open } => Ok(Some(self.begun(open).await?.id.clone())),
         }
+    }
+
+    /// The open transaction of manual-commit mode, begun now if none is open.
+    async fn begun<'a>(&self, open: &'a mut Option<Open>) -> Result<&'a mut Open> {
+        if open.is_none() {
+            *open = Some(Open {
+                id: self.client.begin_transaction().await?,
+                savepoints: Vec::new(),
+            });
+        }
+        open.as_mut()
+            .ok_or_else(|| Error::internal("no transaction after beginning one"))
     }
 
     /// Commits or rolls back the open transaction, if any.
@@ -326,15 +326,7 @@ impl Session {
         let Transaction::Manual { open } = &mut *state else {
             return Err(not_in_transaction());
         };
-        if open.is_none() {
-            *open = Some(Open {
-                id: self.client.begin_transaction().await?,
-                savepoints: Vec::new(),
-            });
-        }
-        let Some(current) = open.as_mut() else {
-            return Err(not_in_transaction());
-        };
+        let current = self.begun(open).await?;
         let id = self.client.begin_savepoint(&current.id, name).await?;
         current.savepoints.retain(|(n, _)| n != name);
         current.savepoints.push((name.to_owned(), id));

@@ -325,6 +325,12 @@ fn check_field(field: &arrow::ipc::Field<'_>, depth: usize) -> std::result::Resu
     }
     let children = field.children().map_or(0, |c| c.len());
     let int_width = |bits: i32| matches!(bits, 8 | 16 | 32 | 64);
+    let unit = |u: TimeUnit| {
+        matches!(
+            u,
+            TimeUnit::SECOND | TimeUnit::MILLISECOND | TimeUnit::MICROSECOND | TimeUnit::NANOSECOND
+        )
+    };
     if let Some(dictionary) = field.dictionary() {
         match dictionary.indexType() {
             Some(index) if int_width(index.bitWidth()) => {}
@@ -359,24 +365,8 @@ fn check_field(field: &arrow::ipc::Field<'_>, depth: usize) -> std::result::Resu
                     | (64, TimeUnit::MICROSECOND | TimeUnit::NANOSECOND)
             )
         }),
-        Type::Timestamp => field.type_as_timestamp().is_some_and(|t| {
-            matches!(
-                t.unit(),
-                TimeUnit::SECOND
-                    | TimeUnit::MILLISECOND
-                    | TimeUnit::MICROSECOND
-                    | TimeUnit::NANOSECOND
-            )
-        }),
-        Type::Duration => field.type_as_duration().is_some_and(|t| {
-            matches!(
-                t.unit(),
-                TimeUnit::SECOND
-                    | TimeUnit::MILLISECOND
-                    | TimeUnit::MICROSECOND
-                    | TimeUnit::NANOSECOND
-            )
-        }),
+        Type::Timestamp => field.type_as_timestamp().is_some_and(|t| unit(t.unit())),
+        Type::Duration => field.type_as_duration().is_some_and(|t| unit(t.unit())),
         Type::Interval => field.type_as_interval().is_some_and(|t| {
             matches!(
                 t.unit(),

@@ -15,7 +15,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use crate::config::{Config, is_local_host};
+use crate::config::{Config, bare_host, is_local_host};
 use crate::transport::explain::{ConnectFailure, explain_io, sniff_answer};
 use crate::transport::status::{Transport, from_transport};
 use crate::transport::tls::Tls;
@@ -204,8 +204,7 @@ impl tower_service::Service<Uri> for Connector {
 async fn dial(target: &Target) -> io::Result<Box<dyn Io>> {
     let raw: Box<dyn Io> = match &target.address {
         Address::Tcp { host, port } => {
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let stream = tokio::net::TcpStream::connect((bare, *port)).await?;
+            let stream = tokio::net::TcpStream::connect((bare_host(host), *port)).await?;
             // Small requests must not wait for Nagle's algorithm.
             stream.set_nodelay(true)?;
             Box::new(stream)

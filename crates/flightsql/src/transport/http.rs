@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use url::Url;
 
-use crate::config::USER_AGENT;
+use crate::config::{USER_AGENT, bare_host};
 use crate::transport::channel::Io;
 use crate::transport::deadline::within;
 use crate::transport::explain::explain_io;
@@ -34,10 +34,7 @@ pub(crate) async fn connect(
     what: &str,
 ) -> Result<(SendRequest<Full<Bytes>>, String, String)> {
     let host = url.host_str().unwrap_or_default().to_owned();
-    let bare = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
+    let bare = bare_host(&host).to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
         .await
