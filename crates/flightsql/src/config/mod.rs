@@ -1,9 +1,12 @@
 //! Layer 1, the bottom: what a connection is configured with. Owns [`Config`] (fields,
-//! builder, accessors, validation), its URL form (`url.rs`: parsing, `to_url`, `Display`), the
-//! OAuth settings, and the constants other layers read (defaults, schemes, the user agent).
+//! builder, accessors, validation), the table of URL keys (`keys.rs`: name, values, default,
+//! secrecy, parser and printer of each), its URL form (`url.rs`: parsing, `to_url`, `Display`
+//! and `Debug`, all reading that table), the OAuth settings, and the constants other layers
+//! read (defaults, schemes, the user agent).
 //! Imports nothing else of the crate.
 
 mod hosts;
+mod keys;
 mod oauth;
 mod secret;
 mod settings;

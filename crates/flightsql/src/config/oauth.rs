@@ -57,7 +57,7 @@ pub struct OAuth {
 }
 
 impl OAuth {
-    fn empty(flow: OAuthFlow, token_uri: String) -> OAuth {
+    pub(super) fn empty(flow: OAuthFlow, token_uri: String) -> OAuth {
         OAuth {
             flow,
             token_uri,
@@ -151,80 +151,6 @@ impl OAuth {
     /// The token endpoint.
     pub fn token_uri(&self) -> &str {
         &self.token_uri
-    }
-
-    /// The URL keys and values of these settings, secrets shown or hidden.
-    pub(crate) fn url_pairs(&self, secrets: bool) -> Vec<(&'static str, String)> {
-        let hide = |s: &Secret| {
-            if secrets {
-                s.expose().to_owned()
-            } else {
-                "***".to_owned()
-            }
-        };
-        let mut out = vec![
-            ("oauth_flow", self.flow.as_str().to_owned()),
-            ("oauth_token_uri", self.token_uri.clone()),
-        ];
-        let plain = [
-            ("oauth_client_id", &self.client_id),
-            ("oauth_scope", &self.scope),
-            ("oauth_subject_token_type", &self.subject_token_type),
-            ("oauth_actor_token_type", &self.actor_token_type),
-            ("oauth_audience", &self.audience),
-            ("oauth_resource", &self.resource),
-            ("oauth_requested_token_type", &self.requested_token_type),
-        ];
-        for (key, value) in plain {
-            if let Some(v) = value {
-                out.push((key, v.clone()));
-            }
-        }
-        for (key, value) in [
-            ("oauth_client_secret", &self.client_secret),
-            ("oauth_subject_token", &self.subject_token),
-            ("oauth_actor_token", &self.actor_token),
-        ] {
-            if let Some(v) = value {
-                out.push((key, hide(v)));
-            }
-        }
-        out
-    }
-
-    /// Sets one URL key; `Ok(false)` when the key is not an OAuth key.
-    pub(crate) fn set(slot: &mut Option<OAuth>, key: &str, value: String) -> Result<bool> {
-        if !key.starts_with("oauth_") {
-            return Ok(false);
-        }
-        let oauth =
-            slot.get_or_insert_with(|| OAuth::empty(OAuthFlow::ClientCredentials, String::new()));
-        match key {
-            "oauth_flow" => {
-                oauth.flow = match value.as_str() {
-                    "client_credentials" => OAuthFlow::ClientCredentials,
-                    "token_exchange" => OAuthFlow::TokenExchange,
-                    _ => {
-                        return Err(Error::interface(format!(
-                            "invalid value {value:?} for URL option oauth_flow: expected client_credentials or token_exchange"
-                        )));
-                    }
-                }
-            }
-            "oauth_token_uri" => oauth.token_uri = value,
-            "oauth_client_id" => oauth.client_id = Some(value),
-            "oauth_client_secret" => oauth.client_secret = Some(Secret::new(value)),
-            "oauth_scope" => oauth.scope = Some(value),
-            "oauth_subject_token" => oauth.subject_token = Some(Secret::new(value)),
-            "oauth_subject_token_type" => oauth.subject_token_type = Some(value),
-            "oauth_actor_token" => oauth.actor_token = Some(Secret::new(value)),
-            "oauth_actor_token_type" => oauth.actor_token_type = Some(value),
-            "oauth_audience" => oauth.audience = Some(value),
-            "oauth_resource" => oauth.resource = Some(value),
-            "oauth_requested_token_type" => oauth.requested_token_type = Some(value),
-            _ => return Ok(false),
-        }
-        Ok(true)
     }
 
     /// Checks that the grant has what it needs.
@@ -382,11 +308,13 @@ mod tests {
     fn secrets_are_hidden() {
         let o = OAuth::token_exchange("https://a/t", "subj3ct", "urn:x")
             .with_client("id", "s3cr3t-cl1ent");
-        let shown = format!("{o:?} {:?}", o.url_pairs(false));
-        assert!(
-            !shown.contains("subj3ct") && !shown.contains("s3cr3t-cl1ent"),
-            "{shown}"
-        );
-        assert!(format!("{:?}", o.url_pairs(true)).contains("subj3ct"));
+        let config = crate::config::Config::new("h", 1).with_oauth(o.clone());
+        for shown in [format!("{o:?}"), format!("{config:?}"), config.to_string()] {
+            assert!(
+                !shown.contains("subj3ct") && !shown.contains("s3cr3t-cl1ent"),
+                "{shown}"
+            );
+        }
+        assert!(config.to_url().contains("subj3ct"));
     }
 }

@@ -3,36 +3,30 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use dbapi::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
-use crate::config::hosts::Locations;
-use crate::config::oauth::OAuth;
+use crate::config::keys;
 use crate::config::secret::Secret;
-use crate::config::settings::{
-    Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE,
-    Pem, SCHEMES,
-};
-
-/// The URL option keys, as listed in errors about unknown keys.
-const KEYS: &str = "tls, token, database, catalog, schema, header.<name>, timeout, \
-                    connect_timeout, query_timeout, fetch_timeout, update_timeout, \
-                    max_message_size, max_decoded_size, tls_root_certs, tls_client_cert, tls_client_key, \
-                    tls_server_name, tls_skip_verify, authority, user_agent, compression, \
-                    keepalive_interval, keepalive_timeout, cookies, locations, oauth_flow, \
-                    oauth_token_uri, oauth_client_id, oauth_client_secret, oauth_scope, \
-                    oauth_subject_token, oauth_subject_token_type, oauth_actor_token, \
-                    oauth_actor_token_type, oauth_audience, oauth_resource, \
-                    oauth_requested_token_type, read_ahead, statement_cache, poll";
+use crate::config::settings::{Config, SCHEMES};
 
 impl Config {
     /// The URL of this configuration, **with** its secrets (for round trips; to show a
     /// configuration, use `Display`, which hides them).
     pub fn to_url(&self) -> String {
         self.write_url(true)
+    }
+
+    /// The scheme this configuration is written with: `flightsql://` unless the transport
+    /// itself says otherwise.
+    pub(crate) fn scheme(&self) -> &'static str {
+        match (&self.unix, self.tls, self.plaintext_opt_in) {
+            (Some(_), _, _) => "grpc+unix://",
+            (None, false, false) => "grpc://",
+            _ => "flightsql://",
+        }
     }
 
     fn write_url(&self, secrets: bool) -> String {
@@ -49,11 +43,7 @@ impl Config {
                 "***".to_owned()
             }
         };
-        let mut url = String::from(match (&self.unix, self.tls, self.plaintext_opt_in) {
-            (Some(_), _, _) => "grpc+unix://",
-            (None, false, false) => "grpc://",
-            _ => "flightsql://",
-        });
+        let mut url = String::from(self.scheme());
         if let Some(user) = &self.username {
             url.push_str(&enc(user));
             if let Some(password) = self.password.as_ref().filter(|p| !p.expose().is_empty()) {
@@ -76,109 +66,17 @@ impl Config {
                 url.push_str(&format!(":{}", self.port));
             }
         }
-        let mut query: Vec<String> = Vec::new();
-        if !self.tls && self.plaintext_opt_in {
-            query.push("tls=false".into());
-        }
-        if let Some(token) = &self.token {
-            query.push(format!("token={}", hidden(token)));
-        }
-        if let Some(db) = &self.database {
-            query.push(format!("database={}", enc(db)));
-        }
-        if let Some(catalog) = &self.catalog {
-            query.push(format!("catalog={}", enc(catalog)));
-        }
-        if let Some(schema) = &self.schema {
-            query.push(format!("schema={}", enc(schema)));
-        }
-        for (name, value) in &self.headers {
-            let value = if !secrets && dbapi::is_secret_key(name) {
-                "***".to_owned()
-            } else {
-                enc(value)
-            };
-            query.push(format!("header.{}={value}", enc(name)));
-        }
-        if let Some(t) = self.timeout {
-            query.push(format!("timeout={}", format_duration(t)));
-        }
-        if let Some(t) = self.connect_timeout {
-            query.push(format!("connect_timeout={}", format_duration(t)));
-        }
-        if self.max_message_size != DEFAULT_MAX_MESSAGE_SIZE {
-            query.push(format!("max_message_size={}", self.max_message_size));
-        }
-        if let Some(n) = self.max_decoded_size {
-            query.push(format!("max_decoded_size={n}"));
-        }
-        for (t, key) in [
-            (self.query_timeout, "query_timeout"),
-            (self.fetch_timeout, "fetch_timeout"),
-            (self.update_timeout, "update_timeout"),
-            (self.keepalive_interval, "keepalive_interval"),
-            (self.keepalive_timeout, "keepalive_timeout"),
-        ] {
-            if let Some(t) = t {
-                query.push(format!("{key}={}", format_duration(t)));
-            }
-        }
-        if let Some(pem) = &self.tls_root_certs {
-            query.push(format!("tls_root_certs={}", enc(&pem.url_value())));
-        }
-        if let Some(pem) = &self.tls_client_cert {
-            // A certificate chain is public, but an inline one may carry its key too.
-            let value = match pem {
-                Pem::Inline(text) if !secrets && text.contains("PRIVATE KEY") => "***".to_owned(),
-                _ => enc(&pem.url_value()),
-            };
-            query.push(format!("tls_client_cert={value}"));
-        }
-        if let Some(pem) = &self.tls_client_key {
-            let value = match pem {
-                Pem::Inline(_) if !secrets => "***".to_owned(),
-                _ => enc(&pem.url_value()),
-            };
-            query.push(format!("tls_client_key={value}"));
-        }
-        if let Some(name) = &self.tls_server_name {
-            query.push(format!("tls_server_name={}", enc(name)));
-        }
-        if self.tls_skip_verify {
-            query.push("tls_skip_verify=true".to_owned());
-        }
-        if let Some(authority) = &self.authority {
-            query.push(format!("authority={}", enc(authority)));
-        }
-        if let Some(agent) = &self.user_agent {
-            query.push(format!("user_agent={}", enc(agent)));
-        }
-        if let Some(c) = self.compression {
-            query.push(format!("compression={}", c.as_str()));
-        }
-        if self.cookies {
-            query.push("cookies=true".to_owned());
-        }
-        match &self.locations {
-            Locations::Any => {}
-            Locations::Server => query.push("locations=server".to_owned()),
-            Locations::Hosts(hosts) => query.push(format!("locations={}", enc(&hosts.join(",")))),
-        }
-        if let Some(oauth) = &self.oauth {
-            for (key, value) in oauth.url_pairs(secrets) {
-                let value = if value == "***" { value } else { enc(&value) };
-                query.push(format!("{key}={value}"));
-            }
-        }
-        if self.read_ahead != DEFAULT_READ_AHEAD {
-            query.push(format!("read_ahead={}", self.read_ahead));
-        }
-        if self.statement_cache != DEFAULT_STATEMENT_CACHE {
-            query.push(format!("statement_cache={}", self.statement_cache));
-        }
-        if self.poll {
-            query.push("poll=true".to_owned());
-        }
+        let query: Vec<String> = keys::pairs(self, secrets)
+            .into_iter()
+            .map(|(key, value)| {
+                let value = if value == "***" && !secrets {
+                    value
+                } else {
+                    enc(&value)
+                };
+                format!("{}={value}", enc(&key))
+            })
+            .collect();
         if !query.is_empty() {
             url.push('?');
             url.push_str(&query.join("&"));
@@ -187,30 +85,29 @@ impl Config {
     }
 }
 
+impl fmt::Debug for Config {
+    /// Where the connection goes and every option not at its default, secrets as `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Config");
+        d.field("scheme", &self.scheme());
+        match &self.unix {
+            Some(path) => d.field("unix", path),
+            None => d.field("host", &self.host).field("port", &self.port),
+        };
+        if let Some(user) = &self.username {
+            d.field("username", user).field("password", &self.password);
+        }
+        for (key, value) in keys::pairs(self, false) {
+            d.field(&key, &value);
+        }
+        d.finish()
+    }
+}
+
 impl fmt::Display for Config {
     /// The URL with passwords, tokens and secret-looking headers replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.write_url(false))
-    }
-}
-
-fn bad_value(key: &str, value: &str, expected: &str) -> Error {
-    let shown = if dbapi::is_secret_key(key) {
-        "***"
-    } else {
-        value
-    };
-    Error::interface(format!(
-        "invalid value {shown:?} for URL option {key}: expected {expected}"
-    ))
-}
-
-/// `true` or `false`, nothing else.
-fn parse_bool(key: &str, value: &str) -> Result<bool> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(bad_value(key, value, "true or false")),
     }
 }
 
@@ -296,157 +193,23 @@ impl FromStr for Config {
             return Err(Error::interface("connection URL must not have a #fragment"));
         }
         let mut seen: Vec<String> = Vec::new();
-        let mut tls_key: Option<bool> = None;
-        for (key, value) in url.query_pairs() {
-            let (key, value) = (key.into_owned(), value.into_owned());
-            if seen.contains(&key) {
-                return Err(Error::interface(format!("URL option {key} is given twice")));
+        for (given, value) in url.query_pairs() {
+            if seen.iter().any(|k| *k == given) {
+                return Err(Error::interface(format!(
+                    "URL option {given} is given twice"
+                )));
             }
-            seen.push(key.clone());
-            match key.as_str() {
-                "tls" => tls_key = Some(parse_bool(&key, &value)?),
-                "token" => {
-                    if value.is_empty() {
-                        return Err(bad_value(&key, &value, "a non-empty token"));
-                    }
-                    config.token = Some(Secret(value));
-                }
-                "database" => {
-                    if config.database.as_ref().is_some_and(|d| *d != value) {
-                        return Err(Error::interface(format!(
-                            "the URL path names database {:?} but option database is {value:?}",
-                            config.database.as_deref().unwrap_or_default()
-                        )));
-                    }
-                    config.database = Some(value);
-                }
-                "catalog" | "schema" => {
-                    if value.is_empty() {
-                        return Err(bad_value(&key, &value, "a non-empty name"));
-                    }
-                    if key == "catalog" {
-                        config.catalog = Some(value);
-                    } else {
-                        config.schema = Some(value);
-                    }
-                }
-                "timeout" => {
-                    config.timeout = Some(parse_duration(&value).ok_or_else(|| {
-                        bad_value(&key, &value, "a duration such as 30s, 500ms or 2m")
-                    })?);
-                }
-                "connect_timeout" | "query_timeout" | "fetch_timeout" | "update_timeout"
-                | "keepalive_interval" | "keepalive_timeout" => {
-                    let d = Some(parse_duration(&value).ok_or_else(|| {
-                        bad_value(&key, &value, "a duration such as 10s or 500ms")
-                    })?);
-                    match key.as_str() {
-                        "connect_timeout" => config.connect_timeout = d,
-                        "query_timeout" => config.query_timeout = d,
-                        "fetch_timeout" => config.fetch_timeout = d,
-                        "update_timeout" => config.update_timeout = d,
-                        "keepalive_interval" => config.keepalive_interval = d,
-                        _ => config.keepalive_timeout = d,
-                    }
-                }
-                "max_message_size" | "max_decoded_size" => {
-                    let n = parse_size(&value).filter(|n| *n > 0).ok_or_else(|| {
-                        bad_value(&key, &value, "a size in bytes such as 67108864 or 64MiB")
-                    })?;
-                    if key == "max_message_size" {
-                        config.max_message_size = n;
-                    } else {
-                        config.max_decoded_size = Some(n);
-                    }
-                }
-                "tls_root_certs" | "tls_client_cert" | "tls_client_key" => {
-                    if value.is_empty() {
-                        return Err(bad_value(&key, &value, "the path of a PEM file, or PEM"));
-                    }
-                    let pem = Some(Pem::from_url_value(value));
-                    match key.as_str() {
-                        "tls_root_certs" => config.tls_root_certs = pem,
-                        "tls_client_cert" => config.tls_client_cert = pem,
-                        _ => config.tls_client_key = pem,
-                    }
-                }
-                "tls_server_name" | "authority" | "user_agent" => {
-                    if value.is_empty() {
-                        return Err(bad_value(&key, &value, "a non-empty value"));
-                    }
-                    match key.as_str() {
-                        "tls_server_name" => config.tls_server_name = Some(value),
-                        "authority" => config.authority = Some(value),
-                        _ => config.user_agent = Some(value),
-                    }
-                }
-                "tls_skip_verify" => config.tls_skip_verify = parse_bool(&key, &value)?,
-                "cookies" => config.cookies = parse_bool(&key, &value)?,
-                "locations" => {
-                    config.locations = match value.as_str() {
-                        "any" => Locations::Any,
-                        "server" => Locations::Server,
-                        hosts => {
-                            let hosts: Vec<String> = hosts
-                                .split(',')
-                                .map(|h| h.trim().to_ascii_lowercase())
-                                .collect();
-                            if hosts.iter().any(|h| h.is_empty() || h.contains('/')) {
-                                return Err(bad_value(
-                                    &key,
-                                    &value,
-                                    "any, server, or a comma-separated list of host names",
-                                ));
-                            }
-                            Locations::Hosts(hosts)
-                        }
-                    };
-                }
-                "compression" => {
-                    config.compression = match value.as_str() {
-                        "gzip" => Some(Compression::Gzip),
-                        "zstd" => Some(Compression::Zstd),
-                        "none" => None,
-                        _ => return Err(bad_value(&key, &value, "gzip, zstd or none")),
-                    };
-                }
-                "read_ahead" => {
-                    config.read_ahead = value.parse().map_err(|_| {
-                        bad_value(&key, &value, "a number of endpoints (0 or more)")
-                    })?;
-                }
-                "statement_cache" => {
-                    config.statement_cache = value.parse().map_err(|_| {
-                        bad_value(&key, &value, "a number of statements (0 or more)")
-                    })?;
-                }
-                "poll" => config.poll = parse_bool(&key, &value)?,
-                oauth if oauth.starts_with("oauth_") => {
-                    if !OAuth::set(&mut config.oauth, oauth, value)? {
-                        return Err(Error::interface(format!(
-                            "unknown URL option {oauth:?} (known options: {KEYS})"
-                        )));
-                    }
-                }
-                other => match other.strip_prefix("header.") {
-                    Some(name) if !name.is_empty() => {
-                        let name = name.to_ascii_lowercase();
-                        if config.headers.iter().any(|(n, _)| *n == name) {
-                            return Err(Error::interface(format!(
-                                "header {name:?} is given twice"
-                            )));
-                        }
-                        config.headers.push((name, value));
-                    }
-                    _ => {
-                        return Err(Error::interface(format!(
-                            "unknown URL option {other:?} (known options: {KEYS})"
-                        )));
-                    }
-                },
-            }
+            let key = keys::find(&given).ok_or_else(|| {
+                Error::interface(format!(
+                    "unknown URL option {given:?} (known options: {})",
+                    keys::names()
+                ))
+            })?;
+            key.set(&mut config, &given, &value)?;
+            seen.push(given.into_owned());
         }
-        if let Some(tls) = tls_key {
+        if seen.iter().any(|k| k == "tls") {
+            let tls = config.tls;
             if tls_fixed && tls != default_tls {
                 return Err(Error::interface(format!(
                     "URL option tls={tls} conflicts with scheme {scheme}://, which is {}",
@@ -457,8 +220,6 @@ impl FromStr for Config {
                     }
                 )));
             }
-            config.tls = tls;
-            config.plaintext_opt_in = !tls;
         }
         if !unix {
             config.port = url.port().unwrap_or(if config.tls { 443 } else { 80 });
@@ -468,70 +229,11 @@ impl FromStr for Config {
     }
 }
 
-/// Parses `30`, `1.5`, `30s`, `500ms`, `2m`, `1h`, `250us`, `10ns` (a bare number is
-/// seconds). Whole numbers are exact; fractions are rounded to the nanosecond.
-fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let nanos_per_unit: u64 = match unit {
-        "ns" => 1,
-        "us" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        _ => return None,
-    };
-    if let Ok(n) = number.parse::<u64>() {
-        let nanos = u128::from(n) * u128::from(nanos_per_unit);
-        let secs = u64::try_from(nanos / 1_000_000_000).ok()?;
-        return Some(Duration::new(secs, (nanos % 1_000_000_000) as u32));
-    }
-    let n: f64 = number.parse().ok()?;
-    if !n.is_finite() || n < 0.0 {
-        return None;
-    }
-    Duration::try_from_secs_f64(n * nanos_per_unit as f64 / 1e9).ok()
-}
-
-/// The shortest exact form: `30s`, `1500ms`, `250us` or `10ns`.
-fn format_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    if nanos.is_multiple_of(1_000_000_000) {
-        format!("{}s", d.as_secs())
-    } else if nanos.is_multiple_of(1_000_000) {
-        format!("{}ms", d.as_millis())
-    } else if nanos.is_multiple_of(1_000) {
-        format!("{}us", d.as_micros())
-    } else {
-        format!("{nanos}ns")
-    }
-}
-
-/// Parses `1024`, `64KiB`, `64MiB`, `1GiB`.
-fn parse_size(s: &str) -> Option<usize> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, ""),
-    };
-    let n: usize = number.parse().ok()?;
-    let factor: usize = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        _ => return None,
-    };
-    n.checked_mul(factor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::settings::{DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, Pem};
+    use std::time::Duration;
 
     fn parse(s: &str) -> Result<Config> {
         s.parse()
@@ -700,40 +402,14 @@ mod tests {
         let c = Config::new("[::1]", 8181);
         assert_eq!(c.to_url().parse::<Config>().unwrap(), c);
     }
-
-    #[test]
-    fn durations_and_sizes() {
-        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("NaN"), None);
-        assert_eq!(parse_duration("1e400"), None);
-        assert_eq!(parse_size("64MiB"), Some(64 << 20));
-        assert_eq!(parse_size("1kib"), Some(1024));
-        assert_eq!(parse_size("99999999999999999999GiB"), None);
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
-        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
-    }
-}
-
-#[cfg(test)]
-mod doc_tests {
-    #[test]
-    fn docs_url_lists_every_key() {
-        let doc = include_str!("../../../../docs/url.md");
-        for key in super::KEYS.split(", ") {
-            assert!(
-                doc.contains(&format!("| `{key}` |")),
-                "docs/url.md lacks option {key}"
-            );
-        }
-    }
 }
 
 #[cfg(test)]
 mod prop_tests {
     use super::*;
+    use crate::config::settings::{Compression, Pem};
     use proptest::prelude::*;
+    use std::time::Duration;
 
     fn printable() -> impl Strategy<Value = String> {
         "[ -~]{0,24}"
