@@ -131,3 +131,57 @@ fn blocking_metadata() {
         .unwrap();
     assert_eq!(cursor.fetchall().unwrap().len(), 2);
 }
+
+#[test]
+fn blocking_transactions_commit_roll_back_and_roll_back_when_dropped() {
+    let (_rt, server) = background_server(Options::default());
+    let conn = Connection::connect_with(&registry(), &server.url()).unwrap();
+    conn.cursor()
+        .unwrap()
+        .execute("CREATE TABLE g (id BIGINT)", ())
+        .unwrap();
+    let insert = |conn: &Connection, id: i64| {
+        conn.cursor()
+            .unwrap()
+            .execute_update("INSERT INTO g VALUES ($1)", dbapi::params![id])
+            .unwrap()
+    };
+    let count = |conn: &Connection| -> i64 {
+        let mut cursor = conn.cursor().unwrap();
+        cursor.execute("SELECT count(*) FROM g", ()).unwrap();
+        cursor.fetch_scalar().unwrap()
+    };
+    let tx = conn.begin().unwrap();
+    insert(&tx, 1);
+    tx.commit().unwrap();
+    assert!(conn.autocommit());
+    {
+        let tx = conn.begin().unwrap();
+        insert(&tx, 2);
+        let sp = tx.savepoint("a").unwrap();
+        insert(&sp, 3);
+        drop(sp);
+        assert_eq!(count(&tx), 2, "rolled back to the savepoint");
+    }
+    assert!(conn.autocommit());
+    let other = Connection::connect_with(&registry(), &server.url()).unwrap();
+    assert_eq!(count(&other), 1);
+    let e = conn
+        .transaction(|tx| {
+            insert(tx, 4);
+            Err::<(), _>(dbapi::Error::data("refused by the application"))
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("refused"), "{e}");
+    conn.transaction(|tx| {
+        insert(tx, 5);
+        Ok::<_, dbapi::Error>(())
+    })
+    .unwrap();
+    let mut cursor = other.cursor().unwrap();
+    cursor.execute("SELECT id FROM g ORDER BY id", ()).unwrap();
+    assert_eq!(cursor.fetchall_as::<(i64,)>().unwrap(), [(1,), (5,)]);
+    assert_eq!(server.open_transactions(), 0);
+    cursor.execute("SELECT id FROM g WHERE id = 9", ()).unwrap();
+    assert!(cursor.fetch_optional().unwrap().is_none());
+}

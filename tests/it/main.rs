@@ -14,6 +14,7 @@ mod cursor;
 mod endpoints;
 mod errors;
 mod faults;
+mod guards;
 mod hostile;
 mod ingest;
 mod load;

@@ -171,7 +171,66 @@ impl Connection {
         self.rt.block_on(self.inner.rollback())?
     }
 
+    /// Begins a transaction; see [`crate::ConnectionExt::begin`]. Dropping the guard without
+    /// committing rolls back, without blocking the dropping thread.
+    ///
+    /// ```no_run
+    /// # fn run(conn: &dbapi::blocking::Connection) -> dbapi::Result<()> {
+    /// let tx = conn.begin()?;
+    /// tx.cursor()?.execute("INSERT INTO t VALUES (1)", ())?;
+    /// tx.commit()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`crate::ConnectionExt::begin`].
+    pub fn begin(&self) -> Result<Transaction<'_>> {
+        self.rt
+            .block_on(crate::transaction::start(&*self.inner))??;
+        Ok(Transaction {
+            conn: self,
+            open: true,
+        })
+    }
+
+    /// Runs `body` in a transaction: commits when it returns `Ok`, rolls back when it returns
+    /// `Err` (or panics); see [`crate::ConnectionExt::transaction`].
+    ///
+    /// # Errors
+    /// As [`Connection::begin`]; `body`'s error (after the rollback); the commit's error.
+    pub fn transaction<R, E: From<Error>>(
+        &self,
+        body: impl FnOnce(&Transaction<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let tx = self.begin()?;
+        match body(&tx) {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                drop(tx.rollback());
+                Err(e)
+            }
+        }
+    }
+
+    /// Abandons a transaction or savepoint on this connection's runtime, so the driver can
+    /// undo it in the background.
+    fn abandon(&self, what: crate::Abandoned) {
+        match &self.rt.0 {
+            Some(rt) => {
+                let _entered = rt.enter();
+                self.inner.abandon(what);
+            }
+            None => self.inner.abandon(what),
+        }
+    }
+
     blocking_methods! {
+        savepoint(name: &str) -> ();
+        release_savepoint(name: &str) -> ();
+        rollback_to_savepoint(name: &str) -> ();
         catalogs() -> Vec<String>;
         schemas(catalog: Option<&str>, schema_pattern: Option<&str>) -> Vec<SchemaInfo>;
         tables(filter: &TableFilter) -> Vec<TableInfo>;
@@ -211,6 +270,131 @@ impl Connection {
     /// Whether the connection is closed.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
+    }
+}
+
+/// A blocking transaction ([`Connection::begin`]); it derefs to its connection, and dropping
+/// it without [`commit`](Transaction::commit) rolls back.
+#[must_use = "a transaction rolls back when dropped: commit it"]
+#[derive(Debug)]
+pub struct Transaction<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Transaction<'c> {
+    /// Commits and turns autocommit on again; see [`crate::Transaction::commit`].
+    ///
+    /// # Errors
+    /// As [`crate::Transaction::commit`].
+    pub fn commit(mut self) -> Result<()> {
+        self.conn.set_autocommit(true)?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Rolls back and turns autocommit on again; see [`crate::Transaction::rollback`].
+    ///
+    /// # Errors
+    /// As [`crate::Transaction::rollback`].
+    pub fn rollback(mut self) -> Result<()> {
+        self.conn.rollback()?;
+        self.open = false;
+        self.conn.set_autocommit(true)
+    }
+
+    /// Makes a savepoint; see [`crate::Transaction::savepoint`].
+    ///
+    /// # Errors
+    /// As [`crate::Transaction::savepoint`].
+    pub fn savepoint(&self, name: &str) -> Result<Savepoint<'_>> {
+        Savepoint::make(self.conn, name)
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.abandon(crate::Abandoned::Transaction);
+        }
+    }
+}
+
+/// A blocking savepoint ([`Transaction::savepoint`]); dropping it without
+/// [`release`](Savepoint::release) rolls back to it.
+#[must_use = "a savepoint rolls back to itself when dropped: release it"]
+#[derive(Debug)]
+pub struct Savepoint<'t> {
+    conn: &'t Connection,
+    name: String,
+    open: bool,
+}
+
+impl<'t> Savepoint<'t> {
+    fn make(conn: &'t Connection, name: &str) -> Result<Savepoint<'t>> {
+        conn.savepoint(name)?;
+        Ok(Savepoint {
+            conn,
+            name: name.to_owned(),
+            open: true,
+        })
+    }
+
+    /// The savepoint's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Keeps what was done since the savepoint; see [`crate::Savepoint::release`].
+    ///
+    /// # Errors
+    /// As [`crate::Savepoint::release`].
+    pub fn release(mut self) -> Result<()> {
+        self.conn.release_savepoint(&self.name)?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Undoes what was done since the savepoint; see [`crate::Savepoint::rollback`].
+    ///
+    /// # Errors
+    /// As [`crate::Savepoint::rollback`].
+    pub fn rollback(mut self) -> Result<()> {
+        self.open = false;
+        self.conn.rollback_to_savepoint(&self.name)
+    }
+
+    /// Makes a savepoint nested in this one.
+    ///
+    /// # Errors
+    /// As [`crate::Transaction::savepoint`].
+    pub fn savepoint(&self, name: &str) -> Result<Savepoint<'_>> {
+        Savepoint::make(self.conn, name)
+    }
+}
+
+impl std::ops::Deref for Savepoint<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let name = std::mem::take(&mut self.name);
+            self.conn.abandon(crate::Abandoned::Savepoint(name));
+        }
     }
 }
 
@@ -373,6 +557,65 @@ impl Cursor {
     pub fn fetchall_as<T: serde::de::DeserializeOwned + Send>(&mut self) -> Result<Vec<T>> {
         use crate::CursorExt;
         self.rt.block_on(self.inner.fetchall_as())?
+    }
+
+    /// See [`crate::CursorExt::fetch_one`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_one`].
+    #[doc(alias = "fetchone")]
+    pub fn fetch_one(&mut self) -> Result<Row> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_one())?
+    }
+
+    /// See [`crate::CursorExt::fetch_optional`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_optional`].
+    #[doc(alias = "fetchone")]
+    pub fn fetch_optional(&mut self) -> Result<Option<Row>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_optional())?
+    }
+
+    /// See [`crate::CursorExt::fetch_scalar`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_scalar`].
+    pub fn fetch_scalar<T>(&mut self) -> Result<T>
+    where
+        T: for<'a> crate::FromValueRef<'a> + Send,
+    {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_scalar())?
+    }
+
+    /// See [`crate::CursorExt::fetch_one_as`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_one_as`].
+    pub fn fetch_one_as<T: serde::de::DeserializeOwned + Send>(&mut self) -> Result<T> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_one_as())?
+    }
+
+    /// See [`crate::CursorExt::fetch_optional_as`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_optional_as`].
+    pub fn fetch_optional_as<T: serde::de::DeserializeOwned + Send>(
+        &mut self,
+    ) -> Result<Option<T>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_optional_as())?
+    }
+
+    /// See [`crate::CursorExt::rows_affected`].
+    #[doc(alias = "rowcount")]
+    pub fn rows_affected(&self) -> Option<u64> {
+        use crate::CursorExt;
+        self.inner.rows_affected()
     }
 
     /// See [`crate::Cursor::fetch_batch`].

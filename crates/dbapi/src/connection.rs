@@ -8,7 +8,7 @@ use crate::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use crate::{Cursor, Error, IngestMode, PreparedStatement, Result};
+use crate::{Abandoned, Cursor, Error, IngestMode, PreparedStatement, Result};
 
 /// The error of a metadata method a driver does not implement.
 fn no_metadata(what: &str) -> Error {
@@ -126,6 +126,24 @@ pub trait Connection: Send + Sync + std::fmt::Debug {
         Err(Error::not_supported(
             "savepoints are not supported by this driver",
         ))
+    }
+
+    /// Undoes what a guard dropped without being ended left open ([`Transaction`] and
+    /// [`Savepoint`] call this from `Drop`): for [`Abandoned::Transaction`], roll the open
+    /// transaction back and turn autocommit on; for [`Abandoned::Savepoint`], roll back to
+    /// the savepoint. It must not block: the work starts in the background or before the
+    /// connection's next call, whichever the driver can do, and statements started after
+    /// this returns see its effect. Failures are logged, not returned (nobody is left to
+    /// receive them).
+    ///
+    /// The default does nothing, which is right for a driver without transactions (turning
+    /// autocommit off fails there, so no guard exists); a driver with transactions overrides
+    /// it.
+    ///
+    /// [`Transaction`]: crate::Transaction
+    /// [`Savepoint`]: crate::Savepoint
+    fn abandon(&self, what: Abandoned) {
+        let _ = what;
     }
 
     /// Loads a stream of record batches into `table` (bulk ingest), returning the number of

@@ -291,6 +291,126 @@ pub trait CursorExt: Cursor {
         }
     }
 
+    /// The only row of the result: an error unless there is exactly one.
+    ///
+    /// ```
+    /// # async fn run(cursor: &mut dyn dbapi::Cursor) -> dbapi::Result<()> {
+    /// use dbapi::{CursorExt, params};
+    ///
+    /// cursor.execute("SELECT name FROM users WHERE id = $1", params![7]).await?;
+    /// let row = cursor.fetch_one().await?;
+    /// let name: &str = row.get(0)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error saying how many rows there were
+    /// when there were none or more than one (the rows after the second are counted, up to
+    /// 10,000); otherwise as [`Cursor::fetchone`].
+    #[doc(alias = "fetchone")]
+    fn fetch_one(&mut self) -> impl Future<Output = Result<Row>> + Send {
+        async move {
+            match self.fetch_optional().await? {
+                Some(row) => Ok(row),
+                None => Err(Error::data("expected exactly one row, the result has none")),
+            }
+        }
+    }
+
+    /// The only row of the result, or `None` when it has none: an error when it has more.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error saying how many rows there were
+    /// when there was more than one; otherwise as [`Cursor::fetchone`].
+    #[doc(alias = "fetchone")]
+    fn fetch_optional(&mut self) -> impl Future<Output = Result<Option<Row>>> + Send {
+        async move {
+            let Some(first) = self.fetchone().await? else {
+                return Ok(None);
+            };
+            if self.fetchone().await?.is_none() {
+                return Ok(Some(first));
+            }
+            let mut rows = 2;
+            while rows <= COUNT_LIMIT {
+                match self.fetch_batch().await? {
+                    Some(batch) => rows += batch.num_rows(),
+                    None => {
+                        return Err(Error::data(format!(
+                            "expected at most one row, the result has {rows}"
+                        )));
+                    }
+                }
+            }
+            Err(Error::data(format!(
+                "expected at most one row, the result has more than {COUNT_LIMIT}"
+            )))
+        }
+    }
+
+    /// The first column of the only row of the result, as a `T` (`Option<T>` when it may be
+    /// NULL).
+    ///
+    /// ```
+    /// # async fn run(cursor: &mut dyn dbapi::Cursor) -> dbapi::Result<()> {
+    /// use dbapi::{CursorExt, Params};
+    ///
+    /// cursor.execute("SELECT count(*) FROM users", Params::None).await?;
+    /// let users: i64 = cursor.fetch_scalar().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CursorExt::fetch_one`]; an [`ErrorKind::Programming`](crate::ErrorKind::Programming)
+    /// error when the result has no column; the conversion's error, naming the column and
+    /// both types (NULL into a type that is not an `Option` among them).
+    fn fetch_scalar<T>(&mut self) -> impl Future<Output = Result<T>> + Send
+    where
+        T: for<'a> crate::FromValueRef<'a> + Send,
+    {
+        async move {
+            let row = self.fetch_one().await?;
+            if row.is_empty() {
+                return Err(Error::programming(
+                    "a scalar was asked for, but the result has no column",
+                ));
+            }
+            row.get(0)
+        }
+    }
+
+    /// [`CursorExt::fetch_one`] as a `T` (see [`Row::deserialize`]).
+    ///
+    /// # Errors
+    /// As [`CursorExt::fetch_one`], and [`Row::deserialize`]'s errors.
+    fn fetch_one_as<T: DeserializeOwned + Send>(
+        &mut self,
+    ) -> impl Future<Output = Result<T>> + Send {
+        async move { self.fetch_one().await?.deserialize() }
+    }
+
+    /// [`CursorExt::fetch_optional`] as a `T` (see [`Row::deserialize`]).
+    ///
+    /// # Errors
+    /// As [`CursorExt::fetch_optional`], and [`Row::deserialize`]'s errors.
+    fn fetch_optional_as<T: DeserializeOwned + Send>(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        async move {
+            match self.fetch_optional().await? {
+                Some(row) => row.deserialize().map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// The number of rows the last statement affected, `None` when the driver or the server
+    /// did not say ([`Cursor::rowcount`] without its `-1`).
+    #[doc(alias = "rowcount")]
+    fn rows_affected(&self) -> Option<u64> {
+        u64::try_from(self.rowcount()).ok()
+    }
+
     /// The remaining rows as a stream of `T`s; it ends after the first error.
     fn rows_as<T: DeserializeOwned + Send + 'static>(&mut self) -> BoxStream<'_, Result<T>> {
         self.rows()
@@ -300,6 +420,9 @@ pub trait CursorExt: Cursor {
 }
 
 impl<C: Cursor + ?Sized> CursorExt for C {}
+
+/// How many rows [`CursorExt::fetch_optional`] counts before it says "more than".
+const COUNT_LIMIT: usize = 10_000;
 
 /// Rows read at a time by [`CursorExt::fetchall_as`].
 const AS_CHUNK: usize = 65_536;

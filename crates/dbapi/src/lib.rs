@@ -124,6 +124,7 @@ pub use crate::redact::{is_secret_key, redact_url};
 pub use crate::registry::{Registry, connect, default_registry, register};
 pub use crate::row::{Row, RowIndex};
 pub use crate::statement::{Cancel, CancelToken, IngestMode, PreparedStatement};
+pub use crate::transaction::{Abandoned, ConnectionExt, Savepoint, Transaction};
 pub use crate::value::{Decimal, Value};
 pub use crate::value_ref::{FromValueRef, ValueRef};
 
@@ -150,5 +151,6 @@ mod registry;
 mod result_set;
 mod row;
 mod statement;
+mod transaction;
 mod value;
 mod value_ref;

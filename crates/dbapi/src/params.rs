@@ -69,6 +69,42 @@ impl<T: Into<Value>> From<Vec<(&str, T)>> for Params {
     }
 }
 
+/// Statement parameters from a list of values: `params![7, "alice", None::<i64>]` binds by
+/// position, `params!{"id" => 7, "name" => "alice"}` by name, `params![]` binds nothing.
+/// Each value is anything that converts [`Into`] a [`Value`](crate::Value); an integer literal
+/// without a suffix is an `i32`, as everywhere in Rust (`7_i64` for an `Int64`).
+///
+/// ```
+/// use dbapi::{Params, Value, params};
+///
+/// assert_eq!(params![], Params::None);
+/// assert_eq!(
+///     params![7, "alice", None::<i64>],
+///     Params::Positional(vec![Value::Int32(7), Value::String("alice".into()), Value::Null]),
+/// );
+/// assert_eq!(
+///     params! {"id" => 7_i64, "name" => "alice"},
+///     Params::Named(vec![
+///         ("id".into(), Value::Int64(7)),
+///         ("name".into(), Value::String("alice".into())),
+///     ]),
+/// );
+/// ```
+#[macro_export]
+macro_rules! params {
+    () => {
+        $crate::Params::None
+    };
+    ($($name:literal => $value:expr),+ $(,)?) => {
+        $crate::Params::Named(::std::vec![
+            $((::std::string::String::from($name), $crate::Value::from($value))),+
+        ])
+    };
+    ($($value:expr),+ $(,)?) => {
+        $crate::Params::Positional(::std::vec![$($crate::Value::from($value)),+])
+    };
+}
+
 /// Tuples of values bind by position: `cursor.execute(sql, (42, "alice").into())`.
 macro_rules! tuple_params {
     ($(($($t:ident $v:ident),+)),+ $(,)?) => {$(

@@ -10,7 +10,7 @@ use dbapi::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use dbapi::{Connection, Cursor, IngestMode, PreparedStatement, Result};
+use dbapi::{Abandoned, Connection, Cursor, IngestMode, PreparedStatement, Result};
 use futures::stream::BoxStream;
 
 use crate::client::{FlightSqlClient, SessionValue};
@@ -155,6 +155,10 @@ impl Connection for FlightSqlConnection {
 
     async fn rollback(&self) -> Result<()> {
         self.session.end_transaction(false).await
+    }
+
+    fn abandon(&self, what: Abandoned) {
+        self.session.abandon(what);
     }
 
     async fn savepoint(&self, name: &str) -> Result<()> {

@@ -6,12 +6,12 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_flight::FlightInfo;
 use bytes::Bytes;
 use dbapi::metadata::ServerInfo;
-use dbapi::{Error, Result};
+use dbapi::{Abandoned, Error, Result};
 
 use crate::client::{FlightSqlClient, PreparedHandle, server_info};
 
@@ -82,9 +82,12 @@ pub(crate) struct Session {
     /// savepoints) holds this lock across its call to the server, so a statement starting
     /// meanwhile sees the state before or after, never between.
     transaction: tokio::sync::Mutex<Transaction>,
-    /// Whether autocommit is on: a copy of the state for synchronous readers, written only
-    /// under the lock.
+    /// Whether autocommit is on: a copy of the state for synchronous readers, written under
+    /// the lock (and by [`Session::abandon`], ahead of the state it will lead to).
     autocommit: AtomicBool,
+    /// What dropped guards left to undo, undone by the next holder of the transaction lock
+    /// before anything else.
+    abandoned: Mutex<Vec<Abandoned>>,
     server_info: tokio::sync::OnceCell<ServerInfo>,
     /// Whether the server lists schemas and tables only per catalog (probed once).
     needs_catalog: tokio::sync::OnceCell<bool>,
@@ -104,6 +107,7 @@ impl Session {
             client,
             transaction: tokio::sync::Mutex::new(Transaction::Auto),
             autocommit: AtomicBool::new(true),
+            abandoned: Mutex::new(Vec::new()),
             server_info: tokio::sync::OnceCell::new(),
             needs_catalog: tokio::sync::OnceCell::new(),
             lacking: Mutex::new(BTreeSet::new()),
@@ -237,6 +241,73 @@ impl Session {
         }
     }
 
+    /// The transaction state, locked, with what dropped guards left undone first.
+    async fn state(&self) -> tokio::sync::MutexGuard<'_, Transaction> {
+        let mut state = self.transaction.lock().await;
+        let abandoned = std::mem::take(
+            &mut *self
+                .abandoned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for what in abandoned {
+            if let Err(e) = self.undo(&mut state, &what).await {
+                tracing::warn!(error = %e, ?what, "undoing what a dropped guard left open failed");
+            }
+        }
+        state
+    }
+
+    /// Rolls back an abandoned transaction (autocommit on again) or to an abandoned
+    /// savepoint.
+    async fn undo(&self, state: &mut Transaction, what: &Abandoned) -> Result<()> {
+        match what {
+            Abandoned::Savepoint(name) => {
+                let Transaction::Manual {
+                    open: Some(current),
+                } = state
+                else {
+                    return Ok(());
+                };
+                let Some(index) = current.savepoints.iter().rposition(|(n, _)| n == name) else {
+                    return Ok(());
+                };
+                let id = current.savepoints[index].1.clone();
+                current.savepoints.truncate(index + 1);
+                self.client.end_savepoint(&id, false).await
+            }
+            _ => {
+                let Transaction::Manual { open } = state else {
+                    return Ok(());
+                };
+                let current = open.take();
+                *state = Transaction::Auto;
+                self.autocommit.store(true, Ordering::SeqCst);
+                match current {
+                    Some(current) => self.finish(&current.id, false).await,
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Notes what a dropped guard left open, to be undone before the next use of the
+    /// transaction state; starts undoing it now in the background when a Tokio runtime is at
+    /// hand. Never blocks.
+    pub(crate) fn abandon(self: &Arc<Self>, what: Abandoned) {
+        if matches!(what, Abandoned::Transaction) {
+            self.autocommit.store(true, Ordering::SeqCst);
+        }
+        self.abandoned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(what);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let session = Arc::clone(self);
+            runtime.spawn(async move { drop(session.state().await) });
+        }
+    }
+
     pub(crate) fn autocommit(&self) -> bool {
         self.autocommit.load(Ordering::SeqCst)
     }
@@ -249,7 +320,7 @@ impl Session {
                  FLIGHT_SQL_SERVER_TRANSACTION is not TRANSACTION or SAVEPOINT)",
             ));
         }
-        let mut state = self.transaction.lock().await;
+        let mut state = self.state().await;
         match (&mut *state, on) {
             (Transaction::Auto, true) | (Transaction::Manual { .. }, false) => return Ok(()),
             (Transaction::Auto, false) => *state = Transaction::Manual { open: None },
@@ -271,7 +342,7 @@ impl Session {
     /// The transaction statements run in: none in autocommit mode; else the current one,
     /// begun now if none is open.
     pub(crate) async fn transaction(&self) -> Result<Option<Bytes>> {
-        let mut state = self.transaction.lock().await;
+        let mut state = self.state().await;
         match &mut *state {
             Transaction::Auto => Ok(None),
             Transaction::Manual { open } => Ok(Some(self.begun(open).await?.id.clone())),
@@ -293,7 +364,7 @@ impl Session {
     /// Commits or rolls back the open transaction, if any.
     pub(crate) async fn end_transaction(&self, commit: bool) -> Result<()> {
         self.check_open()?;
-        let mut state = self.transaction.lock().await;
+        let mut state = self.state().await;
         let Transaction::Manual { open } = &mut *state else {
             return Ok(());
         };
@@ -322,7 +393,7 @@ impl Session {
                  FLIGHT_SQL_SERVER_TRANSACTION is not SAVEPOINT)",
             ));
         }
-        let mut state = self.transaction.lock().await;
+        let mut state = self.state().await;
         let Transaction::Manual { open } = &mut *state else {
             return Err(not_in_transaction());
         };
@@ -335,7 +406,7 @@ impl Session {
 
     pub(crate) async fn end_savepoint(&self, name: &str, release: bool) -> Result<()> {
         self.check_open()?;
-        let mut state = self.transaction.lock().await;
+        let mut state = self.state().await;
         let unknown = || Error::programming(format!("no savepoint named {name:?}"));
         let Transaction::Manual {
             open: Some(current),
@@ -363,7 +434,7 @@ impl Session {
     pub(crate) async fn reset(&self) -> Result<()> {
         self.check_open()?;
         {
-            let mut state = self.transaction.lock().await;
+            let mut state = self.state().await;
             if let Transaction::Manual { open } = &mut *state {
                 if let Some(current) = open.take() {
                     self.finish(&current.id, false).await?;
@@ -479,7 +550,7 @@ impl Session {
         if self.client.is_closed() {
             return Ok(());
         }
-        let open = match std::mem::take(&mut *self.transaction.lock().await) {
+        let open = match std::mem::take(&mut *self.state().await) {
             Transaction::Manual { open } => open,
             Transaction::Auto => None,
         };
