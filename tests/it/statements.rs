@@ -418,7 +418,7 @@ async fn executemany_counts_all_and_is_atomic(updates: bool) {
         .collect();
     let puts = server.stats().do_put;
     cursor
-        .executemany("INSERT INTO t VALUES ($1, $2)", sets)
+        .executemany("INSERT INTO t VALUES ($1, $2)", sets.into())
         .await
         .unwrap();
     assert_eq!(cursor.rowcount(), 100);
@@ -434,7 +434,7 @@ async fn executemany_counts_all_and_is_atomic(updates: bool) {
         cursor
             .executemany(
                 "INSERT INTO t VALUES ($1, $2)",
-                vec![Params::from([Value::Int64(500), "x".into()]); 3],
+                vec![Params::from([Value::Int64(500), "x".into()]); 3].into(),
             )
             .await
             .unwrap();
@@ -457,7 +457,8 @@ async fn executemany_counts_all_and_is_atomic(updates: bool) {
                 Params::from([Value::Int64(1)]),
                 Params::from([Value::Int64(0)]),
                 Params::from([Value::Int64(2)]),
-            ],
+            ]
+            .into(),
         )
         .await
         .unwrap_err();
@@ -467,7 +468,7 @@ async fn executemany_counts_all_and_is_atomic(updates: bool) {
     );
     assert_eq!(count(conn.as_ref(), "t").await, 100);
     cursor
-        .executemany("INSERT INTO t VALUES ($1, $2)", vec![])
+        .executemany("INSERT INTO t VALUES ($1, $2)", Vec::<Params>::new().into())
         .await
         .unwrap();
     assert_eq!(cursor.rowcount(), 0);
@@ -512,10 +513,13 @@ async fn arrow_batches_bind_as_parameters() {
         .prepare("DELETE FROM t WHERE id = $1")
         .await
         .unwrap()
-        .executemany(vec![
-            Params::from([Value::Int64(1)]),
-            Params::from([Value::Int64(3)]),
-        ])
+        .executemany(
+            vec![
+                Params::from([Value::Int64(1)]),
+                Params::from([Value::Int64(3)]),
+            ]
+            .into(),
+        )
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -620,7 +624,8 @@ mod real_servers {
                 vec![
                     Params::from([Value::Int64(1), "a".into()]),
                     Params::from([Value::Int64(2), "b".into()]),
-                ],
+                ]
+                .into(),
             )
             .await
             .unwrap();
@@ -654,11 +659,11 @@ mod real_servers {
         let mut cursor = conn.cursor().unwrap();
         for round in 0..2_i64 {
             let before = server.stats();
-            let sets = (0..5)
-                .map(|i| Params::from([Value::Int64(round * 10 + i), "x".into()]))
-                .collect();
+            let sets = dbapi::ParamSets::new(
+                (0..5).map(|i| Params::from([Value::Int64(round * 10 + i), "x".into()])),
+            );
             cursor
-                .executemany("INSERT INTO t VALUES ($1, $2)", sets)
+                .executemany("INSERT INTO t VALUES ($1, $2)", sets.into())
                 .await
                 .unwrap();
             assert_eq!(cursor.rowcount(), 5);
@@ -712,4 +717,49 @@ mod real_servers {
             .unwrap();
         assert_eq!(ids(cursor.as_mut()).await, [2, 3]);
     }
+}
+
+#[tokio::test]
+async fn executemany_sends_an_iterator_in_chunks_and_sums_the_counts() {
+    let server = server_with_t(Options::default()).await;
+    let conn = connect(&server).await;
+    let mut cursor = conn.cursor().unwrap();
+    let insert = "INSERT INTO t VALUES ($1, $2)";
+    // Learn once whether the server runs updates through DoPut (one empty update).
+    cursor
+        .executemany(insert, vec![dbapi::params![0_i64, "x"]].into())
+        .await
+        .unwrap();
+    let puts = server.stats().do_put;
+    let sets =
+        dbapi::ParamSets::new((1..=10_i64).map(|i| dbapi::params![i, "x"])).with_chunk_rows(3);
+    cursor.executemany(insert, sets).await.unwrap();
+    assert_eq!(cursor.rowcount(), 10);
+    assert_eq!(server.stats().do_put - puts, 4, "chunks of 3, 3, 3 and 1");
+    assert_eq!(count(conn.as_ref(), "t").await, 11);
+    // A prepared statement chunks the same way, on one handle.
+    let mut statement = conn.prepare("DELETE FROM t WHERE id = $1").await.unwrap();
+    let puts = server.stats().do_put;
+    let n = statement
+        .executemany(
+            dbapi::ParamSets::new((1..=5_i64).map(|i| dbapi::params![i])).with_chunk_rows(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    assert_eq!(server.stats().do_put - puts, 3);
+    // A failing chunk is named, and the chunks before it ran.
+    let e = cursor
+        .executemany(
+            "INSERT INTO t (id) VALUES (100 / $1)",
+            dbapi::ParamSets::new([1_i64, 2, 0, 4].map(|i| dbapi::params![i])).with_chunk_rows(2),
+        )
+        .await
+        .unwrap_err();
+    let shown = e.report().to_string();
+    assert!(
+        shown.contains("parameter sets 2 to 3 (the 2 before them ran)"),
+        "{shown}"
+    );
+    assert_eq!(count(conn.as_ref(), "t").await, 8);
 }

@@ -1,6 +1,6 @@
 //! Transactions and savepoints: isolation, commit, rollback, capabilities.
 
-use dbapi::{Connection, Params, Value};
+use dbapi::{Connection, ParamSets, Params, Value};
 use flightsql_server::Options;
 
 use crate::statements::{count, eventually, server_with_t};
@@ -98,9 +98,7 @@ async fn prepared_statements_and_executemany_run_in_the_transaction() {
     cursor
         .executemany(
             "INSERT INTO t VALUES ($1, $2)",
-            (0..10_i64)
-                .map(|i| Params::from([Value::Int64(i), "x".into()]))
-                .collect(),
+            ParamSets::new((0..10_i64).map(|i| Params::from([Value::Int64(i), "x".into()]))),
         )
         .await
         .unwrap();

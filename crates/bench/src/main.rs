@@ -875,7 +875,7 @@ async fn statements(n: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
         }
         let sets = param_sets(0..n_i64);
         let start = Instant::now();
-        cursor.executemany(insert, sets).await?;
+        cursor.executemany(insert, sets.into()).await?;
         many_t.push(start.elapsed());
         if cursor.rowcount() != n_i64 || count("w").await? != n_i64 {
             return Err(format!("executemany inserted {} rows", cursor.rowcount()).into());

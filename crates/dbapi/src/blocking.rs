@@ -25,7 +25,7 @@ use crate::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use crate::{Column, Error, Params, Registry, Result, Row};
+use crate::{Column, Error, ParamSets, Params, Registry, Result, Row};
 
 /// Blocking versions of async connection methods, each documented as the one it wraps.
 macro_rules! blocking_methods {
@@ -447,8 +447,8 @@ impl PreparedStatement {
     ///
     /// # Errors
     /// As [`crate::PreparedStatement::executemany`].
-    pub fn executemany(&mut self, params: Vec<Params>) -> Result<i64> {
-        self.rt.block_on(self.inner.executemany(params))?
+    pub fn executemany<'a>(&mut self, params: impl Into<ParamSets<'a>>) -> Result<i64> {
+        self.rt.block_on(self.inner.executemany(params.into()))?
     }
 
     /// See [`crate::PreparedStatement::close`].
@@ -492,9 +492,10 @@ impl Cursor {
     ///
     /// # Errors
     /// As [`crate::Cursor::executemany`].
-    pub fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
+    pub fn executemany<'a>(&mut self, sql: &str, params: impl Into<ParamSets<'a>>) -> Result<()> {
         self.failed = false;
-        self.rt.block_on(self.inner.executemany(sql, params))?
+        self.rt
+            .block_on(self.inner.executemany(sql, params.into()))?
     }
 
     /// See [`crate::Cursor::description`].

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use serde::de::DeserializeOwned;
 
-use crate::{CancelToken, Column, Error, Params, Result, Row};
+use crate::{CancelToken, Column, Error, ParamSets, Params, Result, Row};
 
 /// The default [`Cursor::arraysize`].
 pub const DEFAULT_ARRAYSIZE: usize = 1;
@@ -73,14 +73,19 @@ pub trait Cursor: Send + std::fmt::Debug {
         Ok(self.rowcount())
     }
 
-    /// Executes a statement once for each parameter set (as one batch of parameters where
-    /// the driver and server allow it); [`rowcount`](Cursor::rowcount) is then the total
-    /// number of rows affected.
+    /// Executes a statement once for each parameter set, a chunk of sets at a time (each
+    /// chunk as one batch of parameters where the driver and server allow it; see
+    /// [`ParamSets`]); [`rowcount`](Cursor::rowcount) is then the total number of rows
+    /// affected (-1 when the server did not say for some chunk). Pass a `Vec<Params>` with
+    /// `.into()`, or any iterator through [`ParamSets::new`].
+    ///
+    /// The chunks run one after another; when one fails, the chunks before it have run
+    /// (in autocommit mode, committed): use a transaction to make the whole atomic.
     ///
     /// # Errors
     /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver supports
     /// it; otherwise as [`Cursor::execute`], naming the parameter set.
-    async fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
+    async fn executemany(&mut self, sql: &str, params: ParamSets<'_>) -> Result<()> {
         let _ = (sql, params);
         Err(Error::not_supported(
             "executemany is not supported by this driver",

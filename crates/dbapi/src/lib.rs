@@ -119,7 +119,7 @@ pub use crate::cursor::{Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::driver::Driver;
 pub use crate::error::{BoxError, Error, ErrorKind, Report, Result};
 pub use crate::from_value::{FromValue, FromValueError};
-pub use crate::params::Params;
+pub use crate::params::{DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, ParamSets, Params};
 pub use crate::redact::{is_secret_key, redact_url};
 pub use crate::registry::{Registry, connect, default_registry, register};
 pub use crate::row::{Row, RowIndex};

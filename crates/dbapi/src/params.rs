@@ -69,6 +69,105 @@ impl<T: Into<Value>> From<Vec<(&str, T)>> for Params {
     }
 }
 
+/// The parameter sets of an `executemany`: a `Vec` of them, or any iterator, read a chunk at a
+/// time so that only one chunk is in memory.
+///
+/// Drivers send each chunk as one execution (for Flight SQL, one `DoPut` of one parameter
+/// batch): at most [`DEFAULT_CHUNK_ROWS`] sets or about [`DEFAULT_CHUNK_BYTES`] of values
+/// per chunk, whichever comes first ([`ParamSets::with_chunk_rows`] and
+/// [`ParamSets::with_chunk_bytes`] change them).
+///
+/// ```
+/// use dbapi::{ParamSets, Params, params};
+///
+/// // Ten million rows, never all in memory.
+/// let sets = ParamSets::new((0..10_000_000_i64).map(|i| params![i, format!("sensor-{i}")]));
+/// // A vector as before.
+/// let sets: ParamSets = vec![params![1_i64], params![2_i64]].into();
+/// ```
+pub struct ParamSets<'a> {
+    sets: Box<dyn Iterator<Item = Params> + Send + 'a>,
+    chunk_rows: usize,
+    chunk_bytes: usize,
+}
+
+/// The most parameter sets in one chunk of [`ParamSets`] by default: 65,536.
+pub const DEFAULT_CHUNK_ROWS: usize = 65_536;
+
+/// About the most bytes of values in one chunk of [`ParamSets`] by default: 16 MiB.
+pub const DEFAULT_CHUNK_BYTES: usize = 16 << 20;
+
+impl<'a> ParamSets<'a> {
+    /// Parameter sets from any iterator of values convertible to [`Params`].
+    pub fn new<I>(sets: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Params> + 'a,
+        I::IntoIter: Send + 'a,
+    {
+        ParamSets {
+            sets: Box::new(sets.into_iter().map(Into::into)),
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+        }
+    }
+
+    /// At most `rows` parameter sets per chunk (0 is taken as 1).
+    pub fn with_chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self
+    }
+
+    /// A chunk ends once its values hold about `bytes` bytes (a chunk always has at least
+    /// one set).
+    pub fn with_chunk_bytes(mut self, bytes: usize) -> Self {
+        self.chunk_bytes = bytes;
+        self
+    }
+
+    /// The next chunk of parameter sets, `None` at the end.
+    pub fn next_chunk(&mut self) -> Option<Vec<Params>> {
+        let first = self.sets.next()?;
+        let mut bytes = first.approx_size();
+        let mut chunk = vec![first];
+        while chunk.len() < self.chunk_rows && bytes < self.chunk_bytes {
+            let Some(set) = self.sets.next() else { break };
+            bytes += set.approx_size();
+            chunk.push(set);
+        }
+        Some(chunk)
+    }
+}
+
+impl std::fmt::Debug for ParamSets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParamSets")
+            .field("chunk_rows", &self.chunk_rows)
+            .field("chunk_bytes", &self.chunk_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, P: Into<Params> + Send + 'a> From<Vec<P>> for ParamSets<'a> {
+    fn from(sets: Vec<P>) -> Self {
+        ParamSets::new(sets)
+    }
+}
+
+impl Params {
+    /// About how many bytes the values take, for chunking.
+    fn approx_size(&self) -> usize {
+        match self {
+            Params::None => 0,
+            Params::Positional(values) => values.iter().map(Value::approx_size).sum(),
+            Params::Named(values) => values
+                .iter()
+                .map(|(name, v)| name.len() + v.approx_size())
+                .sum(),
+        }
+    }
+}
+
 /// Statement parameters from a list of values: `params![7, "alice", None::<i64>]` binds by
 /// position, `params!{"id" => 7, "name" => "alice"}` by name, `params![]` binds nothing.
 /// Each value is anything that converts [`Into`] a [`Value`](crate::Value); an integer literal
@@ -134,6 +233,22 @@ tuple_params!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameter_sets_come_in_bounded_chunks() {
+        let mut sets = ParamSets::new((0..10_i64).map(|i| [Value::Int64(i)])).with_chunk_rows(4);
+        let sizes: Vec<usize> = std::iter::from_fn(|| sets.next_chunk().map(|c| c.len())).collect();
+        assert_eq!(sizes, [4, 4, 2]);
+        let big = "x".repeat(1000);
+        let mut sets =
+            ParamSets::new((0..10).map(|_| [Value::from(big.as_str())])).with_chunk_bytes(2500);
+        let sizes: Vec<usize> = std::iter::from_fn(|| sets.next_chunk().map(|c| c.len())).collect();
+        assert_eq!(sizes, [3, 3, 3, 1]);
+        let mut sets = ParamSets::from(Vec::<Params>::new());
+        assert!(sets.next_chunk().is_none());
+        let mut sets = ParamSets::new([Params::None]).with_chunk_rows(0);
+        assert_eq!(sets.next_chunk().map(|c| c.len()), Some(1));
+    }
 
     #[test]
     fn lengths() {

@@ -6,7 +6,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 
-use crate::{Cursor, Params, Result};
+use crate::{Cursor, ParamSets, Params, Result};
 
 /// A statement prepared by the server (see [`Connection::prepare`](crate::Connection::prepare)),
 /// executed as often as asked with different parameters.
@@ -41,12 +41,13 @@ pub trait PreparedStatement: Send + Sync + std::fmt::Debug {
     /// As [`PreparedStatement::execute`].
     async fn execute_update(&mut self, params: Params) -> Result<i64>;
 
-    /// Executes once for each parameter set, as one batch of parameters where the server
-    /// allows it, and returns the total number of rows affected (-1 when not known).
+    /// Executes once for each parameter set, a chunk of sets at a time (each chunk as one
+    /// batch of parameters where the server allows it; see [`ParamSets`]), and returns the
+    /// total number of rows affected (-1 when not known).
     ///
     /// # Errors
     /// As [`PreparedStatement::execute`].
-    async fn executemany(&mut self, params: Vec<Params>) -> Result<i64>;
+    async fn executemany(&mut self, params: ParamSets<'_>) -> Result<i64>;
 
     /// Executes with parameters given as an Arrow record batch (one row per parameter set,
     /// one column per parameter), for Arrow users; returns a cursor as

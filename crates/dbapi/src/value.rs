@@ -164,6 +164,33 @@ pub enum Value {
 }
 
 impl Value {
+    /// About how many bytes the value takes, for chunking parameter sets.
+    pub(crate) fn approx_size(&self) -> usize {
+        const SCALAR: usize = 16;
+        match self {
+            Value::String(s) => SCALAR + s.len(),
+            Value::Binary(b) => SCALAR + b.len(),
+            Value::List(items) => SCALAR + items.iter().map(Value::approx_size).sum::<usize>(),
+            Value::Struct(fields) => {
+                SCALAR
+                    + fields
+                        .iter()
+                        .map(|(n, v)| n.len() + v.approx_size())
+                        .sum::<usize>()
+            }
+            Value::Map(entries) => {
+                SCALAR
+                    + entries
+                        .iter()
+                        .map(|(k, v)| k.approx_size() + v.approx_size())
+                        .sum::<usize>()
+            }
+            _ => SCALAR,
+        }
+    }
+}
+
+impl Value {
     /// Whether this is [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)

@@ -38,12 +38,9 @@
 //! // into the SQL; statements that change data leave their row count.
 //! use dbapi::Value;
 //! cursor.execute("CREATE TABLE alerts (sensor VARCHAR, level INT)", Params::None).await?;
-//! cursor
-//!     .executemany(
-//!         "INSERT INTO alerts VALUES ($1, $2)",
-//!         vec![Params::from([Value::from("s1"), Value::Int32(2)]), Params::from([Value::from("s2"), Value::Int32(5)])],
-//!     )
-//!     .await?;
+//! use dbapi::{ParamSets, params};
+//! let sets = ParamSets::new([("s1", 2), ("s2", 5)].map(|(sensor, level)| params![sensor, level]));
+//! cursor.executemany("INSERT INTO alerts VALUES ($1, $2)", sets).await?;
 //! assert_eq!(cursor.rowcount(), 2);
 //! let mut statement = conn.prepare("SELECT sensor FROM alerts WHERE level > $1").await?;
 //! let mut rows = statement.execute(Params::from([Value::Int64(3)])).await?;

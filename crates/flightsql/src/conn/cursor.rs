@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use dbapi::driver::{BatchSource, Batches, ResultSet};
 use dbapi::{
-    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, FetchProgress, Params, Result,
-    Row, Value,
+    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, FetchProgress, ParamSets,
+    Params, Result, Row, Value,
 };
 use prost::Message;
 use tokio_util::sync::CancellationToken;
@@ -296,6 +296,47 @@ impl FlightSqlCursor {
         outcome
     }
 
+    /// Runs a statement once per chunk of parameter sets (one execution, one parameter batch
+    /// each); for updates, the row counts summed (unknown when one is).
+    pub(crate) async fn run_chunks(
+        &mut self,
+        sql: &str,
+        mut sets: ParamSets<'_>,
+        update: bool,
+        mut statement: Option<&mut PreparedHandle>,
+    ) -> Result<()> {
+        let mut total = Some(0_i64);
+        let mut done = 0_usize;
+        while let Some(chunk) = sets.next_chunk() {
+            let n = chunk.len();
+            self.run(sql, Bound::Sets(chunk), update, statement.as_deref_mut())
+                .await
+                .map_err(|e| {
+                    if done == 0 {
+                        e
+                    } else {
+                        e.context(format!(
+                            "in parameter sets {done} to {} (the {done} before them ran)",
+                            done + n - 1
+                        ))
+                    }
+                })?;
+            done += n;
+            total = match (total, self.rowcount()) {
+                (Some(total), n) if n >= 0 => Some(total + n),
+                _ => None,
+            };
+        }
+        if done == 0 {
+            self.check_open()?;
+            self.release();
+            self.affected = Some(0);
+        } else if update {
+            self.affected = Some(total.unwrap_or(-1));
+        }
+        Ok(())
+    }
+
     /// Takes a `FlightInfo` obtained elsewhere (metadata commands) as the cursor's result, to
     /// fetch lazily like any other.
     pub(crate) async fn run_info(&mut self, info: FlightInfo) -> Result<()> {
@@ -569,15 +610,8 @@ impl Cursor for FlightSqlCursor {
         Ok(self.rowcount())
     }
 
-    async fn executemany(&mut self, sql: &str, params: Vec<Params>) -> Result<()> {
-        if params.is_empty() {
-            self.check_open()?;
-            self.release();
-            self.affected = Some(0);
-            return Ok(());
-        }
-        self.run(sql, Bound::Sets(params), changes_data(sql), None)
-            .await
+    async fn executemany(&mut self, sql: &str, params: ParamSets<'_>) -> Result<()> {
+        self.run_chunks(sql, params, changes_data(sql), None).await
     }
 
     async fn execute_arrow(&mut self, sql: &str, params: RecordBatch) -> Result<()> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
-use dbapi::{Cursor, Error, Params, PreparedStatement, Result};
+use dbapi::{Cursor, Error, ParamSets, Params, PreparedStatement, Result};
 
 use crate::client::PreparedHandle;
 use crate::conn::cursor::{Bound, FlightSqlCursor, changes_data};
@@ -93,12 +93,16 @@ impl PreparedStatement for FlightSqlPreparedStatement {
         Ok(self.run(Bound::Sets(vec![params]), true).await?.rowcount())
     }
 
-    async fn executemany(&mut self, params: Vec<Params>) -> Result<i64> {
-        if params.is_empty() {
-            self.open()?;
-            return Ok(0);
-        }
-        Ok(self.run(Bound::Sets(params), true).await?.rowcount())
+    async fn executemany(&mut self, params: ParamSets<'_>) -> Result<i64> {
+        self.open()?;
+        let mut cursor = FlightSqlCursor::new(Arc::clone(&self.session));
+        let Some(handle) = self.handle.as_mut() else {
+            return Err(Error::interface("the prepared statement is closed"));
+        };
+        cursor
+            .run_chunks(&self.sql, params, true, Some(handle))
+            .await?;
+        Ok(cursor.rowcount())
     }
 
     async fn execute_arrow(&mut self, params: RecordBatch) -> Result<Box<dyn Cursor>> {
