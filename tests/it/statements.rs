@@ -663,7 +663,7 @@ mod real_servers {
                 (0..5).map(|i| Params::from([Value::Int64(round * 10 + i), "x".into()])),
             );
             cursor
-                .executemany("INSERT INTO t VALUES ($1, $2)", sets.into())
+                .executemany("INSERT INTO t VALUES ($1, $2)", sets)
                 .await
                 .unwrap();
             assert_eq!(cursor.rowcount(), 5);
