@@ -22,6 +22,7 @@ mod metadata;
 mod policy;
 mod pool;
 mod statements;
+mod streams;
 mod transactions;
 mod transport;
 mod typed;

@@ -25,7 +25,7 @@ use crate::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use crate::{Column, Error, ParamSets, Params, Registry, Result, Row};
+use crate::{BatchReader, Column, Error, ParamSets, Params, Registry, Result, Row};
 
 /// Blocking versions of async connection methods, each documented as the one it wraps.
 macro_rules! blocking_methods {
@@ -225,6 +225,23 @@ impl Connection {
             }
             None => self.inner.abandon(what),
         }
+    }
+
+    /// Loads the batches of an Arrow [`RecordBatchReader`](arrow::record_batch::RecordBatchReader)
+    /// into `table`; see [`crate::Connection::ingest`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::ingest`]; the reader's first error.
+    pub fn ingest(
+        &self,
+        table: &str,
+        mode: crate::IngestMode,
+        reader: impl arrow::record_batch::RecordBatchReader + Send + 'static,
+    ) -> Result<i64> {
+        self.rt.block_on(
+            self.inner
+                .ingest(table, mode, crate::stream::from_reader(reader)),
+        )?
     }
 
     blocking_methods! {
@@ -625,6 +642,67 @@ impl Cursor {
     /// As [`crate::Cursor::fetch_batch`].
     pub fn fetch_batch(&mut self) -> Result<Option<RecordBatch>> {
         self.rt.block_on(self.inner.fetch_batch())?
+    }
+
+    /// The remaining batches as an Arrow [`RecordBatchReader`](arrow::record_batch::RecordBatchReader)
+    /// that owns the cursor (and, through [`BatchReader::into_ffi`], as an Arrow C stream for
+    /// other Arrow tools). The first batch is read now: its schema is the reader's.
+    ///
+    /// ```no_run
+    /// # fn run(conn: &dbapi::blocking::Connection) -> dbapi::Result<()> {
+    /// use arrow::record_batch::RecordBatchReader;
+    ///
+    /// let mut cursor = conn.cursor()?;
+    /// cursor.execute("SELECT * FROM readings", ())?;
+    /// let reader = cursor.into_reader()?;
+    /// println!("{}", reader.schema());
+    /// let stream = reader.into_ffi(); // an ArrowArrayStream, for PyArrow, DuckDB, Polars...
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The error of reading the first batch.
+    pub fn into_reader(mut self) -> Result<BatchReader> {
+        let mut first = self.fetch_batch()?;
+        let schema = first
+            .as_ref()
+            .map(RecordBatch::schema)
+            .or_else(|| self.inner.schema())
+            .unwrap_or_else(|| SchemaRef::new(arrow::datatypes::Schema::empty()));
+        Ok(BatchReader::new(schema, move || {
+            if let Some(batch) = first.take() {
+                return Some(Ok(batch));
+            }
+            if self.failed {
+                return None;
+            }
+            let next = self.fetch_batch();
+            self.failed = next.is_err();
+            next.transpose()
+        }))
+    }
+
+    /// Executes with an Arrow parameter batch; see [`crate::Cursor::execute_arrow`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::execute_arrow`].
+    pub fn execute_arrow(&mut self, sql: &str, params: RecordBatch) -> Result<()> {
+        self.failed = false;
+        self.rt.block_on(self.inner.execute_arrow(sql, params))?
+    }
+
+    /// A handle that cancels the running statement from another thread; see
+    /// [`crate::Cursor::cancel_token`].
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::cancel_token`].
+    pub fn cancel_token(&self) -> Result<crate::CancelToken> {
+        self.inner.cancel_token()
+    }
+
+    /// See [`crate::Cursor::schema`].
+    pub fn schema(&self) -> Option<SchemaRef> {
+        self.inner.schema()
     }
 
     /// See [`crate::Cursor::fetch_all_batches`].

@@ -137,6 +137,12 @@ pub trait Cursor: Send + std::fmt::Debug {
     /// that announce no schema, before the first fetch).
     fn description(&self) -> Option<&[Column]>;
 
+    /// The Arrow schema of the current result, once known (for servers that announce none,
+    /// after the first fetch); `None` by default.
+    fn schema(&self) -> Option<arrow::datatypes::SchemaRef> {
+        None
+    }
+
     /// The number of rows of the last statement, or -1 when not known (yet).
     fn rowcount(&self) -> i64;
 

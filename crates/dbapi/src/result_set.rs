@@ -100,6 +100,11 @@ impl<S: BatchSource> ResultSet<S> {
         &self.source
     }
 
+    /// The schema, once known (the data's, from the first batch on).
+    pub fn schema(&self) -> Option<SchemaRef> {
+        self.schema.clone()
+    }
+
     /// The column descriptions, once the schema is known.
     pub fn columns(&self) -> Option<&[Column]> {
         self.columns.as_deref()

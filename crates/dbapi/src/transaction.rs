@@ -19,7 +19,8 @@ pub enum Abandoned {
     Savepoint(String),
 }
 
-/// Transactions for every [`Connection`] (including `dyn Connection`).
+/// Transactions, and ingest from an Arrow reader, for every [`Connection`] (including
+/// `dyn Connection`).
 ///
 /// ```
 /// # use dbapi::{Connection, ConnectionExt, Params};
@@ -48,6 +49,25 @@ pub trait ConnectionExt: Connection {
                 conn: self,
                 open: true,
             })
+        }
+    }
+
+    /// Loads the batches of an Arrow [`RecordBatchReader`](arrow::record_batch::RecordBatchReader)
+    /// into `table`, as [`Connection::ingest`] does with a stream. The reader is read on a
+    /// thread of its own, at most two batches ahead of the upload, so a reader that blocks
+    /// (on files, or a blocking cursor) does not stall the runtime.
+    ///
+    /// # Errors
+    /// As [`Connection::ingest`]; the reader's first error.
+    fn ingest_reader(
+        &self,
+        table: &str,
+        mode: crate::IngestMode,
+        reader: impl arrow::record_batch::RecordBatchReader + Send + 'static,
+    ) -> impl Future<Output = Result<i64>> + Send {
+        async move {
+            self.ingest(table, mode, crate::stream::from_reader(reader))
+                .await
         }
     }
 

@@ -640,6 +640,10 @@ impl Cursor for FlightSqlCursor {
         self.result.as_ref()?.columns()
     }
 
+    fn schema(&self) -> Option<SchemaRef> {
+        self.result.as_ref()?.schema()
+    }
+
     fn rowcount(&self) -> i64 {
         if let Some(n) = self.affected {
             return n;
