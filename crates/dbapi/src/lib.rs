@@ -83,19 +83,22 @@
 //!     println!("{}", row.get::<i64, _>("one")?);
 //! }
 //!
-//! // Parameters are bound by the server, in its placeholder syntax.
-//! cursor.execute("SELECT * FROM t WHERE id = $1", Params::from([Value::Int64(7)])).await?;
+//! // Parameters are bound by the server, in its placeholder syntax: `params![]` by position,
+//! // `params!{"name" => value}` by name. Exactly one row, or one value:
+//! use dbapi::params;
+//! cursor.execute("SELECT name FROM t WHERE id = $1", params![7_i64]).await?;
+//! let row = cursor.fetch_one().await?;
+//! cursor.execute("SELECT count(*) FROM t", params![]).await?;
+//! let rows: i64 = cursor.fetch_scalar().await?;
 //!
 //! // Statements that change data leave a row count, not rows.
-//! let n = cursor.execute_update("DELETE FROM t WHERE id < $1", Params::from([Value::Int64(10)])).await?;
+//! let n = cursor.execute_update("DELETE FROM t WHERE id < $1", params![10_i64]).await?;
 //!
-//! // Transactions, where the server has them.
-//! conn.set_autocommit(false).await?;
-//! cursor.executemany(
-//!     "INSERT INTO t VALUES ($1)",
-//!     (0..100).map(|i| Params::from([Value::Int64(i)])).collect(),
-//! ).await?;
-//! conn.commit().await?;
+//! // Transactions, where the server has them: dropping the guard rolls back.
+//! use dbapi::{ConnectionExt, ParamSets};
+//! let tx = conn.begin().await?;
+//! tx.cursor()?.executemany("INSERT INTO t VALUES ($1)", ParamSets::new((0..100_i64).map(|i| params![i]))).await?;
+//! tx.commit().await?;
 //!
 //! // Prepared statements, executed many times; cancellation from another task.
 //! let mut statement = conn.prepare("SELECT * FROM t WHERE id > $1").await?;
