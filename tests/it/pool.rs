@@ -135,3 +135,42 @@ fn pool_with_bad_check(server: &Server) -> Pool {
         HealthCheck::Query("SELECT * FROM no_such_table".into()),
     )
 }
+
+#[tokio::test]
+async fn a_pool_and_a_blocking_connection_from_a_typed_config() {
+    use dbapi::pool::{Manager, Pool};
+    use dbapi_flightsql::{Config, FlightSqlConnection, FlightSqlCursor};
+    let server = crate::server(flightsql_server::Options::default()).await;
+    let config: Config = server.url().parse().unwrap();
+    let pool = Pool::builder(Manager::from_connector(config.clone()))
+        .max_size(2)
+        .build()
+        .unwrap();
+    let conn = pool.get().await.unwrap();
+    // The driver's own type behind the trait object, for driver-specific calls.
+    let flight = conn
+        .downcast_ref::<FlightSqlConnection>()
+        .expect("a Flight SQL connection");
+    assert_eq!(flight.client().config().port(), server.addr().port());
+    let mut cursor = conn.cursor().unwrap();
+    assert!(cursor.downcast_mut::<FlightSqlCursor>().is_some());
+    cursor.execute("SELECT 1", dbapi::params![]).await.unwrap();
+    assert_eq!(
+        dbapi::CursorExt::fetch_scalar::<i64>(cursor.as_mut())
+            .await
+            .unwrap(),
+        1
+    );
+    let blocking = tokio::task::spawn_blocking(move || {
+        let conn = dbapi::blocking::Connection::connect_to(&config).unwrap();
+        assert!(
+            conn.as_async()
+                .downcast_ref::<FlightSqlConnection>()
+                .is_some()
+        );
+        let mut cursor = conn.cursor().unwrap();
+        cursor.execute("SELECT 2", ()).unwrap();
+        cursor.fetch_scalar::<i64>().unwrap()
+    });
+    assert_eq!(blocking.await.unwrap(), 2);
+}

@@ -884,3 +884,65 @@ async fn keepalive_detects_a_dead_link_during_a_stream() {
     assert!(!e.to_string().contains("TLS"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(5), "{e}");
 }
+
+#[tokio::test]
+async fn a_caller_built_rustls_config_is_used_as_given() {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let ca = Ca::new("test CA");
+    let server = tls_server(&ca, &["localhost"], false, None).await;
+    let port = server.addr().port();
+    let tls = |trusted: Option<&Ca>| {
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(ca) = trusted {
+            for cert in CertificateDer::pem_slice_iter(ca.pem.as_bytes()) {
+                roots.add(cert.unwrap()).unwrap();
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                // gRPC needs h2: the driver sets it whatever the caller did.
+                .with_no_client_auth(),
+        )
+    };
+    let config = Config::new("localhost", port).with_tls_config(tls(Some(&ca)));
+    let conn = dbapi::driver::Connector::connect(&config).await.unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute("SELECT count(*) FROM numbers", Params::None)
+        .await
+        .unwrap();
+    assert_eq!(
+        dbapi::CursorExt::fetch_scalar::<i64>(cursor.as_mut())
+            .await
+            .unwrap(),
+        NUMBERS as i64
+    );
+    assert!(format!("{config:?}").contains("custom rustls ClientConfig"));
+    // A configuration that trusts nothing is refused by the server's certificate check.
+    let config = Config::new("localhost", port).with_tls_config(tls(None));
+    let e = dbapi_flightsql::FlightSqlConnection::connect_with(config)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("certificate"), "{e}");
+    // It replaces the tls_* keys: giving both is an error, as is plaintext.
+    let e = Config::new("localhost", port)
+        .with_tls_config(tls(Some(&ca)))
+        .with_tls_root_certs(Pem::inline(ca.pem.clone()))
+        .validate()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("tls_root_certs and with_tls_config"),
+        "{e}"
+    );
+    let e = Config::new("localhost", port)
+        .with_tls(false)
+        .with_tls_config(tls(Some(&ca)))
+        .validate()
+        .unwrap_err();
+    assert!(e.to_string().contains("plaintext"), "{e}");
+}

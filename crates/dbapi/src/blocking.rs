@@ -119,6 +119,23 @@ impl Connection {
         Ok(Connection { inner, rt })
     }
 
+    /// Connects with a [`Connector`](crate::driver::Connector): a driver's typed
+    /// configuration (`dbapi_flightsql::Config`) or a URL.
+    ///
+    /// # Errors
+    /// As the connector's [`connect`](crate::driver::Connector::connect).
+    pub fn connect_to(connector: &dyn crate::driver::Connector) -> Result<Connection> {
+        let rt = Runtime::new()?;
+        let inner = rt.block_on(connector.connect())??;
+        Ok(Connection { inner, rt })
+    }
+
+    /// The async connection underneath, e.g. to [downcast](crate::Connection) it to the
+    /// driver's type for driver-specific calls.
+    pub fn as_async(&self) -> &dyn crate::Connection {
+        self.inner.as_ref()
+    }
+
     /// A new cursor.
     ///
     /// # Errors

@@ -24,7 +24,7 @@ fn no_metadata(what: &str) -> Error {
 /// [`set_autocommit(false)`](Connection::set_autocommit) starts a transaction (at the next
 /// statement) that [`commit`](Connection::commit) or [`rollback`](Connection::rollback) ends.
 #[async_trait]
-pub trait Connection: Send + Sync + std::fmt::Debug {
+pub trait Connection: std::any::Any + Send + Sync + std::fmt::Debug {
     /// A new cursor on this connection.
     ///
     /// # Errors
@@ -338,4 +338,14 @@ pub trait Connection: Send + Sync + std::fmt::Debug {
 
     /// Whether [`Connection::close`] was called.
     fn is_closed(&self) -> bool;
+}
+
+impl dyn Connection {
+    /// The connection as the driver's own type, for driver-specific calls (`None` when it is
+    /// another driver's): e.g.
+    /// `conn.downcast_ref::<dbapi_flightsql::FlightSqlConnection>()`.
+    #[doc(alias = "as_any")]
+    pub fn downcast_ref<T: Connection>(&self) -> Option<&T> {
+        (self as &dyn std::any::Any).downcast_ref()
+    }
 }

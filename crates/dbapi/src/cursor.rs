@@ -47,7 +47,7 @@ impl FetchProgress {
 /// views read the same result, and mixing them loses and repeats nothing: a batch fetched after
 /// some rows holds the rows not yet fetched.
 #[async_trait]
-pub trait Cursor: Send + std::fmt::Debug {
+pub trait Cursor: std::any::Any + Send + std::fmt::Debug {
     /// Executes a statement, replacing any previous result of this cursor.
     ///
     /// Parameters are bound by the server, never pasted into the SQL text; the placeholder
@@ -230,6 +230,21 @@ pub trait Cursor: Send + std::fmt::Debug {
 
     /// Whether [`Cursor::close`] was called (or the connection was closed).
     fn is_closed(&self) -> bool;
+}
+
+impl dyn Cursor {
+    /// The cursor as the driver's own type, for driver-specific calls (`None` when it is
+    /// another driver's).
+    #[doc(alias = "as_any")]
+    pub fn downcast_ref<T: Cursor>(&self) -> Option<&T> {
+        (self as &dyn std::any::Any).downcast_ref()
+    }
+
+    /// As [`downcast_ref`](Self::downcast_ref), mutably.
+    #[doc(alias = "as_any_mut")]
+    pub fn downcast_mut<T: Cursor>(&mut self) -> Option<&mut T> {
+        (self as &mut dyn std::any::Any).downcast_mut()
+    }
 }
 
 /// Typed fetches for every [`Cursor`] (including `dyn Cursor`): rows deserialized with

@@ -27,6 +27,9 @@
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 
+use std::sync::Arc;
+
+use crate::driver::Connector;
 use crate::{Connection, Error, Params, Registry};
 
 /// A pool of connections ([`deadpool::managed::Pool`]).
@@ -49,28 +52,51 @@ pub enum HealthCheck {
     Select1,
 }
 
-/// Opens connections from a URL and checks them before reuse.
+/// Opens connections from a URL or a driver's configuration, and checks them before reuse.
 #[derive(Debug, Clone)]
 pub struct Manager {
-    url: String,
-    registry: Option<Registry>,
+    source: Source,
     health_check: HealthCheck,
+}
+
+/// Where a manager's connections come from.
+#[derive(Debug, Clone)]
+enum Source {
+    Url {
+        url: String,
+        registry: Option<Registry>,
+    },
+    Connector(Arc<dyn Connector>),
 }
 
 impl Manager {
     /// Connections to `url`, through the [default registry](crate::default_registry).
     pub fn new(url: impl Into<String>) -> Manager {
         Manager {
-            url: url.into(),
-            registry: None,
+            source: Source::Url {
+                url: url.into(),
+                registry: None,
+            },
             health_check: HealthCheck::default(),
         }
     }
 
-    /// Connections through this registry instead of the default one.
+    /// Connections from a [`Connector`], e.g. a driver's typed configuration
+    /// (`dbapi_flightsql::Config`).
+    pub fn from_connector(connector: impl Connector + 'static) -> Manager {
+        Manager {
+            source: Source::Connector(Arc::new(connector)),
+            health_check: HealthCheck::default(),
+        }
+    }
+
+    /// Connections through this registry instead of the default one (for a manager made
+    /// from a URL; a connector knows its driver).
     #[must_use]
     pub fn registry(mut self, registry: Registry) -> Manager {
-        self.registry = Some(registry);
+        if let Source::Url { registry: r, .. } = &mut self.source {
+            *r = Some(registry);
+        }
         self
     }
 
@@ -102,9 +128,16 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Box<dyn Connection>, Error> {
-        match &self.registry {
-            Some(registry) => registry.connect(&self.url).await,
-            None => crate::connect(&self.url).await,
+        match &self.source {
+            Source::Url {
+                url,
+                registry: Some(registry),
+            } => registry.connect(url).await,
+            Source::Url {
+                url,
+                registry: None,
+            } => crate::connect(url).await,
+            Source::Connector(connector) => connector.connect().await,
         }
     }
 

@@ -36,3 +36,13 @@ pub fn register() {
 pub fn register_in(registry: &mut Registry) {
     registry.register(Arc::new(FlightSqlDriver));
 }
+
+#[async_trait]
+impl dbapi::driver::Connector for crate::config::Config {
+    /// Connects with this configuration, as [`FlightSqlConnection::connect_with`] does.
+    async fn connect(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(
+            FlightSqlConnection::connect_with(self.clone()).await?,
+        ))
+    }
+}

@@ -91,6 +91,8 @@ pub use crate::transport::kind_of;
 
 /// Re-export of the `arrow-flight` crate whose types this driver's low-level API uses.
 pub use arrow_flight;
+/// The TLS library of the driver, for [`Config::with_tls_config`].
+pub use rustls;
 
 // The layers, bottom to top; each imports only those above it in this list (see
 // docs/architecture.md).

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dbapi::{Error, Result};
@@ -190,6 +191,26 @@ pub struct Config {
     pub(super) read_ahead: usize,
     pub(super) statement_cache: usize,
     pub(super) poll: bool,
+    /// A caller-built TLS configuration ([`Config::with_tls_config`]); not part of the URL.
+    pub(super) tls_config: Option<CustomTls>,
+}
+
+/// A rustls client configuration given by the caller; equal only to itself.
+#[derive(Clone)]
+pub(crate) struct CustomTls(pub(crate) Arc<rustls::ClientConfig>);
+
+impl PartialEq for CustomTls {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CustomTls {}
+
+impl fmt::Debug for CustomTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("custom rustls ClientConfig")
+    }
 }
 
 impl Config {
@@ -231,6 +252,7 @@ impl Config {
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
+            tls_config: None,
         }
     }
 
@@ -377,6 +399,34 @@ impl Config {
     /// only. Each connection logs a warning (`tracing`).
     pub fn with_tls_skip_verify(mut self, skip: bool) -> Self {
         self.tls_skip_verify = skip;
+        self
+    }
+
+    /// Uses a TLS configuration built by the caller (trusted roots, client certificates from
+    /// a key store, a custom verifier, pinned certificates) for the server and its `grpc+tls`
+    /// locations, instead of the one built from the `tls_*` keys; its ALPN protocols are set
+    /// to `h2`, as gRPC needs. It replaces `tls_root_certs`, `tls_client_cert`,
+    /// `tls_client_key` and `tls_skip_verify` (giving one of them too is an error), and is
+    /// not part of the URL form (`to_url` and `Display` leave it out). The OAuth token
+    /// endpoint and `https://` locations keep their own verified configuration.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dbapi_flightsql::{Config, rustls};
+    ///
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// // roots.add(...) for each trusted CA
+    /// let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+    ///     rustls::crypto::ring::default_provider(),
+    /// ))
+    /// .with_safe_default_protocol_versions()?
+    /// .with_root_certificates(roots)
+    /// .with_no_client_auth();
+    /// let config = Config::new("flight.example.com", 443).with_tls_config(Arc::new(tls));
+    /// # Ok::<(), rustls::Error>(())
+    /// ```
+    pub fn with_tls_config(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls_config = Some(CustomTls(tls));
         self
     }
 
@@ -607,6 +657,11 @@ impl Config {
         self.tls_skip_verify
     }
 
+    /// The caller-built TLS configuration ([`Config::with_tls_config`]).
+    pub fn tls_config(&self) -> Option<&Arc<rustls::ClientConfig>> {
+        self.tls_config.as_ref().map(|c| &c.0)
+    }
+
     /// The `:authority` of requests, when not `host:port`.
     pub fn authority(&self) -> Option<&str> {
         self.authority.as_deref()
@@ -669,6 +724,26 @@ impl Config {
             return Err(Error::interface(
                 "grpc+unix:// URL has no socket path (grpc+unix:///path/to/socket)",
             ));
+        }
+        if self.tls_config.is_some() {
+            if !self.tls {
+                return Err(Error::interface(
+                    "a TLS configuration was given (with_tls_config) but this connection is \
+                     plaintext",
+                ));
+            }
+            for (set, key) in [
+                (self.tls_skip_verify, "tls_skip_verify"),
+                (self.tls_root_certs.is_some(), "tls_root_certs"),
+                (self.tls_client_cert.is_some(), "tls_client_cert"),
+                (self.tls_client_key.is_some(), "tls_client_key"),
+            ] {
+                if set {
+                    return Err(Error::interface(format!(
+                        "{key} and with_tls_config both say how to set up TLS: give one"
+                    )));
+                }
+            }
         }
         if !self.tls {
             for (set, key) in [

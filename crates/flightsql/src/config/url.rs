@@ -100,6 +100,9 @@ impl fmt::Debug for Config {
         for (key, value) in keys::pairs(self, false) {
             d.field(&key, &value);
         }
+        if let Some(tls) = &self.tls_config {
+            d.field("tls_config", tls);
+        }
         d.finish()
     }
 }

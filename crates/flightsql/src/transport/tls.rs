@@ -33,6 +33,14 @@ impl Tls {
     /// The TLS settings of a configuration: trusted roots (the system's unless
     /// `tls_root_certs`), the client certificate when given, ALPN `h2`.
     pub(crate) fn new(config: &Config) -> Result<Tls> {
+        if let Some(custom) = config.tls_config() {
+            let mut client = ClientConfig::clone(custom);
+            client.alpn_protocols = vec![b"h2".to_vec()];
+            return Ok(Tls {
+                config: Arc::new(client),
+                insecure: false,
+            });
+        }
         Ok(Tls {
             config: Arc::new(client_config(config, b"h2")?),
             insecure: config.tls_skip_verify(),
