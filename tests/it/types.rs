@@ -652,3 +652,173 @@ async fn unions_run_ends_and_list_views_decode() {
         Value::List(vec![Value::Int32(9)])
     );
 }
+
+/// Every mapped type read through `#[derive(FromRow)]`, each field straight from its array.
+#[derive(Debug, PartialEq, dbapi::FromRow)]
+struct AllTypes {
+    null: Option<Value>,
+    bool: Option<bool>,
+    i8: Option<i8>,
+    i16: Option<i16>,
+    i32: Option<i32>,
+    i64: Option<i64>,
+    u8: Option<u8>,
+    u16: Option<u16>,
+    u32: Option<u32>,
+    u64: Option<u64>,
+    f16: Option<f16>,
+    f32: Option<f32>,
+    f64: Option<f64>,
+    dec128: Option<Decimal>,
+    dec256: Option<Decimal>,
+    utf8: Option<String>,
+    large_utf8: Option<String>,
+    utf8_view: Option<String>,
+    binary: Option<Vec<u8>>,
+    large_binary: Option<Vec<u8>>,
+    binary_view: Option<Vec<u8>>,
+    fixed_binary: Option<Vec<u8>>,
+    date32: Option<NaiveDate>,
+    date64: Option<NaiveDate>,
+    time32s: Option<NaiveTime>,
+    time32ms: Option<NaiveTime>,
+    time64us: Option<NaiveTime>,
+    time64ns: Option<NaiveTime>,
+    ts_s: Option<chrono::NaiveDateTime>,
+    ts_ms: Option<chrono::NaiveDateTime>,
+    ts_us: Option<chrono::NaiveDateTime>,
+    ts_ns: Option<chrono::NaiveDateTime>,
+    ts_ns_utc: Option<DateTime<Utc>>,
+    ts_ms_paris: Option<DateTime<Utc>>,
+    ts_s_offset: Option<DateTime<Utc>>,
+    dur_s: Option<TimeDelta>,
+    dur_ms: Option<TimeDelta>,
+    dur_us: Option<TimeDelta>,
+    dur_ns: Option<TimeDelta>,
+    iv_ym: Option<Value>,
+    iv_dt: Option<Value>,
+    iv_mdn: Option<Value>,
+    list: Option<Vec<Value>>,
+    large_list: Option<Vec<Value>>,
+    fixed_list: Option<Vec<Value>>,
+    #[dbapi(rename = "struct")]
+    a_struct: Option<Value>,
+    map: Option<Value>,
+    dict: Option<String>,
+    dict_u16: Option<String>,
+    #[dbapi(default)]
+    absent: Option<i64>,
+}
+
+#[tokio::test]
+async fn from_row_reads_every_type_as_the_value_layer_does() {
+    let server = types_server().await;
+    let conn = registry().connect(&server.url()).await.unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT * FROM all_types").await;
+    let typed: Vec<AllTypes> = dbapi::CursorExt::fetchall_typed(cursor.as_mut())
+        .await
+        .unwrap();
+    let mut cursor = execute(conn.as_ref(), "SELECT * FROM all_types").await;
+    let rows = cursor.fetchall().await.unwrap();
+    assert_eq!(typed.len(), rows.len());
+    for (row, t) in rows.iter().zip(&typed) {
+        // The same row through `Row::read` and field by field through `Row::get`.
+        assert_eq!(&row.read::<AllTypes>().unwrap(), t);
+        assert_eq!(t.i64, row.get("i64").unwrap());
+        assert_eq!(t.utf8_view, row.get("utf8_view").unwrap());
+        assert_eq!(t.ts_ns, row.get("ts_ns").unwrap());
+        assert_eq!(t.ts_ms_paris, row.get("ts_ms_paris").unwrap());
+        assert_eq!(t.dec256, row.get("dec256").unwrap());
+        assert_eq!(t.a_struct, row.get("struct").unwrap());
+        assert_eq!(t.absent, None);
+    }
+    assert_eq!(typed[0].i8, Some(i8::MIN));
+    assert_eq!(typed[1], row_of_nulls());
+    // Tuples and tuple structs by position; the errors name field, column and types.
+    #[derive(Debug, dbapi::FromRow)]
+    struct Pair(i64, #[allow(dead_code)] String);
+    let mut cursor = execute(
+        conn.as_ref(),
+        "SELECT i64, utf8 FROM all_types WHERE i64 IS NOT NULL",
+    )
+    .await;
+    let pairs: Vec<Pair> = dbapi::CursorExt::fetchall_typed(cursor.as_mut())
+        .await
+        .unwrap();
+    assert_eq!(pairs[0].0, i64::MIN);
+    let mut cursor = execute(conn.as_ref(), "SELECT i64 FROM all_types").await;
+    let e = dbapi::CursorExt::fetchall_typed::<(i64,)>(cursor.as_mut())
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(r#"field `0` (column 0 "i64")"#) && text.contains("Null"),
+        "{text}"
+    );
+    #[derive(Debug, dbapi::FromRow)]
+    struct Missing {
+        #[allow(dead_code)]
+        nope: i64,
+    }
+    let mut cursor = execute(conn.as_ref(), "SELECT i64 FROM all_types").await;
+    let e = dbapi::CursorExt::fetchall_typed::<Missing>(cursor.as_mut())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), dbapi::ErrorKind::Programming);
+    assert!(e.to_string().contains("field `nope` has no column"), "{e}");
+}
+
+fn row_of_nulls() -> AllTypes {
+    AllTypes {
+        null: None,
+        bool: None,
+        i8: None,
+        i16: None,
+        i32: None,
+        i64: None,
+        u8: None,
+        u16: None,
+        u32: None,
+        u64: None,
+        f16: None,
+        f32: None,
+        f64: None,
+        dec128: None,
+        dec256: None,
+        utf8: None,
+        large_utf8: None,
+        utf8_view: None,
+        binary: None,
+        large_binary: None,
+        binary_view: None,
+        fixed_binary: None,
+        date32: None,
+        date64: None,
+        time32s: None,
+        time32ms: None,
+        time64us: None,
+        time64ns: None,
+        ts_s: None,
+        ts_ms: None,
+        ts_us: None,
+        ts_ns: None,
+        ts_ns_utc: None,
+        ts_ms_paris: None,
+        ts_s_offset: None,
+        dur_s: None,
+        dur_ms: None,
+        dur_us: None,
+        dur_ns: None,
+        iv_ym: None,
+        iv_dt: None,
+        iv_mdn: None,
+        list: None,
+        large_list: None,
+        fixed_list: None,
+        a_struct: None,
+        map: None,
+        dict: None,
+        dict_u16: None,
+        absent: None,
+    }
+}

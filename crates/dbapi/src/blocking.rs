@@ -646,6 +646,42 @@ impl Cursor {
         self.rt.block_on(self.inner.fetch_optional_as())?
     }
 
+    /// See [`crate::CursorExt::fetchall_typed`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetchall_typed`].
+    pub fn fetchall_typed<T: crate::FromRow + Send>(&mut self) -> Result<Vec<T>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetchall_typed())?
+    }
+
+    /// See [`crate::CursorExt::fetchone_typed`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetchone_typed`].
+    pub fn fetchone_typed<T: crate::FromRow + Send>(&mut self) -> Result<Option<T>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetchone_typed())?
+    }
+
+    /// See [`crate::CursorExt::fetch_one_typed`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_one_typed`].
+    pub fn fetch_one_typed<T: crate::FromRow + Send>(&mut self) -> Result<T> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_one_typed())?
+    }
+
+    /// See [`crate::CursorExt::fetch_optional_typed`].
+    ///
+    /// # Errors
+    /// As [`crate::CursorExt::fetch_optional_typed`].
+    pub fn fetch_optional_typed<T: crate::FromRow + Send>(&mut self) -> Result<Option<T>> {
+        use crate::CursorExt;
+        self.rt.block_on(self.inner.fetch_optional_typed())?
+    }
+
     /// See [`crate::CursorExt::rows_affected`].
     #[doc(alias = "rowcount")]
     pub fn rows_affected(&self) -> Option<u64> {

@@ -121,6 +121,7 @@ pub use crate::connection::Connection;
 pub use crate::cursor::{Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::driver::Driver;
 pub use crate::error::{BoxError, Error, ErrorKind, Report, Result};
+pub use crate::from_row::FromRow;
 pub use crate::from_value::{FromValue, FromValueError};
 pub use crate::params::{DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, ParamSets, Params};
 pub use crate::redact::{is_secret_key, redact_url};
@@ -131,12 +132,16 @@ pub use crate::stream::{BatchReader, BatchStream, IntoStreams, RowStream};
 pub use crate::transaction::{Abandoned, ConnectionExt, Savepoint, Transaction};
 pub use crate::value::{Decimal, Value};
 pub use crate::value_ref::{FromValueRef, ValueRef};
+/// `#[derive(FromRow)]`: see [`from_row`].
+#[cfg(feature = "derive")]
+pub use dbapi_derive::FromRow;
 
 /// Re-export of the Arrow crate this API is built on.
 pub use arrow;
 
 pub mod blocking;
 pub mod driver;
+pub mod from_row;
 pub mod metadata;
 #[cfg(feature = "pool")]
 pub mod pool;

@@ -161,6 +161,8 @@ impl Reader {
     pub(crate) fn is_null(&self, i: usize) -> bool {
         match self {
             Reader::Given(v) => matches!(v, Value::Null),
+            // A `Null` array has no validity buffer: every slot is NULL all the same.
+            Reader::Other(a) => a.is_null(i) || *a.data_type() == DataType::Null,
             other => other.array().is_some_and(|a| a.is_null(i)),
         }
     }

@@ -17,8 +17,8 @@ use crate::{Column, Error, Result, Value};
 /// A row keeps its batch alive (as an Arrow slice keeps its buffers). Cloning a row is cheap.
 #[derive(Clone)]
 pub struct Row {
-    data: Arc<RowData>,
-    index: usize,
+    pub(crate) data: Arc<RowData>,
+    pub(crate) index: usize,
 }
 
 impl std::fmt::Debug for Row {

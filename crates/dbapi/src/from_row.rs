@@ -1,0 +1,277 @@
+//! Rows read straight into Rust types: [`FromRow`], derived with `#[derive(FromRow)]`
+//! (feature `derive`) for structs (fields by column name) and tuple structs, and implemented
+//! for tuples (by position).
+//!
+//! Where each field's column is, is found once per batch ([`FromRow::plan`]); the columns are
+//! downcast to their Arrow array types once per batch; each field is then read straight from
+//! its array with [`FromValueRef`], the conversions of [`Row::get`](crate::Row::get): no
+//! `Value`, no text round trip for timestamps. Serde ([`CursorExt::fetchall_as`]) remains for
+//! every other type.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow::array::{Float64Array, Int64Array, StringArray};
+//! use arrow::record_batch::RecordBatch;
+//! use dbapi::FromRow;
+//!
+//! #[derive(Debug, PartialEq, FromRow)]
+//! struct Reading {
+//!     id: i64,
+//!     #[dbapi(rename = "temp")]
+//!     temperature: Option<f64>,
+//!     #[dbapi(default)]
+//!     note: String,
+//! }
+//!
+//! let batch = RecordBatch::try_from_iter([
+//!     ("id", Arc::new(Int64Array::from(vec![1, 2])) as _),
+//!     ("temp", Arc::new(Float64Array::from(vec![Some(20.5), None])) as _),
+//! ])?;
+//! let readings: Vec<Reading> = dbapi::from_row::read_batch(&batch)?;
+//! assert_eq!(readings[1], Reading { id: 2, temperature: None, note: String::new() });
+//!
+//! // Tuples read by position.
+//! let pairs: Vec<(i64, Option<f64>)> = dbapi::from_row::read_batch(&batch)?;
+//! assert_eq!(pairs[0], (1, Some(20.5)));
+//!
+//! // Errors name the field, the column and both types.
+//! #[derive(Debug, FromRow)]
+//! struct Wrong { temp: String }
+//! let e = dbapi::from_row::read_batch::<Wrong>(&batch).unwrap_err();
+//! assert!(e.to_string().contains(r#"field `temp` (column 1 "temp")"#), "{e}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What the derive refuses, at compile time: enums, unit structs, types with generic or
+//! lifetime parameters (fields own their values), unknown attributes, and `rename` or
+//! `default` on the fields of a tuple struct.
+//!
+//! ```compile_fail
+//! #[derive(dbapi::FromRow)]
+//! enum Shape { Circle, Square }
+//! ```
+//!
+//! ```compile_fail
+//! #[derive(dbapi::FromRow)]
+//! struct Borrowed<'a> { name: &'a str }
+//! ```
+//!
+//! ```compile_fail
+//! #[derive(dbapi::FromRow)]
+//! struct Unknown { #[dbapi(skip)] id: i64 }
+//! ```
+//!
+//! ```compile_fail
+//! #[derive(dbapi::FromRow)]
+//! struct Positional(#[dbapi(rename = "id")] i64);
+//! ```
+//!
+//! [`CursorExt::fetchall_as`]: crate::CursorExt::fetchall_as
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+
+use crate::reader::RowData;
+use crate::value_ref::ValueRef;
+use crate::{Column, Error, FromValueRef, Result, Row};
+
+/// A Rust type read from one row of a result; see the [module](self) documentation.
+pub trait FromRow: Sized {
+    /// Finds, once per batch, the column each field reads.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Programming`](crate::ErrorKind::Programming) error naming a field
+    /// whose column the result lacks.
+    fn plan(columns: &[Column]) -> Result<Plan>;
+
+    /// Reads one row, its fields from the columns the plan found.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error naming the field, the column and
+    /// both types when a value does not convert.
+    fn from_row(row: RowRef<'_>, plan: &Plan) -> Result<Self>;
+}
+
+/// Where the fields of a [`FromRow`] type are read: a column per field (`None`: absent, the
+/// field takes its default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan(Vec<Option<usize>>);
+
+impl Plan {
+    /// A plan from the column of each field.
+    pub fn new(columns: Vec<Option<usize>>) -> Plan {
+        Plan(columns)
+    }
+
+    /// The column of field `i`, if the result has it.
+    #[inline]
+    pub fn column(&self, i: usize) -> Option<usize> {
+        self.0.get(i).copied().flatten()
+    }
+
+    /// The column of field `i`, which the plan found.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Internal`](crate::ErrorKind::Internal) error if it did not.
+    #[inline]
+    pub fn required(&self, i: usize) -> Result<usize> {
+        self.column(i)
+            .ok_or_else(|| Error::internal(format!("no column planned for field {i}")))
+    }
+}
+
+/// One row of a batch, as [`FromRow::from_row`] reads it.
+#[derive(Clone, Copy)]
+pub struct RowRef<'a> {
+    data: &'a RowData,
+    index: usize,
+}
+
+impl std::fmt::Debug for RowRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowRef")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RowRef<'a> {
+    /// The value of column `n` read as `T`, for field `field` (named in errors).
+    ///
+    /// # Errors
+    /// As [`FromValueRef::from_value_ref`], naming the field and the column.
+    #[inline]
+    pub fn field<T: FromValueRef<'a>>(&self, n: usize, field: &str) -> Result<T> {
+        let Some(reader) = self.data.readers.get(n) else {
+            return Err(Error::internal(format!(
+                "field `{field}`: no column {n} in the row"
+            )));
+        };
+        T::from_value_ref(ValueRef::new(reader, self.index)).map_err(|e| {
+            let name = self.data.columns.get(n).map_or("?", Column::name);
+            e.context(format_args!("field `{field}` (column {n} {name:?})"))
+        })
+    }
+}
+
+/// The position of the column named `name` (exactly, else ignoring ASCII case).
+pub fn find(columns: &[Column], name: &str) -> Option<usize> {
+    columns.iter().position(|c| c.name() == name).or_else(|| {
+        columns
+            .iter()
+            .position(|c| c.name().eq_ignore_ascii_case(name))
+    })
+}
+
+/// [`find`], or an error naming the field and the columns there are.
+///
+/// # Errors
+/// An [`ErrorKind::Programming`](crate::ErrorKind::Programming) error when there is no such
+/// column.
+pub fn require(columns: &[Column], name: &str, field: &str) -> Result<usize> {
+    find(columns, name).ok_or_else(|| {
+        let names: Vec<&str> = columns.iter().map(Column::name).collect();
+        let via = if name == field {
+            String::new()
+        } else {
+            format!(" (renamed {name:?})")
+        };
+        Error::programming(format!(
+            "field `{field}`{via} has no column in the result, whose columns are {names:?} \
+             (add #[dbapi(default)] to the field to allow that)"
+        ))
+    })
+}
+
+/// The plan of a type read by position: the first `n` columns.
+///
+/// # Errors
+/// An [`ErrorKind::Programming`](crate::ErrorKind::Programming) error when the result has
+/// fewer columns.
+pub fn positions(columns: &[Column], n: usize) -> Result<Plan> {
+    if columns.len() < n {
+        return Err(Error::programming(format!(
+            "{n} fields are read by position but the result has {} columns",
+            columns.len()
+        )));
+    }
+    Ok(Plan((0..n).map(Some).collect()))
+}
+
+/// The rows of one batch as `T`s, appended to `out`: the plan made once, each field read
+/// straight from its column.
+pub(crate) fn extend<T: FromRow>(
+    columns: &Arc<[Column]>,
+    batch: &RecordBatch,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    let plan = T::plan(columns)?;
+    let data = RowData::new(columns, batch)?;
+    out.reserve(data.len);
+    for index in 0..data.len {
+        out.push(T::from_row(RowRef { data: &data, index }, &plan)?);
+    }
+    Ok(())
+}
+
+/// Every row of a batch as a `T` (its columns described by [`describe`](crate::driver::describe)).
+///
+/// # Errors
+/// As [`FromRow::plan`] and [`FromRow::from_row`].
+pub fn read_batch<T: FromRow>(batch: &RecordBatch) -> Result<Vec<T>> {
+    let columns = crate::driver::describe(&batch.schema());
+    let mut out = Vec::new();
+    extend(&columns, batch, &mut out)?;
+    Ok(out)
+}
+
+impl Row {
+    /// The row read into a [`FromRow`] type (derived, or a tuple).
+    ///
+    /// # Errors
+    /// As [`FromRow::plan`] and [`FromRow::from_row`].
+    pub fn read<T: FromRow>(&self) -> Result<T> {
+        let plan = T::plan(self.columns())?;
+        T::from_row(
+            RowRef {
+                data: &self.data,
+                index: self.index,
+            },
+            &plan,
+        )
+    }
+}
+
+macro_rules! tuples {
+    ($(($n:expr; $($t:ident $i:tt),+)),+ $(,)?) => {$(
+        impl<$($t),+> FromRow for ($($t,)+)
+        where
+            $($t: for<'a> FromValueRef<'a>),+
+        {
+            fn plan(columns: &[Column]) -> Result<Plan> {
+                positions(columns, $n)
+            }
+
+            #[inline]
+            fn from_row(row: RowRef<'_>, _: &Plan) -> Result<Self> {
+                Ok(($(row.field::<$t>($i, stringify!($i))?,)+))
+            }
+        }
+    )+};
+}
+
+tuples!(
+    (1; A 0),
+    (2; A 0, B 1),
+    (3; A 0, B 1, C 2),
+    (4; A 0, B 1, C 2, D 3),
+    (5; A 0, B 1, C 2, D 3, E 4),
+    (6; A 0, B 1, C 2, D 3, E 4, F 5),
+    (7; A 0, B 1, C 2, D 3, E 4, F 5, G 6),
+    (8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7),
+    (9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8),
+    (10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9),
+    (11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10),
+    (12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11),
+);

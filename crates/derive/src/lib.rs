@@ -1,0 +1,159 @@
+//! `#[derive(FromRow)]` for `dbapi` (re-exported there with its `derive` feature): a struct
+//! read from a row of a result, its fields by column name, or a tuple struct by position.
+//!
+//! ```ignore
+//! #[derive(dbapi::FromRow)]
+//! struct Reading {
+//!     sensor: String,
+//!     #[dbapi(rename = "temp")]
+//!     temperature: Option<f64>, // NULL is None
+//!     #[dbapi(default)]
+//!     note: String, // absent from the result: String::default()
+//! }
+//! ```
+//!
+//! Field attributes: `#[dbapi(rename = "column")]` reads another column than the field's
+//! name; `#[dbapi(default)]` takes `Default::default()` when the result has no such column.
+
+use proc_macro::TokenStream;
+use proc_macro2::Span;
+use quote::quote;
+use syn::{Data, DeriveInput, Fields, LitStr, parse_macro_input};
+
+/// Derives `dbapi::FromRow`; see the crate documentation.
+#[proc_macro_derive(FromRow, attributes(dbapi))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// What the attributes of one field say.
+#[derive(Default)]
+struct FieldAttrs {
+    rename: Option<LitStr>,
+    default: bool,
+}
+
+fn field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
+    let mut attrs = FieldAttrs::default();
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("dbapi")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                attrs.rename = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("default") {
+                attrs.default = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown dbapi attribute: expected `rename = \"...\"` or `default`"))
+            }
+        })?;
+    }
+    Ok(attrs)
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
+    let name = &input.ident;
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "FromRow cannot be derived for a type with generic or lifetime parameters: \
+             its fields own their values",
+        ));
+    }
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "FromRow can only be derived for structs (fields by column name) and tuple \
+             structs (fields by position)",
+        ));
+    };
+    let (plan, body) = match &data.fields {
+        Fields::Named(fields) => {
+            let mut plan = Vec::new();
+            let mut values = Vec::new();
+            for (i, field) in fields.named.iter().enumerate() {
+                let attrs = field_attrs(field)?;
+                let Some(ident) = field.ident.as_ref() else {
+                    return Err(syn::Error::new_spanned(
+                        field,
+                        "a named field without a name",
+                    ));
+                };
+                let field_name = ident.to_string();
+                let field_name = field_name.trim_start_matches("r#");
+                let column = attrs
+                    .rename
+                    .map(|lit| lit.value())
+                    .unwrap_or_else(|| field_name.to_owned());
+                let ty = &field.ty;
+                if attrs.default {
+                    plan.push(quote! { ::dbapi::from_row::find(columns, #column) });
+                    values.push(quote! {
+                        #ident: match plan.column(#i) {
+                            ::std::option::Option::Some(n) => row.field::<#ty>(n, #field_name)?,
+                            ::std::option::Option::None => ::std::default::Default::default(),
+                        }
+                    });
+                } else {
+                    plan.push(quote! {
+                        ::std::option::Option::Some(::dbapi::from_row::require(columns, #column, #field_name)?)
+                    });
+                    values.push(quote! {
+                        #ident: row.field::<#ty>(plan.required(#i)?, #field_name)?
+                    });
+                }
+            }
+            (plan, quote! { #name { #(#values),* } })
+        }
+        Fields::Unnamed(fields) => {
+            let n = fields.unnamed.len();
+            let mut values = Vec::new();
+            for (i, field) in fields.unnamed.iter().enumerate() {
+                let attrs = field_attrs(field)?;
+                if attrs.rename.is_some() || attrs.default {
+                    return Err(syn::Error::new_spanned(
+                        field,
+                        "fields of a tuple struct are read by position: `rename` and \
+                         `default` apply to named fields",
+                    ));
+                }
+                let ty = &field.ty;
+                let label = i.to_string();
+                values.push(quote! { row.field::<#ty>(#i, #label)? });
+            }
+            let plan = vec![quote! { ::dbapi::from_row::positions(columns, #n) }];
+            return Ok(quote! {
+                impl ::dbapi::FromRow for #name {
+                    fn plan(columns: &[::dbapi::Column]) -> ::dbapi::Result<::dbapi::from_row::Plan> {
+                        #(#plan)*
+                    }
+
+                    fn from_row(row: ::dbapi::from_row::RowRef<'_>, plan: &::dbapi::from_row::Plan) -> ::dbapi::Result<Self> {
+                        let _ = plan;
+                        ::std::result::Result::Ok(#name(#(#values),*))
+                    }
+                }
+            });
+        }
+        Fields::Unit => {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "FromRow cannot be derived for a unit struct: it reads no column",
+            ));
+        }
+    };
+    Ok(quote! {
+        impl ::dbapi::FromRow for #name {
+            fn plan(columns: &[::dbapi::Column]) -> ::dbapi::Result<::dbapi::from_row::Plan> {
+                ::std::result::Result::Ok(::dbapi::from_row::Plan::new(::std::vec![#(#plan),*]))
+            }
+
+            fn from_row(row: ::dbapi::from_row::RowRef<'_>, plan: &::dbapi::from_row::Plan) -> ::dbapi::Result<Self> {
+                ::std::result::Result::Ok(#body)
+            }
+        }
+    })
+}
