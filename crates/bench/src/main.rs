@@ -581,6 +581,7 @@ thread_local! {
 fn drop_later() {
     DROP_LATER.with(|later| later.borrow_mut().clear());
     DROP_LATER_TYPED.with(|later| later.borrow_mut().clear());
+    DROP_LATER_FROM_ROW.with(|later| later.borrow_mut().clear());
 }
 
 async fn fetchone_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
@@ -625,6 +626,36 @@ struct Number {
     value: f64,
     name: String,
     ts: chrono::NaiveDateTime,
+}
+
+/// A row of `numbers`, read with `#[derive(FromRow)]`.
+#[derive(dbapi::FromRow)]
+struct NumberRow {
+    id: i64,
+    value: f64,
+    name: String,
+    ts: chrono::NaiveDateTime,
+}
+
+thread_local! {
+    /// Rows kept past a timed `fetchall_typed`.
+    static DROP_LATER_FROM_ROW: std::cell::RefCell<Vec<Vec<NumberRow>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `fetchall_typed::<NumberRow>()`, the typed rows kept (freed outside the timing).
+async fn fetchall_typed_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    use dbapi::CursorExt;
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let numbers: Vec<NumberRow> = cursor.fetchall_typed().await?;
+    let check = numbers.iter().fold(0_i64, |acc, n| {
+        acc.wrapping_add(n.id ^ n.value.to_bits() as i64 ^ n.name.len() as i64)
+            .wrapping_add(n.ts.and_utc().timestamp_micros())
+    });
+    std::hint::black_box(check);
+    let n = numbers.len();
+    DROP_LATER_FROM_ROW.with(|later| later.borrow_mut().push(numbers));
+    Ok(n)
 }
 
 /// `fetchall_as::<Number>()`, the typed rows kept (freed outside the timing).
@@ -907,6 +938,25 @@ async fn statements(n: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
             return Err(format!("ingest loaded {loaded} rows").into());
         }
     }
+    // The same rows from an iterator, in chunks: never all in memory. Timed against the
+    // `Vec` form, and its peak memory above idle (the server runs in its own process).
+    let mut iter_t = vec![];
+    let mut iter_peak_kib = 0_u64;
+    for _ in 0..reps {
+        cursor.execute("DELETE FROM w", Params::None).await?;
+        let idle = rss_kib("VmRSS:")?;
+        std::fs::write("/proc/self/clear_refs", "5")?;
+        let sets = dbapi::ParamSets::new(
+            (0..n_i64).map(|i| dbapi::params![i, format!("n{i}")]),
+        );
+        let start = Instant::now();
+        cursor.executemany(insert, sets).await?;
+        iter_t.push(start.elapsed());
+        iter_peak_kib = iter_peak_kib.max(rss_kib("VmHWM:")?.saturating_sub(idle));
+        if cursor.rowcount() != n_i64 || count("w").await? != n_i64 {
+            return Err(format!("executemany from an iterator inserted {}", cursor.rowcount()).into());
+        }
+    }
     let many = median(many_t);
     let per_row = |d: Duration, rows: usize| d / u32::try_from(rows).unwrap_or(u32::MAX);
     let single_per_row = per_row(median(single_t), singles);
@@ -922,6 +972,18 @@ async fn statements(n: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
             met: None,
         },
         Figure::plain("single_execute_per_row", secs(single_per_row) * 1e6, "µs"),
+        ratio_figure(
+            &format!("executemany_iterator_{n}_rows"),
+            median(iter_t),
+            "executemany of a Vec",
+            many,
+            1.05,
+        ),
+        Figure::plain(
+            "executemany_iterator_peak_rss_above_idle",
+            iter_peak_kib as f64 / 1024.0,
+            "MiB",
+        ),
         compared(
             &format!("ingest_{n}_rows"),
             median(ingest_t),
@@ -1013,7 +1075,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     // 1, 2: throughput, interleaved.
     let (mut base_t, mut arrow_t, mut all_t, mut one_t) = (vec![], vec![], vec![], vec![]);
-    let (mut only_t, mut as_t, mut concrete_t) = (vec![], vec![], vec![]);
+    let (mut only_t, mut as_t, mut concrete_t, mut from_row_t) = (vec![], vec![], vec![], vec![]);
     let concrete = dbapi_flightsql::FlightSqlConnection::connect(&url).await?;
     for rep in 0..reps {
         eprintln!("throughput repetition {} of {reps} ...", rep + 1);
@@ -1023,6 +1085,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
         one_t.push(timed(rows, "fetchone", || fetchone_rows(conn.as_ref(), all)).await?);
         only_t.push(timed(rows, "fetchone only", || fetchone_only(conn.as_ref(), all)).await?);
         as_t.push(timed(rows, "fetchall_as", || fetchall_as_rows(conn.as_ref(), all)).await?);
+        from_row_t.push(
+            timed(rows, "fetchall_typed", || {
+                fetchall_typed_rows(conn.as_ref(), all)
+            })
+            .await?,
+        );
         concrete_t.push(
             timed(rows, "fetchone concrete", || {
                 fetchone_concrete(&concrete, all)
@@ -1059,6 +1127,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         "arrow path",
         arrow,
         2.5,
+    ));
+    figures.push(ratio_figure(
+        "typed_fetchall_fromrow",
+        median(from_row_t),
+        "arrow path",
+        arrow,
+        2.0,
     ));
     let only = median(only_t);
     figures.push(Figure::plain(

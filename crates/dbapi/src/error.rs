@@ -233,7 +233,9 @@ impl Error {
         self.inner.flags.has(Flags::CONNECTION)
     }
 
-    /// Whether the operation was cancelled (through a cancel token, or by the server).
+    /// Whether the operation was cancelled through a [`CancelToken`](crate::CancelToken) (a
+    /// server that answers `CANCELLED` on its own gives an
+    /// [`Operational`](ErrorKind::Operational) error without this flag).
     pub fn is_cancelled(&self) -> bool {
         self.inner.flags.has(Flags::CANCELLED)
     }

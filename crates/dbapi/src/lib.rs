@@ -140,6 +140,32 @@ pub use dbapi_derive::FromRow;
 pub use arrow;
 
 pub mod blocking;
+
+/// What most programs use, in one import: `use dbapi::prelude::*;` brings the traits whose
+/// methods they call (connections, cursors, their extensions, typed rows, owned streams) and
+/// the parameter types and macro.
+///
+/// ```
+/// use dbapi::prelude::*;
+///
+/// #[derive(FromRow)]
+/// struct User {
+///     id: i64,
+///     name: String,
+/// }
+///
+/// async fn users(conn: &dyn Connection) -> dbapi::Result<Vec<User>> {
+///     let mut cursor = conn.cursor()?;
+///     cursor.execute("SELECT id, name FROM users WHERE id > $1", params![0_i64]).await?;
+///     cursor.fetchall_typed().await
+/// }
+/// ```
+pub mod prelude {
+    pub use crate::{
+        Connection, ConnectionExt, Cursor, CursorExt, FromRow, IntoStreams, ParamSets, Params,
+        PreparedStatement, Row, Value, params,
+    };
+}
 pub mod driver;
 pub mod from_row;
 pub mod metadata;
