@@ -946,15 +946,17 @@ async fn statements(n: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
         cursor.execute("DELETE FROM w", Params::None).await?;
         let idle = rss_kib("VmRSS:")?;
         std::fs::write("/proc/self/clear_refs", "5")?;
-        let sets = dbapi::ParamSets::new(
-            (0..n_i64).map(|i| dbapi::params![i, format!("n{i}")]),
-        );
+        let sets = dbapi::ParamSets::new((0..n_i64).map(|i| dbapi::params![i, format!("n{i}")]));
         let start = Instant::now();
         cursor.executemany(insert, sets).await?;
         iter_t.push(start.elapsed());
         iter_peak_kib = iter_peak_kib.max(rss_kib("VmHWM:")?.saturating_sub(idle));
         if cursor.rowcount() != n_i64 || count("w").await? != n_i64 {
-            return Err(format!("executemany from an iterator inserted {}", cursor.rowcount()).into());
+            return Err(format!(
+                "executemany from an iterator inserted {}",
+                cursor.rowcount()
+            )
+            .into());
         }
     }
     let many = median(many_t);

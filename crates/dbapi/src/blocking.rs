@@ -860,13 +860,28 @@ mod parity_tests {
         let not_blocking: &[(&str, &str)] = &[
             ("abandon", "called by the guards' Drop, not by users"),
             ("reset", "a pool's business, and the pool is async"),
-            ("batches", "streams: the blocking cursor is an Iterator, and into_reader"),
-            ("rows", "streams: the blocking cursor is an Iterator of rows"),
-            ("rows_as", "streams: fetchmany_as / fetchall_as, or the row Iterator"),
+            (
+                "batches",
+                "streams: the blocking cursor is an Iterator, and into_reader",
+            ),
+            (
+                "rows",
+                "streams: the blocking cursor is an Iterator of rows",
+            ),
+            (
+                "rows_as",
+                "streams: fetchmany_as / fetchall_as, or the row Iterator",
+            ),
             ("fetchmany_as", "fetchmany then Row::deserialize"),
-            ("progress", "read while a call runs, from another thread: use the async API"),
+            (
+                "progress",
+                "read while a call runs, from another thread: use the async API",
+            ),
             ("fetch_progress", "as progress"),
-            ("ingest_reader", "blocking Connection::ingest takes the reader"),
+            (
+                "ingest_reader",
+                "blocking Connection::ingest takes the reader",
+            ),
         ];
         let mut missing = Vec::new();
         for (file, trait_name) in [

@@ -116,6 +116,9 @@
 //! # Ok(()) }
 //! ```
 
+// `#[derive(FromRow)]` names `::dbapi`, also inside this crate.
+extern crate self as dbapi;
+
 pub use crate::column::{Column, TypeCode};
 pub use crate::connection::Connection;
 pub use crate::cursor::{Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
@@ -178,6 +181,7 @@ mod connection;
 mod cursor;
 mod de;
 mod error;
+mod extra_types;
 mod from_value;
 mod params;
 mod reader;
