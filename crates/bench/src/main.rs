@@ -628,6 +628,32 @@ struct Number {
     ts: chrono::NaiveDateTime,
 }
 
+/// A row of `numbers`, deserialized with the timestamp read as nanoseconds.
+#[derive(serde::Deserialize)]
+struct NumberFastTs {
+    id: i64,
+    value: f64,
+    name: String,
+    #[serde(deserialize_with = "dbapi::serde_with::naive_datetime")]
+    ts: chrono::NaiveDateTime,
+}
+
+/// `fetchall_as::<NumberFastTs>()`.
+async fn fetchall_as_fast_ts_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    use dbapi::CursorExt;
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let numbers: Vec<NumberFastTs> = cursor.fetchall_as().await?;
+    let check = numbers.iter().fold(0_i64, |acc, n| {
+        acc.wrapping_add(n.id ^ n.value.to_bits() as i64 ^ n.name.len() as i64)
+            .wrapping_add(n.ts.and_utc().timestamp_micros())
+    });
+    std::hint::black_box(check);
+    let n = numbers.len();
+    drop(numbers);
+    Ok(n)
+}
+
 /// A row of `numbers`, read with `#[derive(FromRow)]`.
 #[derive(dbapi::FromRow)]
 struct NumberRow {
@@ -1078,6 +1104,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 1, 2: throughput, interleaved.
     let (mut base_t, mut arrow_t, mut all_t, mut one_t) = (vec![], vec![], vec![], vec![]);
     let (mut only_t, mut as_t, mut concrete_t, mut from_row_t) = (vec![], vec![], vec![], vec![]);
+    let mut as_fast_t = vec![];
     let concrete = dbapi_flightsql::FlightSqlConnection::connect(&url).await?;
     for rep in 0..reps {
         eprintln!("throughput repetition {} of {reps} ...", rep + 1);
@@ -1087,6 +1114,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
         one_t.push(timed(rows, "fetchone", || fetchone_rows(conn.as_ref(), all)).await?);
         only_t.push(timed(rows, "fetchone only", || fetchone_only(conn.as_ref(), all)).await?);
         as_t.push(timed(rows, "fetchall_as", || fetchall_as_rows(conn.as_ref(), all)).await?);
+        as_fast_t.push(
+            timed(rows, "fetchall_as fast timestamps", || {
+                fetchall_as_fast_ts_rows(conn.as_ref(), all)
+            })
+            .await?,
+        );
         from_row_t.push(
             timed(rows, "fetchall_typed", || {
                 fetchall_typed_rows(conn.as_ref(), all)
@@ -1126,6 +1159,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
     figures.push(ratio_figure(
         "typed_fetchall_as",
         median(as_t),
+        "arrow path",
+        arrow,
+        2.5,
+    ));
+    figures.push(ratio_figure(
+        "typed_fetchall_as_fast_timestamps",
+        median(as_fast_t),
         "arrow path",
         arrow,
         2.5,

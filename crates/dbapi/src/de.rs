@@ -311,9 +311,29 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DeError> {
+        if name == crate::serde_with::TIMESTAMP {
+            // A timestamp asked for by `dbapi::serde_with`: its nanoseconds, no text.
+            let t = match self.0.timestamp() {
+                Some(t) => Some(t.map_err(|e| DeError(e.to_string()))?),
+                None => match self.0.to_value() {
+                    Ok(Value::TimestampTz(t, _)) => Some(t.naive_utc()),
+                    _ => None,
+                },
+            };
+            if let Some(t) = t {
+                let t = t.and_utc();
+                return match t.timestamp_nanos_opt() {
+                    Some(n) => visitor.visit_i64(n),
+                    None => visitor.visit_i128(
+                        i128::from(t.timestamp()) * 1_000_000_000
+                            + i128::from(t.timestamp_subsec_nanos()),
+                    ),
+                };
+            }
+        }
         visitor.visit_newtype_struct(self)
     }
 

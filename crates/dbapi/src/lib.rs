@@ -174,6 +174,7 @@ pub mod from_row;
 pub mod metadata;
 #[cfg(feature = "pool")]
 pub mod pool;
+pub mod serde_with;
 
 mod bind;
 mod column;
