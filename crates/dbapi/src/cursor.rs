@@ -240,7 +240,7 @@ impl dyn Cursor {
         (self as &dyn std::any::Any).downcast_ref()
     }
 
-    /// As [`downcast_ref`](Self::downcast_ref), mutably.
+    /// As `downcast_ref`, mutably.
     #[doc(alias = "as_any_mut")]
     pub fn downcast_mut<T: Cursor>(&mut self) -> Option<&mut T> {
         (self as &mut dyn std::any::Any).downcast_mut()
