@@ -654,7 +654,7 @@ async fn unions_run_ends_and_list_views_decode() {
 }
 
 /// Every mapped type read through `#[derive(FromRow)]`, each field straight from its array.
-#[derive(Debug, PartialEq, dbapi::FromRow)]
+#[derive(Debug, Default, PartialEq, dbapi::FromRow)]
 struct AllTypes {
     null: Option<Value>,
     bool: Option<bool>,
@@ -733,7 +733,7 @@ async fn from_row_reads_every_type_as_the_value_layer_does() {
         assert_eq!(t.absent, None);
     }
     assert_eq!(typed[0].i8, Some(i8::MIN));
-    assert_eq!(typed[1], row_of_nulls());
+    assert_eq!(typed[1], AllTypes::default(), "a row of NULLs");
     // Tuples and tuple structs by position; the errors name field, column and types.
     #[derive(Debug, dbapi::FromRow)]
     struct Pair(i64, #[allow(dead_code)] String);
@@ -766,59 +766,4 @@ async fn from_row_reads_every_type_as_the_value_layer_does() {
         .unwrap_err();
     assert_eq!(e.kind(), dbapi::ErrorKind::Programming);
     assert!(e.to_string().contains("field `nope` has no column"), "{e}");
-}
-
-fn row_of_nulls() -> AllTypes {
-    AllTypes {
-        null: None,
-        bool: None,
-        i8: None,
-        i16: None,
-        i32: None,
-        i64: None,
-        u8: None,
-        u16: None,
-        u32: None,
-        u64: None,
-        f16: None,
-        f32: None,
-        f64: None,
-        dec128: None,
-        dec256: None,
-        utf8: None,
-        large_utf8: None,
-        utf8_view: None,
-        binary: None,
-        large_binary: None,
-        binary_view: None,
-        fixed_binary: None,
-        date32: None,
-        date64: None,
-        time32s: None,
-        time32ms: None,
-        time64us: None,
-        time64ns: None,
-        ts_s: None,
-        ts_ms: None,
-        ts_us: None,
-        ts_ns: None,
-        ts_ns_utc: None,
-        ts_ms_paris: None,
-        ts_s_offset: None,
-        dur_s: None,
-        dur_ms: None,
-        dur_us: None,
-        dur_ns: None,
-        iv_ym: None,
-        iv_dt: None,
-        iv_mdn: None,
-        list: None,
-        large_list: None,
-        fixed_list: None,
-        a_struct: None,
-        map: None,
-        dict: None,
-        dict_u16: None,
-        absent: None,
-    }
 }

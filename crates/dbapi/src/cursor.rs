@@ -192,17 +192,7 @@ pub trait Cursor: std::any::Any + Send + std::fmt::Debug {
 
     /// The remaining record batches as a stream; it ends after the first error.
     fn batches(&mut self) -> BoxStream<'_, Result<RecordBatch>> {
-        stream::unfold((self, false), |(cursor, failed)| async move {
-            if failed {
-                return None;
-            }
-            match cursor.fetch_batch().await {
-                Ok(Some(batch)) => Some((Ok(batch), (cursor, false))),
-                Ok(None) => None,
-                Err(e) => Some((Err(e), (cursor, true))),
-            }
-        })
-        .boxed()
+        batches_of(self).boxed()
     }
 
     /// The remaining rows as a stream; it ends after the first error.
@@ -230,6 +220,25 @@ pub trait Cursor: std::any::Any + Send + std::fmt::Debug {
 
     /// Whether [`Cursor::close`] was called (or the connection was closed).
     fn is_closed(&self) -> bool;
+}
+
+/// The remaining batches of a cursor, borrowed or owned, as a stream that ends after the
+/// first error: [`Cursor::batches`] and the owned [`BatchStream`](crate::BatchStream).
+pub(crate) fn batches_of<C>(cursor: C) -> impl futures::Stream<Item = Result<RecordBatch>> + Send
+where
+    C: std::ops::DerefMut + Send,
+    C::Target: Cursor,
+{
+    stream::unfold((cursor, false), |(mut cursor, failed)| async move {
+        if failed {
+            return None;
+        }
+        match cursor.fetch_batch().await {
+            Ok(Some(batch)) => Some((Ok(batch), (cursor, false))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), (cursor, true))),
+        }
+    })
 }
 
 impl dyn Cursor {
@@ -458,9 +467,9 @@ pub trait CursorExt: Cursor {
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
         async move {
             let mut out = Vec::new();
+            let mut typed = crate::from_row::TypedBatches::new();
             while let Some(batch) = self.fetch_batch().await? {
-                let columns = crate::driver::describe(&batch.schema());
-                crate::from_row::extend(&columns, &batch, &mut out)?;
+                typed.extend(&batch, &mut out)?;
             }
             Ok(out)
         }

@@ -70,6 +70,7 @@
 
 use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::reader::RowData;
@@ -199,20 +200,43 @@ pub fn positions(columns: &[Column], n: usize) -> Result<Plan> {
     Ok(Plan((0..n).map(Some).collect()))
 }
 
-/// The rows of one batch as `T`s, appended to `out`: the plan made once, each field read
-/// straight from its column.
-pub(crate) fn extend<T: FromRow>(
-    columns: &Arc<[Column]>,
-    batch: &RecordBatch,
-    out: &mut Vec<T>,
-) -> Result<()> {
-    let plan = T::plan(columns)?;
-    let data = RowData::new(columns, batch)?;
-    out.reserve(data.len);
-    for index in 0..data.len {
-        out.push(T::from_row(RowRef { data: &data, index }, &plan)?);
+/// Reads batches into `T`s, finding the columns of the fields once per schema (not per
+/// batch), and downcasting each batch's columns once.
+pub(crate) struct TypedBatches {
+    planned: Option<(SchemaRef, Arc<[Column]>, Plan)>,
+}
+
+impl TypedBatches {
+    pub(crate) fn new() -> Self {
+        TypedBatches { planned: None }
     }
-    Ok(())
+
+    /// The rows of `batch` as `T`s, appended to `out`.
+    pub(crate) fn extend<T: FromRow>(
+        &mut self,
+        batch: &RecordBatch,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let schema = batch.schema();
+        let known = self
+            .planned
+            .as_ref()
+            .is_some_and(|(s, ..)| Arc::ptr_eq(s, &schema) || **s == *schema);
+        if !known {
+            let columns = crate::driver::describe(&schema);
+            let plan = T::plan(&columns)?;
+            self.planned = Some((schema, columns, plan));
+        }
+        let Some((_, columns, plan)) = &self.planned else {
+            return Err(Error::internal("no plan after planning"));
+        };
+        let data = RowData::new(columns, batch)?;
+        out.reserve(data.len);
+        for index in 0..data.len {
+            out.push(T::from_row(RowRef { data: &data, index }, plan)?);
+        }
+        Ok(())
+    }
 }
 
 /// Every row of a batch as a `T` (its columns described by [`describe`](crate::driver::describe)).
@@ -220,9 +244,8 @@ pub(crate) fn extend<T: FromRow>(
 /// # Errors
 /// As [`FromRow::plan`] and [`FromRow::from_row`].
 pub fn read_batch<T: FromRow>(batch: &RecordBatch) -> Result<Vec<T>> {
-    let columns = crate::driver::describe(&batch.schema());
     let mut out = Vec::new();
-    extend(&columns, batch, &mut out)?;
+    TypedBatches::new().extend(batch, &mut out)?;
     Ok(out)
 }
 

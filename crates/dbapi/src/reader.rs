@@ -9,6 +9,7 @@ use arrow::array::{
     TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
     TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
     DataType, Date32Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
@@ -40,8 +41,10 @@ pub(crate) enum Reader {
     TimestampMs(TimestampMillisecondArray, DayCache),
     TimestampUs(TimestampMicrosecondArray, DayCache),
     TimestampNs(TimestampNanosecondArray, DayCache),
-    /// Everything else, through [`Value::from_arrow`].
-    Other(ArrayRef),
+    /// Everything else, through [`Value::from_arrow`], with its logical nulls (computed once
+    /// per batch: a `Null` array, a run-end encoded or a dictionary array have NULLs that
+    /// their own validity buffer does not show).
+    Other(ArrayRef, Option<NullBuffer>),
     /// A value given as such (a row made of values, not read from a batch).
     Given(Value),
 }
@@ -78,7 +81,7 @@ impl Reader {
             DataType::Timestamp(TimeUnit::Nanosecond, None) => {
                 Reader::TimestampNs(a.as_primitive().clone(), DayCache::new())
             }
-            _ => Reader::Other(Arc::clone(array)),
+            _ => Reader::Other(Arc::clone(array), a.logical_nulls()),
         }
     }
 
@@ -152,7 +155,7 @@ impl Reader {
             Reader::TimestampMs(a, c) => timestamp!(a, c, TimestampMillisecondType, 1_000),
             Reader::TimestampUs(a, c) => timestamp!(a, c, TimestampMicrosecondType, 1_000_000),
             Reader::TimestampNs(a, c) => timestamp!(a, c, TimestampNanosecondType, 1_000_000_000),
-            Reader::Other(a) => Value::from_arrow(a.as_ref(), i)?,
+            Reader::Other(a, _) => Value::from_arrow(a.as_ref(), i)?,
             Reader::Given(v) => v.clone(),
         })
     }
@@ -161,8 +164,7 @@ impl Reader {
     pub(crate) fn is_null(&self, i: usize) -> bool {
         match self {
             Reader::Given(v) => matches!(v, Value::Null),
-            // A `Null` array has no validity buffer: every slot is NULL all the same.
-            Reader::Other(a) => a.is_null(i) || *a.data_type() == DataType::Null,
+            Reader::Other(_, nulls) => nulls.as_ref().is_some_and(|n| n.is_null(i)),
             other => other.array().is_some_and(|a| a.is_null(i)),
         }
     }
@@ -190,7 +192,7 @@ impl Reader {
             Reader::TimestampMs(a, _) => a,
             Reader::TimestampUs(a, _) => a,
             Reader::TimestampNs(a, _) => a,
-            Reader::Other(a) => a.as_ref(),
+            Reader::Other(a, _) => a.as_ref(),
             Reader::Given(_) => return None,
         })
     }
@@ -238,7 +240,7 @@ impl Reader {
     pub(crate) fn bytes(&self, i: usize) -> Option<&[u8]> {
         match self {
             Reader::Binary(a) if !a.is_null(i) => Some(a.value(i)),
-            Reader::Other(a) if !a.is_null(i) => match a.data_type() {
+            Reader::Other(a, _) if !self.is_null(i) => match a.data_type() {
                 DataType::LargeBinary => Some(a.as_binary::<i64>().value(i)),
                 DataType::BinaryView => Some(a.as_binary_view().value(i)),
                 DataType::FixedSizeBinary(_) => Some(a.as_fixed_size_binary().value(i)),
@@ -304,7 +306,7 @@ impl Reader {
             | Reader::TimestampMs(..)
             | Reader::TimestampUs(..)
             | Reader::TimestampNs(..) => "Timestamp",
-            Reader::Other(a) => Value::from_arrow(a.as_ref(), i).map_or("?", |v| v.type_name()),
+            Reader::Other(a, _) => Value::from_arrow(a.as_ref(), i).map_or("?", |v| v.type_name()),
             Reader::Given(v) => v.type_name(),
         }
     }

@@ -111,16 +111,7 @@ pub trait IntoStreams {
 impl IntoStreams for Box<dyn Cursor> {
     async fn into_batches(mut self) -> Result<BatchStream> {
         let (schema, first) = schema_of(&mut self).await?;
-        let rest = stream::unfold((self, false), |(mut cursor, failed)| async move {
-            if failed {
-                return None;
-            }
-            match cursor.fetch_batch().await {
-                Ok(Some(batch)) => Some((Ok(batch), (cursor, false))),
-                Ok(None) => None,
-                Err(e) => Some((Err(e), (cursor, true))),
-            }
-        });
+        let rest = crate::cursor::batches_of(self);
         Ok(BatchStream {
             schema,
             batches: stream::iter(first.map(Ok)).chain(rest).boxed(),

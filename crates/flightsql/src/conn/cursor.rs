@@ -42,6 +42,14 @@ impl Bound {
     }
 }
 
+/// A running total of row counts: unknown (`None`) once one count is (`None` or -1).
+fn add_count(total: Option<i64>, count: Option<i64>) -> Option<i64> {
+    match (total, count) {
+        (Some(total), Some(n)) if n >= 0 => Some(total + n),
+        _ => None,
+    }
+}
+
 /// Whether a statement changes data or definitions (by its first keyword): its result is
 /// then a row count, not rows.
 pub(crate) fn changes_data(sql: &str) -> bool {
@@ -322,10 +330,7 @@ impl FlightSqlCursor {
                     }
                 })?;
             done += n;
-            total = match (total, self.rowcount()) {
-                (Some(total), n) if n >= 0 => Some(total + n),
-                _ => None,
-            };
+            total = add_count(total, Some(self.rowcount()));
         }
         if done == 0 {
             self.check_open()?;
@@ -462,10 +467,7 @@ impl FlightSqlCursor {
             self.run_prepared_once(statement, Some(batch.slice(row, 1)), update, token.clone())
                 .await
                 .map_err(|e| e.context(format_args!("parameter set {}", row + 1)))?;
-            total = match (total, self.affected) {
-                (Some(t), Some(n)) if n >= 0 => Some(t + n),
-                _ => None,
-            };
+            total = add_count(total, self.affected);
         }
         if update {
             self.affected = Some(total.unwrap_or(-1));

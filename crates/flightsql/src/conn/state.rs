@@ -66,6 +66,18 @@ struct Open {
     savepoints: Vec<(String, Bytes)>,
 }
 
+/// The open transaction and the position of its latest savepoint named `name`.
+fn savepoint<'a>(state: &'a mut Transaction, name: &str) -> Option<(&'a mut Open, usize)> {
+    let Transaction::Manual {
+        open: Some(current),
+    } = state
+    else {
+        return None;
+    };
+    let index = current.savepoints.iter().rposition(|(n, _)| n == name)?;
+    Some((current, index))
+}
+
 /// A prepared statement kept for reuse, with the SQL and transaction it belongs to.
 #[derive(Debug)]
 struct Cached {
@@ -262,33 +274,42 @@ impl Session {
     /// savepoint.
     async fn undo(&self, state: &mut Transaction, what: &Abandoned) -> Result<()> {
         match what {
-            Abandoned::Savepoint(name) => {
-                let Transaction::Manual {
-                    open: Some(current),
-                } = state
-                else {
-                    return Ok(());
-                };
-                let Some(index) = current.savepoints.iter().rposition(|(n, _)| n == name) else {
-                    return Ok(());
-                };
-                let id = current.savepoints[index].1.clone();
-                current.savepoints.truncate(index + 1);
-                self.client.end_savepoint(&id, false).await
-            }
-            _ => {
-                let Transaction::Manual { open } = state else {
-                    return Ok(());
-                };
-                let current = open.take();
-                *state = Transaction::Auto;
-                self.autocommit.store(true, Ordering::SeqCst);
-                match current {
-                    Some(current) => self.finish(&current.id, false).await,
-                    None => Ok(()),
-                }
-            }
+            Abandoned::Savepoint(name) => match savepoint(state, name) {
+                Some((current, index)) => self.end_savepoint_at(current, index, false).await,
+                None => Ok(()),
+            },
+            _ => self.back_to_autocommit(state).await,
         }
+    }
+
+    /// Autocommit on, the open transaction (if any) rolled back.
+    async fn back_to_autocommit(&self, state: &mut Transaction) -> Result<()> {
+        let Transaction::Manual { open } = state else {
+            return Ok(());
+        };
+        let current = open.take();
+        *state = Transaction::Auto;
+        self.autocommit.store(true, Ordering::SeqCst);
+        match current {
+            Some(current) => self.finish(&current.id, false).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Releases the savepoint at `index` of the open transaction, or rolls back to it; the
+    /// savepoints made after it end with it, and rolling back keeps it.
+    async fn end_savepoint_at(
+        &self,
+        current: &mut Open,
+        index: usize,
+        release: bool,
+    ) -> Result<()> {
+        let id = current.savepoints[index].1.clone();
+        self.client.end_savepoint(&id, release).await?;
+        current
+            .savepoints
+            .truncate(if release { index } else { index + 1 });
+        Ok(())
     }
 
     /// Notes what a dropped guard left open, to be undone before the next use of the
@@ -407,25 +428,9 @@ impl Session {
     pub(crate) async fn end_savepoint(&self, name: &str, release: bool) -> Result<()> {
         self.check_open()?;
         let mut state = self.state().await;
-        let unknown = || Error::programming(format!("no savepoint named {name:?}"));
-        let Transaction::Manual {
-            open: Some(current),
-        } = &mut *state
-        else {
-            return Err(unknown());
-        };
-        let index = current
-            .savepoints
-            .iter()
-            .rposition(|(n, _)| n == name)
-            .ok_or_else(unknown)?;
-        let id = current.savepoints[index].1.clone();
-        self.client.end_savepoint(&id, release).await?;
-        // Savepoints created after this one end with it; rolling back to it keeps it.
-        current
-            .savepoints
-            .truncate(if release { index } else { index + 1 });
-        Ok(())
+        let (current, index) = savepoint(&mut state, name)
+            .ok_or_else(|| Error::programming(format!("no savepoint named {name:?}")))?;
+        self.end_savepoint_at(current, index, release).await
     }
 
     /// Back to the state of a new connection: the open transaction rolled back, autocommit
@@ -433,16 +438,7 @@ impl Session {
     /// catalog and schema set again).
     pub(crate) async fn reset(&self) -> Result<()> {
         self.check_open()?;
-        {
-            let mut state = self.state().await;
-            if let Transaction::Manual { open } = &mut *state {
-                if let Some(current) = open.take() {
-                    self.finish(&current.id, false).await?;
-                }
-                *state = Transaction::Auto;
-                self.autocommit.store(true, Ordering::SeqCst);
-            }
-        }
+        self.back_to_autocommit(&mut *self.state().await).await?;
         if self.session_changed.swap(false, Ordering::SeqCst) {
             match self.client.close_session().await {
                 Ok(()) => {}
