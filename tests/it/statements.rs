@@ -763,3 +763,65 @@ async fn executemany_sends_an_iterator_in_chunks_and_sums_the_counts() {
     );
     assert_eq!(count(conn.as_ref(), "t").await, 8);
 }
+
+#[tokio::test]
+async fn serde_structs_and_tuples_bind_as_parameters() {
+    use dbapi::CursorExt;
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        id: i64,
+        name: Option<&'a str>,
+    }
+    let server = server_with_t(Options::default()).await;
+    let conn = connect(&server).await;
+    let mut cursor = conn.cursor().unwrap();
+    // A struct binds by name, whatever the order of the placeholders.
+    let one = Params::from_serialize(&Row {
+        id: 1,
+        name: Some("one"),
+    })
+    .unwrap();
+    cursor
+        .execute("INSERT INTO t (name, id) VALUES ($name, $id)", one)
+        .await
+        .unwrap();
+    // Many structs stream through executemany, a chunk at a time.
+    let puts = server.stats().do_put;
+    let rows = (2..=6_i64).map(|id| Row { id, name: None });
+    cursor
+        .executemany(
+            "INSERT INTO t VALUES ($id, $name)",
+            dbapi::ParamSets::from_serialize(rows).with_chunk_rows(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cursor.rowcount(), 5);
+    assert!(server.stats().do_put - puts >= 3, "chunks of 2, 2 and 1");
+    // A tuple binds by position.
+    cursor
+        .execute(
+            "SELECT id, name FROM t WHERE id < $1 ORDER BY id",
+            Params::from_serialize(&(3_i64,)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(i64, Option<String>)> = cursor.fetchall_typed().await.unwrap();
+    assert_eq!(got, [(1, Some("one".to_owned())), (2, None)]);
+    // A set that cannot be serialized ends the run with its error, after the chunks before it.
+    let sets = dbapi::ParamSets::from_serialize(
+        (10..15_u128).map(|i| if i == 13 { (u128::MAX,) } else { (i,) }),
+    )
+    .with_chunk_rows(2);
+    let e = cursor
+        .executemany("INSERT INTO t (id) VALUES ($1)", sets)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Programming);
+    let shown = e.to_string();
+    assert!(
+        shown.contains("after 2 parameter sets, which ran"),
+        "{shown}"
+    );
+    assert!(shown.contains("out of the range"), "{shown}");
+    assert_eq!(count(conn.as_ref(), "t").await, 8);
+}

@@ -69,7 +69,8 @@ enum Cmd {
         /// Rows in the table.
         #[arg(long, default_value_t = 10_000_000)]
         rows: usize,
-        /// `arrow`, `fetchall`, `fetchone` (reading every column), `fetchone-only` or `fetchall-as`.
+        /// `arrow`, `fetchall`, `fetchone` (reading every column), `fetchone-only`, `fetchall-as`,
+        /// `fetchall-as-fast` (nanosecond timestamps) or `fetchall-typed` (`FromRow`).
         #[arg(long, default_value = "fetchone")]
         path: String,
         /// How many times to read the whole table.
@@ -278,9 +279,16 @@ async fn profile(rows: usize, path: &str, times: usize) -> Result<(), BoxError> 
             "fetchone" => timed(rows, path, || fetchone_rows(conn.as_ref(), sql)).await?,
             "fetchone-only" => timed(rows, path, || fetchone_only(conn.as_ref(), sql)).await?,
             "fetchall-as" => timed(rows, path, || fetchall_as_rows(conn.as_ref(), sql)).await?,
+            "fetchall-as-fast" => {
+                timed(rows, path, || fetchall_as_fast_ts_rows(conn.as_ref(), sql)).await?
+            }
+            "fetchall-typed" => {
+                timed(rows, path, || fetchall_typed_rows(conn.as_ref(), sql)).await?
+            }
             other => return Err(format!("unknown path {other:?}").into()),
         };
         println!("{path}: {:.3} s", elapsed.as_secs_f64());
+        drop_later();
     }
     Ok(())
 }
@@ -582,6 +590,7 @@ fn drop_later() {
     DROP_LATER.with(|later| later.borrow_mut().clear());
     DROP_LATER_TYPED.with(|later| later.borrow_mut().clear());
     DROP_LATER_FROM_ROW.with(|later| later.borrow_mut().clear());
+    DROP_LATER_FAST_TS.with(|later| later.borrow_mut().clear());
 }
 
 async fn fetchone_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
@@ -650,8 +659,13 @@ async fn fetchall_as_fast_ts_rows(conn: &dyn Connection, sql: &str) -> Result<us
     });
     std::hint::black_box(check);
     let n = numbers.len();
-    drop(numbers);
+    DROP_LATER_FAST_TS.with(|later| later.borrow_mut().push(numbers));
     Ok(n)
+}
+
+thread_local! {
+    /// Rows kept past a timed `fetchall_as` with nanosecond timestamps.
+    static DROP_LATER_FAST_TS: std::cell::RefCell<Vec<Vec<NumberFastTs>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A row of `numbers`, read with `#[derive(FromRow)]`.

@@ -190,6 +190,7 @@ mod redact;
 mod registry;
 mod result_set;
 mod row;
+mod ser;
 mod statement;
 mod stream;
 mod transaction;

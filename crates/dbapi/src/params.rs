@@ -32,6 +32,41 @@ impl Params {
             Params::Named(v) => v.len(),
         }
     }
+
+    /// Parameters from any `serde::Serialize` value: a struct or a map binds by name, a tuple
+    /// or a sequence by position, a unit or `None` binds nothing, anything else is the one
+    /// positional parameter. Values map as their `Serialize` form describes them (chrono's
+    /// timestamps as RFC 3339 text, an enum's unit variant as its name).
+    ///
+    /// ```
+    /// use dbapi::{Params, Value};
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct NewReading<'a> {
+    ///     sensor: &'a str,
+    ///     temperature: Option<f64>,
+    /// }
+    ///
+    /// let p = Params::from_serialize(&NewReading { sensor: "s1", temperature: None })?;
+    /// assert_eq!(
+    ///     p,
+    ///     Params::Named(vec![
+    ///         ("sensor".into(), Value::String("s1".into())),
+    ///         ("temperature".into(), Value::Null),
+    ///     ])
+    /// );
+    /// assert_eq!(Params::from_serialize(&(1_i64, "a"))?.len(), 2);
+    /// # Ok::<(), dbapi::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Programming`](crate::ErrorKind::Programming) error naming the field
+    /// for what has no parameter form: an enum variant holding data, a map key that is not
+    /// text, a 128-bit integer beyond 64 bits.
+    #[doc(alias = "to_params")]
+    pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> crate::Result<Params> {
+        crate::ser::to_params(value)
+    }
 }
 
 impl From<()> for Params {
@@ -86,7 +121,7 @@ impl<T: Into<Value>> From<Vec<(&str, T)>> for Params {
 /// let sets: ParamSets = vec![params![1_i64], params![2_i64]].into();
 /// ```
 pub struct ParamSets<'a> {
-    sets: Box<dyn Iterator<Item = Params> + Send + 'a>,
+    sets: Box<dyn Iterator<Item = crate::Result<Params>> + Send + 'a>,
     chunk_rows: usize,
     chunk_bytes: usize,
 }
@@ -105,11 +140,46 @@ impl<'a> ParamSets<'a> {
         I::Item: Into<Params> + 'a,
         I::IntoIter: Send + 'a,
     {
+        ParamSets::try_new(sets.into_iter().map(|set| Ok(set)))
+    }
+
+    /// Parameter sets from an iterator that may fail: the first error ends the
+    /// `executemany` (the chunks before it have run) and is its error.
+    pub fn try_new<I, P>(sets: I) -> Self
+    where
+        I: IntoIterator<Item = crate::Result<P>>,
+        P: Into<Params> + 'a,
+        I::IntoIter: Send + 'a,
+    {
         ParamSets {
-            sets: Box::new(sets.into_iter().map(Into::into)),
+            sets: Box::new(sets.into_iter().map(|set| set.map(Into::into))),
             chunk_rows: DEFAULT_CHUNK_ROWS,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
         }
+    }
+
+    /// Parameter sets from any iterator of `serde::Serialize` values, each through
+    /// [`Params::from_serialize`] as it is reached.
+    ///
+    /// ```
+    /// use dbapi::ParamSets;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Reading {
+    ///     sensor: String,
+    ///     temperature: f64,
+    /// }
+    ///
+    /// let readings = (0..1_000_000).map(|i| Reading { sensor: format!("s{i}"), temperature: 20.5 });
+    /// let sets = ParamSets::from_serialize(readings);
+    /// ```
+    pub fn from_serialize<I>(sets: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: serde::Serialize,
+        I::IntoIter: Send + 'a,
+    {
+        ParamSets::try_new(sets.into_iter().map(|set| Params::from_serialize(&set)))
     }
 
     /// At most `rows` parameter sets per chunk (0 is taken as 1).
@@ -126,16 +196,24 @@ impl<'a> ParamSets<'a> {
     }
 
     /// The next chunk of parameter sets, `None` at the end.
-    pub fn next_chunk(&mut self) -> Option<Vec<Params>> {
-        let first = self.sets.next()?;
+    ///
+    /// # Errors
+    /// The error of a set that could not be made (see [`ParamSets::try_new`]); the sets read
+    /// before it in the same chunk are dropped with it.
+    pub fn next_chunk(&mut self) -> crate::Result<Option<Vec<Params>>> {
+        let Some(first) = self.sets.next().transpose()? else {
+            return Ok(None);
+        };
         let mut bytes = first.approx_size();
         let mut chunk = vec![first];
         while chunk.len() < self.chunk_rows && bytes < self.chunk_bytes {
-            let Some(set) = self.sets.next() else { break };
+            let Some(set) = self.sets.next().transpose()? else {
+                break;
+            };
             bytes += set.approx_size();
             chunk.push(set);
         }
-        Some(chunk)
+        Ok(Some(chunk))
     }
 }
 
@@ -237,17 +315,30 @@ mod tests {
     #[test]
     fn parameter_sets_come_in_bounded_chunks() {
         let mut sets = ParamSets::new((0..10_i64).map(|i| [Value::Int64(i)])).with_chunk_rows(4);
-        let sizes: Vec<usize> = std::iter::from_fn(|| sets.next_chunk().map(|c| c.len())).collect();
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| sets.next_chunk().unwrap().map(|c| c.len())).collect();
         assert_eq!(sizes, [4, 4, 2]);
         let big = "x".repeat(1000);
         let mut sets =
             ParamSets::new((0..10).map(|_| [Value::from(big.as_str())])).with_chunk_bytes(2500);
-        let sizes: Vec<usize> = std::iter::from_fn(|| sets.next_chunk().map(|c| c.len())).collect();
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| sets.next_chunk().unwrap().map(|c| c.len())).collect();
         assert_eq!(sizes, [3, 3, 3, 1]);
         let mut sets = ParamSets::from(Vec::<Params>::new());
-        assert!(sets.next_chunk().is_none());
+        assert!(sets.next_chunk().unwrap().is_none());
         let mut sets = ParamSets::new([Params::None]).with_chunk_rows(0);
-        assert_eq!(sets.next_chunk().map(|c| c.len()), Some(1));
+        assert_eq!(sets.next_chunk().unwrap().map(|c| c.len()), Some(1));
+    }
+
+    #[test]
+    fn a_failing_set_ends_the_chunks_with_its_error() {
+        let mut sets = ParamSets::from_serialize(
+            (0..5_u128).map(|i| if i == 3 { (u128::MAX,) } else { (i,) }),
+        )
+        .with_chunk_rows(2);
+        assert_eq!(sets.next_chunk().unwrap().map(|c| c.len()), Some(2));
+        let e = sets.next_chunk().unwrap_err();
+        assert!(e.to_string().contains("out of the range"), "{e}");
     }
 
     #[test]

@@ -315,7 +315,13 @@ impl FlightSqlCursor {
     ) -> Result<()> {
         let mut total = Some(0_i64);
         let mut done = 0_usize;
-        while let Some(chunk) = sets.next_chunk() {
+        while let Some(chunk) = sets.next_chunk().map_err(|e| {
+            if done == 0 {
+                e
+            } else {
+                e.context(format!("after {done} parameter sets, which ran"))
+            }
+        })? {
             let n = chunk.len();
             self.run(sql, Bound::Sets(chunk), update, statement.as_deref_mut())
                 .await
