@@ -142,7 +142,7 @@ impl<'a> RowRef<'a> {
     ///
     /// # Errors
     /// As [`FromValueRef::from_value_ref`], naming the field and the column.
-    #[inline]
+    #[inline(always)]
     pub fn field<T: FromValueRef<'a>>(&self, n: usize, field: &str) -> Result<T> {
         let Some(reader) = self.data.readers.get(n) else {
             return Err(Error::internal(format!(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use arrow::array::PrimitiveArray;
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Float32Array, Float64Array,
     Int8Array, Int16Array, Int32Array, Int64Array, LargeStringArray, StringArray, StringViewArray,
@@ -11,8 +12,8 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
+    ArrowTimestampType, DataType, Date32Type, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::record_batch::RecordBatch;
 use arrow::temporal_conversions::as_datetime;
@@ -105,21 +106,11 @@ impl Reader {
             };
         }
         macro_rules! timestamp {
-            ($a:expr, $cache:expr, $t:ty, $per_second:expr) => {
+            ($a:expr, $cache:expr, $t:ty) => {
                 if $a.is_null(i) {
                     Value::Null
                 } else {
-                    let v = $a.value(i);
-                    let t = $cache
-                        .datetime(v, $per_second)
-                        .or_else(|| as_datetime::<$t>(v))
-                        .ok_or_else(|| {
-                            Error::data(format!(
-                                "{} value {v} is out of the representable range",
-                                $a.data_type()
-                            ))
-                        })?;
-                    Value::Timestamp(t)
+                    Value::Timestamp($cache.read::<$t>($a, i)?)
                 }
             };
         }
@@ -151,16 +142,17 @@ impl Reader {
                     })?)
                 }
             }
-            Reader::TimestampS(a, c) => timestamp!(a, c, TimestampSecondType, 1),
-            Reader::TimestampMs(a, c) => timestamp!(a, c, TimestampMillisecondType, 1_000),
-            Reader::TimestampUs(a, c) => timestamp!(a, c, TimestampMicrosecondType, 1_000_000),
-            Reader::TimestampNs(a, c) => timestamp!(a, c, TimestampNanosecondType, 1_000_000_000),
+            Reader::TimestampS(a, c) => timestamp!(a, c, TimestampSecondType),
+            Reader::TimestampMs(a, c) => timestamp!(a, c, TimestampMillisecondType),
+            Reader::TimestampUs(a, c) => timestamp!(a, c, TimestampMicrosecondType),
+            Reader::TimestampNs(a, c) => timestamp!(a, c, TimestampNanosecondType),
             Reader::Other(a, _) => Value::from_arrow(a.as_ref(), i)?,
             Reader::Given(v) => v.clone(),
         })
     }
 
     /// Whether the value at `i` is NULL.
+    #[inline]
     pub(crate) fn is_null(&self, i: usize) -> bool {
         match self {
             Reader::Given(v) => matches!(v, Value::Null),
@@ -265,17 +257,15 @@ impl Reader {
     #[inline]
     pub(crate) fn timestamp(&self, i: usize) -> Option<Result<chrono::NaiveDateTime>> {
         match self {
-            Reader::TimestampS(..)
-            | Reader::TimestampMs(..)
-            | Reader::TimestampUs(..)
-            | Reader::TimestampNs(..)
-                if !self.is_null(i) =>
-            {
-                match self.read(i) {
-                    Ok(Value::Timestamp(t)) => Some(Ok(t)),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                }
+            Reader::TimestampS(a, c) if !a.is_null(i) => Some(c.read::<TimestampSecondType>(a, i)),
+            Reader::TimestampMs(a, c) if !a.is_null(i) => {
+                Some(c.read::<TimestampMillisecondType>(a, i))
+            }
+            Reader::TimestampUs(a, c) if !a.is_null(i) => {
+                Some(c.read::<TimestampMicrosecondType>(a, i))
+            }
+            Reader::TimestampNs(a, c) if !a.is_null(i) => {
+                Some(c.read::<TimestampNanosecondType>(a, i))
             }
             _ => None,
         }
@@ -325,8 +315,35 @@ impl DayCache {
         DayCache(AtomicU64::new(NO_DAY))
     }
 
+    /// The timestamp at `i` of `array` (not NULL), through the cache; an error for a value
+    /// out of chrono's range.
+    #[inline]
+    fn read<T: ArrowTimestampType>(
+        &self,
+        array: &PrimitiveArray<T>,
+        i: usize,
+    ) -> Result<chrono::NaiveDateTime> {
+        let v = array.value(i);
+        let per_second = match T::UNIT {
+            TimeUnit::Second => 1,
+            TimeUnit::Millisecond => 1_000,
+            TimeUnit::Microsecond => 1_000_000,
+            TimeUnit::Nanosecond => 1_000_000_000,
+        };
+        self.datetime(v, per_second)
+            .or_else(|| as_datetime::<T>(v))
+            .ok_or_else(|| {
+                Error::data(format!(
+                    "{} value {v} is out of the representable range",
+                    array.data_type()
+                ))
+            })
+    }
+
     /// `value` in units of `1 / per_second` s since the epoch, when its day is the cached one
-    /// (or can be cached); `None` lets the caller use the general conversion.
+    /// (or can be cached); `None` lets the caller use the general conversion. Inlined, so
+    /// that the divisions by the constant `per_second` become multiplications.
+    #[inline(always)]
     fn datetime(&self, value: i64, per_second: i64) -> Option<chrono::NaiveDateTime> {
         const SECONDS_PER_DAY: i64 = 86_400;
         let per_day = per_second.checked_mul(SECONDS_PER_DAY)?;

@@ -50,6 +50,7 @@ pub trait RowIndex: std::fmt::Display {
 }
 
 impl RowIndex for usize {
+    #[inline]
     fn position(&self, columns: &[Column]) -> Option<usize> {
         (*self < columns.len()).then_some(*self)
     }
@@ -98,6 +99,7 @@ impl Row {
     }
 
     /// Row `index` of shared batch data.
+    #[inline]
     pub(crate) fn view(data: &Arc<RowData>, index: usize) -> Result<Row> {
         if index >= data.len {
             return Err(Error::interface(format!(
@@ -153,6 +155,7 @@ impl Row {
     }
 
     /// The position of a column, or an error listing the columns.
+    #[inline]
     fn position<I: RowIndex>(&self, index: &I) -> Result<usize> {
         index.position(&self.data.columns).ok_or_else(|| {
             Error::interface(format!(
@@ -190,6 +193,7 @@ impl Row {
     }
 
     /// Column `n`'s value (`n` in bounds).
+    #[inline]
     pub(crate) fn value_ref(&self, n: usize) -> ValueRef<'_> {
         ValueRef::new(&self.data.readers[n], self.index)
     }
@@ -227,6 +231,7 @@ impl Row {
 }
 
 impl<I: RowIndex> RowIndex for &I {
+    #[inline]
     fn position(&self, columns: &[Column]) -> Option<usize> {
         (*self).position(columns)
     }

@@ -24,11 +24,13 @@ impl std::fmt::Debug for ValueRef<'_> {
 }
 
 impl<'a> ValueRef<'a> {
+    #[inline]
     pub(crate) fn new(reader: &'a Reader, index: usize) -> ValueRef<'a> {
         ValueRef { reader, index }
     }
 
     /// Whether the value is NULL.
+    #[inline]
     pub fn is_null(&self) -> bool {
         self.reader.is_null(self.index)
     }
@@ -50,11 +52,13 @@ impl<'a> ValueRef<'a> {
 
     /// The text, borrowed from the Arrow buffer, when the value is text (`Utf8`,
     /// `LargeUtf8`, `Utf8View`) and not NULL.
+    #[inline]
     pub fn as_str(&self) -> Option<&'a str> {
         self.reader.str(self.index)
     }
 
     /// The bytes, borrowed from the Arrow buffer, when the value is binary and not NULL.
+    #[inline]
     pub fn as_bytes(&self) -> Option<&'a [u8]> {
         self.reader.bytes(self.index)
     }
@@ -65,14 +69,17 @@ impl<'a> ValueRef<'a> {
         self.reader.type_name(self.index)
     }
 
+    #[inline]
     pub(crate) fn int(&self) -> Option<i128> {
         self.reader.int(self.index)
     }
 
+    #[inline]
     pub(crate) fn float(&self) -> Option<f64> {
         self.reader.float(self.index)
     }
 
+    #[inline]
     pub(crate) fn timestamp(&self) -> Option<Result<NaiveDateTime>> {
         self.reader.timestamp(self.index)
     }
