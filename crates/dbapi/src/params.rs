@@ -140,7 +140,7 @@ impl<'a> ParamSets<'a> {
         I::Item: Into<Params> + 'a,
         I::IntoIter: Send + 'a,
     {
-        ParamSets::try_new(sets.into_iter().map(|set| Ok(set)))
+        ParamSets::try_new(sets.into_iter().map(Ok))
     }
 
     /// Parameter sets from an iterator that may fail: the first error ends the
