@@ -6,7 +6,7 @@
 use arrow::array::AsArray;
 use arrow::datatypes::Float64Type;
 use dbapi::Params;
-use flightsql_server::Server;
+use dbapi_flightsql_server::Server;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

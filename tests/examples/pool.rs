@@ -4,7 +4,7 @@
 
 use dbapi::CursorExt;
 use dbapi::pool::{Manager, Pool};
-use flightsql_server::Server;
+use dbapi_flightsql_server::Server;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

@@ -4,7 +4,7 @@
 //! Run with `cargo run --example quickstart`.
 
 use dbapi::{Params, Value};
-use flightsql_server::{Options, Server};
+use dbapi_flightsql_server::{Options, Server};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

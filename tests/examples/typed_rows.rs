@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use dbapi::CursorExt;
-use flightsql_server::Server;
+use dbapi_flightsql_server::Server;
 use serde::Deserialize;
 
 /// One reading; `humidity` may be NULL.

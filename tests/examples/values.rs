@@ -4,7 +4,7 @@
 //! Run with `cargo run --example values`.
 
 use dbapi::{Params, Value};
-use flightsql_server::Server;
+use dbapi_flightsql_server::Server;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

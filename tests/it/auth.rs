@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use dbapi::Params;
-use flightsql_server::{Auth, Locations, Options};
+use dbapi_flightsql_server::{Auth, Locations, Options};
 
 use crate::{all_ids, execute, ids, registry, server, url_encode as enc};
 

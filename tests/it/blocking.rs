@@ -1,12 +1,14 @@
 //! The blocking facade.
 
 use dbapi::blocking::Connection;
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 
 use crate::{all_ids, registry};
 
 /// A server on its own runtime, for synchronous tests.
-fn background_server(options: Options) -> (tokio::runtime::Runtime, flightsql_server::Server) {
+fn background_server(
+    options: Options,
+) -> (tokio::runtime::Runtime, dbapi_flightsql_server::Server) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -124,7 +126,7 @@ fn blocking_metadata() {
     assert_eq!(conn.primary_keys(&orders).unwrap()[0].column, "id");
     assert_eq!(
         conn.server_info().unwrap().name.as_deref(),
-        Some("flightsql-server")
+        Some("dbapi-flightsql-server")
     );
     let mut cursor = conn
         .metadata(&dbapi::metadata::MetadataRequest::Catalogs)

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use dbapi::Params;
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 
 use crate::statements::eventually;
 use crate::{all_ids, connect, connect_url, execute, ids, server};
 
 /// A server whose streams send a batch every 50 ms (1000 rows in batches of 100).
-async fn slow_server(options: Options) -> flightsql_server::Server {
+async fn slow_server(options: Options) -> dbapi_flightsql_server::Server {
     server(options.with_faults(|f| {
         f.streams.delay_between_batches = Duration::from_millis(50);
     }))

@@ -1,7 +1,7 @@
 //! The low-level client: `execute` → `FlightInfo`, `do_get` → reader.
 
 use dbapi_flightsql::{Config, FlightSqlClient};
-use flightsql_server::{Locations, Options};
+use dbapi_flightsql_server::{Locations, Options};
 
 use crate::{server, server_with_endpoints};
 
@@ -84,7 +84,7 @@ async fn do_get_endpoint_follows_locations() {
 #[tokio::test]
 async fn client_headers_and_token_from_the_builder() {
     let server = server(Options {
-        auth: flightsql_server::Auth::Bearer("tok".into()),
+        auth: dbapi_flightsql_server::Auth::Bearer("tok".into()),
         required_header: Some(("database".into(), "sensors".into())),
         ..Options::default()
     })

@@ -1,7 +1,7 @@
 //! Cursor behaviour: fetch boundaries, arraysize, description, rowcount, reuse, closing.
 
 use dbapi::{Params, TypeCode};
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 use futures::StreamExt;
 
 use crate::{all_ids, connect, connect_url, execute, ids, server, server_with_endpoints};

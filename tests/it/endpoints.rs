@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use dbapi::Params;
-use flightsql_server::{Locations, Options};
+use dbapi_flightsql_server::{Locations, Options};
 
 use crate::{all_ids, connect, connect_url, execute, ids, server, server_with_endpoints};
 
@@ -265,8 +265,11 @@ async fn a_stream_whose_schema_differs_from_the_first_is_an_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_read_ahead_streams_cannot_exhaust_the_connection_window() {
     let rows = 1_000_000; // about 5 MB per endpoint, more than a stream window
-    let server = flightsql_server::Server::builder()
-        .table("wide", flightsql_server::generated(rows, 8192).unwrap())
+    let server = dbapi_flightsql_server::Server::builder()
+        .table(
+            "wide",
+            dbapi_flightsql_server::generated(rows, 8192).unwrap(),
+        )
         .options(Options {
             endpoints: 8,
             ..Options::default()

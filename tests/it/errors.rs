@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use dbapi::{ErrorKind, Params};
-use flightsql_server::{Options, Server, TlsIdentity};
+use dbapi_flightsql_server::{Options, Server, TlsIdentity};
 
 use crate::{connect, execute, ids, registry, server};
 
@@ -245,7 +245,7 @@ async fn every_cause_is_printed_once() {
     }
     // Locations that fail, one and several.
     server.set_options(|o| {
-        o.locations = flightsql_server::Locations::Fixed(vec![
+        o.locations = dbapi_flightsql_server::Locations::Fixed(vec![
             "grpc://127.0.0.1:1".into(),
             "grpc://127.0.0.1:2".into(),
         ])
@@ -253,7 +253,7 @@ async fn every_cause_is_printed_once() {
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     errors.push(cursor.fetchall().await.unwrap_err());
     server.set_options(|o| {
-        o.locations = flightsql_server::Locations::Fixed(vec!["grpc://127.0.0.1:1".into()])
+        o.locations = dbapi_flightsql_server::Locations::Fixed(vec!["grpc://127.0.0.1:1".into()])
     });
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     errors.push(cursor.fetchall().await.unwrap_err());

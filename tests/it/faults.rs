@@ -10,7 +10,7 @@ use std::time::Duration;
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
 use dbapi::{Cursor, Params};
-use flightsql_server::{Corruption, Options, Server, generated};
+use dbapi_flightsql_server::{Corruption, Options, Server, generated};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use dbapi::{Connection, ConnectionExt, CursorExt, Error, ErrorKind, Params, params};
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 
 use crate::statements::{count, eventually, server_with_t};
 use crate::{connect, server};

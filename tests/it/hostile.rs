@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use dbapi::metadata::TableFilter;
 use dbapi::{ErrorKind, Params};
 use dbapi_flightsql::{FlightSqlClient, FlightSqlConnection};
-use flightsql_server::hostile::{HostileServer, cases};
+use dbapi_flightsql_server::hostile::{HostileServer, cases};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::registry;

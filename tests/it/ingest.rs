@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use dbapi::{Error, IngestMode, Params};
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 

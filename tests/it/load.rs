@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dbapi::{Connection, Params};
-use flightsql_server::{Options, Server, generated};
+use dbapi_flightsql_server::{Options, Server, generated};
 
 const CURSORS: usize = 64;
 const QUERIES: usize = 100;

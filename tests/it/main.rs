@@ -4,7 +4,7 @@
 
 use dbapi::{Connection, Cursor, Params, Registry};
 use dbapi_flightsql::FlightSqlDriver;
-use flightsql_server::{Options, Server, generated};
+use dbapi_flightsql_server::{Options, Server, generated};
 
 mod auth;
 mod blocking;

@@ -7,7 +7,7 @@ use dbapi::metadata::{
     TableRef,
 };
 use dbapi::{Connection, ErrorKind, Params};
-use flightsql_server::{Auth, Options};
+use dbapi_flightsql_server::{Auth, Options};
 
 use crate::{connect, connect_url, execute, server};
 
@@ -286,7 +286,7 @@ async fn server_info_is_typed_and_asked_once() {
     let server = server(Options::default()).await;
     let conn = connect(&server).await;
     let info = conn.server_info().await.unwrap();
-    assert_eq!(info.name.as_deref(), Some("flightsql-server"));
+    assert_eq!(info.name.as_deref(), Some("dbapi-flightsql-server"));
     assert!(info.version.is_some() && info.arrow_version.is_some());
     assert_eq!(info.read_only, Some(false));
     assert_eq!(
@@ -588,7 +588,7 @@ async fn the_low_level_client_gives_each_command_as_flight_info() {
     assert_eq!(rows, 2);
     let info = client.sql_info(&[0, 3]).await.unwrap();
     assert_eq!(info.len(), 2);
-    assert_eq!(info[&0], InfoValue::String("flightsql-server".into()));
+    assert_eq!(info[&0], InfoValue::String("dbapi-flightsql-server".into()));
     assert_eq!(info[&3], InfoValue::Bool(false));
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use dbapi::pool::{HealthCheck, Manager, Pool};
 use dbapi::{Connection, Params, Value};
-use flightsql_server::{Auth, Locations, Options, Server};
+use dbapi_flightsql_server::{Auth, Locations, Options, Server};
 
 use crate::statements::server_with_t;
 use crate::{all_ids, connect_url, execute, ids, registry, server, url_encode};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dbapi::pool::{HealthCheck, Manager, Pool};
 use dbapi::{CursorExt, Params};
-use flightsql_server::{Options, Server, generated};
+use dbapi_flightsql_server::{Options, Server, generated};
 
 use crate::registry;
 
@@ -140,7 +140,7 @@ fn pool_with_bad_check(server: &Server) -> Pool {
 async fn a_pool_and_a_blocking_connection_from_a_typed_config() {
     use dbapi::pool::{Manager, Pool};
     use dbapi_flightsql::{Config, FlightSqlConnection, FlightSqlCursor};
-    let server = crate::server(flightsql_server::Options::default()).await;
+    let server = crate::server(dbapi_flightsql_server::Options::default()).await;
     let config: Config = server.url().parse().unwrap();
     let pool = Pool::builder(Manager::from_connector(config.clone()))
         .max_size(2)

@@ -7,7 +7,7 @@ use arrow::array::{ArrayRef, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta};
 use dbapi::{Connection, Decimal, ErrorKind, Params, Value};
-use flightsql_server::{Options, Server};
+use dbapi_flightsql_server::{Options, Server};
 
 use crate::{connect, connect_url, ids, server};
 
@@ -566,7 +566,7 @@ async fn parameters_work_through_the_blocking_api() {
 async fn statement_objects_and_errors_never_show_the_token() {
     let token = "s3cr3t-statement-token";
     let server = server_with_t(Options::default()).await;
-    server.set_options(|o| o.auth = flightsql_server::Auth::Bearer(token.into()));
+    server.set_options(|o| o.auth = dbapi_flightsql_server::Auth::Bearer(token.into()));
     let conn = connect_url(&format!("{}&token={token}", server.url())).await;
     let mut cursor = conn.cursor().unwrap();
     let e = cursor
@@ -603,7 +603,7 @@ async fn statement_objects_and_errors_never_show_the_token() {
 /// Servers imitated by the test server's modes: each must work, not only the bundled one.
 mod real_servers {
     use dbapi::{Params, Value};
-    use flightsql_server::Options;
+    use dbapi_flightsql_server::Options;
 
     use super::{count, server_with_t};
     use crate::{connect, ids};

@@ -6,7 +6,7 @@ use arrow::ffi_stream::ArrowArrayStreamReader;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use dbapi::blocking::Connection as BlockingConnection;
 use dbapi::{ConnectionExt, IngestMode, IntoStreams, params};
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 use futures::TryStreamExt;
 
 use crate::statements::count;

@@ -1,7 +1,7 @@
 //! Transactions and savepoints: isolation, commit, rollback, capabilities.
 
 use dbapi::{Connection, ParamSets, Params, Value};
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 
 use crate::statements::{count, eventually, server_with_t};
 use crate::{connect, connect_url, ids, server};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dbapi::Params;
 use dbapi_flightsql::{Config, FlightSqlClient, Pem};
-use flightsql_server::{
+use dbapi_flightsql_server::{
     Auth, CompressionEncoding, Locations, Options, Server, TlsIdentity, generated,
 };
 use rcgen::{

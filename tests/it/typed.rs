@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use dbapi::{CursorExt, Params};
-use flightsql_server::Options;
+use dbapi_flightsql_server::Options;
 use serde::Deserialize;
 
 use crate::{NUMBERS, connect, execute, server};

@@ -8,7 +8,7 @@ use arrow::datatypes::*;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use dbapi::{Decimal, Value};
-use flightsql_server::{Options, Server};
+use dbapi_flightsql_server::{Options, Server};
 use half::f16;
 
 use crate::{execute, registry};

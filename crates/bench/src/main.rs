@@ -15,7 +15,7 @@ use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::{Parser, Subcommand};
 use dbapi::{Connection, Params, Registry};
 use dbapi_flightsql::FlightSqlDriver;
-use flightsql_server::{CompressionEncoding, Server, generated, overrides};
+use dbapi_flightsql_server::{CompressionEncoding, Server, generated, overrides};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -165,7 +165,7 @@ async fn main() -> Result<(), BoxError> {
 
 /// The cases measured: every lie in a stream, the malformed schemas, the endless answer.
 fn hostile_cases() -> Vec<&'static str> {
-    use flightsql_server::hostile::cases;
+    use dbapi_flightsql_server::hostile::cases;
     let mut all = cases::STREAMS.to_vec();
     all.extend([
         cases::BAD_SCHEMA_FLIGHT_INFO,
@@ -180,7 +180,7 @@ fn hostile_cases() -> Vec<&'static str> {
 /// Each hostile case in a process of its own, against one hostile server: the peak RSS above
 /// idle of each.
 async fn hostile() -> Result<Vec<Figure>, BoxError> {
-    let server = flightsql_server::hostile::HostileServer::start().await?;
+    let server = dbapi_flightsql_server::hostile::HostileServer::start().await?;
     let url = server.url();
     let mut figures = Vec::new();
     for case in hostile_cases() {
@@ -188,16 +188,14 @@ async fn hostile() -> Result<Vec<Figure>, BoxError> {
         if refused != 1 {
             return Err(format!("hostile case {case}: the driver did not refuse it").into());
         }
-        let figure = Figure::memory(format!("hostile_{case}_peak_rss"), mib);
-        figure.print();
-        figures.push(figure);
+        figures.push(Figure::memory(format!("hostile_{case}_peak_rss"), mib));
     }
     Ok(figures)
 }
 
 /// Suffers one case; prints idle RSS, peak RSS, and 1 when the driver answered an error.
 async fn hostile_case(url: &str, case: &str) -> Result<(), BoxError> {
-    use flightsql_server::hostile::cases;
+    use dbapi_flightsql_server::hostile::cases;
     let conn = dbapi_flightsql::FlightSqlConnection::connect(url).await?;
     let mut cursor = dbapi::Connection::cursor(&conn)?;
     cursor.execute(cases::INT8_OK, Params::None).await?;
@@ -249,9 +247,9 @@ async fn serve(
         Some(other) => return Err(format!("unknown IPC compression {other:?}").into()),
     };
     let server = builder
-        .options(flightsql_server::Options {
+        .options(dbapi_flightsql_server::Options {
             ipc_compression: ipc,
-            ..flightsql_server::Options::default()
+            ..dbapi_flightsql_server::Options::default()
         })
         .start()
         .await?;
@@ -1102,6 +1100,26 @@ async fn run(args: Args) -> Result<(), BoxError> {
     };
     let par_rows = rows.min(800_000);
     let delay_ms = if args.smoke { 20 } else { 100 };
+    // Prerequisites first, so that nothing is measured for a run that cannot finish.
+    let mut report = Report::create(&args.json, rows, reps, latency_iters, args.smoke)?;
+    let cli = match &args.cli {
+        Some(path) if !std::path::Path::new(path).exists() => {
+            return Err(format!("--cli {path}: no such file").into());
+        }
+        Some(path) => Some(std::path::PathBuf::from(path)),
+        None => {
+            let next_to_us = std::env::current_exe()?.with_file_name("dbapi");
+            if !next_to_us.exists() {
+                report.note(format!(
+                    "the command-line client figures are skipped: no `dbapi` at {} (build it \
+                     with this program: `cargo build --release -p dbapi-cli -p dbapi-bench`, \
+                     or pass --cli PATH)",
+                    next_to_us.display()
+                ))?;
+            }
+            next_to_us.exists().then_some(next_to_us)
+        }
+    };
     eprintln!("starting the server process with {rows} rows ...");
     let server = spawn_server(rows, par_rows)?;
     let addr = server.addr.clone();
@@ -1109,7 +1127,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let conn = registry().connect(&url).await?;
     let mut baseline = Baseline::connect(&addr, &[]).await?;
     let all = "SELECT * FROM numbers";
-    let mut figures: Vec<Figure> = Vec::new();
 
     // Warm up both paths.
     timed(rows, "warm-up baseline", || baseline.rows(all)).await?;
@@ -1148,57 +1165,57 @@ async fn run(args: Args) -> Result<(), BoxError> {
         );
     }
     let (base, arrow) = (median(base_t), median(arrow_t));
-    figures.push(Figure::plain("baseline_select_star", secs(base), "s"));
-    figures.push(ratio_figure(
+    report.push(Figure::plain("baseline_select_star", secs(base), "s"))?;
+    report.push(ratio_figure(
         "arrow_path_select_star",
         arrow,
         "baseline",
         base,
         1.05,
-    ));
-    figures.push(ratio_figure(
+    ))?;
+    report.push(ratio_figure(
         "rows_fetchall",
         median(all_t),
         "arrow path",
         arrow,
         2.0,
-    ));
-    figures.push(ratio_figure(
+    ))?;
+    report.push(ratio_figure(
         "rows_fetchone_loop_get_every_column",
         median(one_t),
         "arrow path",
         arrow,
         2.0,
-    ));
-    figures.push(ratio_figure(
+    ))?;
+    report.push(ratio_figure(
         "typed_fetchall_as",
         median(as_t),
         "arrow path",
         arrow,
         2.5,
-    ));
-    figures.push(ratio_figure(
+    ))?;
+    report.push(ratio_figure(
         "typed_fetchall_as_fast_timestamps",
         median(as_fast_t),
         "arrow path",
         arrow,
         2.5,
-    ));
-    figures.push(ratio_figure(
+    ))?;
+    report.push(ratio_figure(
         "typed_fetchall_fromrow",
         median(from_row_t),
         "arrow path",
         arrow,
         2.0,
-    ));
+    ))?;
     let only = median(only_t);
-    figures.push(Figure::plain(
+    report.push(Figure::plain(
         "fetchone_call",
         secs(only) * 1e9 / rows as f64,
         "ns per call (the loop without reading)",
-    ));
+    ))?;
     let concrete_only = median(concrete_t);
-    figures.push(Figure {
+    report.push(Figure {
         name: "fetchone_call_concrete".into(),
         value: secs(concrete_only) * 1e9 / rows as f64,
         unit: "ns per call (concrete cursor, no boxed future)",
@@ -1206,7 +1223,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ratio: Some(secs(concrete_only) / secs(only)),
         target: None,
         met: None,
-    });
+    })?;
 
     // Memory of results held whole: rows (views) against the same result's Arrow batches.
     eprintln!("memory of held results ...");
@@ -1215,12 +1232,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if n_arrow != rows || n_rows != rows {
         return Err(format!("held-memory runs read {n_arrow} and {n_rows} rows").into());
     }
-    figures.push(Figure::plain(
+    report.push(Figure::plain(
         "memory_fetch_all_batches_held",
         held_arrow,
         "MiB above idle",
-    ));
-    figures.push(Figure {
+    ))?;
+    report.push(Figure {
         name: "memory_fetchall_held".into(),
         value: held_rows,
         unit: "MiB above idle",
@@ -1228,7 +1245,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ratio: Some(held_rows / held_arrow),
         target: Some("≤ 1.5".into()),
         met: Some(held_rows / held_arrow <= 1.5),
-    });
+    })?;
 
     // 3: memory while streaming with fetchmany(10_000), small vs full result.
     let small = rows / 10;
@@ -1239,14 +1256,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if n_small != small || n_full != rows {
         return Err(format!("memory runs read {n_small} and {n_full} rows").into());
     }
-    figures.push(Figure::memory(
+    report.push(Figure::memory(
         format!("memory_fetchmany_{small}_rows"),
         mem_small,
-    ));
-    figures.push(Figure::memory(
+    ))?;
+    report.push(Figure::memory(
         format!("memory_fetchmany_{rows}_rows"),
         mem_full,
-    ));
+    ))?;
 
     // 4: latency of SELECT 1 on a warm connection, interleaved.
     eprintln!("latency ...");
@@ -1261,13 +1278,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         );
     }
     let (base_lat, drv_lat) = (median(base_l), median(drv_l));
-    figures.push(Figure::plain(
+    report.push(Figure::plain(
         "baseline_select_1_median",
         secs(base_lat) * 1000.0,
         "ms",
-    ));
+    ))?;
     let lat_ratio = secs(drv_lat) / secs(base_lat);
-    figures.push(Figure {
+    report.push(Figure {
         name: "select_1_median".into(),
         value: secs(drv_lat) * 1000.0,
         unit: "ms",
@@ -1275,7 +1292,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ratio: Some(lat_ratio),
         target: Some("≤ 1.15".into()),
         met: Some(lat_ratio <= 1.15),
-    });
+    })?;
 
     // 5: 8 endpoints, each delayed before its first batch; with and without read-ahead.
     eprintln!("parallel endpoints ...");
@@ -1314,16 +1331,16 @@ async fn run(args: Args) -> Result<(), BoxError> {
         );
     }
     let one = median(one_e);
-    figures.push(Figure::plain("one_delayed_endpoint", secs(one), "s"));
-    figures.push(ratio_figure(
+    report.push(Figure::plain("one_delayed_endpoint", secs(one), "s"))?;
+    report.push(ratio_figure(
         "eight_delayed_endpoints_read_ahead_7",
         median(ahead_e),
         "one endpoint",
         one,
         2.0,
-    ));
+    ))?;
     let seq = median(seq_e);
-    figures.push(Figure {
+    report.push(Figure {
         name: "eight_delayed_endpoints_sequential".into(),
         value: secs(seq),
         unit: "s",
@@ -1331,15 +1348,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ratio: Some(secs(seq) / secs(one)),
         target: None,
         met: None,
-    });
+    })?;
     let (mem_par, n_par) = measure_memory(&par_url(8, 7), all)?;
     if n_par != rows {
         return Err(format!("parallel memory run read {n_par} rows").into());
     }
-    figures.push(Figure::memory(
+    report.push(Figure::memory(
         "memory_fetchmany_8_endpoints_read_ahead_7".into(),
         mem_par,
-    ));
+    ))?;
 
     // 6: endpoints on a second instance vs the same 8 endpoints on the first.
     eprintln!("locations ...");
@@ -1368,84 +1385,141 @@ async fn run(args: Args) -> Result<(), BoxError> {
             .await?,
         );
     }
-    figures.push(ratio_figure(
+    report.push(ratio_figure(
         "locations_second_instance",
         median(remote_t),
         "same server",
         median(local_t),
         1.10,
-    ));
+    ))?;
 
     // 7: statements: executemany vs single executes vs ingest; the statement cache.
     eprintln!("statements ...");
-    figures.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?);
+    report.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?)?;
     eprintln!("ingest memory ...");
     let (mem_ingest, n_ingest) = measure_ingest_memory(&url, rows)?;
     if n_ingest != rows {
         return Err(format!("the ingest memory run loaded {n_ingest} rows").into());
     }
-    figures.push(Figure::memory(
+    report.push(Figure::memory(
         format!("memory_ingest_{rows}_rows"),
         mem_ingest,
-    ));
+    ))?;
 
     // 8: the command-line client exporting the table to CSV: peak memory, full vs a tenth.
-    eprintln!("command-line client CSV export ...");
-    let cli = match &args.cli {
-        Some(path) => std::path::PathBuf::from(path),
-        None => std::env::current_exe()?.with_file_name("dbapi"),
-    };
-    let (cli_small, cli_small_t) = cli_export(
-        &cli,
-        &url,
-        &format!("SELECT * FROM numbers WHERE id < {small}"),
-        small,
-    )?;
-    let (cli_full, cli_full_t) = cli_export(&cli, &url, all, rows)?;
-    figures.push(Figure {
-        name: format!("cli_csv_export_{rows}_rows_peak_rss"),
-        value: cli_full,
-        unit: "MiB",
-        baseline_name: Some(format!("the export of {small} rows ({cli_small:.1} MiB)")),
-        ratio: Some(cli_full / cli_small),
-        target: Some("≤ 1.25".into()),
-        met: Some(cli_full / cli_small <= 1.25),
-    });
-    figures.push(Figure::plain(
-        &format!("cli_csv_export_{rows}_rows"),
-        secs(cli_full_t),
-        "s",
-    ));
-    figures.push(Figure::plain(
-        &format!("cli_csv_export_{small}_rows"),
-        secs(cli_small_t),
-        "s",
-    ));
+    if let Some(cli) = cli {
+        eprintln!("command-line client CSV export ...");
+        let (cli_small, cli_small_t) = cli_export(
+            &cli,
+            &url,
+            &format!("SELECT * FROM numbers WHERE id < {small}"),
+            small,
+        )?;
+        let (cli_full, cli_full_t) = cli_export(&cli, &url, all, rows)?;
+        report.push(Figure {
+            name: format!("cli_csv_export_{rows}_rows_peak_rss"),
+            value: cli_full,
+            unit: "MiB",
+            baseline_name: Some(format!("the export of {small} rows ({cli_small:.1} MiB)")),
+            ratio: Some(cli_full / cli_small),
+            target: Some("≤ 1.25".into()),
+            met: Some(cli_full / cli_small <= 1.25),
+        })?;
+        report.push(Figure::plain(
+            &format!("cli_csv_export_{rows}_rows"),
+            secs(cli_full_t),
+            "s",
+        ))?;
+        report.push(Figure::plain(
+            &format!("cli_csv_export_{small}_rows"),
+            secs(cli_small_t),
+            "s",
+        ))?;
+    }
 
     // 9: compression on the wire: gRPC message compression and IPC body compression.
     eprintln!("compression ...");
-    figures.extend(compression(rows, reps).await?);
+    report.extend(compression(rows, reps).await?)?;
 
     // 10: a hostile server: the memory each lie costs.
     eprintln!("hostile server ...");
-    figures.extend(hostile().await?);
+    report.extend(hostile().await?)?;
 
-    println!();
-    for f in &figures {
-        f.print();
-    }
-    let summary = json!({
-        "rows": rows,
-        "reps": reps,
-        "latency_iters": latency_iters,
-        "smoke": args.smoke,
-        "figures": figures.iter().map(Figure::json).collect::<Vec<_>>(),
-    });
-    if let Some(dir) = std::path::Path::new(&args.json).parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&args.json, serde_json::to_string_pretty(&summary)?)?;
-    println!("\nsummary written to {}", args.json);
+    report.finish();
     drop(server);
     Ok(())
+}
+
+/// The figures of a run, each printed as it is measured and the summary file rewritten, so
+/// that a failure later in the run loses nothing measured before it.
+struct Report {
+    path: String,
+    settings: serde_json::Value,
+    figures: Vec<Figure>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    /// Creates the summary file (and its folder) before anything is measured.
+    fn create(
+        path: &str,
+        rows: usize,
+        reps: usize,
+        latency_iters: usize,
+        smoke: bool,
+    ) -> Result<Report, BoxError> {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create the folder of --json {path}: {e}"))?;
+        }
+        let report = Report {
+            path: path.to_owned(),
+            settings: json!({
+                "rows": rows, "reps": reps, "latency_iters": latency_iters, "smoke": smoke,
+            }),
+            figures: Vec::new(),
+            notes: Vec::new(),
+        };
+        report.write()?;
+        Ok(report)
+    }
+
+    /// Prints a figure and adds it to the summary.
+    fn push(&mut self, figure: Figure) -> Result<(), BoxError> {
+        figure.print();
+        self.figures.push(figure);
+        self.write()
+    }
+
+    /// [`Report::push`] for each figure.
+    fn extend(&mut self, figures: Vec<Figure>) -> Result<(), BoxError> {
+        figures.into_iter().try_for_each(|f| self.push(f))
+    }
+
+    /// Prints a note (a figure skipped, and why) and adds it to the summary.
+    fn note(&mut self, text: String) -> Result<(), BoxError> {
+        eprintln!("note: {text}");
+        self.notes.push(text);
+        self.write()
+    }
+
+    fn write(&self) -> Result<(), BoxError> {
+        let mut summary = self.settings.clone();
+        summary["figures"] = self.figures.iter().map(Figure::json).collect();
+        summary["notes"] = json!(self.notes);
+        std::fs::write(&self.path, serde_json::to_string_pretty(&summary)?)
+            .map_err(|e| format!("cannot write the summary to {}: {e}", self.path).into())
+    }
+
+    /// Prints every figure again, together, and the notes.
+    fn finish(&self) {
+        println!("\nall figures:");
+        for figure in &self.figures {
+            figure.print();
+        }
+        for note in &self.notes {
+            println!("note: {note}");
+        }
+        println!("\nsummary written to {}", self.path);
+    }
 }

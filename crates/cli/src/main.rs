@@ -231,7 +231,12 @@ fn read_secret(prompt: &str) -> Result<String, BoxError> {
 async fn run(args: Args) -> Result<bool, BoxError> {
     dbapi_flightsql::register();
     let demo = if args.demo {
-        Some(flightsql_server::Server::builder().demo().start().await?)
+        Some(
+            dbapi_flightsql_server::Server::builder()
+                .demo()
+                .start()
+                .await?,
+        )
     } else {
         None
     };

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use flightsql_server::{Options, Server};
+use dbapi_flightsql_server::{Options, Server};
 
 /// A server on a runtime of its own (the binary runs as a child process).
 struct Running {
@@ -287,7 +287,7 @@ fn errors_go_to_stderr_with_a_non_zero_status() {
 #[test]
 fn tokens_come_from_the_environment_and_are_never_printed() {
     let running = start(Options {
-        auth: flightsql_server::Auth::Bearer("s3cr3t-t0ken".into()),
+        auth: dbapi_flightsql_server::Auth::Bearer("s3cr3t-t0ken".into()),
         ..Options::default()
     });
     let url = running.server.url();
@@ -421,24 +421,23 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
         .env("DBAPI_HISTORY", &history)
         .env("TERM", "dumb")
         .env_remove("DATABASE_URL");
-    let mut shell = expectrl::Session::spawn(command).unwrap();
-    shell.set_expect_timeout(Some(Duration::from_secs(20)));
-    shell.expect("dbapi> ").unwrap();
+    let mut shell = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
+    shell.exp_string("dbapi> ").unwrap();
     // A statement over two lines.
     shell.send_line("SELECT 40 + 2").unwrap();
-    shell.expect("...> ").unwrap();
+    shell.exp_string("...> ").unwrap();
     shell.send_line("  AS answer;").unwrap();
-    shell.expect("(1 row)").unwrap();
-    shell.expect("dbapi> ").unwrap();
+    shell.exp_string("(1 row)").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
     // A slow query, cancelled with Ctrl-C; the shell stays.
     running.server.set_options(|o| {
         o.faults.streams.delay_before_first_batch = Duration::from_secs(30);
     });
     shell.send_line("SELECT * FROM readings;").unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    shell.send([3_u8]).unwrap();
-    shell.expect("cancel").unwrap();
-    shell.expect("dbapi> ").unwrap();
+    shell.send_control('c').unwrap();
+    shell.exp_string("cancel").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
     running.server.set_options(|o| {
         o.faults.streams.delay_before_first_batch = Duration::ZERO;
     });
@@ -448,10 +447,10 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
         running.server.stats()
     );
     shell.send_line("SELECT 'still here' AS status;").unwrap();
-    shell.expect("still here").unwrap();
-    shell.expect("dbapi> ").unwrap();
+    shell.exp_string("still here").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
     shell.send_line("\\q").unwrap();
-    shell.expect(expectrl::Eof).unwrap();
+    shell.exp_eof().unwrap();
     let kept = std::fs::read_to_string(&history).unwrap();
     assert!(kept.contains("SELECT 40 + 2"), "{kept}");
     assert!(kept.contains("\\q"), "{kept}");
@@ -520,8 +519,7 @@ fn a_script_on_stdin_stops_at_its_first_error() {
 /// Progress on standard error when it is a terminal (a pseudo-terminal here), never when not.
 #[test]
 fn progress_shows_on_a_terminal_only() {
-    use flightsql_server::overrides;
-    use std::time::Duration;
+    use dbapi_flightsql_server::overrides;
 
     let running = start(Options::default());
     let dir = std::env::temp_dir().join(format!("dbapi-cli-progress-{}", std::process::id()));
@@ -536,18 +534,25 @@ fn progress_shows_on_a_terminal_only() {
         overrides::DELAY_MS
     );
     let sql = "SELECT * FROM readings";
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbapi"));
+    // A terminal 120 columns wide (a new pseudo-terminal has no size).
+    let mut command = std::process::Command::new("sh");
     command
-        .args([&url, "--format", "csv", "-o", file, "-c", sql])
+        .args(["-c", "stty cols 120 rows 40 && exec \"$0\" \"$@\""])
+        .args([
+            env!("CARGO_BIN_EXE_dbapi"),
+            &url,
+            "--format",
+            "csv",
+            "-o",
+            file,
+            "-c",
+            sql,
+        ])
         .env_remove("DATABASE_URL");
-    let mut pty = expectrl::Session::spawn(command).unwrap();
-    pty.get_process_mut().set_window_size(120, 40).unwrap();
-    pty.set_expect_timeout(Some(Duration::from_secs(20)));
-    pty.expect(expectrl::Regex(
-        r"\d+ rows, [\d.]+ [KMG]?i?B, [\d,]+ rows/s, endpoints [12]/3",
-    ))
-    .unwrap();
-    pty.expect(expectrl::Eof).unwrap();
+    let mut pty = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
+    pty.exp_regex(r"\d+ rows, [\d.]+ [KMG]?i?B, [\d,]+ rows/s, endpoints [12]/3")
+        .unwrap();
+    pty.exp_eof().unwrap();
     let csv = std::fs::read_to_string(file).unwrap();
     let rows = csv.lines().count() - 1;
 
@@ -562,10 +567,8 @@ fn progress_shows_on_a_terminal_only() {
     command
         .args([&url, "-q", "--format", "csv", "-o", file, "-c", sql])
         .env_remove("DATABASE_URL");
-    let mut pty = expectrl::Session::spawn(command).unwrap();
-    pty.set_expect_timeout(Some(Duration::from_secs(20)));
-    let seen = pty.expect(expectrl::Eof).unwrap();
-    let seen = String::from_utf8_lossy(seen.before()).into_owned();
+    let mut pty = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
+    let seen = pty.exp_eof().unwrap();
     assert!(!seen.contains("rows/s"), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
 }

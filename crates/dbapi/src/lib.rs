@@ -115,6 +115,7 @@
 //! let info = conn.server_info().await?;
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // `#[derive(FromRow)]` names `::dbapi`, also inside this crate.
 extern crate self as dbapi;
@@ -174,6 +175,8 @@ pub mod from_row;
 pub mod metadata;
 #[cfg(feature = "pool")]
 pub mod pool;
+#[cfg(test)]
+mod repo_docs;
 pub mod serde_with;
 
 mod bind;

@@ -13,7 +13,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! # let server = flightsql_server::Server::builder().demo().start().await?;
+//! # let server = dbapi_flightsql_server::Server::builder().demo().start().await?;
 //! # let url = server.url();
 //! // url is e.g. "flightsql://127.0.0.1:50051?tls=false"
 //! dbapi_flightsql::register();
@@ -105,6 +105,9 @@ mod read;
 mod transport;
 
 #[cfg(test)]
+mod repo_docs;
+
+#[cfg(test)]
 mod layer_tests {
     /// The layers, bottom to top, as `docs/architecture.md` draws them.
     const LAYERS: [&str; 7] = [
@@ -144,7 +147,9 @@ mod layer_tests {
             }
         }
         assert!(checked > 20, "{checked} files");
-        let doc = include_str!("../../../docs/architecture.md");
+        let Some(doc) = crate::repo_docs::read("architecture.md") else {
+            return;
+        };
         let positions: Vec<usize> = LAYERS
             .iter()
             .map(|l| {

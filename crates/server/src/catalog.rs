@@ -661,7 +661,7 @@ pub(crate) async fn create_demo_objects(ctx: &SessionContext) -> Result<Keys, St
 /// The server's `SqlInfo`: one item of each value type the union has.
 pub(crate) fn sql_info(transactions: bool) -> Result<SqlInfoData, Status> {
     let mut builder = SqlInfoDataBuilder::new();
-    builder.append(SqlInfo::FlightSqlServerName, "flightsql-server");
+    builder.append(SqlInfo::FlightSqlServerName, "dbapi-flightsql-server");
     builder.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
     builder.append(SqlInfo::FlightSqlServerArrowVersion, "59");
     builder.append(SqlInfo::FlightSqlServerReadOnly, false);

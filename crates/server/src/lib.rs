@@ -20,8 +20,8 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), flightsql_server::BoxError> {
-//! use flightsql_server::{Options, Server};
+//! # async fn main() -> Result<(), dbapi_flightsql_server::BoxError> {
+//! use dbapi_flightsql_server::{Options, Server};
 //!
 //! let server = Server::builder()
 //!     .demo()

@@ -1,9 +1,9 @@
-//! `flightsql-server`: the bundled Flight SQL server as a program.
+//! `dbapi-flightsql-server`: the bundled Flight SQL server as a program.
 
 use std::net::SocketAddr;
 
 use clap::Parser;
-use flightsql_server::{Auth, BoxError, Options, Server, generated};
+use dbapi_flightsql_server::{Auth, BoxError, Options, Server, generated};
 
 /// A Flight SQL server on DataFusion serving the demo `readings` table (and optionally a
 /// generated `numbers` table), for trying out clients.

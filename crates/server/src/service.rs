@@ -1669,7 +1669,7 @@ struct PollState {
     total: u64,
 }
 
-const POLL_STATE_TYPE: &str = "type.flightsql-server/PollState";
+const POLL_STATE_TYPE: &str = "type.dbapi-flightsql-server/PollState";
 
 impl Outer {
     async fn poll(&self, request: Request<FlightDescriptor>) -> Result<PollInfo, Status> {
