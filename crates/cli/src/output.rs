@@ -234,7 +234,13 @@ impl<W: Write + Send> ResultWriter<W> {
         } else {
             presets::UTF8_FULL_CONDENSED
         });
-        table.set_content_arrangement(ContentArrangement::Dynamic);
+        // A terminal that reports no size (0 columns, as a new pseudo-terminal does) would
+        // squeeze every column to one character: such a table keeps its natural width.
+        table.set_content_arrangement(if table.width() == Some(0) {
+            ContentArrangement::Disabled
+        } else {
+            ContentArrangement::Dynamic
+        });
         table.set_truncation_indicator("…");
         table.set_header(names.iter().copied());
         for batch in &batches {

@@ -446,6 +446,8 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
         "{:?}",
         running.server.stats()
     );
+    // The pseudo-terminal reports 0 columns: the table keeps its natural width instead of
+    // squeezing each column to one character.
     shell.send_line("SELECT 'still here' AS status;").unwrap();
     shell.exp_string("still here").unwrap();
     shell.exp_string("dbapi> ").unwrap();
