@@ -103,18 +103,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an error on standard error: one line, then each of its causes not already said.
+/// Prints an error on standard error: one line, then each of its causes not already said;
+/// control characters in them (a server's message may hold any) escaped.
 fn report(error: &(dyn std::error::Error + 'static), verbose: bool) {
+    use crate::output::shown;
     let lines = dbapi::Report::new(error).lines();
+    let message = error.to_string();
     match error.downcast_ref::<dbapi::Error>() {
         Some(e) if verbose => {
             let code = e.code().map(|c| format!(", code {c}")).unwrap_or_default();
-            eprintln!("error: {e} (kind {:?}{code})", e.kind());
+            eprintln!(
+                "error: {} (kind {:?}{})",
+                shown(&message),
+                e.kind(),
+                shown(&code)
+            );
         }
-        _ => eprintln!("error: {error}"),
+        _ => eprintln!("error: {}", shown(&message)),
     }
     for cause in lines.iter().skip(1) {
-        eprintln!("  caused by: {cause}");
+        eprintln!("  caused by: {}", shown(cause));
     }
 }
 
@@ -391,13 +399,20 @@ impl<'a> Session<'a> {
                     let _ = editor.append_history(path);
                 }
             }
-            for sql in statements {
-                match self.run_one(&sql, params, true).await {
+            for (n, sql) in statements.iter().enumerate() {
+                match self.run_one(sql, params, true).await {
                     Ok(true) => {}
                     Ok(false) => return Ok(true),
                     Err(e) => {
                         self.out.flush()?;
                         report(e.as_ref(), self.verbose);
+                        // The rest of what was typed (or pasted) with the failed statement is
+                        // not run: it may have depended on it.
+                        if !buffer.trim().is_empty() || n + 1 < statements.len() {
+                            eprintln!("(the rest of the input after the error was not run)");
+                        }
+                        buffer.clear();
+                        break;
                     }
                 }
                 self.out.flush()?;
@@ -681,7 +696,7 @@ impl<'a> Session<'a> {
         sql: &str,
         params: &Params,
     ) -> Result<(), BoxError> {
-        let bound = if sql_mentions_parameters(sql) {
+        let bound = if script::mentions_parameters(sql) {
             params.clone()
         } else {
             Params::None
@@ -745,30 +760,6 @@ fn history_file() -> Option<PathBuf> {
     }
 }
 
-/// Whether a statement has placeholders (`$1`, `$name`, `:name`, `?`) outside quotes, so that
-/// `--param` values go to the statements that take them.
-fn sql_mentions_parameters(sql: &str) -> bool {
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '?') => return true,
-            (None, '$' | ':')
-                if chars
-                    .peek()
-                    .is_some_and(|n| n.is_alphanumeric() || *n == '_') =>
-            {
-                return true;
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -790,13 +781,5 @@ mod tests {
         assert!(err.to_string().contains("parameter 2 is missing"), "{err}");
         let err = params(&args(&["u", "-p", "novalue"])).unwrap_err();
         assert!(err.to_string().contains("NAME=VALUE"), "{err}");
-    }
-
-    #[test]
-    fn placeholders_are_found_outside_quotes() {
-        assert!(sql_mentions_parameters("SELECT * FROM t WHERE id = $1"));
-        assert!(sql_mentions_parameters("SELECT :name"));
-        assert!(!sql_mentions_parameters("SELECT '$1', 'a:b'"));
-        assert!(!sql_mentions_parameters("SELECT 1"));
     }
 }

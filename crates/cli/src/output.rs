@@ -1,6 +1,12 @@
 //! Writing results: aligned tables, CSV, JSON, NDJSON, Arrow IPC. Batches are written as they
 //! arrive, so memory stays bounded whatever the size of the result.
+//!
+//! Text from the server reaches the terminal only through [`shown`]: in tables, expanded
+//! output and error messages its control characters are escaped, so that a cell cannot move
+//! the cursor, retitle the window, write the clipboard (OSC 52) or hide what follows it. CSV,
+//! JSON, NDJSON, Arrow IPC and Parquet stay exact.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use arrow::datatypes::SchemaRef;
@@ -212,7 +218,7 @@ impl<W: Write + Send> ResultWriter<W> {
             return Ok(());
         };
         let schema = first.schema();
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<Cow<'_, str>> = schema.fields().iter().map(|f| shown(f.name())).collect();
         let options = options(style.null.as_deref().unwrap_or(TABLE_NULL));
         if style.expanded {
             let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
@@ -222,7 +228,8 @@ impl<W: Write + Send> ResultWriter<W> {
                     *written += 1;
                     writeln!(out, "-[ RECORD {written} ]-")?;
                     for (name, f) in names.iter().zip(&formatters) {
-                        writeln!(out, "{name:<width$} | {}", f.value(row))?;
+                        let value = f.value(row).to_string();
+                        writeln!(out, "{name:<width$} | {}", shown(&value))?;
                     }
                 }
             }
@@ -242,13 +249,13 @@ impl<W: Write + Send> ResultWriter<W> {
             ContentArrangement::Dynamic
         });
         table.set_truncation_indicator("…");
-        table.set_header(names.iter().copied());
+        table.set_header(names.iter().map(|n| n.as_ref()));
         for batch in &batches {
             let formatters = formatters(batch, &options)?;
             for row in 0..batch.num_rows() {
                 let cells: Vec<String> = formatters
                     .iter()
-                    .map(|f| f.value(row).to_string())
+                    .map(|f| shown(&f.value(row).to_string()).into_owned())
                     .collect();
                 table.add_row(cells);
                 if let Some(r) = table.row_mut(table.row_count() - 1) {
@@ -275,4 +282,49 @@ fn formatters<'a>(
         .iter()
         .map(|c| ArrayFormatter::try_new(c.as_ref(), options))
         .collect()
+}
+
+/// Text from the server as the terminal may show it: control characters (C0, DEL, C1) and the
+/// Unicode controls that reorder or hide text (bidirectional overrides and isolates, zero-width
+/// characters) escaped as `\n`, `\t`, `\r`, `\x1b` or `\u{202e}`; everything else as it is.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    }
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert!(matches!(shown("plain, ünïcödé ✓"), Cow::Borrowed(_)));
+        // OSC 52 (write the clipboard), a cursor move, a bell, CR/LF/TAB, DEL, a C1 CSI.
+        assert_eq!(
+            shown("a\x1b]52;c;aGk=\x07b\x1b[2Jc\r\n\td\x7fe\u{9b}f"),
+            "a\\x1b]52;c;aGk=\\x07b\\x1b[2Jc\\r\\n\\td\\x7fe\\u{9b}f"
+        );
+        // Text reordered or hidden: right-to-left override, zero-width space, BOM.
+        assert_eq!(
+            shown("x\u{202e}y\u{200b}z\u{feff}"),
+            "x\\u{202e}y\\u{200b}z\\u{feff}"
+        );
+    }
 }

@@ -1,33 +1,27 @@
-//! Splitting SQL scripts into statements at `;`, outside quotes and comments.
+//! Reading SQL text: where statements end, what is code and what is a string or a comment.
+//!
+//! One lexer decides what is not code: strings (`'…'`, with `''` for a quote, and `E'…'`,
+//! which also takes backslash escapes), quoted identifiers (`"…"`, `` `…` ``), dollar-quoted
+//! strings (`$$…$$`, `$tag$…$tag$`) and comments (`-- …` to the end of the line, `/* … */`,
+//! nested). The splitter and the placeholder scan both ask it, so they never disagree.
 
-/// Splits a script into its statements: each ends at a `;` that is not inside a string
-/// (`'...'`), a quoted identifier (`"..."`), a dollar-quoted string (`$tag$...$tag$`) or a
-/// comment (`-- ...`, `/* ... */`). Statements are trimmed; empty ones (and comment-only ones)
-/// are dropped. The text after the last `;` is returned as the remainder (an unfinished
-/// statement, as it is, so that more lines can be appended; empty when it holds no code).
+/// Splits a script into its statements: each ends at a `;` in code (see the module docs).
+/// Statements are trimmed; empty ones (and comment-only ones) are dropped. The text after the
+/// last `;` is returned as the remainder (an unfinished statement, as it is, so that more
+/// lines can be appended; empty when it holds no code).
 pub fn split(script: &str) -> (Vec<String>, String) {
     let mut statements = Vec::new();
     let mut start = 0;
-    let bytes = script.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => i = skip_quoted(bytes, i),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = script[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = script[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |n| i + 2 + n + 2);
-            }
-            b'$' => i = skip_dollar_quoted(script, i),
-            b';' => {
-                push(&mut statements, &script[start..i]);
-                i += 1;
-                start = i;
-            }
-            _ => i += 1,
+    while i < script.len() {
+        if let Some(end) = skip_non_code(script, i) {
+            i = end;
+        } else if script.as_bytes()[i] == b';' {
+            push(&mut statements, &script[start..i]);
+            i += 1;
+            start = i;
+        } else {
+            i += 1;
         }
     }
     let rest = &script[start.min(script.len())..];
@@ -41,6 +35,33 @@ pub fn split(script: &str) -> (Vec<String>, String) {
     )
 }
 
+/// Whether a statement has placeholders (`$1`, `$name`, `:name`, `?`) in its code, so that
+/// parameters go only to the statements that take them. A `::` cast is no placeholder.
+pub fn mentions_parameters(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let starts_name = |at: usize| {
+        sql[at..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(end) = skip_non_code(sql, i) {
+            i = end;
+            continue;
+        }
+        match bytes[i] {
+            b'?' => return true,
+            b':' if bytes.get(i + 1) == Some(&b':') => i += 1,
+            b'$' | b':' if starts_name(i + 1) => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 fn push(statements: &mut Vec<String>, text: &str) {
     let text = text.trim();
     if has_code(text) {
@@ -50,59 +71,112 @@ fn push(statements: &mut Vec<String>, text: &str) {
 
 /// Whether text holds anything besides whitespace and comments.
 fn has_code(text: &str) -> bool {
-    let mut rest = text.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after
-                .find('\n')
-                .map_or("", |n| &after[n + 1..])
-                .trim_start();
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after
-                .find("*/")
-                .map_or("", |n| &after[n + 2..])
-                .trim_start();
+    let mut i = 0;
+    while i < text.len() {
+        let b = text.as_bytes()[i];
+        if is_comment_start(text.as_bytes(), i) {
+            i = skip_non_code(text, i).unwrap_or(text.len());
+        } else if b.is_ascii_whitespace() {
+            i += 1;
         } else {
-            return !rest.is_empty();
+            return true;
         }
+    }
+    false
+}
+
+fn is_comment_start(bytes: &[u8], i: usize) -> bool {
+    matches!(
+        (bytes.get(i), bytes.get(i + 1)),
+        (Some(b'-'), Some(b'-')) | (Some(b'/'), Some(b'*'))
+    )
+}
+
+/// When a string, quoted identifier or comment starts at byte `i`, the index after it (the
+/// end of the text when it is not closed); `None` when code starts there.
+fn skip_non_code(text: &str, i: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    match bytes[i] {
+        b'\'' => Some(skip_quoted(bytes, i, is_escape_string(bytes, i))),
+        b'"' | b'`' => Some(skip_quoted(bytes, i, false)),
+        b'-' if bytes.get(i + 1) == Some(&b'-') => {
+            Some(text[i..].find('\n').map_or(text.len(), |n| i + n + 1))
+        }
+        b'/' if bytes.get(i + 1) == Some(&b'*') => Some(skip_block_comment(bytes, i)),
+        b'$' => skip_dollar_quoted(text, i),
+        _ => None,
     }
 }
 
-/// The index after a quoted run starting at `i` (a doubled quote is an escaped quote).
-fn skip_quoted(bytes: &[u8], i: usize) -> usize {
+/// Whether the quote at `i` opens an `E'…'` string: an `E` or `e` right before it that is
+/// not the end of a longer word.
+fn is_escape_string(bytes: &[u8], i: usize) -> bool {
+    let word_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    i >= 1 && matches!(bytes[i - 1], b'E' | b'e') && (i == 1 || !word_char(bytes[i - 2]))
+}
+
+/// The index after a quoted run starting at `i`: a doubled quote is a quote, and in an
+/// escape string a backslash takes the next byte with it.
+fn skip_quoted(bytes: &[u8], i: usize, backslash_escapes: bool) -> usize {
     let quote = bytes[i];
     let mut j = i + 1;
     while j < bytes.len() {
-        if bytes[j] == quote {
+        if backslash_escapes && bytes[j] == b'\\' {
+            j += 2;
+        } else if bytes[j] == quote {
             if bytes.get(j + 1) == Some(&quote) {
                 j += 2;
-                continue;
+            } else {
+                return j + 1;
             }
-            return j + 1;
+        } else {
+            j += 1;
         }
-        j += 1;
+    }
+    bytes.len()
+}
+
+/// The index after a block comment starting at `i`; `/* /* */ */` nests.
+fn skip_block_comment(bytes: &[u8], i: usize) -> usize {
+    let mut depth = 0_usize;
+    let mut j = i;
+    while j + 1 < bytes.len() {
+        match (bytes[j], bytes[j + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                j += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                j += 2;
+                if depth == 0 {
+                    return j;
+                }
+            }
+            _ => j += 1,
+        }
     }
     bytes.len()
 }
 
 /// The index after a dollar-quoted string starting at `i` (`$$...$$` or `$tag$...$tag$`), or
-/// `i + 1` when the `$` starts no such string (e.g. a `$1` placeholder).
-fn skip_dollar_quoted(script: &str, i: usize) -> usize {
+/// `None` when the `$` starts no such string (e.g. a `$1` placeholder).
+fn skip_dollar_quoted(script: &str, i: usize) -> Option<usize> {
     let rest = &script[i + 1..];
-    let Some(end) = rest.find('$') else {
-        return i + 1;
-    };
+    let end = rest.find('$')?;
     let tag = &rest[..end];
     if !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
         || tag.starts_with(|c: char| c.is_ascii_digit())
     {
-        return i + 1;
+        return None;
     }
     let delimiter = format!("${tag}$");
     let body = i + delimiter.len();
-    script[body..]
-        .find(&delimiter)
-        .map_or(script.len(), |n| body + n + delimiter.len())
+    Some(
+        script[body..]
+            .find(&delimiter)
+            .map_or(script.len(), |n| body + n + delimiter.len()),
+    )
 }
 
 #[cfg(test)]
@@ -129,8 +203,32 @@ mod tests {
     }
 
     #[test]
+    fn escape_strings_nested_comments_and_backticks_hide_their_semicolons() {
+        let (statements, rest) = split(
+            r"SELECT E'it\'s; still \\' AS a; SELECT /* outer /* inner; */ still; */ 2; SELECT `b;c` FROM t;",
+        );
+        assert_eq!(
+            statements,
+            [
+                r"SELECT E'it\'s; still \\' AS a",
+                "SELECT /* outer /* inner; */ still; */ 2",
+                "SELECT `b;c` FROM t",
+            ]
+        );
+        assert_eq!(rest, "");
+        // A plain string takes no backslash escapes, and a word ending in E is no prefix.
+        let (statements, _) = split(r"SELECT '\'; SELECT 1; SELECT name'x;y' FROM t;");
+        assert_eq!(
+            statements,
+            [r"SELECT '\'", "SELECT 1", "SELECT name'x;y' FROM t"]
+        );
+        let (statements, _) = split(r"SELECT some'\'; DROP TABLE t; --';");
+        assert_eq!(statements.len(), 2, "{statements:?}");
+    }
+
+    #[test]
     fn empty_and_comment_only_statements_are_dropped() {
-        let (statements, rest) = split(" ; -- only a comment\n; /* c */ ;\n");
+        let (statements, rest) = split(" ; -- only a comment\n; /* c /* d */ */ ;\n");
         assert!(statements.is_empty(), "{statements:?}");
         assert_eq!(rest, "");
         let (statements, rest) = split("SELECT 1 -- no semicolon");
@@ -140,8 +238,43 @@ mod tests {
 
     #[test]
     fn unterminated_quotes_never_panic() {
-        for script in ["'abc", "\"x", "/* open", "$tag$ open", "$", "--", "é'ü;"] {
+        for script in [
+            "'abc",
+            "\"x",
+            "/* open",
+            "/* /* */",
+            "$tag$ open",
+            "$",
+            "--",
+            "é'ü;",
+            "E'\\",
+            "`",
+        ] {
             let _ = split(script);
+            let _ = mentions_parameters(script);
+        }
+    }
+
+    #[test]
+    fn placeholders_are_found_in_code_only() {
+        for sql in [
+            "SELECT * FROM t WHERE id = $1",
+            "SELECT :name",
+            "SELECT ?",
+            "SELECT '7'::int + $1",
+            "SELECT x::text FROM t WHERE y = :y",
+        ] {
+            assert!(mentions_parameters(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT '$1', 'a:b'",
+            "SELECT 1",
+            "SELECT '7'::int",
+            "SELECT x::text, y :: int FROM t",
+            "SELECT $$ $1 $$, E'\\' $2 ' -- $3\n/* :x /* ? */ */",
+            "SELECT `a:b`, \"?\"",
+        ] {
+            assert!(!mentions_parameters(sql), "{sql}");
         }
     }
 }

@@ -236,6 +236,53 @@ fn parameters_are_typed_by_the_server() {
     assert!(stderr(&out).contains("not a number"), "{}", stderr(&out));
 }
 
+/// `::` casts are no placeholders: parameters go only to statements that take them.
+#[test]
+fn casts_are_not_parameters() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let args = [&url, "--format", "csv", "-p", "1=5", "-c"];
+    let out = dbapi(&[&args[..], &["SELECT '7'::int AS v"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "v\n7\n");
+    let out = dbapi(&[&args[..], &["SELECT '7'::int + $1 AS v"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "v\n12\n");
+}
+
+/// A cell, a column name and an error message holding terminal escapes (OSC 52 writes the
+/// clipboard, CSI 2J clears the screen) are shown escaped in tables and errors, exact in CSV.
+#[test]
+fn text_from_the_server_is_escaped_on_a_terminal_and_exact_in_files() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let sql = "SELECT chr(27) || ']52;c;aGk=' || chr(7) || 'x' AS \"n\x1b[2Jm\"";
+    for format in ["table", "expanded"] {
+        let mut args = vec![url.as_str(), "-c", sql];
+        if format == "expanded" {
+            args.push("-x");
+        }
+        let out = dbapi(&args, None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let shown = stdout(&out);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown:?}"
+        );
+        assert!(shown.contains("\\x1b]52;c;aGk=\\x07x"), "{shown}");
+        assert!(shown.contains("n\\x1b[2Jm"), "{shown}");
+    }
+    let out = dbapi(&[&url, "--format", "csv", "-c", sql], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\x1b[2Jm\n\x1b]52;c;aGk=\x07x\n");
+    // The server's error message names the table, escapes and all.
+    let out = dbapi(&[&url, "-c", "SELECT * FROM \"t\x1b]0;owned\x07\""], None);
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    assert!(!said.contains('\x1b') && !said.contains('\x07'), "{said:?}");
+    assert!(said.contains("t\\x1b]0;owned\\x07"), "{said}");
+}
+
 #[test]
 fn errors_go_to_stderr_with_a_non_zero_status() {
     let running = start(Options::default());
@@ -446,6 +493,14 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
         "{:?}",
         running.server.stats()
     );
+    // After an error, the rest of the line (a pasted script, say) is not run.
+    shell
+        .send_line("SELECT * FROM no_such_table; SELECT 'hidden' || ' fragment' AS h;")
+        .unwrap();
+    let said = shell.exp_string("dbapi> ").unwrap();
+    assert!(said.contains("no_such_table"), "{said}");
+    assert!(said.contains("was not run"), "{said}");
+    assert!(!said.contains("hidden fragment"), "{said}");
     // The pseudo-terminal reports 0 columns: the table keeps its natural width instead of
     // squeezing each column to one character.
     shell.send_line("SELECT 'still here' AS status;").unwrap();
