@@ -9,7 +9,9 @@
 //!
 //! The URL comes from the argument or `DATABASE_URL`; `--password` reads a token from the
 //! terminal without echo (or from `DBAPI_TOKEN`). Errors go to standard error, one line and
-//! the causes, and the exit status is non-zero.
+//! the causes. The exit status says how the run ended, as psql's does: 0 done, 1 a fatal
+//! error of the client's own (arguments, files, URL), 2 the connection refused or lost, 3 an
+//! error in a statement of a script.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -80,7 +82,18 @@ struct Args {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    // Usage errors exit 1 (clap's own code, 2, says "connection" here); help and version 0.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -94,13 +107,56 @@ fn main() -> ExitCode {
     };
     let verbose = args.verbose;
     match runtime.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(ended) => ended.exit_code(),
         Err(e) => {
             report(e.as_ref(), verbose);
-            ExitCode::FAILURE
+            if is_connection_error(e.as_ref()) {
+                Ended::ConnectionLost.exit_code()
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// How a run ended; the exit status says which, as psql's does: 0 done, 1 a fatal error of
+/// the client's own (arguments, files, URL), 2 the connection refused or lost, 3 an error in a
+/// statement of a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Every statement ran (or `\q` said to stop).
+    Done,
+    /// A statement failed and stopped the script.
+    ScriptError,
+    /// The connection was refused or lost.
+    ConnectionLost,
+}
+
+impl Ended {
+    /// How a script stopped by `error` ended.
+    fn by(error: &(dyn std::error::Error + 'static)) -> Ended {
+        if is_connection_error(error) {
+            Ended::ConnectionLost
+        } else {
+            Ended::ScriptError
+        }
+    }
+
+    fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Ended::Done => 0,
+            Ended::ConnectionLost => 2,
+            Ended::ScriptError => 3,
+        })
+    }
+}
+
+/// Whether an error, or one of its causes, says the connection was refused or lost.
+fn is_connection_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |e| e.source()).any(|e| {
+        e.downcast_ref::<dbapi::Error>()
+            .is_some_and(dbapi::Error::is_connection)
+    })
 }
 
 /// Prints an error on standard error: one line, then each of its causes not already said;
@@ -236,7 +292,7 @@ fn read_secret(prompt: &str) -> Result<String, BoxError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn run(args: Args) -> Result<bool, BoxError> {
+async fn run(args: Args) -> Result<Ended, BoxError> {
     dbapi_flightsql::register();
     let demo = if args.demo {
         Some(
@@ -271,15 +327,17 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         );
     }
     let mut session = Session::new(&args, conn.as_ref(), dbapi::redact_url(&url))?;
-    let ok = match statements(&args)? {
+    let ended = match statements(&args)? {
         Some(list) => session.run_all(&list, &params).await,
         None if std::io::stdin().is_terminal() => session.repl(&params).await?,
         None => session.run_stdin(&params).await?,
     };
     let closed = conn.close().await;
     session.out.flush()?;
-    closed?;
-    Ok(ok)
+    if ended == Ended::Done {
+        closed?;
+    }
+    Ok(ended)
 }
 
 /// Runs statements and writes their results.
@@ -331,25 +389,25 @@ impl<'a> Session<'a> {
     }
 
     /// Runs every statement, stopping at the first error (reported); whether all succeeded.
-    async fn run_all(&mut self, statements: &[String], params: &Params) -> bool {
+    async fn run_all(&mut self, statements: &[String], params: &Params) -> Ended {
         for sql in statements {
             match self.run_one(sql, params, false).await {
                 Ok(true) => {}
-                Ok(false) => return true,
+                Ok(false) => return Ended::Done,
                 Err(e) => {
                     let _ = self.out.flush();
                     report(e.as_ref(), self.verbose);
-                    return false;
+                    return Ended::by(e.as_ref());
                 }
             }
         }
-        true
+        Ended::Done
     }
 
     /// The interactive shell: line editing, history kept in a file, statements ending at `;`
     /// (several lines each), meta-commands; Ctrl-C cancels the running statement (on the
     /// server too, where the driver can) or clears the line being typed, Ctrl-D quits.
-    async fn repl(&mut self, params: &Params) -> Result<bool, BoxError> {
+    async fn repl(&mut self, params: &Params) -> Result<Ended, BoxError> {
         use rustyline::error::ReadlineError;
         let mut editor = rustyline::DefaultEditor::new()?;
         let history = history_file();
@@ -402,7 +460,7 @@ impl<'a> Session<'a> {
             for (n, sql) in statements.iter().enumerate() {
                 match self.run_one(sql, params, true).await {
                     Ok(true) => {}
-                    Ok(false) => return Ok(true),
+                    Ok(false) => return Ok(Ended::Done),
                     Err(e) => {
                         self.out.flush()?;
                         report(e.as_ref(), self.verbose);
@@ -418,13 +476,13 @@ impl<'a> Session<'a> {
                 self.out.flush()?;
             }
         }
-        Ok(true)
+        Ok(Ended::Done)
     }
 
     /// Reads a script from standard input (not a terminal), running each statement as its
     /// `;` arrives and a meta-command as its line does; the text after the last `;` runs at
     /// the end of the input. The first error stops the script.
-    async fn run_stdin(&mut self, params: &Params) -> Result<bool, BoxError> {
+    async fn run_stdin(&mut self, params: &Params) -> Result<Ended, BoxError> {
         let mut buffer = String::new();
         let stdin = std::io::stdin();
         loop {
@@ -445,17 +503,17 @@ impl<'a> Session<'a> {
             for sql in statements {
                 match self.run_one(&sql, params, false).await {
                     Ok(true) => {}
-                    Ok(false) => return Ok(true),
+                    Ok(false) => return Ok(Ended::Done),
                     Err(e) => {
                         self.out.flush()?;
                         report(e.as_ref(), self.verbose);
-                        return Ok(false);
+                        return Ok(Ended::by(e.as_ref()));
                     }
                 }
             }
             self.out.flush()?;
             if n == 0 {
-                return Ok(true);
+                return Ok(Ended::Done);
             }
         }
     }

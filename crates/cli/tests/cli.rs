@@ -284,14 +284,15 @@ fn text_from_the_server_is_escaped_on_a_terminal_and_exact_in_files() {
 }
 
 #[test]
-fn errors_go_to_stderr_with_a_non_zero_status() {
+fn errors_go_to_stderr_with_exit_codes_as_psqls() {
     let running = start(Options::default());
     let url = running.server.url();
     let out = dbapi(
         &[&url, "-c", "SELECT 1 AS ok; SELEKT 2; SELECT 3 AS never"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    // 3: an error in a statement of a script (as psql's).
+    assert_eq!(out.status.code(), Some(3));
     let (text, err) = (stdout(&out), stderr(&out));
     assert!(
         text.contains("ok"),
@@ -311,24 +312,37 @@ fn errors_go_to_stderr_with_a_non_zero_status() {
         &["flightsql://127.0.0.1:1?tls=false", "-c", "SELECT 1"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    // 2: the connection refused (or lost).
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("caused by") || stderr(&out).contains("connect"),
         "{}",
         stderr(&out)
     );
+    // 1: an error of the client's own: no URL, a bad option, a bad argument.
     let out = dbapi(&["-c", "SELECT 1"], None);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("no connection URL"),
         "{}",
         stderr(&out)
     );
     let out = dbapi(&["flightsql://h:1?bogus=1", "-c", "SELECT 1"], None);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("unknown URL option \"bogus\""),
         "{}",
         stderr(&out)
     );
+    let out = dbapi(&["--no-such-flag"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = dbapi(&["--help"], None);
+    assert_eq!(out.status.code(), Some(0));
+    // 3 too for a script on standard input; 0 when every statement ran.
+    let out = dbapi(&[&url], Some("SELECT 1;\nSELEKT;\n"));
+    assert_eq!(out.status.code(), Some(3));
+    let out = dbapi(&[&url], Some("SELECT 1;\n"));
+    assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
@@ -567,7 +581,7 @@ fn a_script_on_stdin_stops_at_its_first_error() {
         "SELEKT 1;\nSELECT 'after' AS a;\n",
     ] {
         let out = dbapi(&[&url], Some(script));
-        assert_eq!(out.status.code(), Some(1), "{script}");
+        assert_eq!(out.status.code(), Some(3), "{script}");
         assert!(!stdout(&out).contains("after"), "{}", stdout(&out));
         assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     }
