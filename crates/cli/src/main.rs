@@ -764,11 +764,15 @@ impl<'a> Session<'a> {
         let Some(columns) = cursor.description() else {
             let n = cursor.rowcount();
             if !self.quiet {
-                // A count the server did not report stays unknown: never 0, never a bare OK.
+                // A count the server did not report stays unknown (never 0) for statements
+                // that change rows; others say what they were.
+                let tag = script::command_tag(sql);
                 let said = if n >= 0 {
                     format!("OK, {n} rows affected")
-                } else {
+                } else if script::changes_rows(&tag) {
                     "OK, the server did not report how many rows were affected".to_owned()
+                } else {
+                    format!("OK ({tag})")
                 };
                 match self.format {
                     Format::Table => writeln!(self.out, "{said}")?,
@@ -777,6 +781,19 @@ impl<'a> Session<'a> {
             }
             return Ok(());
         };
+        if columns.is_empty() {
+            // A statement without a result (DDL through the query path): read it to its end
+            // (some servers run it only then), then say what ran instead of an empty table.
+            while progress.during(cursor.fetch_batch()).await?.is_some() {}
+            if !self.quiet {
+                let said = format!("OK ({})", script::command_tag(sql));
+                match self.format {
+                    Format::Table => writeln!(self.out, "{said}")?,
+                    _ => eprintln!("{said}"),
+                }
+            }
+            return Ok(());
+        }
         let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(
             columns
                 .iter()

@@ -189,7 +189,12 @@ impl<W: Write + Send> ResultWriter<W> {
                 }
                 Ok(())
             }
-            ResultWriter::Json(w) => w.finish(),
+            ResultWriter::Json(w) => {
+                w.finish()?;
+                // A text file (and a terminal) ends with a newline.
+                writeln!(w.get_mut())?;
+                Ok(())
+            }
             ResultWriter::Ndjson(w) => w.finish(),
             ResultWriter::Arrow(w) => w.finish(),
             ResultWriter::Parquet(w) => {

@@ -62,6 +62,57 @@ pub fn mentions_parameters(sql: &str) -> bool {
     false
 }
 
+/// What a statement is, as psql names it: its first keyword, with the kind of object for
+/// `CREATE`, `DROP` and `ALTER` (`CREATE TABLE`, `DROP VIEW`), uppercased; comments skipped.
+pub fn command_tag(sql: &str) -> String {
+    let mut code = String::new();
+    let mut i = 0;
+    while i < sql.len() && code.split_whitespace().count() < 8 {
+        match skip_non_code(sql, i) {
+            Some(end) => {
+                code.push(' ');
+                i = end;
+            }
+            None => {
+                let c = sql[i..].chars().next().unwrap_or(' ');
+                code.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    const MODIFIERS: [&str; 7] = [
+        "OR",
+        "REPLACE",
+        "TEMP",
+        "TEMPORARY",
+        "EXTERNAL",
+        "UNIQUE",
+        "UNBOUNDED",
+    ];
+    let mut words = code
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_uppercase);
+    let Some(first) = words.next() else {
+        return String::new();
+    };
+    if !matches!(first.as_str(), "CREATE" | "DROP" | "ALTER") {
+        return first;
+    }
+    match words.find(|w| !MODIFIERS.contains(&w.as_str())) {
+        Some(object) => format!("{first} {object}"),
+        None => first,
+    }
+}
+
+/// Whether a statement of this [`command_tag`] changes rows (and so has a row count).
+pub fn changes_rows(tag: &str) -> bool {
+    matches!(
+        tag,
+        "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "UPSERT" | "REPLACE" | "COPY"
+    )
+}
+
 fn push(statements: &mut Vec<String>, text: &str) {
     let text = text.trim();
     if has_code(text) {
@@ -253,6 +304,23 @@ mod tests {
             let _ = split(script);
             let _ = mentions_parameters(script);
         }
+    }
+
+    #[test]
+    fn command_tags_name_what_ran() {
+        assert_eq!(command_tag("create table t (a int)"), "CREATE TABLE");
+        assert_eq!(
+            command_tag("-- c\n/* d */ CREATE OR REPLACE VIEW v AS SELECT 1"),
+            "CREATE VIEW"
+        );
+        assert_eq!(
+            command_tag("CREATE EXTERNAL TABLE x STORED AS CSV"),
+            "CREATE TABLE"
+        );
+        assert_eq!(command_tag("drop schema s"), "DROP SCHEMA");
+        assert_eq!(command_tag("SET datafusion.x = 1"), "SET");
+        assert_eq!(command_tag("  "), "");
+        assert_eq!(command_tag("é"), "É");
     }
 
     #[test]

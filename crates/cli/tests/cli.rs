@@ -99,10 +99,7 @@ fn formats_print_values_exactly() {
     );
     let json = dbapi(&[&url, "--format", "json", "-c", SAMPLE], None);
     let text = stdout(&json);
-    assert!(
-        text.starts_with("[{") && text.trim_end().ends_with("}]"),
-        "{text}"
-    );
+    assert!(text.starts_with("[{") && text.ends_with("}]\n"), "{text}");
     assert!(text.contains(r#""name":"Émilie""#), "{text}");
 
     let table = dbapi(&[&url, "--ascii", "-c", SAMPLE], None);
@@ -176,12 +173,13 @@ fn scripts_from_files_stdin_and_several_commands_run_in_order() {
         "{}",
         stdout(&out)
     );
-    // DDL has no count: the client says it is unknown, not 0 or a bare OK.
+    // DDL has no count: the client says what ran, not 0 or a bare OK.
     assert!(
-        stdout(&out).contains("OK, the server did not report how many rows were affected"),
+        stdout(&out).contains("OK (CREATE TABLE)"),
         "{}",
         stdout(&out)
     );
+    assert!(!stdout(&out).contains("0 rows"), "{}", stdout(&out));
     let out = dbapi(
         &[&url, "--format", "csv"],
         Some("SELECT text FROM notes WHERE id = 1;\nSELECT count(*) AS n\nFROM notes"),
@@ -234,6 +232,30 @@ fn parameters_are_typed_by_the_server() {
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not a number"), "{}", stderr(&out));
+}
+
+/// DDL answered through the query path (a result of no columns, as DataFusion-based servers
+/// answer it) says what ran instead of printing an empty table.
+#[test]
+fn statements_without_results_say_what_ran() {
+    let running = start(Options {
+        updates: false,
+        ..Options::default()
+    });
+    let url = running.server.url();
+    let out = dbapi(
+        &[
+            &url,
+            "-c",
+            "CREATE TABLE t2 (a INT); INSERT INTO t2 VALUES (1); SELECT a FROM t2",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("OK (CREATE TABLE)\n"), "{text}");
+    assert!(!text.contains("(0 rows)"), "{text}");
+    assert!(text.contains("(1 row)"), "the table was created: {text}");
 }
 
 /// `::` casts are no placeholders: parameters go only to statements that take them.
