@@ -28,6 +28,7 @@ mod meta;
 mod output;
 mod progress;
 mod script;
+mod terminal;
 
 /// A SQL client for any dbapi driver (Flight SQL built in).
 #[derive(Debug, Parser)]
@@ -255,40 +256,48 @@ fn params(args: &Args) -> Result<Params, BoxError> {
 }
 
 /// The URL with the token of `--password` / `DBAPI_TOKEN` added.
-fn url_with_token(url: String, args: &Args) -> Result<String, BoxError> {
+async fn url_with_token(url: String, args: &Args) -> Result<String, BoxError> {
     if !args.password {
         return Ok(url);
     }
     let token = match std::env::var("DBAPI_TOKEN") {
         Ok(t) if !t.is_empty() => t,
-        _ => read_secret("token: ")?,
+        _ => read_secret("token: ").await?,
     };
     let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     let separator = if url.contains('?') { '&' } else { '?' };
     Ok(format!("{url}{separator}token={encoded}"))
 }
 
-/// Reads a line from the terminal without echo.
-fn read_secret(prompt: &str) -> Result<String, BoxError> {
+/// Reads a line from standard input without echo when it is a terminal (a pipe is read as it
+/// is). Ctrl-C at the prompt restores the terminal and ends the run with an error; a terminal
+/// whose echo cannot be turned off is refused rather than shown the secret.
+async fn read_secret(prompt: &str) -> Result<String, BoxError> {
+    // Echo goes off before the prompt shows, so that nothing typed after it is echoed.
+    let quiet = if std::io::stdin().is_terminal() {
+        Some(terminal::EchoOff::new()?)
+    } else {
+        None
+    };
     let mut stderr = std::io::stderr();
     write!(stderr, "{prompt}")?;
     stderr.flush()?;
-    let echo_off = std::io::stdin().is_terminal()
-        && std::process::Command::new("stty")
-            .arg("-echo")
-            .stdin(std::process::Stdio::inherit())
-            .status()
-            .is_ok_and(|s| s.success());
-    let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line);
-    if echo_off {
-        let _ = std::process::Command::new("stty")
-            .arg("echo")
-            .stdin(std::process::Stdio::inherit())
-            .status();
-        eprintln!();
-    }
-    read?;
+    // A thread of its own, not the runtime's blocking pool: after Ctrl-C nothing waits for it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    let line = tokio::select! {
+        read = rx => read.map_err(|_| "the token prompt ended without an answer")??,
+        _ = tokio::signal::ctrl_c() => {
+            drop(quiet);
+            eprintln!();
+            return Err("cancelled at the token prompt".into());
+        }
+    };
+    drop(quiet);
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
@@ -315,7 +324,7 @@ async fn run(args: Args) -> Result<Ended, BoxError> {
             );
         }
     };
-    let url = url_with_token(url, &args)?;
+    let url = url_with_token(url, &args).await?;
     let params = params(&args)?;
     let conn = dbapi::connect(&url).await?;
     if !args.quiet

@@ -609,6 +609,59 @@ fn a_script_on_stdin_stops_at_its_first_error() {
     }
 }
 
+/// The token prompt on a terminal: what is typed is not shown, and Ctrl-C at the prompt ends
+/// the run with the terminal's echo back on.
+#[test]
+fn the_token_prompt_hides_the_token_and_ctrl_c_restores_echo() {
+    let running = start(Options {
+        auth: dbapi_flightsql_server::Auth::Bearer("pr0mpt-t0ken".into()),
+        ..Options::default()
+    });
+    let url = running.server.url();
+    // A shell that survives Ctrl-C (a trap), turns echo on first (the pseudo-terminal starts
+    // without), and afterwards prints the exit status and the terminal's settings.
+    let in_shell = || {
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                "trap true INT; stty echo; \"$0\" \"$@\"; echo status=$?; stty -a",
+                env!("CARGO_BIN_EXE_dbapi"),
+                &url,
+                "--password",
+                "--format",
+                "csv",
+                "-c",
+                "SELECT 1 AS one",
+            ])
+            .env_remove("DBAPI_TOKEN")
+            .env_remove("DATABASE_URL");
+        rexpect::session::spawn_command(command, Some(20_000)).unwrap()
+    };
+    let echo_is_on = |settings: &str| {
+        let flags: Vec<&str> = settings.split_whitespace().collect();
+        flags.contains(&"echo") && !flags.contains(&"-echo")
+    };
+
+    let mut pty = in_shell();
+    pty.exp_string("token: ").unwrap();
+    pty.send_line("pr0mpt-t0ken").unwrap();
+    let seen = pty.exp_string("status=0").unwrap();
+    assert!(seen.contains("one"), "{seen}");
+    assert!(!seen.contains("pr0mpt"), "the token was shown: {seen}");
+    let settings = pty.exp_eof().unwrap();
+    assert!(echo_is_on(&settings), "{settings}");
+
+    let mut pty = in_shell();
+    pty.exp_string("token: ").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    pty.send_control('c').unwrap();
+    let seen = pty.exp_string("status=1").unwrap();
+    assert!(seen.contains("cancelled at the token prompt"), "{seen}");
+    let settings = pty.exp_eof().unwrap();
+    assert!(echo_is_on(&settings), "echo stayed off: {settings}");
+}
+
 /// Progress on standard error when it is a terminal (a pseudo-terminal here), never when not.
 #[test]
 fn progress_shows_on_a_terminal_only() {
