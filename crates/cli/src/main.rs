@@ -373,10 +373,7 @@ impl<'a> Session<'a> {
         shown_url: String,
     ) -> Result<Session<'a>, BoxError> {
         let out: Box<dyn Write + Send> = match &args.out {
-            Some(path) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-            )),
+            Some(path) => Box::new(std::io::BufWriter::new(output::create_file(path)?)),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),
         };
         Ok(Session {
@@ -454,7 +451,8 @@ impl<'a> Session<'a> {
                 buffer = rest;
                 statements
             };
-            if !line.trim().is_empty() {
+            // As bash's `ignorespace`: a line starting with a space stays out of the history.
+            if !line.trim().is_empty() && !line.starts_with(' ') {
                 let entry = if is_meta {
                     line.trim().to_owned()
                 } else {
@@ -638,10 +636,9 @@ impl<'a> Session<'a> {
                 self.out.flush()?;
                 self.out_is_terminal = file.is_none() && std::io::stdout().is_terminal();
                 self.out = match file {
-                    Some(path) => Box::new(std::io::BufWriter::new(
-                        std::fs::File::create(&path)
-                            .map_err(|e| format!("cannot create {path}: {e}"))?,
-                    )),
+                    Some(path) => Box::new(std::io::BufWriter::new(output::create_file(
+                        std::path::Path::new(&path),
+                    )?)),
                     None => Box::new(std::io::BufWriter::new(std::io::stdout())),
                 };
             }

@@ -289,6 +289,19 @@ fn formatters<'a>(
         .collect()
 }
 
+/// Creates (or truncates) a file for results (`--out`, `\o`). A new file is readable and
+/// writable by its owner only (mode 0600 on Unix): results may hold what others should not
+/// read. An existing file keeps its mode.
+pub fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
 /// Text from the server as the terminal may show it: control characters (C0, DEL, C1) and the
 /// Unicode controls that reorder or hide text (bidirectional overrides and isolates, zero-width
 /// characters) escaped as `\n`, `\t`, `\r`, `\x1b` or `\u{202e}`; everything else as it is.

@@ -437,6 +437,13 @@ fn arrow_ipc_output_reads_back() {
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    // A new output file is its owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let file = std::fs::File::open(&path).unwrap();
     let reader = arrow::ipc::reader::StreamReader::try_new(file, None).unwrap();
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
@@ -542,10 +549,16 @@ fn the_shell_edits_lines_keeps_history_and_cancels_with_ctrl_c() {
     shell.send_line("SELECT 'still here' AS status;").unwrap();
     shell.exp_string("still here").unwrap();
     shell.exp_string("dbapi> ").unwrap();
+    shell.send_line(" SELECT 'kept out' AS history;").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
     shell.send_line("\\q").unwrap();
     shell.exp_eof().unwrap();
     let kept = std::fs::read_to_string(&history).unwrap();
     assert!(kept.contains("SELECT 40 + 2"), "{kept}");
+    assert!(
+        !kept.contains("kept out"),
+        "a line starting with a space: {kept}"
+    );
     assert!(kept.contains("\\q"), "{kept}");
     let _ = std::fs::remove_file(&history);
 }
