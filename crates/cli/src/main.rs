@@ -77,6 +77,18 @@ struct Args {
     /// Errors with their details (gRPC code, kind).
     #[arg(short, long)]
     verbose: bool,
+    /// Print how long each statement took (on standard error), as `\timing` does.
+    #[arg(long)]
+    timing: bool,
+    /// Go on after a failed statement in a script (the exit status still says one failed).
+    #[arg(long)]
+    continue_on_error: bool,
+    /// Rows only: no column names and no row count (tables, CSV).
+    #[arg(short = 't', long)]
+    tuples_only: bool,
+    /// Show at most this many rows of each result, then say that rows were left out.
+    #[arg(long, value_name = "N")]
+    max_rows: Option<u64>,
 }
 
 /// An error of the client itself (usage, files), or of the driver.
@@ -123,7 +135,7 @@ fn main() -> ExitCode {
 /// How a run ended; the exit status says which, as psql's does: 0 done, 1 a fatal error of
 /// the client's own (arguments, files, URL), 2 the connection refused or lost, 3 an error in a
 /// statement of a script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ended {
     /// Every statement ran (or `\q` said to stop).
     Done,
@@ -357,6 +369,10 @@ struct Session<'a> {
     quiet: bool,
     verbose: bool,
     timing: bool,
+    /// Whether a script goes on after a failed statement.
+    continue_on_error: bool,
+    /// The most rows shown of one result.
+    max_rows: Option<u64>,
     /// The URL with secrets hidden, for `\conninfo`.
     shown_url: String,
     out: Box<dyn Write + Send>,
@@ -383,10 +399,13 @@ impl<'a> Session<'a> {
                 ascii: args.ascii,
                 expanded: args.expanded,
                 null: args.null.clone(),
+                tuples_only: args.tuples_only,
             },
             quiet: args.quiet,
             verbose: args.verbose,
-            timing: false,
+            timing: args.timing,
+            continue_on_error: args.continue_on_error,
+            max_rows: args.max_rows,
             shown_url,
             out,
             out_is_terminal: args.out.is_none() && std::io::stdout().is_terminal(),
@@ -396,18 +415,22 @@ impl<'a> Session<'a> {
 
     /// Runs every statement, stopping at the first error (reported); whether all succeeded.
     async fn run_all(&mut self, statements: &[String], params: &Params) -> Ended {
+        let mut ended = Ended::Done;
         for sql in statements {
             match self.run_one(sql, params, false).await {
                 Ok(true) => {}
-                Ok(false) => return Ended::Done,
+                Ok(false) => break,
                 Err(e) => {
                     let _ = self.out.flush();
                     report(e.as_ref(), self.verbose);
-                    return Ended::by(e.as_ref());
+                    ended = ended.max(Ended::by(e.as_ref()));
+                    if !self.continue_on_error {
+                        break;
+                    }
                 }
             }
         }
-        Ended::Done
+        ended
     }
 
     /// The interactive shell: line editing, history kept in a file, statements ending at `;`
@@ -490,6 +513,7 @@ impl<'a> Session<'a> {
     /// `;` arrives and a meta-command as its line does; the text after the last `;` runs at
     /// the end of the input. The first error stops the script.
     async fn run_stdin(&mut self, params: &Params) -> Result<Ended, BoxError> {
+        let mut ended = Ended::Done;
         let mut buffer = String::new();
         let stdin = std::io::stdin();
         loop {
@@ -514,13 +538,16 @@ impl<'a> Session<'a> {
                     Err(e) => {
                         self.out.flush()?;
                         report(e.as_ref(), self.verbose);
-                        return Ok(Ended::by(e.as_ref()));
+                        ended = ended.max(Ended::by(e.as_ref()));
+                        if !self.continue_on_error {
+                            return Ok(ended);
+                        }
                     }
                 }
             }
             self.out.flush()?;
             if n == 0 {
-                return Ok(Ended::Done);
+                return Ok(ended);
             }
         }
     }
@@ -820,15 +847,35 @@ impl<'a> Session<'a> {
         let first = progress.during(cursor.fetch_batch()).await?;
         let schema = first.as_ref().map_or(announced, |b| b.schema());
         let mut writer = ResultWriter::new(&mut self.out, self.format, &schema, &self.style)?;
-        if let Some(batch) = first {
+        let mut shown = 0_u64;
+        let mut left_out = false;
+        let mut next = first;
+        loop {
+            let Some(batch) = next else { break };
             progress.batch(&batch, cursor.fetch_progress());
+            let room = self.max_rows.map_or(u64::MAX, |max| max - shown);
+            let rows = batch.num_rows() as u64;
+            if rows > room {
+                // `room` < `rows`, a usize: the cast is exact.
+                writer.write(&batch.slice(0, room as usize))?;
+                shown += room;
+                left_out = true;
+                break;
+            }
             writer.write(&batch)?;
-        }
-        while let Some(batch) = progress.during(cursor.fetch_batch()).await? {
-            progress.batch(&batch, cursor.fetch_progress());
-            writer.write(&batch)?;
+            shown += rows;
+            next = progress.during(cursor.fetch_batch()).await?;
+            if self.max_rows == Some(shown) && next.as_ref().is_some_and(|b| b.num_rows() > 0) {
+                left_out = true;
+                break;
+            }
         }
         writer.finish(&schema)?;
+        if left_out {
+            self.out.flush()?;
+            // The rest of the result is not read: closing the cursor ends its streams.
+            eprintln!("(only the first {shown} rows are shown: --max-rows)");
+        }
         Ok(())
     }
 }

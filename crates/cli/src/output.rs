@@ -50,6 +50,8 @@ pub struct TableStyle {
     /// How NULL is written in tables and CSV (`None`: `NULL` in tables, the empty field in
     /// CSV).
     pub null: Option<String>,
+    /// Rows only: no column names (tables, CSV) and no row count (psql's `-t`).
+    pub tuples_only: bool,
 }
 
 /// A writer of one result.
@@ -110,7 +112,7 @@ impl<W: Write + Send> ResultWriter<W> {
             Format::Csv => ResultWriter::Csv(
                 Box::new(
                     arrow::csv::WriterBuilder::new()
-                        .with_header(true)
+                        .with_header(!style.tuples_only)
                         .with_null(style.null.clone().unwrap_or_default())
                         .build(out),
                 ),
@@ -231,13 +233,21 @@ impl<W: Write + Send> ResultWriter<W> {
                 let formatters = formatters(batch, &options)?;
                 for row in 0..batch.num_rows() {
                     *written += 1;
-                    writeln!(out, "-[ RECORD {written} ]-")?;
+                    if !style.tuples_only {
+                        writeln!(out, "-[ RECORD {written} ]-")?;
+                    } else if *written > 1 {
+                        writeln!(out)?;
+                    }
                     for (name, f) in names.iter().zip(&formatters) {
                         let value = f.value(row).to_string();
                         writeln!(out, "{name:<width$} | {}", shown(&value))?;
                     }
                 }
             }
+            return Ok(());
+        }
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if style.tuples_only && rows == 0 {
             return Ok(());
         }
         let mut table = Table::new();
@@ -254,7 +264,9 @@ impl<W: Write + Send> ResultWriter<W> {
             ContentArrangement::Dynamic
         });
         table.set_truncation_indicator("…");
-        table.set_header(names.iter().map(|n| n.as_ref()));
+        if !style.tuples_only {
+            table.set_header(names.iter().map(|n| n.as_ref()));
+        }
         for batch in &batches {
             let formatters = formatters(batch, &options)?;
             for row in 0..batch.num_rows() {
@@ -270,7 +282,7 @@ impl<W: Write + Send> ResultWriter<W> {
             }
         }
         writeln!(out, "{table}")?;
-        if last {
+        if last && !style.tuples_only {
             let n = *written;
             writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" })?;
         }

@@ -258,6 +258,55 @@ fn statements_without_results_say_what_ran() {
     assert!(text.contains("(1 row)"), "the table was created: {text}");
 }
 
+/// Scripting flags: `--timing`, `--continue-on-error`, `-t`, `--max-rows`.
+#[test]
+fn scripting_flags() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(&[&url, "--timing", "-c", "SELECT 1"], None);
+    assert!(stderr(&out).contains("Time: "), "{}", stderr(&out));
+
+    let script = "SELECT 'first' AS a; SELEKT; SELECT 'after' AS b";
+    let out = dbapi(&[&url, "--continue-on-error", "-c", script], None);
+    assert_eq!(out.status.code(), Some(3), "a statement failed");
+    assert!(stdout(&out).contains("after"), "{}", stdout(&out));
+    let out = dbapi(
+        &[&url, "--continue-on-error"],
+        Some("SELEKT;\nSELECT 'after' AS b;\n"),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stdout(&out).contains("after"), "{}", stdout(&out));
+
+    let sql = "SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, 'y' ORDER BY a";
+    let out = dbapi(&[&url, "-t", "--format", "csv", "-c", sql], None);
+    assert_eq!(stdout(&out), "1,x\n2,y\n");
+    let out = dbapi(&[&url, "-t", "--ascii", "-c", sql], None);
+    let text = stdout(&out);
+    assert!(
+        text.contains("| 1 | x |") && !text.contains("| a ") && !text.contains("row"),
+        "{text}"
+    );
+
+    let all = "SELECT * FROM readings ORDER BY time";
+    let out = dbapi(
+        &[&url, "--max-rows", "5", "--format", "csv", "-c", all],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 6, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("only the first 5 rows"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(
+        &[&url, "--max-rows", "100", "--format", "csv", "-c", all],
+        None,
+    );
+    assert_eq!(stdout(&out).lines().count(), 101);
+    assert!(!stderr(&out).contains("only the first"), "{}", stderr(&out));
+}
+
 /// `::` casts are no placeholders: parameters go only to statements that take them.
 #[test]
 fn casts_are_not_parameters() {
