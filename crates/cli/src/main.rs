@@ -32,8 +32,10 @@ mod terminal;
 
 /// A SQL client for any dbapi driver (Flight SQL built in).
 #[derive(Debug, Parser)]
-#[command(name = "dbapi", version)]
+#[command(name = "dbapi", version, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The connection URL (e.g. `flightsql://host:8181?tls=false&token=...`); defaults to
     /// the `DATABASE_URL` environment variable.
     #[arg(env = "DATABASE_URL", hide_env_values = true)]
@@ -74,7 +76,8 @@ struct Args {
     /// Print nothing but results and errors.
     #[arg(short, long)]
     quiet: bool,
-    /// Errors with their details (gRPC code, kind).
+    /// Errors with their details (gRPC code, kind), and the driver's log down to `info`
+    /// (`RUST_LOG` chooses otherwise, e.g. `RUST_LOG=dbapi_flightsql=debug`).
     #[arg(short, long)]
     verbose: bool,
     /// Print how long each statement took (on standard error), as `\timing` does.
@@ -89,6 +92,16 @@ struct Args {
     /// Show at most this many rows of each result, then say that rows were left out.
     #[arg(long, value_name = "N")]
     max_rows: Option<u64>,
+}
+
+/// What else `dbapi` does besides running SQL.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print a completion script for a shell (e.g. `dbapi completions bash > ~/.local/share/bash-completion/completions/dbapi`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// An error of the client itself (usage, files), or of the driver.
@@ -118,6 +131,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Completions { shell }) = args.command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Args::command(), "dbapi", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    install_log(args.verbose, args.quiet);
     let verbose = args.verbose;
     match runtime.block_on(run(args)) {
         Ok(ended) => ended.exit_code(),
@@ -130,6 +149,36 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Sends the driver's log (`tracing`) to standard error: warnings (e.g. that a certificate is
+/// not verified, or that credentials go unencrypted) by default, errors only with `--quiet`,
+/// down to `info` with `--verbose`; `RUST_LOG` (`target=level,...`) decides when set.
+fn install_log(verbose: bool, quiet: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let default = Targets::new().with_default(if quiet {
+        LevelFilter::ERROR
+    } else if verbose {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::WARN
+    });
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec.parse::<Targets>().unwrap_or_else(|e| {
+            eprintln!("warning: RUST_LOG={spec:?} ignored: {e}");
+            default
+        }),
+        _ => default,
+    };
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
 }
 
 /// How a run ended; the exit status says which, as psql's does: 0 done, 1 a fatal error of

@@ -307,6 +307,58 @@ fn scripting_flags() {
     assert!(!stderr(&out).contains("only the first"), "{}", stderr(&out));
 }
 
+/// `dbapi completions SHELL` prints a completion script.
+#[test]
+fn completion_scripts_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef dbapi"),
+        ("fish", "complete -c dbapi"),
+    ] {
+        let out = dbapi(&["completions", shell], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("max-rows"), "{shell}");
+    }
+    let out = dbapi(&["completions", "tcsh"], None);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The driver's log reaches standard error (a subscriber is installed): nothing but warnings
+/// by default, what `RUST_LOG` says when set, never the secret.
+#[test]
+fn the_log_shows_as_rust_log_says_without_secrets() {
+    let running = start(Options {
+        auth: dbapi_flightsql_server::Auth::Bearer("l0g-t0ken".into()),
+        ..Options::default()
+    });
+    let url = format!("{}&token=l0g-t0ken", running.server.url());
+    let run = |extra: &[&str], rust_log: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dbapi"));
+        command
+            .args([url.as_str(), "--format", "csv", "-c", "SELECT 1 AS one"])
+            .args(extra)
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG");
+        if let Some(spec) = rust_log {
+            command.env("RUST_LOG", spec);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "one\n1\n");
+        stderr(&out)
+    };
+    // A query without trouble logs nothing: scripts keep a clean standard error.
+    assert_eq!(run(&[], None), "");
+    assert_eq!(run(&["-q"], Some("")), "");
+    let traced = run(&[], Some("trace"));
+    assert!(traced.lines().count() > 20, "{traced}");
+    assert!(!traced.contains("l0g-t0ken"), "the token in the log");
+    let verbose = run(&["-v"], None);
+    assert!(!verbose.contains("l0g-t0ken"), "{verbose}");
+}
+
 /// `::` casts are no placeholders: parameters go only to statements that take them.
 #[test]
 fn casts_are_not_parameters() {
