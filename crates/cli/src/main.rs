@@ -261,9 +261,9 @@ fn statements(args: &Args) -> Result<Option<Vec<String>>, BoxError> {
     for file in &args.files {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let (mut statements, rest) = script::split(&text);
+        let (mut statements, rest) = script::split_script(&text);
         out.append(&mut statements);
-        if !rest.is_empty() {
+        if !rest.trim().is_empty() {
             out.push(rest.trim().to_owned());
         }
     }
@@ -420,6 +420,10 @@ struct Session<'a> {
     timing: bool,
     /// Whether a script goes on after a failed statement.
     continue_on_error: bool,
+    /// The variables of `\set`, interpolated into SQL (`:NAME`, `:'NAME'`, `:"NAME"`).
+    vars: std::collections::BTreeMap<String, String>,
+    /// How deep `\i` files are nested now.
+    include_depth: usize,
     /// The most rows shown of one result.
     max_rows: Option<u64>,
     /// The URL with secrets hidden, for `\conninfo`.
@@ -454,6 +458,8 @@ impl<'a> Session<'a> {
             verbose: args.verbose,
             timing: args.timing,
             continue_on_error: args.continue_on_error,
+            vars: std::collections::BTreeMap::new(),
+            include_depth: 0,
             max_rows: args.max_rows,
             shown_url,
             out,
@@ -611,8 +617,10 @@ impl<'a> Session<'a> {
         ctrl_c_cancels: bool,
     ) -> Result<bool, BoxError> {
         if sql.starts_with('\\') {
-            return self.meta(sql).await;
+            return self.meta(sql, params, ctrl_c_cancels).await;
         }
+        let interpolated = script::interpolate(sql, &self.vars);
+        let sql = interpolated.as_str();
         let start = std::time::Instant::now();
         let mut cursor = self.conn.cursor()?;
         let token = cursor.cancel_token().ok().filter(|_| ctrl_c_cancels);
@@ -648,8 +656,54 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// `\i FILE`: runs the statements of a file (its meta-commands too), stopping at the first
+    /// error unless `--continue-on-error`; whether to go on (a `\q` in the file says not to).
+    async fn include(
+        &mut self,
+        file: &str,
+        params: &Params,
+        ctrl_c_cancels: bool,
+    ) -> Result<bool, BoxError> {
+        /// Files including files, at most this deep (a file including itself stops here).
+        const MAX_DEPTH: usize = 16;
+        if self.include_depth >= MAX_DEPTH {
+            return Err(format!("\\i {file}: files nested more than {MAX_DEPTH} deep").into());
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| format!("\\i {file}: {e}"))?;
+        let (mut statements, rest) = script::split_script(&text);
+        if !rest.trim().is_empty() {
+            statements.push(rest.trim().to_owned());
+        }
+        self.include_depth += 1;
+        let mut outcome = Ok(true);
+        for sql in &statements {
+            match Box::pin(self.run_one(sql, params, ctrl_c_cancels)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    outcome = Ok(false);
+                    break;
+                }
+                Err(e) if self.continue_on_error => {
+                    self.out.flush()?;
+                    report(e.as_ref(), self.verbose);
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        self.include_depth -= 1;
+        outcome
+    }
+
     /// Runs a meta-command; whether to go on.
-    async fn meta(&mut self, line: &str) -> Result<bool, BoxError> {
+    async fn meta(
+        &mut self,
+        line: &str,
+        params: &Params,
+        ctrl_c_cancels: bool,
+    ) -> Result<bool, BoxError> {
         use meta::{Meta, text_batch};
         match Meta::parse(line)? {
             Meta::Catalogs => {
@@ -717,6 +771,21 @@ impl<'a> Session<'a> {
                     )?)),
                     None => Box::new(std::io::BufWriter::new(std::io::stdout())),
                 };
+            }
+            Meta::Include(file) => return self.include(&file, params, ctrl_c_cancels).await,
+            Meta::Set(None) => {
+                let (names, values) = self
+                    .vars
+                    .iter()
+                    .map(|(n, v)| (Some(n.clone()), Some(v.clone())))
+                    .unzip();
+                self.write_batch(&text_batch(vec![("name", names), ("value", values)])?)?;
+            }
+            Meta::Set(Some((name, value))) => {
+                self.vars.insert(name, value);
+            }
+            Meta::Unset(name) => {
+                self.vars.remove(&name);
             }
             Meta::ConnInfo => writeln!(self.out, "{}", self.shown_url)?,
             Meta::Help => writeln!(self.out, "{}", meta::HELP)?,

@@ -1,5 +1,5 @@
 //! Meta-commands in the psql habit: `\l`, `\dn`, `\dt`, `\d`, `\x`, `\format`, `\timing`,
-//! `\o`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
+//! `\o`, `\i`, `\set`, `\unset`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
 
 use std::sync::Arc;
 
@@ -17,6 +17,10 @@ pub const HELP: &str = "\
 \\format FORMAT   table, csv, json, ndjson, arrow or parquet
 \\timing          toggle printing how long each statement took
 \\o [FILE]        write results to FILE (no FILE: back to standard output)
+\\i FILE          run the statements of FILE
+\\set [NAME [VALUE]]  set a variable (none: list them); SQL takes :NAME, :'NAME' (a
+                 string literal) and :\"NAME\" (an identifier)
+\\unset NAME      remove a variable
 \\conninfo        the connection (secrets hidden)
 \\?               this help
 \\q               quit
@@ -41,6 +45,12 @@ pub enum Meta {
     Timing,
     /// `\o [file]`.
     Output(Option<String>),
+    /// `\i file`.
+    Include(String),
+    /// `\set [name [value]]`.
+    Set(Option<(String, String)>),
+    /// `\unset name`.
+    Unset(String),
     /// `\conninfo`.
     ConnInfo,
     /// `\?`.
@@ -66,6 +76,22 @@ impl Meta {
             ("\\format", Some(format)) => Meta::Format(format),
             ("\\timing", None) => Meta::Timing,
             ("\\o", file) => Meta::Output(file),
+            ("\\i", Some(file)) => Meta::Include(file),
+            ("\\i", None) => return Err("\\i needs a file name".into()),
+            ("\\set", None) => Meta::Set(None),
+            ("\\set", Some(rest)) => {
+                let (name, value) = rest
+                    .split_once(char::is_whitespace)
+                    .map_or((rest.as_str(), ""), |(n, v)| (n, v.trim()));
+                if !crate::script::is_variable_name(name) {
+                    return Err(format!(
+                        "\\set: {name:?} is no variable name (letters, digits and _)"
+                    ));
+                }
+                Meta::Set(Some((name.to_owned(), value.to_owned())))
+            }
+            ("\\unset", Some(name)) => Meta::Unset(name),
+            ("\\unset", None) => return Err("\\unset needs a variable name".into()),
             ("\\conninfo", None) => Meta::ConnInfo,
             ("\\?", None) => Meta::Help,
             ("\\q", None) => Meta::Quit,

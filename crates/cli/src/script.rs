@@ -35,6 +35,25 @@ pub fn split(script: &str) -> (Vec<String>, String) {
     )
 }
 
+/// Splits a script file as [`split`] does, with meta-commands: a line starting with `\`
+/// where no statement is open is one meta-command (as the shell and standard input take it).
+pub fn split_script(text: &str) -> (Vec<String>, String) {
+    let mut out = Vec::new();
+    let mut buffer = String::new();
+    for line in text.split_inclusive('\n') {
+        if !has_code(&buffer) && line.trim_start().starts_with('\\') {
+            buffer.clear();
+            out.push(line.trim().to_owned());
+            continue;
+        }
+        buffer.push_str(line);
+        let (mut statements, rest) = split(&buffer);
+        out.append(&mut statements);
+        buffer = rest;
+    }
+    (out, buffer)
+}
+
 /// Whether a statement has placeholders (`$1`, `$name`, `:name`, `?`) in its code, so that
 /// parameters go only to the statements that take them. A `::` cast is no placeholder.
 pub fn mentions_parameters(sql: &str) -> bool {
@@ -103,6 +122,71 @@ pub fn command_tag(sql: &str) -> String {
         Some(object) => format!("{first} {object}"),
         None => first,
     }
+}
+
+/// Whether `name` can name a variable (`\set NAME`): letters, digits and `_`.
+pub fn is_variable_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Replaces the variables in a statement's code: `:NAME` by the value as it is, `:'NAME'` by
+/// the value as a string literal (quotes doubled), `:"NAME"` by the value as a quoted
+/// identifier. Names not set, strings, comments and `::` casts are left as they are (so `:name`
+/// stays a parameter placeholder unless a variable of that name is set).
+pub fn interpolate(sql: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    if vars.is_empty() {
+        return sql.to_owned();
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(end) = skip_non_code(sql, i) {
+            i = end;
+            continue;
+        }
+        if bytes[i] != b':' {
+            i += 1;
+            continue;
+        }
+        if bytes.get(i + 1) == Some(&b':') {
+            i += 2;
+            continue;
+        }
+        let (quote, name_start) = match bytes.get(i + 1) {
+            Some(q @ (b'\'' | b'"')) => (Some(*q), i + 2),
+            _ => (None, i + 1),
+        };
+        let name_len = sql[name_start..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(sql.len() - name_start);
+        let name = &sql[name_start..name_start + name_len];
+        let mut end = name_start + name_len;
+        let closed = match quote {
+            Some(q) => {
+                let ok = bytes.get(end) == Some(&q);
+                end += 1;
+                ok
+            }
+            None => true,
+        };
+        match vars.get(name).filter(|_| closed && !name.is_empty()) {
+            Some(value) => {
+                out.push_str(&sql[copied..i]);
+                match quote {
+                    Some(b'\'') => out.push_str(&format!("'{}'", value.replace('\'', "''"))),
+                    Some(_) => out.push_str(&format!("\"{}\"", value.replace('"', "\"\""))),
+                    None => out.push_str(value),
+                }
+                copied = end;
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&sql[copied..]);
+    out
 }
 
 /// Whether a statement of this [`command_tag`] changes rows (and so has a row count).
@@ -278,6 +362,23 @@ mod tests {
     }
 
     #[test]
+    fn scripts_take_meta_commands_on_their_own_lines() {
+        let (statements, rest) = split_script(
+            "\\set t readings\nSELECT 1\n  FROM :t;\n  \\x\nSELECT '\n\\not meta';\nSELECT 2",
+        );
+        assert_eq!(
+            statements,
+            [
+                "\\set t readings",
+                "SELECT 1\n  FROM :t",
+                "\\x",
+                "SELECT '\n\\not meta'"
+            ]
+        );
+        assert_eq!(rest, "SELECT 2");
+    }
+
+    #[test]
     fn empty_and_comment_only_statements_are_dropped() {
         let (statements, rest) = split(" ; -- only a comment\n; /* c /* d */ */ ;\n");
         assert!(statements.is_empty(), "{statements:?}");
@@ -304,6 +405,31 @@ mod tests {
             let _ = split(script);
             let _ = mentions_parameters(script);
         }
+    }
+
+    #[test]
+    fn variables_are_interpolated_in_code_only() {
+        let vars: std::collections::BTreeMap<String, String> =
+            [("t", "readings"), ("who", "O'Brien"), ("col", "a \"b\"")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        assert_eq!(
+            interpolate(
+                "SELECT :\"col\" FROM :t WHERE n = :'who' AND x::int = :unset",
+                &vars
+            ),
+            "SELECT \"a \"\"b\"\"\" FROM readings WHERE n = 'O''Brien' AND x::int = :unset"
+        );
+        assert_eq!(
+            interpolate("SELECT ':t', $$:t$$ -- :t\n/* :t */", &vars),
+            "SELECT ':t', $$:t$$ -- :t\n/* :t */"
+        );
+        // A quoted form not closed is left alone; nothing is lost at the end of the text.
+        assert_eq!(interpolate("SELECT :'t", &vars), "SELECT :'t");
+        assert_eq!(interpolate("SELECT :t", &vars), "SELECT readings");
+        assert_eq!(interpolate("SELECT :", &vars), "SELECT :");
+        assert!(is_variable_name("a_1") && !is_variable_name("a-b") && !is_variable_name(""));
     }
 
     #[test]

@@ -359,6 +359,61 @@ fn the_log_shows_as_rust_log_says_without_secrets() {
     assert!(!verbose.contains("l0g-t0ken"), "{verbose}");
 }
 
+/// `\i FILE` runs a file's statements and meta-commands; `\set` variables are interpolated,
+/// `:'NAME'` quoted as a string literal whatever the value holds.
+#[test]
+fn included_files_and_variables() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-include-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let inner = dir.join("inner.sql");
+    std::fs::write(
+        &inner,
+        "\\set who O'Brien\nSELECT :'who' AS who,\n  :n + 1 AS n;\n",
+    )
+    .unwrap();
+    let script = format!("\\set n 41\n\\i {}\n", inner.display());
+    let out = dbapi(&[&url, "--format", "csv"], Some(&script));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "who,n\nO'Brien,42\n");
+
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "csv",
+            "-c",
+            "\\set b 2",
+            "-c",
+            "\\set a 1",
+            "-c",
+            "\\set",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&out), "name,value\na,1\nb,2\n");
+
+    // A file including itself stops at the nesting limit, as an error of the script.
+    let itself = dir.join("itself.sql");
+    std::fs::write(&itself, format!("\\i {}\n", itself.display())).unwrap();
+    let out = dbapi(&[&url, "-c", &format!("\\i {}", itself.display())], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("nested more than 16 deep"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(&[&url, "-c", "\\i /no/such/file.sql"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("/no/such/file.sql"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `::` casts are no placeholders: parameters go only to statements that take them.
 #[test]
 fn casts_are_not_parameters() {
