@@ -396,13 +396,13 @@ async fn run(args: Args) -> Result<Ended, BoxError> {
             server.url()
         );
     }
-    let mut session = Session::new(&args, conn.as_ref(), dbapi::redact_url(&url))?;
+    let mut session = Session::new(&args, conn, dbapi::redact_url(&url))?;
     let ended = match statements(&args)? {
         Some(list) => session.run_all(&list, &params).await,
         None if std::io::stdin().is_terminal() => session.repl(&params).await?,
         None => session.run_stdin(&params).await?,
     };
-    let closed = conn.close().await;
+    let closed = session.conn.close().await;
     session.out.flush()?;
     if ended == Ended::Done {
         closed?;
@@ -411,8 +411,9 @@ async fn run(args: Args) -> Result<Ended, BoxError> {
 }
 
 /// Runs statements and writes their results.
-struct Session<'a> {
-    conn: &'a dyn Connection,
+struct Session {
+    /// The connection (`\\c` replaces it).
+    conn: Box<dyn Connection>,
     format: Format,
     style: TableStyle,
     quiet: bool,
@@ -435,12 +436,8 @@ struct Session<'a> {
     show_progress: bool,
 }
 
-impl<'a> Session<'a> {
-    fn new(
-        args: &Args,
-        conn: &'a dyn Connection,
-        shown_url: String,
-    ) -> Result<Session<'a>, BoxError> {
+impl Session {
+    fn new(args: &Args, conn: Box<dyn Connection>, shown_url: String) -> Result<Session, BoxError> {
         let out: Box<dyn Write + Send> = match &args.out {
             Some(path) => Box::new(std::io::BufWriter::new(output::create_file(path)?)),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),
@@ -786,6 +783,23 @@ impl<'a> Session<'a> {
             }
             Meta::Unset(name) => {
                 self.vars.remove(&name);
+            }
+            Meta::Connect(url) => {
+                // A URL that does not connect keeps the session on the connection it has.
+                let conn = dbapi::connect(&url)
+                    .await
+                    .map_err(|e| format!("\\c: {e} (still connected to {})", self.shown_url))?;
+                let old = std::mem::replace(&mut self.conn, conn);
+                self.shown_url = dbapi::redact_url(&url);
+                if let Err(e) = old.close().await {
+                    eprintln!(
+                        "warning: closing the previous connection: {}",
+                        output::shown(&e.to_string())
+                    );
+                }
+                if !self.quiet {
+                    eprintln!("connected to {}", self.shown_url);
+                }
             }
             Meta::ConnInfo => writeln!(self.out, "{}", self.shown_url)?,
             Meta::Help => writeln!(self.out, "{}", meta::HELP)?,

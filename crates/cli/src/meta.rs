@@ -1,5 +1,5 @@
 //! Meta-commands in the psql habit: `\l`, `\dn`, `\dt`, `\d`, `\x`, `\format`, `\timing`,
-//! `\o`, `\i`, `\set`, `\unset`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
+//! `\o`, `\i`, `\set`, `\unset`, `\c`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
 
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ pub const HELP: &str = "\
 \\set [NAME [VALUE]]  set a variable (none: list them); SQL takes :NAME, :'NAME' (a
                  string literal) and :\"NAME\" (an identifier)
 \\unset NAME      remove a variable
+\\c URL           connect to URL instead (the shell and its settings stay)
 \\conninfo        the connection (secrets hidden)
 \\?               this help
 \\q               quit
@@ -51,6 +52,8 @@ pub enum Meta {
     Set(Option<(String, String)>),
     /// `\unset name`.
     Unset(String),
+    /// `\c url`.
+    Connect(String),
     /// `\conninfo`.
     ConnInfo,
     /// `\?`.
@@ -92,6 +95,8 @@ impl Meta {
             }
             ("\\unset", Some(name)) => Meta::Unset(name),
             ("\\unset", None) => return Err("\\unset needs a variable name".into()),
+            ("\\c" | "\\connect", Some(url)) => Meta::Connect(url),
+            ("\\c" | "\\connect", None) => return Err("\\c needs a URL".into()),
             ("\\conninfo", None) => Meta::ConnInfo,
             ("\\?", None) => Meta::Help,
             ("\\q", None) => Meta::Quit,

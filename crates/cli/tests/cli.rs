@@ -414,6 +414,70 @@ fn included_files_and_variables() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `\c URL` moves the session to another server; a URL that does not connect keeps the one
+/// it has.
+#[test]
+fn connect_moves_the_session_to_another_server() {
+    let one = start(Options::default());
+    let two = start(Options::default());
+    let (url_one, url_two) = (one.server.url(), two.server.url());
+    let before = two.server.stats().get_flight_info;
+    let connect = format!("\\c {url_two}");
+    let out = dbapi(
+        &[
+            &url_one,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT 1 AS a",
+            "-c",
+            &connect,
+            "-c",
+            "SELECT 2 AS b",
+            "-c",
+            "\\conninfo",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("b\n2\n"), "{}", stdout(&out));
+    assert!(
+        two.server.stats().get_flight_info > before,
+        "the query went to the second server"
+    );
+    let port_two = url_two
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    assert!(
+        stdout(&out).contains(port_two),
+        "\\conninfo: {}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("connected to"), "{}", stderr(&out));
+
+    let out = dbapi(
+        &[
+            &url_one,
+            "--continue-on-error",
+            "-c",
+            "\\c flightsql://127.0.0.1:1?tls=false",
+            "-c",
+            "SELECT 'still' AS s",
+        ],
+        None,
+    );
+    assert!(
+        stderr(&out).contains("still connected to"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("still"), "{}", stdout(&out));
+}
+
 /// `::` casts are no placeholders: parameters go only to statements that take them.
 #[test]
 fn casts_are_not_parameters() {
