@@ -224,24 +224,31 @@ fn is_connection_error(error: &(dyn std::error::Error + 'static)) -> bool {
 /// Prints an error on standard error: one line, then each of its causes not already said;
 /// control characters in them (a server's message may hold any) escaped.
 fn report(error: &(dyn std::error::Error + 'static), verbose: bool) {
+    eprint!("{}", rendered(error, verbose));
+}
+
+/// An error as [`report`] prints it: `error: …` (with its kind and code when `verbose`), then
+/// a `caused by:` line for each cause not already said.
+fn rendered(error: &(dyn std::error::Error + 'static), verbose: bool) -> String {
     use crate::output::shown;
     let lines = dbapi::Report::new(error).lines();
     let message = error.to_string();
-    match error.downcast_ref::<dbapi::Error>() {
+    let mut text = match error.downcast_ref::<dbapi::Error>() {
         Some(e) if verbose => {
             let code = e.code().map(|c| format!(", code {c}")).unwrap_or_default();
-            eprintln!(
-                "error: {} (kind {:?}{})",
+            format!(
+                "error: {} (kind {:?}{})\n",
                 shown(&message),
                 e.kind(),
                 shown(&code)
-            );
+            )
         }
-        _ => eprintln!("error: {}", shown(&message)),
-    }
+        _ => format!("error: {}\n", shown(&message)),
+    };
     for cause in lines.iter().skip(1) {
-        eprintln!("  caused by: {}", shown(cause));
+        text.push_str(&format!("  caused by: {}\n", shown(cause)));
     }
+    text
 }
 
 /// Where the statements come from.
@@ -425,6 +432,10 @@ struct Session {
     vars: std::collections::BTreeMap<String, String>,
     /// How deep `\i` files are nested now.
     include_depth: usize,
+    /// The last error, with its kind and code (`\errverbose`).
+    last_error: Option<String>,
+    /// The last SQL statement run (`\watch` runs it again).
+    last_sql: Option<String>,
     /// The most rows shown of one result.
     max_rows: Option<u64>,
     /// The URL with secrets hidden, for `\conninfo`.
@@ -457,6 +468,8 @@ impl Session {
             continue_on_error: args.continue_on_error,
             vars: std::collections::BTreeMap::new(),
             include_depth: 0,
+            last_error: None,
+            last_sql: None,
             max_rows: args.max_rows,
             shown_url,
             out,
@@ -474,7 +487,7 @@ impl Session {
                 Ok(false) => break,
                 Err(e) => {
                     let _ = self.out.flush();
-                    report(e.as_ref(), self.verbose);
+                    self.report(e.as_ref());
                     ended = ended.max(Ended::by(e.as_ref()));
                     if !self.continue_on_error {
                         break;
@@ -545,7 +558,7 @@ impl Session {
                     Ok(false) => return Ok(Ended::Done),
                     Err(e) => {
                         self.out.flush()?;
-                        report(e.as_ref(), self.verbose);
+                        self.report(e.as_ref());
                         // The rest of what was typed (or pasted) with the failed statement is
                         // not run: it may have depended on it.
                         if !buffer.trim().is_empty() || n + 1 < statements.len() {
@@ -589,7 +602,7 @@ impl Session {
                     Ok(false) => return Ok(Ended::Done),
                     Err(e) => {
                         self.out.flush()?;
-                        report(e.as_ref(), self.verbose);
+                        self.report(e.as_ref());
                         ended = ended.max(Ended::by(e.as_ref()));
                         if !self.continue_on_error {
                             return Ok(ended);
@@ -616,6 +629,7 @@ impl Session {
         if sql.starts_with('\\') {
             return self.meta(sql, params, ctrl_c_cancels).await;
         }
+        self.last_sql = Some(sql.to_owned());
         let interpolated = script::interpolate(sql, &self.vars);
         let sql = interpolated.as_str();
         let start = std::time::Instant::now();
@@ -653,6 +667,12 @@ impl Session {
         Ok(())
     }
 
+    /// Reports an error and keeps it, in full, for `\errverbose`.
+    fn report(&mut self, error: &(dyn std::error::Error + 'static)) {
+        report(error, self.verbose);
+        self.last_error = Some(rendered(error, true));
+    }
+
     /// `\i FILE`: runs the statements of a file (its meta-commands too), stopping at the first
     /// error unless `--continue-on-error`; whether to go on (a `\q` in the file says not to).
     async fn include(
@@ -682,7 +702,7 @@ impl Session {
                 }
                 Err(e) if self.continue_on_error => {
                     self.out.flush()?;
-                    report(e.as_ref(), self.verbose);
+                    self.report(e.as_ref());
                 }
                 Err(e) => {
                     outcome = Err(e);
@@ -754,6 +774,33 @@ impl Session {
                 self.format = <Format as clap::ValueEnum>::from_str(&name, true).map_err(|_| {
                     format!("unknown format {name:?}: table, csv, json, ndjson, arrow or parquet")
                 })?;
+            }
+            Meta::ErrVerbose => match &self.last_error {
+                Some(text) => eprint!("{text}"),
+                None => eprintln!("there was no error"),
+            },
+            Meta::Watch { seconds, times } => {
+                let Some(sql) = self.last_sql.clone() else {
+                    return Err("\\watch: no statement has run yet".into());
+                };
+                let mut n = 0_u64;
+                loop {
+                    if !self.quiet {
+                        writeln!(self.out, "(every {seconds} s) {sql}")?;
+                    }
+                    if !Box::pin(self.run_one(&sql, params, ctrl_c_cancels)).await? {
+                        return Ok(false);
+                    }
+                    self.out.flush()?;
+                    n += 1;
+                    if times.is_some_and(|times| n >= times) {
+                        break;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)) => {}
+                        _ = tokio::signal::ctrl_c() => break,
+                    }
+                }
             }
             Meta::Timing => {
                 self.timing = !self.timing;

@@ -1,5 +1,5 @@
 //! Meta-commands in the psql habit: `\l`, `\dn`, `\dt`, `\d`, `\x`, `\format`, `\timing`,
-//! `\o`, `\i`, `\set`, `\unset`, `\c`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
+//! `\o`, `\i`, `\set`, `\unset`, `\c`, `\watch`, `\errverbose`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
 
 use std::sync::Arc;
 
@@ -22,13 +22,15 @@ pub const HELP: &str = "\
                  string literal) and :\"NAME\" (an identifier)
 \\unset NAME      remove a variable
 \\c URL           connect to URL instead (the shell and its settings stay)
+\\watch [SEC [N]] run the last statement again every SEC seconds (2), N times or until Ctrl-C
+\\errverbose      the last error in full (kind, code, causes)
 \\conninfo        the connection (secrets hidden)
 \\?               this help
 \\q               quit
 SQL statements end with ';'.";
 
 /// A meta-command, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Meta {
     /// `\l`.
     Catalogs,
@@ -54,6 +56,15 @@ pub enum Meta {
     Unset(String),
     /// `\c url`.
     Connect(String),
+    /// `\watch [seconds [times]]`.
+    Watch {
+        /// Seconds between runs.
+        seconds: f64,
+        /// How many runs (none: until Ctrl-C).
+        times: Option<u64>,
+    },
+    /// `\errverbose`.
+    ErrVerbose,
     /// `\conninfo`.
     ConnInfo,
     /// `\?`.
@@ -97,6 +108,32 @@ impl Meta {
             ("\\unset", None) => return Err("\\unset needs a variable name".into()),
             ("\\c" | "\\connect", Some(url)) => Meta::Connect(url),
             ("\\c" | "\\connect", None) => return Err("\\c needs a URL".into()),
+            ("\\watch", arg) => {
+                let words: Vec<&str> = arg.as_deref().unwrap_or("").split_whitespace().collect();
+                let bad = || {
+                    format!(
+                        "\\watch [SECONDS [TIMES]]: cannot read {:?}",
+                        words.join(" ")
+                    )
+                };
+                let seconds = match words.first() {
+                    Some(w) => w
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(bad)?,
+                    None => 2.0,
+                };
+                let times = match words.get(1) {
+                    Some(w) => Some(w.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
+                    None => None,
+                };
+                if words.len() > 2 {
+                    return Err(bad());
+                }
+                Meta::Watch { seconds, times }
+            }
+            ("\\errverbose", None) => Meta::ErrVerbose,
             ("\\conninfo", None) => Meta::ConnInfo,
             ("\\?", None) => Meta::Help,
             ("\\q", None) => Meta::Quit,

@@ -478,6 +478,56 @@ fn connect_moves_the_session_to_another_server() {
     assert!(stdout(&out).contains("still"), "{}", stdout(&out));
 }
 
+/// `\watch SEC N` runs the last statement again; `\errverbose` shows the last error in full.
+#[test]
+fn watch_and_errverbose() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(
+        &[
+            &url,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT 'w' AS a",
+            "-c",
+            "\\watch 0.05 3",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().filter(|l| *l == "w").count(), 4, "{text}");
+    assert_eq!(
+        text.matches("(every 0.05 s) SELECT 'w' AS a").count(),
+        3,
+        "{text}"
+    );
+    let out = dbapi(&[&url, "-c", "\\watch 1 2"], None);
+    assert!(
+        stderr(&out).contains("no statement has run yet"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(&[&url, "-c", "SELECT 1", "-c", "\\watch soon"], None);
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+
+    let out = dbapi(
+        &[
+            &url,
+            "--continue-on-error",
+            "-c",
+            "SELEKT",
+            "-c",
+            "\\errverbose",
+        ],
+        None,
+    );
+    let said = stderr(&out);
+    assert_eq!(said.matches("SELEKT").count(), 2, "{said}");
+    assert!(said.contains("code INVALID_ARGUMENT"), "{said}");
+}
+
 /// `::` casts are no placeholders: parameters go only to statements that take them.
 #[test]
 fn casts_are_not_parameters() {
