@@ -26,6 +26,7 @@ use crate::progress::Progress;
 
 mod meta;
 mod output;
+mod profile;
 mod progress;
 mod script;
 mod terminal;
@@ -47,8 +48,9 @@ struct Args {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
     /// The output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// The output format [default: table].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write results to this file instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -70,6 +72,10 @@ struct Args {
     /// without asking.
     #[arg(long)]
     password: bool,
+    /// Connect with a profile of the config file (`$DBAPI_CONFIG`, else
+    /// `~/.config/dbapi/config.toml`): its URL, token command and output defaults.
+    #[arg(long, value_name = "NAME", env = "DBAPI_PROFILE")]
+    profile: Option<String>,
     /// Start the bundled demo server in-process and connect to it.
     #[arg(long, conflicts_with = "url")]
     demo: bool,
@@ -324,13 +330,20 @@ fn params(args: &Args) -> Result<Params, BoxError> {
 }
 
 /// The URL with the token of `--password` / `DBAPI_TOKEN` added.
-async fn url_with_token(url: String, args: &Args) -> Result<String, BoxError> {
-    if !args.password {
+async fn url_with_token(
+    url: String,
+    args: &Args,
+    token_command: Option<&str>,
+) -> Result<String, BoxError> {
+    let token = if let Some(command) = token_command {
+        profile::run_token_command(command)?
+    } else if args.password {
+        match std::env::var("DBAPI_TOKEN") {
+            Ok(t) if !t.is_empty() => t,
+            _ => read_secret("token: ").await?,
+        }
+    } else {
         return Ok(url);
-    }
-    let token = match std::env::var("DBAPI_TOKEN") {
-        Ok(t) if !t.is_empty() => t,
-        _ => read_secret("token: ").await?,
     };
     let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     let separator = if url.contains('?') { '&' } else { '?' };
@@ -369,8 +382,21 @@ async fn read_secret(prompt: &str) -> Result<String, BoxError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn run(args: Args) -> Result<Ended, BoxError> {
+async fn run(mut args: Args) -> Result<Ended, BoxError> {
     dbapi_flightsql::register();
+    // A profile gives what the command line did not: output defaults, the URL (over
+    // DATABASE_URL: the profile was asked for), the token.
+    let profile = match &args.profile {
+        Some(name) => profile::load(name)?,
+        None => profile::Profile::default(),
+    };
+    args.format = args.format.or(profile.format);
+    args.null = args.null.take().or(profile.null);
+    args.ascii |= profile.ascii.unwrap_or(false);
+    args.expanded |= profile.expanded.unwrap_or(false);
+    if profile.url.is_some() {
+        args.url = profile.url;
+    }
     let demo = if args.demo {
         Some(
             dbapi_flightsql_server::Server::builder()
@@ -392,7 +418,7 @@ async fn run(args: Args) -> Result<Ended, BoxError> {
             );
         }
     };
-    let url = url_with_token(url, &args).await?;
+    let url = url_with_token(url, &args, profile.token_command.as_deref()).await?;
     let params = params(&args)?;
     let conn = dbapi::connect(&url).await?;
     if !args.quiet
@@ -455,7 +481,7 @@ impl Session {
         };
         Ok(Session {
             conn,
-            format: args.format,
+            format: args.format.unwrap_or(Format::Table),
             style: TableStyle {
                 ascii: args.ascii,
                 expanded: args.expanded,

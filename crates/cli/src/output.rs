@@ -17,7 +17,8 @@ use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 
 /// How results are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// An aligned table (Unicode borders; `--ascii` for ASCII).
     Table,

@@ -528,6 +528,74 @@ fn watch_and_errverbose() {
     assert!(said.contains("code INVALID_ARGUMENT"), "{said}");
 }
 
+/// `--profile NAME`: the URL, a token from a command and output defaults from the config
+/// file; its errors name the line or the profiles there are; the token is never shown.
+#[test]
+fn profiles_from_the_config_file() {
+    let running = start(Options {
+        auth: dbapi_flightsql_server::Auth::Bearer("pr0file-t0ken".into()),
+        ..Options::default()
+    });
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.test]\nurl = \"{url}\"\ntoken_command = \"printf pr0file-t0ken\"\n\
+             format = \"csv\"\n\n[profiles.other]\nurl = \"flightsql://127.0.0.1:1\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], config: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_dbapi"))
+            .args(args)
+            .env("DBAPI_CONFIG", config)
+            .env_remove("DATABASE_URL")
+            .env_remove("DBAPI_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let out = run(
+        &[
+            "--profile",
+            "test",
+            "-c",
+            "SELECT 1 AS one",
+            "-c",
+            "\\conninfo",
+        ],
+        &config,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.starts_with("one\n1\n"), "{all}");
+    assert!(!all.contains("pr0file-t0ken"), "{all}");
+
+    let out = run(&["--profile", "nope", "-c", "SELECT 1"], &config);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("it has: other, test"),
+        "{}",
+        stderr(&out)
+    );
+
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "[profiles.test]\nurl = \"x\"\nformat = \"xml\"\n").unwrap();
+    let out = run(&["--profile", "test", "-c", "SELECT 1"], &broken);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
+    std::fs::write(&broken, "[profiles.test]\nurl = \"x\"\ntoken = \"t\"\n").unwrap();
+    let out = run(&["--profile", "test", "-c", "SELECT 1"], &broken);
+    assert!(
+        stderr(&out).contains("line 3") && stderr(&out).contains("token"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `::` casts are no placeholders: parameters go only to statements that take them.
 #[test]
 fn casts_are_not_parameters() {
