@@ -538,33 +538,25 @@ impl Session {
         if !self.quiet {
             eprintln!("end statements with ';'; \\? lists meta-commands; Ctrl-D quits");
         }
-        let mut buffer = String::new();
+        let mut lines = script::Lines::default();
         loop {
-            let prompt = if buffer.trim().is_empty() {
-                "dbapi> "
-            } else {
+            let prompt = if lines.is_open() {
                 "   ...> "
+            } else {
+                "dbapi> "
             };
             let line = tokio::task::block_in_place(|| editor.readline(prompt));
             let line = match line {
                 Ok(line) => line,
                 Err(ReadlineError::Interrupted) => {
-                    buffer.clear();
+                    lines.clear();
                     continue;
                 }
                 Err(ReadlineError::Eof) => break,
                 Err(e) => return Err(e.into()),
             };
-            let is_meta = buffer.trim().is_empty() && line.trim_start().starts_with('\\');
-            let statements = if is_meta {
-                vec![line.trim().to_owned()]
-            } else {
-                buffer.push_str(&line);
-                buffer.push('\n');
-                let (statements, rest) = script::split(&buffer);
-                buffer = rest;
-                statements
-            };
+            let is_meta = !lines.is_open() && line.trim_start().starts_with('\\');
+            let statements = lines.push(&line);
             // As bash's `ignorespace`: a line starting with a space stays out of the history.
             if !line.trim().is_empty() && !line.starts_with(' ') {
                 let entry = if is_meta {
@@ -587,10 +579,10 @@ impl Session {
                         self.report(e.as_ref());
                         // The rest of what was typed (or pasted) with the failed statement is
                         // not run: it may have depended on it.
-                        if !buffer.trim().is_empty() || n + 1 < statements.len() {
+                        if lines.is_open() || n + 1 < statements.len() {
                             eprintln!("(the rest of the input after the error was not run)");
                         }
-                        buffer.clear();
+                        lines.clear();
                         break;
                     }
                 }
@@ -605,22 +597,15 @@ impl Session {
     /// the end of the input. The first error stops the script.
     async fn run_stdin(&mut self, params: &Params) -> Result<Ended, BoxError> {
         let mut ended = Ended::Done;
-        let mut buffer = String::new();
+        let mut lines = script::Lines::default();
         let stdin = std::io::stdin();
         loop {
             let mut line = String::new();
             let n = stdin.lock().read_line(&mut line)?;
-            let statements = if buffer.trim().is_empty() && line.trim_start().starts_with('\\') {
-                buffer.clear();
-                vec![line.trim().to_owned()]
+            let statements = if n == 0 {
+                lines.take_rest().into_iter().collect()
             } else {
-                buffer.push_str(&line);
-                let (mut statements, rest) = script::split(&buffer);
-                buffer = rest;
-                if n == 0 && !buffer.is_empty() {
-                    statements.push(buffer.trim().to_owned());
-                }
-                statements
+                lines.push(&line)
             };
             for sql in statements {
                 match self.run_one(&sql, params, false).await {
@@ -691,6 +676,18 @@ impl Session {
         writer.write(batch)?;
         writer.finish(&schema)?;
         Ok(())
+    }
+
+    /// Says what a statement without rows did: with the results in a table, on standard error
+    /// in the other formats (whose output stays data only).
+    fn say(&mut self, text: &str) -> std::io::Result<()> {
+        match self.format {
+            Format::Table => writeln!(self.out, "{text}"),
+            _ => {
+                eprintln!("{text}");
+                Ok(())
+            }
+        }
     }
 
     /// Reports an error and keeps it, in full, for `\errverbose`.
@@ -1012,10 +1009,7 @@ impl Session {
                 } else {
                     format!("OK ({tag})")
                 };
-                match self.format {
-                    Format::Table => writeln!(self.out, "{said}")?,
-                    _ => eprintln!("{said}"),
-                }
+                self.say(&said)?;
             }
             return Ok(());
         };
@@ -1024,11 +1018,7 @@ impl Session {
             // (some servers run it only then), then say what ran instead of an empty table.
             while progress.during(cursor.fetch_batch()).await?.is_some() {}
             if !self.quiet {
-                let said = format!("OK ({})", script::command_tag(sql));
-                match self.format {
-                    Format::Table => writeln!(self.out, "{said}")?,
-                    _ => eprintln!("{said}"),
-                }
+                self.say(&format!("OK ({})", script::command_tag(sql)))?;
             }
             return Ok(());
         }

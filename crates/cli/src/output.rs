@@ -240,8 +240,7 @@ impl<W: Write + Send> ResultWriter<W> {
                         writeln!(out)?;
                     }
                     for (name, f) in names.iter().zip(&formatters) {
-                        let value = f.value(row).to_string();
-                        writeln!(out, "{name:<width$} | {}", shown(&value))?;
+                        writeln!(out, "{name:<width$} | {}", cell(f, row))?;
                     }
                 }
             }
@@ -271,10 +270,7 @@ impl<W: Write + Send> ResultWriter<W> {
         for batch in &batches {
             let formatters = formatters(batch, &options)?;
             for row in 0..batch.num_rows() {
-                let cells: Vec<String> = formatters
-                    .iter()
-                    .map(|f| shown(&f.value(row).to_string()).into_owned())
-                    .collect();
+                let cells: Vec<String> = formatters.iter().map(|f| cell(f, row)).collect();
                 table.add_row(cells);
                 if let Some(r) = table.row_mut(table.row_count() - 1) {
                     r.max_height(1);
@@ -315,6 +311,16 @@ pub fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
         .map_err(|e| format!("cannot create {}: {e}", path.display()))
 }
 
+/// One value as a table shows it: formatted once, escaped only when it has something to
+/// escape (no second copy otherwise).
+fn cell(formatter: &ArrayFormatter<'_>, row: usize) -> String {
+    let text = formatter.value(row).to_string();
+    match shown(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// Text from the server as the terminal may show it: control characters (C0, DEL, C1) and the
 /// Unicode controls that reorder or hide text (bidirectional overrides and isolates, zero-width
 /// characters) escaped as `\n`, `\t`, `\r`, `\x1b` or `\u{202e}`; everything else as it is.
@@ -329,12 +335,12 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            c if !hidden(c) => out.push(c),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if hidden(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
         }
     }
     Cow::Owned(out)

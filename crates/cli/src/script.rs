@@ -38,20 +38,55 @@ pub fn split(script: &str) -> (Vec<String>, String) {
 /// Splits a script file as [`split`] does, with meta-commands: a line starting with `\`
 /// where no statement is open is one meta-command (as the shell and standard input take it).
 pub fn split_script(text: &str) -> (Vec<String>, String) {
-    let mut out = Vec::new();
-    let mut buffer = String::new();
-    for line in text.split_inclusive('\n') {
-        if !has_code(&buffer) && line.trim_start().starts_with('\\') {
-            buffer.clear();
-            out.push(line.trim().to_owned());
-            continue;
+    let mut lines = Lines::default();
+    let out = text
+        .split_inclusive('\n')
+        .flat_map(|line| lines.push(line))
+        .collect();
+    (out, lines.open)
+}
+
+/// Statements as lines arrive (the shell, standard input, script files): a line starting
+/// with `\` where no statement is open is one meta-command; other lines add to the open
+/// statement, which ends at a `;` in code.
+#[derive(Debug, Default)]
+pub struct Lines {
+    /// The unfinished statement (empty when it holds no code).
+    open: String,
+}
+
+impl Lines {
+    /// Takes one line (its newline optional); returns the statements and meta-commands it
+    /// completes.
+    pub fn push(&mut self, line: &str) -> Vec<String> {
+        if !self.is_open() && line.trim_start().starts_with('\\') {
+            return vec![line.trim().to_owned()];
         }
-        buffer.push_str(line);
-        let (mut statements, rest) = split(&buffer);
-        out.append(&mut statements);
-        buffer = rest;
+        // Lines without their newline (the shell's) are joined with one.
+        if self.is_open() && !self.open.ends_with('\n') {
+            self.open.push('\n');
+        }
+        self.open.push_str(line);
+        let (statements, rest) = split(&self.open);
+        self.open = rest;
+        statements
     }
-    (out, buffer)
+
+    /// Whether a statement is open (more lines are needed to end it).
+    pub fn is_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
+    /// Drops the open statement.
+    pub fn clear(&mut self) {
+        self.open.clear();
+    }
+
+    /// The open statement, trimmed, as the last one of the input (at its end); none is left.
+    pub fn take_rest(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.open);
+        Some(rest.trim().to_owned()).filter(|r| !r.is_empty())
+    }
 }
 
 /// Whether a statement has placeholders (`$1`, `$name`, `:name`, `?`) in its code, so that
@@ -86,7 +121,8 @@ pub fn mentions_parameters(sql: &str) -> bool {
 pub fn command_tag(sql: &str) -> String {
     let mut code = String::new();
     let mut i = 0;
-    while i < sql.len() && code.split_whitespace().count() < 8 {
+    // The first words are all that is read: a statement's start is enough to name it.
+    while i < sql.len() && code.len() < 256 {
         match skip_non_code(sql, i) {
             Some(end) => {
                 code.push(' ');
