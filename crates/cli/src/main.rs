@@ -24,6 +24,7 @@ use dbapi::{Connection, Cursor, Params, Value};
 use crate::output::{Format, ResultWriter, TableStyle};
 use crate::progress::Progress;
 
+mod copy;
 mod meta;
 mod output;
 mod profile;
@@ -642,12 +643,26 @@ impl Session {
         }
         self.last_sql = Some(sql.to_owned());
         let interpolated = script::interpolate(sql, &self.vars);
-        let sql = interpolated.as_str();
+        self.execute(&interpolated, params, ctrl_c_cancels, None)
+            .await?;
+        Ok(true)
+    }
+
+    /// Runs one SQL statement and writes its result to the session's output, or to the file of
+    /// a `\copy ... TO` (`target`); the number of rows written. With `ctrl_c_cancels`, Ctrl-C
+    /// cancels it (on the server too).
+    async fn execute(
+        &mut self,
+        sql: &str,
+        params: &Params,
+        ctrl_c_cancels: bool,
+        target: Option<&mut CopyTarget>,
+    ) -> Result<u64, BoxError> {
         let start = std::time::Instant::now();
         let mut cursor = self.conn.cursor()?;
         let token = cursor.cancel_token().ok().filter(|_| ctrl_c_cancels);
         let outcome = {
-            let work = self.run_cursor(cursor.as_mut(), sql, params);
+            let work = self.run_cursor(cursor.as_mut(), sql, params, target);
             tokio::pin!(work);
             match &token {
                 None => work.await,
@@ -662,11 +677,11 @@ impl Session {
                 },
             }
         };
-        outcome?;
+        let rows = outcome?;
         if self.timing {
             eprintln!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1e3);
         }
-        Ok(true)
+        Ok(rows)
     }
 
     /// Writes one batch as a whole result.
@@ -840,6 +855,7 @@ impl Session {
                 };
             }
             Meta::Include(file) => return self.include(&file, params, ctrl_c_cancels).await,
+            Meta::Copy(copy) => self.copy(copy, params, ctrl_c_cancels).await?,
             Meta::Set(None) => {
                 let (names, values) = self
                     .vars
@@ -878,9 +894,128 @@ impl Session {
         Ok(true)
     }
 
-    /// `\d name`: the table's columns, then its keys.
-    async fn describe(&mut self, name: &str) -> Result<(), BoxError> {
-        let wanted = meta::table_ref(name);
+    /// `\copy`: a file into a table, or a query's result into a file.
+    async fn copy(
+        &mut self,
+        copy: copy::Copy,
+        params: &Params,
+        ctrl_c_cancels: bool,
+    ) -> Result<(), BoxError> {
+        match copy {
+            copy::Copy::To {
+                query,
+                file,
+                format,
+            } => {
+                let query = script::interpolate(&query, &self.vars);
+                let created = output::create_file(std::path::Path::new(&file))
+                    .map_err(|e| format!("\\copy: {file}: {e}"))?;
+                let mut target = CopyTarget {
+                    out: Box::new(std::io::BufWriter::new(created)),
+                    format,
+                };
+                let rows = self
+                    .execute(&query, params, ctrl_c_cancels, Some(&mut target))
+                    .await?;
+                target
+                    .out
+                    .flush()
+                    .map_err(|e| format!("\\copy: {file}: {e}"))?;
+                if !self.quiet {
+                    self.say(&format!("COPY {rows}"))?;
+                }
+            }
+            copy::Copy::From {
+                table,
+                file,
+                format,
+            } => {
+                // CSV carries no types: those of the table when it exists, else guessed.
+                let schema = if format == Format::Csv {
+                    self.table_schema(&table).await?
+                } else {
+                    None
+                };
+                let reader = copy::open(&file, format, schema, self.style.null.as_deref())?;
+                let seen = std::sync::Arc::new(copy::Seen::default());
+                let reader = copy::Counted::new(reader, seen.clone());
+                let name = unquoted(&table);
+                let mut progress = Progress::new(self.show_progress, true);
+                let reported = {
+                    let work = dbapi::ConnectionExt::ingest_reader(
+                        self.conn.as_ref(),
+                        name,
+                        dbapi::IngestMode::CreateAppend,
+                        reader,
+                    );
+                    tokio::pin!(work);
+                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+                    loop {
+                        tokio::select! {
+                            reported = &mut work => break reported,
+                            _ = tick.tick() => {
+                                use std::sync::atomic::Ordering::Relaxed;
+                                let none = dbapi::FetchProgress::new(0, None, None);
+                                let (rows, bytes) = (seen.rows.load(Relaxed), seen.bytes.load(Relaxed));
+                                progress.counted(rows, bytes, none);
+                            }
+                            _ = tokio::signal::ctrl_c(), if ctrl_c_cancels => {
+                                return Err(format!(
+                                    "\\copy {table} FROM {file}: cancelled (the upload was abandoned)"
+                                ).into());
+                            }
+                        }
+                    }
+                };
+                let reported = reported.map_err(|e| {
+                    format!(
+                        "\\copy {table} FROM {file}: {}",
+                        output::shown(&e.to_string())
+                    )
+                })?;
+                let read = seen.rows.load(std::sync::atomic::Ordering::Relaxed);
+                drop(progress);
+                if reported >= 0 && u64::try_from(reported).ok() != Some(read) {
+                    return Err(format!(
+                        "\\copy {table} FROM {file}: {read} rows were sent, the server reports {reported}"
+                    )
+                    .into());
+                }
+                if !self.quiet {
+                    self.say(&format!("COPY {read}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The Arrow schema of a table's columns, when the table exists and the server describes
+    /// it (`None` otherwise).
+    async fn table_schema(
+        &self,
+        name: &str,
+    ) -> Result<Option<arrow::datatypes::SchemaRef>, BoxError> {
+        let tables = match self.find_tables(name).await {
+            Ok(tables) => tables,
+            Err(e) if e.is_not_supported() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let [table] = tables.as_slice() else {
+            return Ok(None);
+        };
+        let fields: Vec<arrow::datatypes::Field> = table
+            .columns
+            .iter()
+            .map(|c| arrow::datatypes::Field::new(&c.name, c.data_type.clone(), c.nullable))
+            .collect();
+        Ok(Some(std::sync::Arc::new(arrow::datatypes::Schema::new(
+            fields,
+        ))))
+    }
+
+    /// The tables named `[catalog.][schema.]name`, with their columns.
+    async fn find_tables(&self, name: &str) -> dbapi::Result<Vec<dbapi::metadata::TableInfo>> {
+        let wanted = meta::table_ref(&unquoted(name).replace('"', ""));
         let filter = dbapi::metadata::TableFilter {
             catalog: wanted.catalog.clone(),
             schema_pattern: wanted.schema.clone(),
@@ -900,6 +1035,12 @@ impl Session {
                     .as_ref()
                     .is_none_or(|c| t.catalog.as_ref() == Some(c))
         });
+        Ok(tables)
+    }
+
+    /// `\d name`: the table's columns, then its keys.
+    async fn describe(&mut self, name: &str) -> Result<(), BoxError> {
+        let mut tables = self.find_tables(name).await?;
         let table = match tables.len() {
             0 => return Err(format!("no table named {name}").into()),
             1 => tables.remove(0),
@@ -982,20 +1123,26 @@ impl Session {
         Ok(())
     }
 
-    /// Runs one SQL statement on a cursor and writes its result (or its row count).
+    /// Runs one SQL statement on a cursor and writes its result (or its row count) to the
+    /// session's output or to `target`; the number of rows written.
     async fn run_cursor(
         &mut self,
         cursor: &mut dyn Cursor,
         sql: &str,
         params: &Params,
-    ) -> Result<(), BoxError> {
+        target: Option<&mut CopyTarget>,
+    ) -> Result<u64, BoxError> {
         let bound = if script::mentions_parameters(sql) {
             params.clone()
         } else {
             Params::None
         };
-        let mut progress = Progress::new(self.show_progress, !self.out_is_terminal);
+        let to_terminal = self.out_is_terminal && target.is_none();
+        let mut progress = Progress::new(self.show_progress, !to_terminal);
         progress.during(cursor.execute(sql, bound)).await?;
+        if target.is_some() && cursor.description().is_none_or(|c| c.is_empty()) {
+            return Err("\\copy: the statement returned no result to write".into());
+        }
         let Some(columns) = cursor.description() else {
             let n = cursor.rowcount();
             if !self.quiet {
@@ -1011,7 +1158,7 @@ impl Session {
                 };
                 self.say(&said)?;
             }
-            return Ok(());
+            return Ok(0);
         };
         if columns.is_empty() {
             // A statement without a result (DDL through the query path): read it to its end
@@ -1020,7 +1167,7 @@ impl Session {
             if !self.quiet {
                 self.say(&format!("OK ({})", script::command_tag(sql)))?;
             }
-            return Ok(());
+            return Ok(0);
         }
         let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(
             columns
@@ -1030,25 +1177,48 @@ impl Session {
                 })
                 .collect::<Vec<_>>(),
         ));
-        self.write_result(cursor, schema, &mut progress).await
+        self.write_result(cursor, schema, &mut progress, target)
+            .await
     }
 
+    /// Writes a cursor's result, batch by batch, to the session's output (at most
+    /// `--max-rows` rows) or to all of it to `target`; the number of rows written.
     async fn write_result(
         &mut self,
         cursor: &mut dyn Cursor,
         announced: arrow::datatypes::SchemaRef,
         progress: &mut Progress,
-    ) -> Result<(), BoxError> {
+        target: Option<&mut CopyTarget>,
+    ) -> Result<u64, BoxError> {
         let first = progress.during(cursor.fetch_batch()).await?;
         let schema = first.as_ref().map_or(announced, |b| b.schema());
-        let mut writer = ResultWriter::new(&mut self.out, self.format, &schema, &self.style)?;
+        let (out, format, style, max_rows): (&mut (dyn Write + Send), _, _, _) = match target {
+            // A file of `\copy` gets every row, with its header (it is read back by
+            // `\copy FROM`).
+            Some(target) => (
+                &mut target.out,
+                target.format,
+                TableStyle {
+                    tuples_only: false,
+                    ..self.style.clone()
+                },
+                None,
+            ),
+            None => (
+                &mut self.out,
+                self.format,
+                self.style.clone(),
+                self.max_rows,
+            ),
+        };
+        let mut writer = ResultWriter::new(&mut *out, format, &schema, &style)?;
         let mut shown = 0_u64;
         let mut left_out = false;
         let mut next = first;
         loop {
             let Some(batch) = next else { break };
             progress.batch(&batch, cursor.fetch_progress());
-            let room = self.max_rows.map_or(u64::MAX, |max| max - shown);
+            let room = max_rows.map_or(u64::MAX, |max| max - shown);
             let rows = batch.num_rows() as u64;
             if rows > room {
                 // `room` < `rows`, a usize: the cast is exact.
@@ -1060,19 +1230,35 @@ impl Session {
             writer.write(&batch)?;
             shown += rows;
             next = progress.during(cursor.fetch_batch()).await?;
-            if self.max_rows == Some(shown) && next.as_ref().is_some_and(|b| b.num_rows() > 0) {
+            if max_rows == Some(shown) && next.as_ref().is_some_and(|b| b.num_rows() > 0) {
                 left_out = true;
                 break;
             }
         }
         writer.finish(&schema)?;
         if left_out {
-            self.out.flush()?;
+            out.flush()?;
             // The rest of the result is not read: closing the cursor ends its streams.
             eprintln!("(only the first {shown} rows are shown: --max-rows)");
         }
-        Ok(())
+        Ok(shown)
     }
+}
+
+/// Where `\\copy ... TO` writes a result.
+struct CopyTarget {
+    /// The file.
+    out: Box<dyn Write + Send>,
+    /// Its format.
+    format: Format,
+}
+
+/// A table name as the driver's ingest takes it: `"My Table"` is `My Table`.
+fn unquoted(name: &str) -> &str {
+    name.strip_prefix('"')
+        .and_then(|n| n.strip_suffix('"'))
+        .filter(|n| !n.contains('"'))
+        .unwrap_or(name)
 }
 
 /// Where the shell keeps its history: `DBAPI_HISTORY`, else `~/.dbapi_history`.

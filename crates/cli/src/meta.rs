@@ -18,6 +18,8 @@ pub const HELP: &str = "\
 \\timing          toggle printing how long each statement took
 \\o [FILE]        write results to FILE (no FILE: back to standard output)
 \\i FILE          run the statements of FILE
+\\copy TABLE FROM FILE [(FORMAT F)]     load a CSV, Parquet or Arrow IPC file into TABLE
+\\copy (QUERY) TO FILE [(FORMAT F)]     write a query's result (or TABLE) to FILE
 \\set [NAME [VALUE]]  set a variable (none: list them); SQL takes :NAME, :'NAME' (a
                  string literal) and :\"NAME\" (an identifier)
 \\unset NAME      remove a variable
@@ -50,6 +52,8 @@ pub enum Meta {
     Output(Option<String>),
     /// `\i file`.
     Include(String),
+    /// `\copy ...`.
+    Copy(crate::copy::Copy),
     /// `\set [name [value]]`.
     Set(Option<(String, String)>),
     /// `\unset name`.
@@ -92,6 +96,7 @@ impl Meta {
             ("\\o", file) => Meta::Output(file),
             ("\\i", Some(file)) => Meta::Include(file),
             ("\\i", None) => return Err("\\i needs a file name".into()),
+            ("\\copy", arg) => Meta::Copy(crate::copy::Copy::parse(arg.as_deref().unwrap_or(""))?),
             ("\\set", None) => Meta::Set(None),
             ("\\set", Some(rest)) => {
                 let (name, value) = rest

@@ -78,12 +78,22 @@ impl Progress {
             self.bar.finish_and_clear();
             return;
         }
-        self.rows += batch.num_rows() as u64;
-        self.bytes += batch
+        let bytes = batch
             .columns()
             .iter()
             .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
             .sum::<u64>();
+        self.counted(
+            self.rows + batch.num_rows() as u64,
+            self.bytes + bytes,
+            progress,
+        );
+    }
+
+    /// Shows rows and bytes done so far (e.g. read from a file being loaded).
+    pub fn counted(&mut self, rows: u64, bytes: u64, progress: FetchProgress) {
+        self.rows = rows;
+        self.bytes = bytes;
         self.bar.set_message(describe(
             self.rows,
             self.bytes,

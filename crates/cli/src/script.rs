@@ -233,6 +233,32 @@ pub fn changes_rows(tag: &str) -> bool {
     )
 }
 
+/// The index of the `)` closing the `(` at byte `open`, parentheses in strings, quoted
+/// identifiers and comments not counted; `None` when it is not closed.
+pub fn closing_paren(sql: &str, open: usize) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    let mut depth = 0_usize;
+    let mut i = open;
+    while i < bytes.len() {
+        if let Some(end) = skip_non_code(sql, i) {
+            i = end;
+            continue;
+        }
+        match bytes[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 fn push(statements: &mut Vec<String>, text: &str) {
     let text = text.trim();
     if has_code(text) {

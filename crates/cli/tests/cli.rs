@@ -1069,3 +1069,78 @@ fn progress_shows_on_a_terminal_only() {
     assert!(!seen.contains("rows/s"), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn copy_round_trips_a_million_rows_in_each_format() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-copy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dbapi"));
+    // `\N` for NULL, so that CSV keeps NULL apart from the empty string.
+    command
+        .args([&url, "--ascii", "--null", "\\N"])
+        .env("DBAPI_HISTORY", file("history"))
+        .env("TERM", "dumb")
+        .env_remove("DATABASE_URL");
+    let mut shell = rexpect::session::spawn_command(command, Some(120_000)).unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    // NULLs, empty strings, quotes and commas, fractions, decimals, time zones.
+    shell
+        .send_line(
+            "CREATE TABLE src AS SELECT value AS id, \
+             CASE WHEN value % 11 = 0 THEN '' WHEN value % 13 = 0 THEN NULL \
+             ELSE concat('s,\"', value) END AS s, \
+             CASE WHEN value % 5 = 0 THEN NULL ELSE 1.0 / (value + 1) END AS f, \
+             arrow_cast(value, 'Decimal128(12, 2)') AS d, \
+             arrow_cast(value * 1000003, 'Timestamp(Microsecond, Some(\"+01:00\"))') AS ts \
+             FROM range(1000000);",
+        )
+        .unwrap();
+    shell.exp_string("OK (CREATE TABLE)").unwrap();
+    for (format, name) in [("csv", "c"), ("parquet", "p"), ("arrow", "a")] {
+        let path = file(&format!("src.{format}"));
+        shell
+            .send_line(&format!("\\copy (SELECT * FROM src) TO '{path}'"))
+            .unwrap();
+        shell.exp_string("COPY 1000000").unwrap();
+        // CSV carries no types: the table exists, so its columns give them.
+        shell
+            .send_line(&format!("CREATE TABLE {name} AS SELECT * FROM src LIMIT 0;"))
+            .unwrap();
+        shell.exp_string("OK (CREATE TABLE)").unwrap();
+        shell
+            .send_line(&format!("\\copy {name} FROM '{path}'"))
+            .unwrap();
+        shell.exp_string("COPY 1000000").unwrap();
+    }
+    // Count and content: nothing missing, nothing added, in each format.
+    shell.send_line("\\format csv").unwrap();
+    let checks: Vec<String> = ["c", "p", "a"]
+        .iter()
+        .map(|t| {
+            format!(
+                "(SELECT count(*) FROM {t}) AS {t}_rows, \
+                 (SELECT count(*) FROM (SELECT * FROM src EXCEPT ALL SELECT * FROM {t})) AS {t}_missing, \
+                 (SELECT count(*) FROM (SELECT * FROM {t} EXCEPT ALL SELECT * FROM src)) AS {t}_added, \
+                 (SELECT sum(length(s)) FROM {t}) = (SELECT sum(length(s)) FROM src) AS {t}_sum"
+            )
+        })
+        .collect();
+    shell
+        .send_line(&format!("SELECT {};", checks.join(", ")))
+        .unwrap();
+    shell
+        .exp_string("1000000,0,0,true,1000000,0,0,true,1000000,0,0,true")
+        .unwrap();
+    // A file that is not of its format says which file and why.
+    shell
+        .send_line(&format!("\\copy p FROM '{}' (FORMAT parquet)", file("src.csv")))
+        .unwrap();
+    shell.exp_string("src.csv").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    shell.send_line("\\q").unwrap();
+    shell.exp_eof().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
