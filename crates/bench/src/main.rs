@@ -13,7 +13,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::{Parser, Subcommand};
-use dbapi::{Connection, Params, Registry};
+use dbapi::{Connection, CursorExt, Params, Registry};
 use dbapi_flightsql::FlightSqlDriver;
 use dbapi_flightsql_server::{CompressionEncoding, Server, generated, overrides};
 use futures::StreamExt;
@@ -87,6 +87,19 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         reps: usize,
     },
+    /// Only the `\\copy` figures: the command-line client loading a Parquet file of the
+    /// table, against `Connection::ingest` of the same batches.
+    Copy {
+        /// Rows in the table.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: usize,
+        /// Repetitions of each measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// The command-line client (`dbapi`); by default the one next to this program.
+        #[arg(long)]
+        cli: Option<String>,
+    },
     /// Only the hostile-server figures: the peak memory of each lie a server can tell, against
     /// the 64 MiB limit.
     Hostile,
@@ -148,6 +161,22 @@ async fn main() -> Result<(), BoxError> {
         }) => profile(rows, path, times).await,
         Some(Cmd::Compression { rows, reps }) => {
             for figure in compression(rows, reps.max(1)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
+        Some(Cmd::Copy {
+            rows,
+            reps,
+            ref cli,
+        }) => {
+            let cli = match cli {
+                Some(path) => std::path::PathBuf::from(path),
+                None => std::env::current_exe()?.with_file_name("dbapi"),
+            };
+            let server = spawn_server(rows, 1)?;
+            let url = format!("flightsql://{}?tls=false", server.addr);
+            for figure in copy(&cli, &url, rows, reps.max(1)).await? {
                 figure.print();
             }
             Ok(())
@@ -466,9 +495,24 @@ fn cli_export(
     }
     let out = std::env::temp_dir().join(format!("dbapi-bench-export-{}.csv", std::process::id()));
     let out_arg = out.to_str().ok_or("the temporary directory is not UTF-8")?;
+    let (peak, elapsed) = watched(
+        cli,
+        &[url, "-q", "--format", "csv", "--out", out_arg, "-c", sql],
+    )?;
+    let written = BufReader::new(std::fs::File::open(&out)?).lines().count();
+    std::fs::remove_file(&out)?;
+    if written != rows + 1 {
+        return Err(format!("the CSV export has {written} lines for {rows} rows").into());
+    }
+    Ok((peak, elapsed))
+}
+
+/// Runs the command-line client with `args`, watching its peak RSS; returns (peak RSS in MiB,
+/// duration). Its failure is an error.
+fn watched(cli: &std::path::Path, args: &[&str]) -> Result<(f64, Duration), BoxError> {
     let start = Instant::now();
     let mut child = Command::new(cli)
-        .args([url, "-q", "--format", "csv", "--out", out_arg, "-c", sql])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()?;
@@ -492,14 +536,105 @@ fn cli_export(
     };
     let elapsed = start.elapsed();
     if !status.success() {
-        return Err(format!("the command-line client failed: {status}").into());
-    }
-    let written = BufReader::new(std::fs::File::open(&out)?).lines().count();
-    std::fs::remove_file(&out)?;
-    if written != rows + 1 {
-        return Err(format!("the CSV export has {written} lines for {rows} rows").into());
+        return Err(format!("the command-line client failed: {status} ({args:?})").into());
     }
     Ok((peak_kib as f64 / 1024.0, elapsed))
+}
+
+/// The `\\copy FROM` figures: the client loads a Parquet file of `numbers` (which it wrote
+/// with `\\copy TO`), against `Connection::ingest` of the same batches, read into memory
+/// beforehand; interleaved, medians. Memory is the client's peak RSS above that of a client
+/// that only connects and runs `SELECT 1`.
+async fn copy(
+    cli: &std::path::Path,
+    url: &str,
+    rows: usize,
+    reps: usize,
+) -> Result<Vec<Figure>, BoxError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    if !cli.exists() {
+        return Err(format!("the command-line client is not at {}", cli.display()).into());
+    }
+    let path =
+        std::env::temp_dir().join(format!("dbapi-bench-copy-{}.parquet", std::process::id()));
+    let file = path
+        .to_str()
+        .ok_or("the temporary directory is not UTF-8")?;
+    let (_, write_t) = watched(
+        cli,
+        &[url, "-q", "-c", &format!("\\copy numbers TO '{file}'")],
+    )?;
+    // The batches as the client reads them (its batch size), in memory.
+    let batches: Vec<arrow::record_batch::RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path)?)?
+            .with_batch_size(65_536)
+            .build()?
+            .collect::<Result<_, _>>()?;
+    let in_file: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if in_file != rows {
+        return Err(format!("the Parquet file holds {in_file} rows, not {rows}").into());
+    }
+    let conn = registry().connect(url).await?;
+    let (idle, _) = watched(cli, &[url, "-q", "-c", "SELECT 1"])?;
+    let (mut base_t, mut cli_t, mut peak) = (vec![], vec![], 0.0_f64);
+    for _ in 0..reps {
+        let stream = futures::stream::iter(batches.clone().into_iter().map(Ok)).boxed();
+        let start = Instant::now();
+        let loaded = conn
+            .ingest("copy_base", dbapi::IngestMode::Replace, stream)
+            .await?;
+        base_t.push(start.elapsed());
+        if usize::try_from(loaded).ok() != Some(rows) {
+            return Err(format!("ingest loaded {loaded} rows, not {rows}").into());
+        }
+        let (mib, t) = watched(
+            cli,
+            &[url, "-q", "-c", &format!("\\copy copy_cli FROM '{file}'")],
+        )?;
+        cli_t.push(t);
+        peak = peak.max(mib);
+        let mut cursor = conn.cursor()?;
+        cursor
+            .execute("SELECT count(*) FROM copy_cli", Params::None)
+            .await?;
+        let n = cursor.fetch_scalar::<i64>().await?;
+        if usize::try_from(n).ok() != Some(rows) {
+            return Err(format!("\\copy loaded {n} rows, not {rows}").into());
+        }
+        cursor.execute("DROP TABLE copy_cli", Params::None).await?;
+        for table in ["copy_base"] {
+            cursor
+                .execute(&format!("DROP TABLE {table}"), Params::None)
+                .await?;
+        }
+    }
+    std::fs::remove_file(&path)?;
+    let (base, cli_median) = (median(base_t), median(cli_t));
+    // Throughput: the baseline's time over the client's.
+    let ratio = secs(base) / secs(cli_median);
+    Ok(vec![
+        Figure {
+            name: format!("cli_copy_from_parquet_{rows}_rows"),
+            value: secs(cli_median),
+            unit: "s",
+            baseline_name: Some(format!(
+                "Connection::ingest of the same batches in memory ({:.3} s), as throughput",
+                secs(base)
+            )),
+            ratio: Some(ratio),
+            target: Some("≥ 0.8".into()),
+            met: Some(ratio >= 0.8),
+        },
+        Figure::memory(
+            format!("cli_copy_from_parquet_{rows}_rows_peak_rss"),
+            peak - idle,
+        ),
+        Figure::plain(
+            &format!("cli_copy_to_parquet_{rows}_rows"),
+            secs(write_t),
+            "s",
+        ),
+    ])
 }
 
 fn registry() -> Registry {
@@ -1407,15 +1542,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
     ))?;
 
     // 8: the command-line client exporting the table to CSV: peak memory, full vs a tenth.
-    if let Some(cli) = cli {
+    if let Some(cli) = &cli {
         eprintln!("command-line client CSV export ...");
         let (cli_small, cli_small_t) = cli_export(
-            &cli,
+            cli,
             &url,
             &format!("SELECT * FROM numbers WHERE id < {small}"),
             small,
         )?;
-        let (cli_full, cli_full_t) = cli_export(&cli, &url, all, rows)?;
+        let (cli_full, cli_full_t) = cli_export(cli, &url, all, rows)?;
         report.push(Figure {
             name: format!("cli_csv_export_{rows}_rows_peak_rss"),
             value: cli_full,
@@ -1435,6 +1570,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
             secs(cli_small_t),
             "s",
         ))?;
+    }
+
+    // 8b: the command-line client loading a Parquet file with `\\copy`.
+    if let Some(cli) = &cli {
+        eprintln!("command-line client \\copy FROM Parquet ...");
+        report.extend(copy(cli, &url, rows, reps).await?)?;
     }
 
     // 9: compression on the wire: gRPC message compression and IPC body compression.

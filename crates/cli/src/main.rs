@@ -24,9 +24,12 @@ use dbapi::{Connection, Cursor, Params, Value};
 use crate::output::{Format, ResultWriter, TableStyle};
 use crate::progress::Progress;
 
+mod complete;
 mod copy;
+mod demo;
 mod meta;
 mod output;
+mod pager;
 mod profile;
 mod progress;
 mod script;
@@ -399,12 +402,7 @@ async fn run(mut args: Args) -> Result<Ended, BoxError> {
         args.url = profile.url;
     }
     let demo = if args.demo {
-        Some(
-            dbapi_flightsql_server::Server::builder()
-                .demo()
-                .start()
-                .await?,
-        )
+        Some(demo::start().await?)
     } else {
         None
     };
@@ -472,6 +470,12 @@ struct Session {
     out_is_terminal: bool,
     /// Whether to show progress on standard error (a terminal, and not `--quiet`).
     show_progress: bool,
+    /// The pager command (`None`: paging off in the environment).
+    pager: Option<String>,
+    /// Whether tall tables go through the pager (`\\pset pager`).
+    pager_on: bool,
+    /// The names Tab completes, in the shell (`\\refresh` and `\\c` fetch them again).
+    names: Option<std::sync::Arc<std::sync::RwLock<complete::Names>>>,
 }
 
 impl Session {
@@ -502,6 +506,9 @@ impl Session {
             out,
             out_is_terminal: args.out.is_none() && std::io::stdout().is_terminal(),
             show_progress: !args.quiet && std::io::stderr().is_terminal(),
+            pager: pager::command(),
+            pager_on: true,
+            names: None,
         })
     }
 
@@ -530,7 +537,17 @@ impl Session {
     /// server too, where the driver can) or clears the line being typed, Ctrl-D quits.
     async fn repl(&mut self, params: &Params) -> Result<Ended, BoxError> {
         use rustyline::error::ReadlineError;
-        let mut editor = rustyline::DefaultEditor::new()?;
+        let names = std::sync::Arc::default();
+        self.names = Some(std::sync::Arc::clone(&names));
+        if let Err(e) = self.refresh_names(false).await {
+            eprintln!(
+                "warning: Tab completes no names: {}",
+                output::shown(&e.to_string())
+            );
+        }
+        let mut editor =
+            rustyline::Editor::<complete::SqlHelper, rustyline::history::FileHistory>::new()?;
+        editor.set_helper(Some(complete::SqlHelper::new(names)));
         let history = history_file();
         if let Some(path) = &history {
             // A missing history file is a first session.
@@ -687,10 +704,32 @@ impl Session {
     /// Writes one batch as a whole result.
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
         let schema = batch.schema();
-        let mut writer = ResultWriter::new(&mut self.out, self.format, &schema, &self.style)?;
+        let mut paged = self.pager()?;
+        let out: &mut (dyn Write + Send) = match &mut paged {
+            Some(paged) => paged,
+            None => &mut self.out,
+        };
+        let mut writer = ResultWriter::new(out, self.format, &schema, &self.style)?;
         writer.write(batch)?;
         writer.finish(&schema)?;
+        if let Some(paged) = paged {
+            tokio::task::block_in_place(|| paged.finish())?;
+        }
         Ok(())
+    }
+
+    /// Output through the pager for the next result, when it goes to the terminal as a table
+    /// and paging is on.
+    fn pager(&mut self) -> std::io::Result<Option<pager::Paged>> {
+        if !(self.out_is_terminal && self.pager_on && self.format == Format::Table) {
+            return Ok(None);
+        }
+        let (Some(command), Some(height)) = (&self.pager, pager::terminal_height()) else {
+            return Ok(None);
+        };
+        // What was written before goes out first.
+        self.out.flush()?;
+        Ok(Some(pager::Paged::new(command.clone(), height)))
     }
 
     /// Says what a statement without rows did: with the results in a table, on standard error
@@ -840,6 +879,15 @@ impl Session {
                     }
                 }
             }
+            Meta::Pager(on) => {
+                self.pager_on = on.unwrap_or(!self.pager_on);
+                let state = match (&self.pager, self.pager_on) {
+                    (Some(command), true) => format!("on ({command})"),
+                    (None, true) => "on, but DBAPI_PAGER or PAGER is empty".to_owned(),
+                    (_, false) => "off".to_owned(),
+                };
+                eprintln!("Pager usage is {state}.");
+            }
             Meta::Timing => {
                 self.timing = !self.timing;
                 eprintln!("Timing is {}.", if self.timing { "on" } else { "off" });
@@ -886,12 +934,88 @@ impl Session {
                 if !self.quiet {
                     eprintln!("connected to {}", self.shown_url);
                 }
+                if let Err(e) = self.refresh_names(false).await {
+                    eprintln!(
+                        "warning: Tab completes no names: {}",
+                        output::shown(&e.to_string())
+                    );
+                }
             }
+            Meta::Refresh => self.refresh_names(true).await?,
+            Meta::SqlHelp(topic) => self.sql_help(topic.as_deref()).await?,
             Meta::ConnInfo => writeln!(self.out, "{}", self.shown_url)?,
             Meta::Help => writeln!(self.out, "{}", meta::HELP)?,
             Meta::Quit => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Fetches the names Tab completes (in the shell; elsewhere there is nothing to
+    /// complete): tables with their columns, and the server's keywords, asked at once (one
+    /// round trip). A server without metadata leaves keywords only. `say`: report the count.
+    async fn refresh_names(&mut self, say: bool) -> Result<(), BoxError> {
+        let Some(names) = &self.names else {
+            if say {
+                eprintln!("nothing to refresh: Tab completion is for the interactive shell");
+            }
+            return Ok(());
+        };
+        let filter = dbapi::metadata::TableFilter::new().with_columns();
+        let (tables, info) = tokio::join!(self.conn.tables(&filter), self.conn.server_info());
+        let tables = match tables {
+            Ok(tables) => tables,
+            Err(e) if e.is_not_supported() => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let keywords = info.map(|i| i.keywords).unwrap_or_default();
+        let fresh = complete::Names::new(&tables, &keywords);
+        if say {
+            eprintln!(
+                "{} tables, {} names and {} server keywords to complete",
+                tables.len(),
+                fresh.objects.len(),
+                fresh.keywords.len()
+            );
+        }
+        *names.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        Ok(())
+    }
+
+    /// `\h [TOPIC]`: a statement's synopsis; without one, the topics and the keywords the
+    /// server lists.
+    async fn sql_help(&mut self, topic: Option<&str>) -> Result<(), BoxError> {
+        let Some(topic) = topic else {
+            let topics: Vec<&str> = meta::SYNOPSES.iter().map(|(name, _)| *name).collect();
+            writeln!(self.out, "Synopses (\\h NAME): {}", topics.join(", "))?;
+            let keywords = match self.conn.server_info().await {
+                Ok(info) => info.keywords,
+                Err(e) if e.is_not_supported() => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            if keywords.is_empty() {
+                writeln!(self.out, "The server does not list its SQL keywords.")?;
+            } else {
+                let shown: Vec<String> = keywords
+                    .iter()
+                    .map(|k| output::shown(k).into_owned())
+                    .collect();
+                writeln!(
+                    self.out,
+                    "Keywords of this server beyond SQL-92 ({}):",
+                    shown.len()
+                )?;
+                writeln!(self.out, "{}", shown.join(" "))?;
+            }
+            return Ok(());
+        };
+        let found = meta::synopses(topic);
+        if found.is_empty() {
+            return Err(format!("no help for {topic:?}: \\h lists the statements it knows").into());
+        }
+        for (name, synopsis) in found {
+            writeln!(self.out, "{name}\n{synopsis}\n")?;
+        }
+        Ok(())
     }
 
     /// `\copy`: a file into a table, or a query's result into a file.
@@ -1192,6 +1316,12 @@ impl Session {
     ) -> Result<u64, BoxError> {
         let first = progress.during(cursor.fetch_batch()).await?;
         let schema = first.as_ref().map_or(announced, |b| b.schema());
+        let mut paged = if target.is_none() {
+            self.pager()?
+        } else {
+            None
+        };
+        let quit = paged.as_ref().map(pager::Paged::quit_flag);
         let (out, format, style, max_rows): (&mut (dyn Write + Send), _, _, _) = match target {
             // A file of `\copy` gets every row, with its header (it is read back by
             // `\copy FROM`).
@@ -1204,12 +1334,13 @@ impl Session {
                 },
                 None,
             ),
-            None => (
-                &mut self.out,
-                self.format,
-                self.style.clone(),
-                self.max_rows,
-            ),
+            None => {
+                let out: &mut (dyn Write + Send) = match &mut paged {
+                    Some(paged) => paged,
+                    None => &mut self.out,
+                };
+                (out, self.format, self.style.clone(), self.max_rows)
+            }
         };
         let mut writer = ResultWriter::new(&mut *out, format, &schema, &style)?;
         let mut shown = 0_u64;
@@ -1229,6 +1360,13 @@ impl Session {
             }
             writer.write(&batch)?;
             shown += rows;
+            if quit
+                .as_ref()
+                .is_some_and(|q| q.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                // The pager was quit: the rest is not read (closing the cursor ends it).
+                break;
+            }
             next = progress.during(cursor.fetch_batch()).await?;
             if max_rows == Some(shown) && next.as_ref().is_some_and(|b| b.num_rows() > 0) {
                 left_out = true;
@@ -1240,6 +1378,9 @@ impl Session {
             out.flush()?;
             // The rest of the result is not read: closing the cursor ends its streams.
             eprintln!("(only the first {shown} rows are shown: --max-rows)");
+        }
+        if let Some(paged) = paged {
+            tokio::task::block_in_place(|| paged.finish())?;
         }
         Ok(shown)
     }

@@ -1,5 +1,5 @@
-//! Meta-commands in the psql habit: `\l`, `\dn`, `\dt`, `\d`, `\x`, `\format`, `\timing`,
-//! `\o`, `\i`, `\set`, `\unset`, `\c`, `\watch`, `\errverbose`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
+//! Meta-commands in the psql habit: `\l`, `\dn`, `\dt`, `\d`, `\x`, `\format`, `\timing`, `\pset`,
+//! `\o`, `\i`, `\set`, `\unset`, `\c`, `\watch`, `\errverbose`, `\h`, `\refresh`, `\conninfo`, `\?`, `\q`. Their answers are written like query results.
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ pub const HELP: &str = "\
 \\x               toggle expanded display
 \\format FORMAT   table, csv, json, ndjson, arrow or parquet
 \\timing          toggle printing how long each statement took
+\\pset pager [on|off]  tall tables through $DBAPI_PAGER, $PAGER or less -SRFX (toggle)
 \\o [FILE]        write results to FILE (no FILE: back to standard output)
 \\i FILE          run the statements of FILE
 \\copy TABLE FROM FILE [(FORMAT F)]     load a CSV, Parquet or Arrow IPC file into TABLE
@@ -26,6 +27,8 @@ pub const HELP: &str = "\
 \\c URL           connect to URL instead (the shell and its settings stay)
 \\watch [SEC [N]] run the last statement again every SEC seconds (2), N times or until Ctrl-C
 \\errverbose      the last error in full (kind, code, causes)
+\\h [STATEMENT]  SQL synopsis of a statement; without one, the topics and the server's keywords
+\\refresh         fetch the names Tab completes again (tables, columns, keywords)
 \\conninfo        the connection (secrets hidden)
 \\?               this help
 \\q               quit
@@ -46,6 +49,8 @@ pub enum Meta {
     Expanded,
     /// `\format name`.
     Format(String),
+    /// `\pset pager [on|off]` (none: toggle).
+    Pager(Option<bool>),
     /// `\timing`.
     Timing,
     /// `\o [file]`.
@@ -69,6 +74,10 @@ pub enum Meta {
     },
     /// `\errverbose`.
     ErrVerbose,
+    /// `\refresh`.
+    Refresh,
+    /// `\h [topic]`.
+    SqlHelp(Option<String>),
     /// `\conninfo`.
     ConnInfo,
     /// `\?`.
@@ -93,6 +102,19 @@ impl Meta {
             ("\\x", None) => Meta::Expanded,
             ("\\format", Some(format)) => Meta::Format(format),
             ("\\timing", None) => Meta::Timing,
+            ("\\pset", Some(arg)) => {
+                let words: Vec<&str> = arg.split_whitespace().collect();
+                match words.as_slice() {
+                    ["pager"] => Meta::Pager(None),
+                    ["pager", "on" | "true" | "1"] => Meta::Pager(Some(true)),
+                    ["pager", "off" | "false" | "0"] => Meta::Pager(Some(false)),
+                    _ => {
+                        return Err(format!(
+                            "\\pset: {arg:?} is not supported; \\pset pager [on|off] is"
+                        ));
+                    }
+                }
+            }
             ("\\o", file) => Meta::Output(file),
             ("\\i", Some(file)) => Meta::Include(file),
             ("\\i", None) => return Err("\\i needs a file name".into()),
@@ -139,6 +161,8 @@ impl Meta {
                 Meta::Watch { seconds, times }
             }
             ("\\errverbose", None) => Meta::ErrVerbose,
+            ("\\refresh", None) => Meta::Refresh,
+            ("\\h" | "\\help", topic) => Meta::SqlHelp(topic),
             ("\\conninfo", None) => Meta::ConnInfo,
             ("\\?", None) => Meta::Help,
             ("\\q", None) => Meta::Quit,
@@ -155,6 +179,61 @@ impl Meta {
             }
         })
     }
+}
+
+/// The synopses of `\h`: the common statements, in the SQL most servers take (a server's
+/// dialect may differ; its own keywords are listed by `\h`).
+pub const SYNOPSES: &[(&str, &str)] = &[
+    (
+        "SELECT",
+        "[WITH name AS (query) [, ...]]\nSELECT [DISTINCT] expression [AS name] [, ...]\n           [FROM from_item [, ...]] [WHERE condition]\n  [GROUP BY expression [, ...]]          [HAVING condition]\n  [{UNION | INTERSECT | EXCEPT} [ALL] select]\n           [ORDER BY expression [ASC | DESC] [NULLS {FIRST | LAST}] [, ...]]\n           [LIMIT count] [OFFSET start]",
+    ),
+    (
+        "INSERT",
+        "INSERT INTO table [(column [, ...])]\n  { VALUES (expression [, ...]) [, ...] | query }",
+    ),
+    (
+        "UPDATE",
+        "UPDATE table SET column = expression [, ...] [WHERE condition]",
+    ),
+    ("DELETE", "DELETE FROM table [WHERE condition]"),
+    (
+        "CREATE TABLE",
+        "CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name (column type [NOT NULL] [, ...])\n         CREATE TABLE name AS query",
+    ),
+    (
+        "CREATE VIEW",
+        "CREATE [OR REPLACE] VIEW name [(column [, ...])] AS query",
+    ),
+    ("DROP TABLE", "DROP TABLE [IF EXISTS] name [, ...]"),
+    ("DROP VIEW", "DROP VIEW [IF EXISTS] name [, ...]"),
+    ("EXPLAIN", "EXPLAIN [ANALYZE] [VERBOSE] statement"),
+    ("BEGIN", "BEGIN [TRANSACTION]  -- then COMMIT or ROLLBACK"),
+    ("COMMIT", "COMMIT [TRANSACTION]"),
+    ("ROLLBACK", "ROLLBACK [TRANSACTION]"),
+];
+
+/// The synopses of the statements `topic` names (`\h select`, `\h create table t`) or
+/// begins (`\h create`: both `CREATE` statements).
+pub fn synopses(topic: &str) -> Vec<(&'static str, &'static str)> {
+    let topic = topic
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
+    let named: Vec<_> = SYNOPSES
+        .iter()
+        .filter(|(name, _)| topic == *name || topic.starts_with(&format!("{name} ")))
+        .copied()
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    SYNOPSES
+        .iter()
+        .filter(|(name, _)| name.starts_with(&topic))
+        .copied()
+        .collect()
 }
 
 /// A batch of text columns.
@@ -212,6 +291,29 @@ mod tests {
                 .contains("needs a table name")
         );
         assert!(Meta::parse("\\zz").unwrap_err().contains("unknown"));
+    }
+
+    #[test]
+    fn sql_help_finds_statements() {
+        let names = |topic: &str| synopses(topic).iter().map(|s| s.0).collect::<Vec<_>>();
+        assert_eq!(names("select"), ["SELECT"]);
+        assert_eq!(names("create  table t"), ["CREATE TABLE"]);
+        assert_eq!(names("CREATE"), ["CREATE TABLE", "CREATE VIEW"]);
+        assert!(names("vacuum").is_empty());
+        assert_eq!(
+            Meta::parse("\\h insert"),
+            Ok(Meta::SqlHelp(Some("insert".into())))
+        );
+        assert_eq!(Meta::parse("\\refresh"), Ok(Meta::Refresh));
+        assert_eq!(
+            Meta::parse("\\pset pager off"),
+            Ok(Meta::Pager(Some(false)))
+        );
+        assert!(
+            Meta::parse("\\pset border 2")
+                .unwrap_err()
+                .contains("not supported")
+        );
     }
 
     #[test]

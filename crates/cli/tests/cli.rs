@@ -738,6 +738,15 @@ fn tokens_come_from_the_environment_and_are_never_printed() {
 }
 
 #[test]
+#[cfg(not(feature = "demo"))]
+fn without_its_feature_the_demo_says_how_to_get_it() {
+    let out = dbapi(&["--demo", "-c", "SELECT 1"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--features demo"), "{}", stderr(&out));
+}
+
+#[test]
+#[cfg(feature = "demo")]
 fn the_demo_needs_no_server() {
     let out = dbapi(
         &[
@@ -1107,7 +1116,9 @@ fn copy_round_trips_a_million_rows_in_each_format() {
         shell.exp_string("COPY 1000000").unwrap();
         // CSV carries no types: the table exists, so its columns give them.
         shell
-            .send_line(&format!("CREATE TABLE {name} AS SELECT * FROM src LIMIT 0;"))
+            .send_line(&format!(
+                "CREATE TABLE {name} AS SELECT * FROM src LIMIT 0;"
+            ))
             .unwrap();
         shell.exp_string("OK (CREATE TABLE)").unwrap();
         shell
@@ -1136,10 +1147,119 @@ fn copy_round_trips_a_million_rows_in_each_format() {
         .unwrap();
     // A file that is not of its format says which file and why.
     shell
-        .send_line(&format!("\\copy p FROM '{}' (FORMAT parquet)", file("src.csv")))
+        .send_line(&format!(
+            "\\copy p FROM '{}' (FORMAT parquet)",
+            file("src.csv")
+        ))
         .unwrap();
     shell.exp_string("src.csv").unwrap();
     shell.exp_string("dbapi> ").unwrap();
+    shell.send_line("\\q").unwrap();
+    shell.exp_eof().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shell on a pseudo-terminal of 24 lines: Tab completes a table and a column, a tall
+/// table goes through the pager (a script recording what it gets) and a short one does not,
+/// `\set` with a quote, `\i`, `\watch` stopped by Ctrl-C, `\c` to another server.
+#[test]
+fn the_shell_completes_pages_and_keeps_its_session() {
+    use std::time::Duration;
+
+    let running = start(Options::default());
+    let other = start(Options::default());
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-shell-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let paged = dir.join("paged");
+    let script = dir.join("script.sql");
+    std::fs::write(&script, "SELECT 'from the file' AS included;\n").unwrap();
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "stty rows 24 cols 120; exec '{}' '{url}' --ascii",
+            env!("CARGO_BIN_EXE_dbapi")
+        ))
+        .env("DBAPI_HISTORY", dir.join("history"))
+        .env("PAGER", format!("cat > '{}'", paged.display()))
+        .env_remove("DBAPI_PAGER")
+        .env("TERM", "xterm")
+        .env_remove("DATABASE_URL");
+    let mut shell = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+
+    // Completion: "readi" becomes the table, "temper" the column; the query then runs.
+    shell.send("SELECT count(*) AS n FROM readi").unwrap();
+    shell.send("\t").unwrap();
+    shell.send_line(";").unwrap();
+    shell.exp_string("(1 row)").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    shell.send("SELECT temper").unwrap();
+    shell.send("\t").unwrap();
+    shell.send_line(" FROM readings LIMIT 1;").unwrap();
+    shell.exp_string("(1 row)").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+
+    // A table taller than the terminal goes through the pager; a short one does not.
+    shell
+        .send_line("SELECT sensor, time FROM readings ORDER BY time;")
+        .unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    let through_pager = std::fs::read_to_string(&paged).unwrap();
+    assert!(through_pager.contains("(100 rows)"), "{through_pager}");
+    std::fs::remove_file(&paged).unwrap();
+    shell.send_line("SELECT 'short' AS s;").unwrap();
+    shell.exp_string("(1 row)").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    assert!(!paged.exists(), "a short table went through the pager");
+    shell.send_line("\\pset pager off").unwrap();
+    shell.exp_string("Pager usage is off").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    shell
+        .send_line("SELECT sensor FROM readings LIMIT 30;")
+        .unwrap();
+    shell.exp_string("(30 rows)").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    assert!(!paged.exists(), "the pager ran with \\pset pager off");
+
+    // A variable holding a quote, as a string literal; a file of statements.
+    shell.send_line("\\set who O'Brien").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    shell.send_line("SELECT :'who' AS who;").unwrap();
+    shell.exp_string("| O'Brien |").unwrap();
+    shell.exp_string("(1 row)").unwrap();
+    shell
+        .send_line(&format!("\\i {}", script.display()))
+        .unwrap();
+    shell.exp_string("from the file").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+
+    // \watch runs the last statement again until Ctrl-C.
+    shell.send_line("SELECT 'tick' AS t;").unwrap();
+    shell.exp_string("(1 row)").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    shell.send_line("\\watch 0.5").unwrap();
+    shell.exp_string("(every 0.5 s)").unwrap();
+    shell.exp_string("(every 0.5 s)").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    shell.send_control('c').unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+
+    // \c moves the session (its variables too) to another server.
+    shell
+        .send_line(&format!("\\c {}", other.server.url()))
+        .unwrap();
+    shell.exp_string("connected to").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    shell.send_line("SELECT :'who' AS again;").unwrap();
+    shell.exp_string("| O'Brien |").unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    assert!(
+        other.server.stats().do_get >= 1,
+        "{:?}",
+        other.server.stats()
+    );
     shell.send_line("\\q").unwrap();
     shell.exp_eof().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
