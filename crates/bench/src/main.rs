@@ -564,8 +564,7 @@ async fn copy(
         cli,
         &[url, "-q", "-c", &format!("\\copy numbers TO '{file}'")],
     )?;
-    // The batches as the client reads them (its batch size), in memory; the time the
-    // reading takes alone.
+    // The batches as the client reads them (its batch size), in memory.
     let reader = || -> Result<_, BoxError> {
         Ok(
             ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path)?)?
@@ -573,9 +572,7 @@ async fn copy(
                 .build()?,
         )
     };
-    let start = Instant::now();
     let batches: Vec<arrow::record_batch::RecordBatch> = reader()?.collect::<Result<_, _>>()?;
-    let decode_t = start.elapsed();
     let in_file: usize = batches.iter().map(|b| b.num_rows()).sum();
     if in_file != rows {
         return Err(format!("the Parquet file holds {in_file} rows, not {rows}").into());
@@ -666,7 +663,6 @@ async fn copy(
             target: Some("≥ 0.8".into()),
             met: Some(secs(file) / secs(cli_median) >= 0.8),
         },
-        Figure::plain(&format!("parquet_read_{rows}_rows"), secs(decode_t), "s"),
         Figure::memory(
             format!("cli_copy_from_parquet_{rows}_rows_peak_rss"),
             peak - idle,
