@@ -224,7 +224,12 @@ pub fn open(
                 csv = csv.with_null_regex(exact);
             }
             let schema = match csv_schema {
-                Some(schema) => schema,
+                // The header must name the table's columns, in order: columns are matched
+                // by position, so a file in another order is refused rather than mixed up.
+                Some(schema) => {
+                    csv = csv.with_header_validation(true);
+                    schema
+                }
                 None => {
                     let (schema, _) = csv
                         .infer_schema(BufReader::new(&mut handle), Some(INFER_RECORDS))

@@ -80,7 +80,7 @@ struct Args {
     /// `~/.config/dbapi/config.toml`): its URL, token command and output defaults.
     #[arg(long, value_name = "NAME", env = "DBAPI_PROFILE")]
     profile: Option<String>,
-    /// Start the bundled demo server in-process and connect to it.
+    /// Start the bundled demo server in-process and connect to it (the `demo` feature).
     #[arg(long, conflicts_with = "url")]
     demo: bool,
     /// Print nothing but results and errors.

@@ -42,6 +42,8 @@ pub struct Paged {
     pager: Option<(Child, Option<ChildStdin>)>,
     /// Set when the pager was quit before the result ended.
     quit: Arc<AtomicBool>,
+    /// The pager could not start: write to the terminal.
+    passthrough: bool,
 }
 
 impl Paged {
@@ -54,6 +56,7 @@ impl Paged {
             lines: 0,
             pager: None,
             quit: Arc::new(AtomicBool::new(false)),
+            passthrough: false,
         }
     }
 
@@ -82,8 +85,11 @@ impl Paged {
                     "warning: cannot start the pager {:?} ({e}); \\pset pager off stops trying",
                     self.command
                 );
-                self.room = usize::MAX;
-                Ok(())
+                // The rest goes straight to the terminal, nothing held.
+                self.passthrough = true;
+                let mut out = std::io::stdout().lock();
+                out.write_all(&std::mem::take(&mut self.held))?;
+                out.flush()
             }
         }
     }
@@ -95,10 +101,30 @@ impl Paged {
         };
         match stdin.write_all(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                self.quit.store(true, Ordering::Relaxed);
+                self.quitted();
                 Ok(())
             }
             other => other,
+        }
+    }
+
+    /// The pager stopped reading: quit by the user (the rest is not wanted), or failed (say
+    /// so: the rest is not shown).
+    fn quitted(&mut self) {
+        if self.quit.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if let Some((child, stdin)) = &mut self.pager {
+            drop(stdin.take());
+            if let Ok(status) = child.wait()
+                && !status.success()
+            {
+                eprintln!(
+                    "warning: the pager {:?} failed ({status}); the rest of the result is not \
+                     shown (\\pset pager off, or set DBAPI_PAGER)",
+                    self.command
+                );
+            }
         }
     }
 
@@ -122,6 +148,9 @@ impl Paged {
 
 impl Write for Paged {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.passthrough {
+            return std::io::stdout().lock().write(buf);
+        }
         if self.pager.is_some() {
             self.send(buf)?;
             return Ok(buf.len());
@@ -135,10 +164,13 @@ impl Write for Paged {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
+        if self.passthrough {
+            return std::io::stdout().lock().flush();
+        }
         match &mut self.pager {
             Some((_, Some(stdin))) => match stdin.flush() {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    self.quit.store(true, Ordering::Relaxed);
+                    self.quitted();
                     Ok(())
                 }
                 other => other,
@@ -187,5 +219,17 @@ mod tests {
         }
         assert!(quit.load(Ordering::Relaxed));
         paged.finish().unwrap();
+        // A pager that fails (here: exits 3 at once) stops the result too, with a warning.
+        let mut failing = Paged::new("exit 3".to_owned(), 2);
+        let quit = failing.quit_flag();
+        for _ in 0..1000 {
+            failing.write_all(&line).unwrap();
+            failing.write_all(b"\n").unwrap();
+            if quit.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        assert!(quit.load(Ordering::Relaxed));
+        failing.finish().unwrap();
     }
 }

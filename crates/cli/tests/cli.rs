@@ -1264,3 +1264,82 @@ fn the_shell_completes_pages_and_keeps_its_session() {
     shell.exp_eof().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sql_help_gives_synopses_and_the_servers_keywords() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let out = dbapi(&[&url, "-c", "\\h create"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("CREATE TABLE") && text.contains("CREATE VIEW"),
+        "{text}"
+    );
+    let out = dbapi(&[&url, "-c", "\\h"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Synopses (\\h NAME): SELECT"), "{text}");
+    assert!(text.contains("Keywords of this server"), "{text}");
+    let out = dbapi(&[&url, "-c", "\\h vacuum"], None);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no help for \"vacuum\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn copy_refuses_what_it_cannot_load_exactly() {
+    let running = start(Options::default());
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-copy-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Columns in another order than the table's: refused, not mixed up.
+    let swapped = dir.join("swapped.csv");
+    std::fs::write(&swapped, "b,a\n1,x\n").unwrap();
+    let out = dbapi(
+        &[
+            &url,
+            "-c",
+            "CREATE TABLE t AS SELECT 'x' AS a, 1 AS b",
+            "-c",
+            &format!("\\copy t FROM '{}'", swapped.display()),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("swapped.csv"), "{}", stderr(&out));
+    // A missing file and an unknown extension name the file.
+    let out = dbapi(&[&url, "-c", "\\copy t FROM '/nonexistent/x.csv'"], None);
+    assert!(
+        stderr(&out).contains("/nonexistent/x.csv"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dbapi(&[&url, "-c", "\\copy t FROM data.txt"], None);
+    assert!(
+        stderr(&out).contains("cannot tell the format of data.txt"),
+        "{}",
+        stderr(&out)
+    );
+    // A statement without rows cannot be copied to a file.
+    let out = dbapi(
+        &[
+            &url,
+            "-c",
+            &format!(
+                "\\copy (CREATE TABLE u AS SELECT 1 AS x) TO '{}'",
+                dir.join("u.csv").display()
+            ),
+        ],
+        None,
+    );
+    assert!(
+        stderr(&out).contains("no result to write"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
