@@ -252,6 +252,28 @@ pub fn open(
     })
 }
 
+/// A `\copy` that failed in the driver (or the server): says which, with the driver's error
+/// as its cause.
+#[derive(Debug)]
+pub struct Failed {
+    /// Which `\copy`.
+    pub what: String,
+    /// The driver's error.
+    pub source: dbapi::Error,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Failed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 /// A reader that counts what passes through it, for the progress line and the final count.
 pub struct Counted<R> {
     inner: R,

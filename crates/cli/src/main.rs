@@ -1091,11 +1091,10 @@ impl Session {
                         }
                     }
                 };
-                let reported = reported.map_err(|e| {
-                    format!(
-                        "\\copy {table} FROM {file}: {}",
-                        output::shown(&e.to_string())
-                    )
+                // The driver's error stays the cause: its kind decides the exit status.
+                let reported = reported.map_err(|source| copy::Failed {
+                    what: format!("\\copy {table} FROM {file} failed"),
+                    source,
                 })?;
                 let read = seen.rows.load(std::sync::atomic::Ordering::Relaxed);
                 drop(progress);
