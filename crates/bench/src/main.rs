@@ -568,7 +568,7 @@ async fn copy(
     let reader = || -> Result<_, BoxError> {
         Ok(
             ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path)?)?
-                .with_batch_size(65_536)
+                .with_batch_size(8192)
                 .build()?,
         )
     };

@@ -15,7 +15,7 @@ use crate::BoxError;
 use crate::output::Format;
 
 /// Rows per batch read from a CSV or Parquet file.
-pub const BATCH_ROWS: usize = 65_536;
+pub const BATCH_ROWS: usize = 8192;
 
 /// How many CSV records are read to guess the column types of a table that does not exist.
 const INFER_RECORDS: usize = 1000;
