@@ -857,26 +857,13 @@ impl Session {
                 None => eprintln!("there was no error"),
             },
             Meta::Watch { seconds, times } => {
-                let Some(sql) = self.last_sql.clone() else {
-                    return Err("\\watch: no statement has run yet".into());
-                };
-                let mut n = 0_u64;
-                loop {
-                    if !self.quiet {
-                        writeln!(self.out, "(every {seconds} s) {sql}")?;
-                    }
-                    if !Box::pin(self.run_one(&sql, params, ctrl_c_cancels)).await? {
-                        return Ok(false);
-                    }
-                    self.out.flush()?;
-                    n += 1;
-                    if times.is_some_and(|times| n >= times) {
-                        break;
-                    }
-                    tokio::select! {
-                        () = tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)) => {}
-                        _ = tokio::signal::ctrl_c() => break,
-                    }
+                // Each run prints as it comes, as psql's \watch does: a pager would hold the
+                // loop until quit.
+                let paging = std::mem::replace(&mut self.pager_on, false);
+                let watched = self.watch(seconds, times, params, ctrl_c_cancels).await;
+                self.pager_on = paging;
+                if !watched? {
+                    return Ok(false);
                 }
             }
             Meta::Pager(on) => {
@@ -1016,6 +1003,38 @@ impl Session {
             writeln!(self.out, "{name}\n{synopsis}\n")?;
         }
         Ok(())
+    }
+
+    /// `\watch`: runs the last statement every `seconds`, `times` times or until Ctrl-C;
+    /// whether to go on (a `\q` says not to).
+    async fn watch(
+        &mut self,
+        seconds: f64,
+        times: Option<u64>,
+        params: &Params,
+        ctrl_c_cancels: bool,
+    ) -> Result<bool, BoxError> {
+        let Some(sql) = self.last_sql.clone() else {
+            return Err("\\watch: no statement has run yet".into());
+        };
+        let mut n = 0_u64;
+        loop {
+            if !self.quiet {
+                writeln!(self.out, "(every {seconds} s) {sql}")?;
+            }
+            if !Box::pin(self.run_one(&sql, params, ctrl_c_cancels)).await? {
+                return Ok(false);
+            }
+            self.out.flush()?;
+            n += 1;
+            if times.is_some_and(|times| n >= times) {
+                return Ok(true);
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(true),
+            }
+        }
     }
 
     /// `\copy`: a file into a table, or a query's result into a file.

@@ -1235,16 +1235,22 @@ fn the_shell_completes_pages_and_keeps_its_session() {
     shell.exp_string("from the file").unwrap();
     shell.exp_string("dbapi> ").unwrap();
 
-    // \watch runs the last statement again until Ctrl-C.
-    shell.send_line("SELECT 'tick' AS t;").unwrap();
-    shell.exp_string("(1 row)").unwrap();
+    // \watch runs the last statement again until Ctrl-C, without the pager (as psql).
+    shell.send_line("\\pset pager on").unwrap();
     shell.exp_string("dbapi> ").unwrap();
+    shell
+        .send_line("SELECT sensor, 'tick' AS t FROM readings LIMIT 30;")
+        .unwrap();
+    shell.exp_string("dbapi> ").unwrap();
+    std::fs::remove_file(&paged).unwrap();
     shell.send_line("\\watch 0.5").unwrap();
+    shell.exp_string("(30 rows)").unwrap();
     shell.exp_string("(every 0.5 s)").unwrap();
-    shell.exp_string("(every 0.5 s)").unwrap();
+    shell.exp_string("(30 rows)").unwrap();
     std::thread::sleep(Duration::from_millis(100));
     shell.send_control('c').unwrap();
     shell.exp_string("dbapi> ").unwrap();
+    assert!(!paged.exists(), "\\watch went through the pager");
 
     // \c moves the session (its variables too) to another server.
     shell
