@@ -596,8 +596,7 @@ async fn copy(
                         reader()?,
                     )
                     .await?;
-                    file_t.push(start.elapsed());
-                    ("copy_file", loaded, file_t[file_t.len() - 1])
+                    ("copy_file", loaded, start.elapsed())
                 }
                 1 => {
                     let stream = futures::stream::iter(batches.clone().into_iter().map(Ok)).boxed();
@@ -605,15 +604,13 @@ async fn copy(
                     let loaded = conn
                         .ingest("copy_base", dbapi::IngestMode::Create, stream)
                         .await?;
-                    base_t.push(start.elapsed());
-                    ("copy_base", loaded, base_t[base_t.len() - 1])
+                    ("copy_base", loaded, start.elapsed())
                 }
                 _ => {
                     let (mib, t) = watched(
                         cli,
                         &[url, "-q", "-c", &format!("\\copy copy_cli FROM '{file}'")],
                     )?;
-                    cli_t.push(t);
                     peak = peak.max(mib);
                     ("copy_cli", -1, t)
                 }
@@ -632,6 +629,7 @@ async fn copy(
                 .execute(&format!("DROP TABLE {table}"), Params::None)
                 .await?;
             eprintln!("  {table}: {:.3} s", secs(t));
+            [&mut file_t, &mut base_t, &mut cli_t][which].push(t);
         }
     }
     std::fs::remove_file(&path)?;

@@ -193,11 +193,8 @@ impl SqlHelper {
                     k.to_lowercase()
                 });
             }
-            let fresh: Vec<String> = found
-                .into_iter()
-                .filter(|k| !out_contains(&out, k))
-                .collect();
-            out.extend(fresh);
+            found.retain(|k| !out.contains(k));
+            out.extend(found);
         }
         out.truncate(MAX_CANDIDATES);
         out.into_iter()
@@ -207,10 +204,6 @@ impl SqlHelper {
             })
             .collect()
     }
-}
-
-fn out_contains(out: &[String], word: &str) -> bool {
-    out.iter().any(|o| o == word)
 }
 
 /// Where the name before `pos` starts.

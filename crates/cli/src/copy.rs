@@ -252,28 +252,6 @@ pub fn open(
     })
 }
 
-/// A `\copy` that failed in the driver (or the server): says which, with the driver's error
-/// as its cause.
-#[derive(Debug)]
-pub struct Failed {
-    /// Which `\copy`.
-    pub what: String,
-    /// The driver's error.
-    pub source: dbapi::Error,
-}
-
-impl std::fmt::Display for Failed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.what)
-    }
-}
-
-impl std::error::Error for Failed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
 /// A reader that counts what passes through it, for the progress line and the final count.
 pub struct Counted<R> {
     inner: R,
@@ -306,7 +284,7 @@ impl<R: RecordBatchReader> Iterator for Counted<R> {
             self.seen.rows.fetch_add(batch.num_rows() as u64, Relaxed);
             self.seen
                 .bytes
-                .fetch_add(batch.get_array_memory_size() as u64, Relaxed);
+                .fetch_add(crate::progress::bytes(batch), Relaxed);
         }
         Some(item)
     }

@@ -1110,11 +1110,9 @@ impl Session {
                         }
                     }
                 };
-                // The driver's error stays the cause: its kind decides the exit status.
-                let reported = reported.map_err(|source| copy::Failed {
-                    what: format!("\\copy {table} FROM {file} failed"),
-                    source,
-                })?;
+                // The driver's error keeps its kind, which decides the exit status.
+                let reported =
+                    reported.map_err(|e| e.context(format!("\\copy {table} FROM {file}")))?;
                 let read = seen.rows.load(std::sync::atomic::Ordering::Relaxed);
                 drop(progress);
                 if reported >= 0 && u64::try_from(reported).ok() != Some(read) {

@@ -207,29 +207,21 @@ mod tests {
 
     #[test]
     fn a_pager_quit_early_raises_the_flag() {
-        let mut paged = Paged::new("true".to_owned(), 2);
-        let quit = paged.quit_flag();
-        let line = [b'x'; 1023];
-        for _ in 0..1000 {
-            paged.write_all(&line).unwrap();
-            paged.write_all(b"\n").unwrap();
-            if quit.load(Ordering::Relaxed) {
-                break;
+        // One quit by its user (exits 0 without reading), one that fails (exits 3): either
+        // stops the result.
+        for command in ["true", "exit 3"] {
+            let mut paged = Paged::new(command.to_owned(), 2);
+            let quit = paged.quit_flag();
+            let line = [b'x'; 1023];
+            for _ in 0..1000 {
+                paged.write_all(&line).unwrap();
+                paged.write_all(b"\n").unwrap();
+                if quit.load(Ordering::Relaxed) {
+                    break;
+                }
             }
+            assert!(quit.load(Ordering::Relaxed), "{command}");
+            paged.finish().unwrap();
         }
-        assert!(quit.load(Ordering::Relaxed));
-        paged.finish().unwrap();
-        // A pager that fails (here: exits 3 at once) stops the result too, with a warning.
-        let mut failing = Paged::new("exit 3".to_owned(), 2);
-        let quit = failing.quit_flag();
-        for _ in 0..1000 {
-            failing.write_all(&line).unwrap();
-            failing.write_all(b"\n").unwrap();
-            if quit.load(Ordering::Relaxed) {
-                break;
-            }
-        }
-        assert!(quit.load(Ordering::Relaxed));
-        failing.finish().unwrap();
     }
 }

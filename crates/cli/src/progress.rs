@@ -78,14 +78,9 @@ impl Progress {
             self.bar.finish_and_clear();
             return;
         }
-        let bytes = batch
-            .columns()
-            .iter()
-            .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
-            .sum::<u64>();
         self.counted(
             self.rows + batch.num_rows() as u64,
-            self.bytes + bytes,
+            self.bytes + bytes(batch),
             progress,
         );
     }
@@ -108,6 +103,15 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// The bytes of Arrow data a batch holds (its slices, not the buffers they share).
+pub fn bytes(batch: &RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+        .sum()
 }
 
 /// The progress line's text.
