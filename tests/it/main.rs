@@ -6,10 +6,12 @@ use dbapi::{Connection, Cursor, Params, Registry};
 use dbapi_flightsql::FlightSqlDriver;
 use dbapi_flightsql_server::{Options, Server, generated};
 
+mod adbc;
 mod auth;
 mod blocking;
 mod cancel;
 mod client;
+mod conformance;
 mod cursor;
 mod endpoints;
 mod errors;

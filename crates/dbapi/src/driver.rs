@@ -10,6 +10,7 @@ use crate::{Connection, Result};
 pub use crate::bind::{bind, natural_type};
 pub use crate::result_set::{BatchSource, Batches, ResultSet};
 pub use crate::row::describe;
+pub use crate::sql::changes_data;
 
 /// A database driver: opens connections for the URL schemes it declares.
 #[async_trait]

@@ -194,6 +194,7 @@ mod registry;
 mod result_set;
 mod row;
 mod ser;
+mod sql;
 mod statement;
 mod stream;
 mod transaction;

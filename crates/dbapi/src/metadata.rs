@@ -12,7 +12,11 @@
 
 use std::collections::BTreeMap;
 
-use arrow::datatypes::DataType;
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, UInt32Type};
+use arrow::record_batch::RecordBatch;
+
+use crate::{Error, Result, Value};
 
 /// Which tables (and columns) to list. Every filter is optional; an empty filter lists every
 /// table of every catalog and schema.
@@ -421,6 +425,110 @@ pub struct ServerInfo {
     pub raw: BTreeMap<u32, InfoValue>,
 }
 
+/// One information value: the union member named `name`, or, for a name neither
+/// specification gives, the member's type.
+fn info_value(name: &str, value: Value) -> Result<InfoValue> {
+    let strings = |items: Vec<Value>| -> Option<Vec<String>> {
+        items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    };
+    let int32 = |v: &Value| match v {
+        Value::Int32(i) => Some(*i),
+        _ => None,
+    };
+    let decoded = match (name, value) {
+        ("string_value", Value::String(s)) => Some(InfoValue::String(s)),
+        ("bool_value", Value::Bool(b)) => Some(InfoValue::Bool(b)),
+        ("bigint_value", Value::Int64(i)) => Some(InfoValue::Int64(i)),
+        ("int32_bitmask", Value::Int32(i)) => Some(InfoValue::Int32Bitmask(i)),
+        ("string_list", Value::List(items)) => strings(items).map(InfoValue::StringList),
+        ("int32_to_int32_list_map", Value::Map(entries)) => entries
+            .into_iter()
+            .map(|(k, v)| {
+                let key = int32(&k)?;
+                let Value::List(items) = v else {
+                    return (v.is_null()).then(|| (key, Vec::new()));
+                };
+                let items: Option<Vec<i32>> = items.iter().map(int32).collect();
+                items.map(|items| (key, items))
+            })
+            .collect::<Option<BTreeMap<i32, Vec<i32>>>>()
+            .map(InfoValue::Int32ToInt32List),
+        // A member the specification does not name: go by its type.
+        (_, Value::String(s)) => Some(InfoValue::String(s)),
+        (_, Value::Bool(b)) => Some(InfoValue::Bool(b)),
+        (_, Value::Int64(i)) => Some(InfoValue::Int64(i)),
+        (_, Value::Int32(i)) => Some(InfoValue::Int32Bitmask(i)),
+        (_, Value::List(items)) => strings(items).map(InfoValue::StringList),
+        _ => None,
+    };
+    decoded.ok_or_else(|| {
+        Error::internal(format!(
+            "server info: the union member {name:?} holds a value of an unexpected type"
+        ))
+    })
+}
+
+/// Decodes server information as Flight SQL's `GetSqlInfo` and ADBC's `GetInfo` give it: an
+/// id column (`info_name`, uint32) and a value column (`value` or `info_value`, a dense union
+/// whose members are told apart by name: `string_value`, `bool_value`, `bigint_value` or
+/// `int64_value`, `int32_bitmask`, `string_list`, `int32_to_int32_list_map`).
+///
+/// # Errors
+/// An [`ErrorKind::Internal`](crate::ErrorKind::Internal) error naming what is malformed: a
+/// missing column, ids that are not uint32, a value column that is not a union, a member
+/// holding a value of another type.
+pub fn decode_info(batches: &[RecordBatch]) -> Result<BTreeMap<u32, InfoValue>> {
+    let mut out = BTreeMap::new();
+    for batch in batches {
+        if batch.num_columns() < 2 {
+            return Err(Error::internal(format!(
+                "server info: {} column(s), expected an id and a value",
+                batch.num_columns()
+            )));
+        }
+        let ids = batch
+            .column(0)
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "server info: the id column is a {}, not a uint32",
+                    batch.column(0).data_type()
+                ))
+            })?;
+        let values = batch.column(1);
+        let DataType::Union(fields, _) = values.data_type() else {
+            return Err(Error::internal(format!(
+                "server info: the value column is a {}, not a union",
+                values.data_type()
+            )));
+        };
+        let union = values.as_union();
+        for (row, id) in ids.iter().enumerate() {
+            let Some(id) = id else {
+                return Err(Error::internal("server info: an id is NULL"));
+            };
+            let type_id = union.type_id(row);
+            let name = fields
+                .iter()
+                .find(|(t, _)| *t == type_id)
+                .map(|(_, f)| f.name().as_str())
+                .ok_or_else(|| {
+                    Error::internal(format!("server info: unknown union type id {type_id}"))
+                })?;
+            let child = union.child(type_id);
+            let value = Value::from_arrow(child.as_ref(), union.value_offset(row))?;
+            out.insert(id, info_value(name, value)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Escapes the `LIKE` wildcards `%` and `_` (and the escape itself) in an exact name, so that
 /// the name used as a pattern matches only itself.
 ///
@@ -512,6 +620,24 @@ pub fn like(text: &str, pattern: &str, escape: Option<char>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_and_unknown_members() {
+        let map = Value::Map(vec![(
+            Value::Int32(1),
+            Value::List(vec![Value::Int32(2), Value::Int32(3)]),
+        )]);
+        assert_eq!(
+            info_value("int32_to_int32_list_map", map).unwrap(),
+            InfoValue::Int32ToInt32List(BTreeMap::from([(1, vec![2, 3])]))
+        );
+        assert_eq!(
+            info_value("vendor_extension", Value::Int64(5)).unwrap(),
+            InfoValue::Int64(5)
+        );
+        let err = info_value("bool_value", Value::Float64(1.0)).unwrap_err();
+        assert!(err.to_string().contains("bool_value"), "{err}");
+    }
 
     #[test]
     fn like_patterns() {

@@ -1,7 +1,9 @@
 //! Hiding secrets in URLs before they appear in messages.
 
 /// A URL with the password of its user-info part and the values of secret-looking query keys
-/// (`password`, `token`, `secret`, anything with `auth`, `key`...) replaced by `***`.
+/// (`password`, `token`, `secret`, anything with `auth`, `key`...) replaced by `***`. A query
+/// value that is itself a URL (such as the `uri` of an `adbc:` URL, plain or percent-encoded)
+/// is shown with its own secrets hidden, the same way.
 ///
 /// Used for every URL that goes into an error message. Works on malformed URLs too.
 pub fn redact_url(url: &str) -> String {
@@ -47,11 +49,28 @@ pub fn redact_url(url: &str) -> String {
                     out.push_str(key);
                     out.push_str("=***");
                 }
+                Some((key, value)) if nests_url(value) => {
+                    out.push_str(key);
+                    out.push('=');
+                    out.push_str(&redact_url(&decode(value)));
+                }
                 _ => out.push_str(pair),
             }
         }
     }
     out
+}
+
+/// Whether a query value holds a URL, plain or percent-encoded.
+fn nests_url(value: &str) -> bool {
+    value.contains("://") || value.to_ascii_lowercase().contains("%3a%2f%2f")
+}
+
+/// A query value with its percent-encoding undone (invalid UTF-8 replaced).
+fn decode(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Whether a URL query key or header name names a secret.
@@ -110,6 +129,19 @@ mod tests {
             redact_url("flightsql://h:1?user=a@b&token=t"),
             "flightsql://h:1?user=a@b&token=***"
         );
+    }
+
+    #[test]
+    fn hides_the_secrets_of_a_url_inside_a_query_value() {
+        assert_eq!(
+            redact_url("adbc:postgresql?uri=postgresql://me:s3cret@h:5432/db&x=1"),
+            "adbc:postgresql?uri=postgresql://me:***@h:5432/db&x=1"
+        );
+        let shown = redact_url("adbc:postgresql?uri=postgresql%3A%2F%2Fme%3As3cret%40h%2Fdb");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgresql://me:***@h/db"), "{shown}");
+        let shown = redact_url("adbc:x?uri=x://h?password=s3cret");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[test]

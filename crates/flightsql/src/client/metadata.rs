@@ -16,7 +16,7 @@ use dbapi::metadata::{
     ColumnInfo, ForeignKey, IdentifierCase, InfoValue, KeyColumn, MetadataRequest,
     ReferentialAction, SchemaInfo, ServerInfo, TableFilter, TableInfo, TableRef, escape_like, like,
 };
-use dbapi::{Error, Result, Value};
+use dbapi::{Error, Result};
 use prost::Message;
 
 use crate::client::rpc::FlightSqlClient;
@@ -149,7 +149,7 @@ impl FlightSqlClient {
         for endpoint in &info.endpoint {
             batches.extend(self.do_get_endpoint(endpoint).await?.read_all().await?);
         }
-        decode_sql_info(&batches)
+        dbapi::metadata::decode_info(&batches)
     }
 }
 
@@ -470,88 +470,6 @@ pub(crate) fn decode_foreign_keys(batches: &[RecordBatch]) -> Result<Vec<Foreign
     Ok(out)
 }
 
-/// One `SqlInfo` value: the union member named `name`, or, for a name the specification
-/// does not give, the member's type.
-fn info_value(name: &str, value: Value) -> Result<InfoValue> {
-    let strings = |items: Vec<Value>| -> Option<Vec<String>> {
-        items
-            .into_iter()
-            .map(|v| match v {
-                Value::String(s) => Some(s),
-                _ => None,
-            })
-            .collect()
-    };
-    let int32 = |v: &Value| match v {
-        Value::Int32(i) => Some(*i),
-        _ => None,
-    };
-    let decoded = match (name, value) {
-        ("string_value", Value::String(s)) => Some(InfoValue::String(s)),
-        ("bool_value", Value::Bool(b)) => Some(InfoValue::Bool(b)),
-        ("bigint_value", Value::Int64(i)) => Some(InfoValue::Int64(i)),
-        ("int32_bitmask", Value::Int32(i)) => Some(InfoValue::Int32Bitmask(i)),
-        ("string_list", Value::List(items)) => strings(items).map(InfoValue::StringList),
-        ("int32_to_int32_list_map", Value::Map(entries)) => entries
-            .into_iter()
-            .map(|(k, v)| {
-                let key = int32(&k)?;
-                let Value::List(items) = v else {
-                    return (v.is_null()).then(|| (key, Vec::new()));
-                };
-                let items: Option<Vec<i32>> = items.iter().map(int32).collect();
-                items.map(|items| (key, items))
-            })
-            .collect::<Option<BTreeMap<i32, Vec<i32>>>>()
-            .map(InfoValue::Int32ToInt32List),
-        // A member the specification does not name: go by its type.
-        (_, Value::String(s)) => Some(InfoValue::String(s)),
-        (_, Value::Bool(b)) => Some(InfoValue::Bool(b)),
-        (_, Value::Int64(i)) => Some(InfoValue::Int64(i)),
-        (_, Value::Int32(i)) => Some(InfoValue::Int32Bitmask(i)),
-        (_, Value::List(items)) => strings(items).map(InfoValue::StringList),
-        _ => None,
-    };
-    decoded.ok_or_else(|| {
-        Error::internal(format!(
-            "server info: the union member {name:?} holds a value of an unexpected type"
-        ))
-    })
-}
-
-/// Decodes `GetSqlInfo` answers: `info_name` (uint32) and `value` (a dense union).
-pub(crate) fn decode_sql_info(batches: &[RecordBatch]) -> Result<BTreeMap<u32, InfoValue>> {
-    let what = "server info";
-    let mut out = BTreeMap::new();
-    for batch in batches {
-        let ids = integers(batch, "info_name", what)?;
-        let values = column(batch, "value", what)?;
-        let DataType::Union(fields, _) = values.data_type() else {
-            return Err(Error::internal(format!(
-                "server info: column \"value\" is a {}, not a union",
-                values.data_type()
-            )));
-        };
-        let union = values.as_union();
-        for (row, id) in ids.into_iter().enumerate() {
-            let type_id = union.type_id(row);
-            let name = fields
-                .iter()
-                .find(|(t, _)| *t == type_id)
-                .map(|(_, f)| f.name().as_str())
-                .ok_or_else(|| {
-                    Error::internal(format!("server info: unknown union type id {type_id}"))
-                })?;
-            let child = union.child(type_id);
-            let value = Value::from_arrow(child.as_ref(), union.value_offset(row))?;
-            let id = u32::try_from(id)
-                .map_err(|_| Error::internal(format!("server info: id {id} is not a uint32")))?;
-            out.insert(id, info_value(name, value)?);
-        }
-    }
-    Ok(out)
-}
-
 fn identifier_case(value: Option<&InfoValue>) -> Option<IdentifierCase> {
     Some(match value?.as_i64()? {
         1 => IdentifierCase::CaseInsensitive,
@@ -646,7 +564,7 @@ mod tests {
 
     #[test]
     fn sql_info_is_decoded_by_member_name_not_position() {
-        let raw = decode_sql_info(&[shuffled_sql_info()]).unwrap();
+        let raw = dbapi::metadata::decode_info(&[shuffled_sql_info()]).unwrap();
         assert_eq!(raw[&info::SERVER_NAME], InfoValue::String("srv".into()));
         assert_eq!(raw[&info::SERVER_READ_ONLY], InfoValue::Bool(true));
         assert_eq!(raw[&info::IDENTIFIER_CASE], InfoValue::Int32Bitmask(3));
@@ -660,24 +578,6 @@ mod tests {
             (Some(true), Some(true))
         );
         assert_eq!(info.version, None);
-    }
-
-    #[test]
-    fn maps_and_unknown_members() {
-        let map = Value::Map(vec![(
-            Value::Int32(1),
-            Value::List(vec![Value::Int32(2), Value::Int32(3)]),
-        )]);
-        assert_eq!(
-            info_value("int32_to_int32_list_map", map).unwrap(),
-            InfoValue::Int32ToInt32List(BTreeMap::from([(1, vec![2, 3])]))
-        );
-        assert_eq!(
-            info_value("vendor_extension", Value::Int64(5)).unwrap(),
-            InfoValue::Int64(5)
-        );
-        let err = info_value("bool_value", Value::Float64(1.0)).unwrap_err();
-        assert!(err.to_string().contains("bool_value"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
 use arrow_flight::{FlightDescriptor, FlightInfo};
 use async_trait::async_trait;
 use bytes::Bytes;
-use dbapi::driver::{BatchSource, Batches, ResultSet};
+use dbapi::driver::{BatchSource, Batches, ResultSet, changes_data};
 use dbapi::{
     Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, FetchProgress, ParamSets,
     Params, Result, Row, Value,
@@ -48,32 +48,6 @@ fn add_count(total: Option<i64>, count: Option<i64>) -> Option<i64> {
         (Some(total), Some(n)) if n >= 0 => Some(total + n),
         _ => None,
     }
-}
-
-/// Whether a statement changes data or definitions (by its first keyword): its result is
-/// then a row count, not rows.
-pub(crate) fn changes_data(sql: &str) -> bool {
-    const KEYWORDS: [&str; 15] = [
-        "INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REPLACE", "CREATE", "DROP", "ALTER",
-        "TRUNCATE", "COPY", "GRANT", "REVOKE", "COMMENT", "RENAME",
-    ];
-    let mut rest = sql;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map_or("", |(_, r)| r);
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, r)| r);
-        } else {
-            break;
-        }
-    }
-    let word: String = rest
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    KEYWORDS.contains(&word.as_str())
 }
 
 /// The row count in the result of a statement that changed data, run through the query
@@ -704,32 +678,6 @@ impl Cursor for FlightSqlCursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_that_change_data() {
-        for sql in [
-            "INSERT INTO t VALUES (1)",
-            "  update t set a = 1",
-            "-- note\nDELETE FROM t",
-            "/* x */ CREATE TABLE t (a INT)",
-            "(drop table t)",
-            "Truncate t",
-        ] {
-            assert!(changes_data(sql), "{sql}");
-        }
-        for sql in [
-            "SELECT 1",
-            "WITH x AS (SELECT 1) SELECT * FROM x",
-            "VALUES (1)",
-            "EXPLAIN SELECT 1",
-            "SHOW TABLES",
-            "",
-            "-- only a comment",
-            "INSERTED",
-        ] {
-            assert!(!changes_data(sql), "{sql}");
-        }
-    }
 
     #[test]
     fn counts_are_one_integer_in_one_row() {

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use dbapi::{Cursor, Error, ParamSets, Params, PreparedStatement, Result};
 
 use crate::client::PreparedHandle;
-use crate::conn::cursor::{Bound, FlightSqlCursor, changes_data};
+use dbapi::driver::changes_data;
+
+use crate::conn::cursor::{Bound, FlightSqlCursor};
 use crate::conn::state::{Session, close_in_background};
 
 /// A statement prepared on a Flight SQL server (`CreatePreparedStatement`).

@@ -1,0 +1,329 @@
+//! Cursors: statements executed through the driver, results read as rows or batches.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use adbc_core::{CancelHandle, Connection as _, Statement as _};
+use adbc_driver_manager::ManagedStatement;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchReader};
+use async_trait::async_trait;
+use dbapi::driver::{ResultSet, bind, changes_data};
+use dbapi::{
+    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, ParamSets, Params, Result, Row,
+};
+
+use crate::native::{Call, Native};
+use crate::result::{Cancelled, Stream};
+
+/// What executing a statement left.
+pub(crate) enum Outcome {
+    /// Rows to read, from this statement (kept alive while they are read).
+    Rows(Box<dyn RecordBatchReader + Send>, ManagedStatement),
+    /// The number of rows changed, when the driver says.
+    Count(Option<i64>),
+}
+
+/// What a cancel token reaches: the statement running now.
+#[derive(Default)]
+pub(crate) struct CancelState {
+    handle: Mutex<Option<Arc<dyn CancelHandle>>>,
+    cancelled: Cancelled,
+}
+
+impl std::fmt::Debug for CancelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelState")
+            .field("cancelled", &self.cancelled.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CancelState {
+    /// A new execution: nothing cancelled, no statement yet.
+    fn begin(&self) {
+        self.cancelled.store(false, Ordering::Release);
+        *self.handle.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The statement a cancel now reaches.
+    pub(crate) fn install(&self, statement: &ManagedStatement) {
+        let handle: Arc<dyn CancelHandle> = Arc::from(statement.get_cancel_handle());
+        *self.handle.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+    }
+
+    pub(crate) fn flag(&self) -> Cancelled {
+        Arc::clone(&self.cancelled)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+#[async_trait]
+impl Cancel for CancelState {
+    async fn cancel(&self) -> Result<()> {
+        let handle = self
+            .handle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(handle) = handle else {
+            return Ok(());
+        };
+        self.cancelled.store(true, Ordering::Release);
+        tokio::task::spawn_blocking(move || handle.try_cancel())
+            .await
+            .map_err(|e| Error::internal(format!("cancelling: {e}")))?
+            .map_err(|e| crate::error::from_adbc(e, "cancelling", &[]))
+    }
+}
+
+/// A cursor of an ADBC connection.
+#[derive(Debug)]
+pub struct AdbcCursor {
+    native: Arc<Native>,
+    result: Option<ResultSet<Stream>>,
+    rowcount: i64,
+    arraysize: usize,
+    closed: bool,
+    cancel: Arc<CancelState>,
+}
+
+impl AdbcCursor {
+    pub(crate) fn new(native: Arc<Native>) -> Self {
+        AdbcCursor {
+            native,
+            result: None,
+            rowcount: -1,
+            arraysize: DEFAULT_ARRAYSIZE,
+            closed: false,
+            cancel: Arc::default(),
+        }
+    }
+
+    /// A cursor holding the outcome of a statement run elsewhere (a prepared statement).
+    pub(crate) fn with_outcome(
+        native: Arc<Native>,
+        outcome: Outcome,
+        cancel: Arc<CancelState>,
+        keep: impl Send + 'static,
+    ) -> Self {
+        let mut cursor = AdbcCursor::new(native);
+        cursor.cancel = cancel;
+        cursor.take(outcome, keep);
+        cursor
+    }
+
+    /// A cursor over a metadata answer the driver gave as a stream.
+    pub(crate) fn with_reader(
+        native: Arc<Native>,
+        reader: Box<dyn RecordBatchReader + Send>,
+    ) -> Self {
+        let mut cursor = AdbcCursor::new(native);
+        let stream = Stream::start(Arc::clone(&cursor.native), reader, (), cursor.cancel.flag());
+        cursor.result = Some(ResultSet::new(stream));
+        cursor
+    }
+
+    fn take(&mut self, outcome: Outcome, keep: impl Send + 'static) {
+        match outcome {
+            Outcome::Rows(reader, statement) => {
+                let stream = Stream::start(
+                    Arc::clone(&self.native),
+                    reader,
+                    (statement, keep),
+                    self.cancel.flag(),
+                );
+                self.result = Some(ResultSet::new(stream));
+                self.rowcount = -1;
+            }
+            Outcome::Count(n) => {
+                self.result = None;
+                self.rowcount = n.unwrap_or(-1);
+            }
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::interface("the cursor is closed"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn result(&mut self) -> Result<&mut ResultSet<Stream>> {
+        self.check_open()?;
+        self.result
+            .as_mut()
+            .ok_or_else(|| Error::interface("no result: execute a query first"))
+    }
+
+    /// Runs `sql` with `params` bound (a batch of parameter sets, or none).
+    async fn run(&mut self, sql: &str, params: Option<RecordBatch>, update: bool) -> Result<()> {
+        self.check_open()?;
+        self.result = None;
+        self.rowcount = -1;
+        self.cancel.begin();
+        let cancel = Arc::clone(&self.cancel);
+        let sql = sql.to_owned();
+        let outcome = self
+            .native
+            .run("executing", move |call| {
+                let statement = statement(call, &sql, &cancel)?;
+                execute(call, statement, params, update)
+            })
+            .await;
+        let outcome = match outcome {
+            Err(e) if self.cancel.is_cancelled() => return Err(e.cancelled()),
+            other => other?,
+        };
+        self.take(outcome, ());
+        Ok(())
+    }
+}
+
+/// A new statement for `sql`, reachable by `cancel`.
+pub(crate) fn statement(
+    call: &mut Call<'_>,
+    sql: &str,
+    cancel: &CancelState,
+) -> Result<ManagedStatement> {
+    let mut statement = call
+        .conn
+        .new_statement()
+        .map_err(|e| call.error(e, "creating a statement"))?;
+    statement
+        .set_sql_query(sql)
+        .map_err(|e| call.error(e, "setting the SQL"))?;
+    cancel.install(&statement);
+    Ok(statement)
+}
+
+/// Binds `params` to `statement` and executes it, for a count when `update`, else for rows.
+pub(crate) fn execute(
+    call: &Call<'_>,
+    mut statement: ManagedStatement,
+    params: Option<RecordBatch>,
+    update: bool,
+) -> Result<Outcome> {
+    if let Some(params) = params {
+        statement
+            .bind(params)
+            .map_err(|e| call.error(e, "binding the parameters"))?;
+    }
+    if update {
+        let n = statement
+            .execute_update()
+            .map_err(|e| call.error(e, "executing"))?;
+        Ok(Outcome::Count(n))
+    } else {
+        let reader = statement
+            .execute()
+            .map_err(|e| call.error(e, "executing"))?;
+        Ok(Outcome::Rows(reader, statement))
+    }
+}
+
+/// One parameter set as a one-row batch (none for no parameters).
+pub(crate) fn one_set(
+    params: Params,
+    schema: Option<&arrow::datatypes::Schema>,
+) -> Result<Option<RecordBatch>> {
+    if params.is_empty() {
+        return Ok(None);
+    }
+    bind(&[params], schema).map(Some)
+}
+
+#[async_trait]
+impl Cursor for AdbcCursor {
+    async fn execute(&mut self, sql: &str, params: Params) -> Result<()> {
+        let params = one_set(params, None)?;
+        self.run(sql, params, changes_data(sql)).await
+    }
+
+    async fn execute_update(&mut self, sql: &str, params: Params) -> Result<i64> {
+        let params = one_set(params, None)?;
+        self.run(sql, params, true).await?;
+        Ok(self.rowcount)
+    }
+
+    async fn executemany(&mut self, sql: &str, mut params: ParamSets<'_>) -> Result<()> {
+        let mut total = Some(0_i64);
+        let mut chunks = 0_usize;
+        while let Some(chunk) = params.next_chunk()? {
+            let batch = bind(&chunk, None).map_err(|e| e.context(format!("chunk {chunks}")))?;
+            self.run(sql, Some(batch), true).await?;
+            total = match (total, self.rowcount) {
+                (Some(t), n) if n >= 0 => Some(t + n),
+                _ => None,
+            };
+            chunks += 1;
+        }
+        self.rowcount = total.unwrap_or(-1);
+        Ok(())
+    }
+
+    async fn execute_arrow(&mut self, sql: &str, params: RecordBatch) -> Result<()> {
+        self.run(sql, Some(params), changes_data(sql)).await
+    }
+
+    fn cancel_token(&self) -> Result<CancelToken> {
+        Ok(CancelToken::new(Arc::clone(&self.cancel) as Arc<dyn Cancel>))
+    }
+
+    fn description(&self) -> Option<&[Column]> {
+        self.result.as_ref()?.columns()
+    }
+
+    fn schema(&self) -> Option<SchemaRef> {
+        self.result.as_ref()?.schema()
+    }
+
+    fn rowcount(&self) -> i64 {
+        match &self.result {
+            Some(result) if result.is_exhausted() => {
+                i64::try_from(result.rows_fetched()).unwrap_or(i64::MAX)
+            }
+            _ => self.rowcount,
+        }
+    }
+
+    fn arraysize(&self) -> usize {
+        self.arraysize
+    }
+
+    fn set_arraysize(&mut self, size: usize) {
+        self.arraysize = size.max(1);
+    }
+
+    async fn fetchone(&mut self) -> Result<Option<Row>> {
+        self.result()?.fetchone().await
+    }
+
+    async fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
+        let size = size.unwrap_or(self.arraysize);
+        self.result()?.fetchmany(size).await
+    }
+
+    async fn fetchall(&mut self) -> Result<Vec<Row>> {
+        self.result()?.fetchall().await
+    }
+
+    async fn fetch_batch(&mut self) -> Result<Option<RecordBatch>> {
+        self.result()?.fetch_batch().await
+    }
+
+    async fn close(&mut self) -> Result<()> {
+        self.closed = true;
+        self.result = None;
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed || self.native.is_closed()
+    }
+}

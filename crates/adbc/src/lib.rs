@@ -1,0 +1,53 @@
+//! Any [ADBC](https://arrow.apache.org/adbc/) driver — SQLite, PostgreSQL, Snowflake, DuckDB,
+//! BigQuery, Flight SQL, ... — behind the [`dbapi`] traits.
+//!
+//! Connect with an `adbc:` URL naming the driver and giving its options (the reference is
+//! `docs/url.md`): `adbc:sqlite?uri=file:/tmp/app.db`,
+//! `adbc:postgresql?uri=postgresql://me@localhost:5432/app`, or
+//! `adbc:/opt/adbc/libadbc_driver_sqlite.so?uri=:memory:`. A name is found as ADBC driver
+//! managers find it: a manifest `NAME.toml` on `ADBC_DRIVER_PATH` or in the user's and the
+//! system's ADBC driver folders, else a library the system loader finds. The driver's C library
+//! is called on blocking threads, one call at a time per connection; results are read a few
+//! batches ahead of the cursor, as Arrow batches passed on without copying.
+//!
+//! ```
+//! use dbapi::{Cursor, Params, params};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! # let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/adbc/drivers/sqlite.toml");
+//! # let url = format!("adbc:{driver}?uri=:memory:");
+//! // url is e.g. "adbc:sqlite?uri=:memory:"
+//! dbapi_adbc::register();
+//! let conn = dbapi::connect(&url).await?;
+//! let mut cursor = conn.cursor()?;
+//! cursor.execute("CREATE TABLE t (id INTEGER, name TEXT)", Params::None).await?;
+//! cursor.executemany("INSERT INTO t VALUES (?, ?)", vec![params![1, "a"], params![2, "b"]].into()).await?;
+//! assert_eq!(cursor.rowcount(), 2);
+//! cursor.execute("SELECT name FROM t WHERE id > ?", params![1]).await?;
+//! let row = cursor.fetchone().await?.expect("one row");
+//! assert_eq!(row.get::<String, _>("name")?, "b");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Savepoints are SQL statements (`SAVEPOINT "name"`), as ADBC has no call for them; keys
+//! other than primary keys are not listed (ADBC's `GetObjects` does not give their rules).
+
+mod catalog;
+mod config;
+mod connection;
+mod cursor;
+mod driver;
+mod error;
+mod ingest;
+mod native;
+mod objects;
+mod result;
+mod statement;
+
+pub use crate::config::Config;
+pub use crate::connection::AdbcConnection;
+pub use crate::cursor::AdbcCursor;
+pub use crate::driver::{AdbcDriver, register, register_in};
+pub use crate::statement::AdbcPrepared;

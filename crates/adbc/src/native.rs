@@ -1,0 +1,214 @@
+//! The one door to the ADBC driver: every call into its C library goes through [`Native`],
+//! on a blocking thread, one at a time per connection.
+//!
+//! ADBC connections are not thread-safe: a connection and its statements and result streams
+//! must not be used from two threads at once. `Native` holds a lock for each call (a result
+//! stream's `next` included); only cancellation, which ADBC requires to be thread-safe, goes
+//! around it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use adbc_core::Optionable;
+use adbc_core::error::Error as AdbcError;
+use adbc_core::options::{OptionConnection, OptionValue};
+use adbc_driver_manager::ManagedConnection;
+use dbapi::{Abandoned, Error, Result};
+
+use crate::error::from_adbc;
+
+/// A connection to the driver, shared by the `dbapi` connection, its cursors and their
+/// result streams.
+pub(crate) struct Native {
+    conn: ManagedConnection,
+    lock: Mutex<Pending>,
+    closed: AtomicBool,
+    secrets: Arc<[String]>,
+    /// What the driver is called, for messages.
+    driver: String,
+}
+
+/// Undo work left by an abandoned transaction or savepoint guard, done before the next call.
+#[derive(Default)]
+pub(crate) struct Pending {
+    abandoned: Vec<Abandoned>,
+}
+
+impl std::fmt::Debug for Native {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Native")
+            .field("driver", &self.driver)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The connection handle a call gets, with the lock held.
+pub(crate) struct Call<'a> {
+    /// The ADBC connection (a handle: clones share it).
+    pub(crate) conn: ManagedConnection,
+    native: &'a Native,
+}
+
+impl Call<'_> {
+    /// `text` without the connection's secrets.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        crate::config::scrub(text, &self.native.secrets)
+    }
+
+    /// Maps an ADBC error of this call.
+    pub(crate) fn error(&self, error: AdbcError, what: &str) -> Error {
+        self.native.error(error, what)
+    }
+}
+
+impl Native {
+    pub(crate) fn new(conn: ManagedConnection, secrets: Arc<[String]>, driver: String) -> Self {
+        Native {
+            conn,
+            lock: Mutex::new(Pending::default()),
+            closed: AtomicBool::new(false),
+            secrets,
+            driver,
+        }
+    }
+
+    /// The driver's name, as the URL gave it.
+    pub(crate) fn driver(&self) -> &str {
+        &self.driver
+    }
+
+    /// Maps an ADBC error, scrubbing the connection's secrets from its message.
+    pub(crate) fn error(&self, error: AdbcError, what: &str) -> Error {
+        from_adbc(error, what, &self.secrets)
+    }
+
+    /// Maps an Arrow error raised inside the driver (e.g. while reading a result stream).
+    pub(crate) fn arrow_error(&self, error: &arrow::error::ArrowError, what: &str) -> Error {
+        let message = crate::config::scrub(&error.to_string(), &self.secrets);
+        Error::new(dbapi::ErrorKind::Database, format!("{what}: {message}"))
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Takes the lock on the calling (blocking) thread, runs the undo work left by abandoned
+    /// guards, and gives the connection; fails once the connection is closed.
+    pub(crate) fn enter(&self) -> Result<(MutexGuard<'_, Pending>, Call<'_>)> {
+        let mut pending = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.is_closed() {
+            return Err(Error::interface("the connection is closed"));
+        }
+        let mut call = Call {
+            conn: self.conn.clone(),
+            native: self,
+        };
+        for what in std::mem::take(&mut pending.abandoned) {
+            if let Err(e) = undo(&mut call, &what) {
+                tracing::warn!(error = %e, "undoing an abandoned {what:?} failed");
+            }
+        }
+        Ok((pending, call))
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, what: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Call<'_>) -> Result<T> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let (_guard, mut call) = this.enter()?;
+            f(&mut call)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("{what}: the ADBC call failed: {e}")))?
+    }
+
+    /// Sets a connection option.
+    pub(crate) async fn set_option(
+        self: &Arc<Self>,
+        key: OptionConnection,
+        value: String,
+        what: &'static str,
+    ) -> Result<()> {
+        self.run(what, move |call| {
+            call.conn
+                .set_option(key, OptionValue::String(value))
+                .map_err(|e| call.error(e, what))
+        })
+        .await
+    }
+
+    /// Leaves undo work for the next call, and starts it in the background when a runtime
+    /// is at hand.
+    pub(crate) fn abandon(self: &Arc<Self>, what: Abandoned) {
+        self.lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .abandoned
+            .push(what);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let this = Arc::clone(self);
+            handle.spawn_blocking(move || {
+                // Entering runs the pending work; a closed connection has none left to do.
+                let _ = this.enter();
+            });
+        }
+    }
+
+    /// Marks the connection closed: later calls fail. The driver's handles are released
+    /// when the last cursor and stream let go of them.
+    pub(crate) fn close(&self) {
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.closed.store(true, Ordering::Release);
+    }
+}
+
+/// Undoes what an abandoned guard left open.
+fn undo(call: &mut Call<'_>, what: &Abandoned) -> Result<()> {
+    use adbc_core::Connection as _;
+    match what {
+        Abandoned::Transaction => {
+            call.conn
+                .rollback()
+                .map_err(|e| call.error(e, "rolling back"))?;
+            call.conn
+                .set_option(
+                    OptionConnection::AutoCommit,
+                    OptionValue::String("true".into()),
+                )
+                .map_err(|e| call.error(e, "turning autocommit on"))
+        }
+        Abandoned::Savepoint(name) => {
+            crate::native::sql_update(call, &format!("ROLLBACK TO SAVEPOINT {}", quote(name)))
+                .map(drop)
+        }
+        other => Err(Error::not_supported(format!(
+            "undoing {other:?} is not supported by the ADBC driver"
+        ))),
+    }
+}
+
+/// Runs a statement that returns no rows, giving the count the driver reports.
+pub(crate) fn sql_update(call: &mut Call<'_>, sql: &str) -> Result<Option<i64>> {
+    use adbc_core::{Connection as _, Statement as _};
+    let mut statement = call
+        .conn
+        .new_statement()
+        .map_err(|e| call.error(e, "creating a statement"))?;
+    statement
+        .set_sql_query(sql)
+        .map_err(|e| call.error(e, "setting the SQL"))?;
+    statement
+        .execute_update()
+        .map_err(|e| call.error(e, "executing"))
+}
+
+/// An SQL identifier in double quotes (the standard's quoting, which SQLite and PostgreSQL
+/// share).
+pub(crate) fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,126 @@
+//! A result stream of the driver read on a blocking thread a few batches ahead of the cursor.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchReader};
+use async_trait::async_trait;
+use dbapi::driver::BatchSource;
+use dbapi::{Error, Result};
+use tokio::sync::mpsc;
+
+use crate::native::Native;
+
+/// How many batches are read ahead of the cursor.
+const READ_AHEAD: usize = 2;
+
+/// Whether a cursor's statement was cancelled; shared by the cursor, its cancel token and its
+/// result, so that errors after a cancel say so.
+pub(crate) type Cancelled = Arc<AtomicBool>;
+
+/// The batches of one result, as the reading thread hands them over.
+pub(crate) struct Stream {
+    schema: SchemaRef,
+    batches: mpsc::Receiver<Result<RecordBatch>>,
+    cancelled: Cancelled,
+    done: bool,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("columns", &self.schema.fields().len())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    /// Starts reading `reader` on a blocking thread. `keep` is held until the reader is
+    /// dropped (the statement the stream belongs to must outlive it).
+    pub(crate) fn start<K: Send + 'static>(
+        native: Arc<Native>,
+        reader: Box<dyn RecordBatchReader + Send>,
+        keep: K,
+        cancelled: Cancelled,
+    ) -> Stream {
+        let schema = reader.schema();
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
+        tokio::task::spawn_blocking(move || pump(&native, reader, keep, &tx));
+        Stream {
+            schema,
+            batches: rx,
+            cancelled,
+            done: false,
+        }
+    }
+}
+
+/// Reads every batch of `reader` into `tx`, each read under the connection's lock, until the
+/// end, an error, or the receiver is gone.
+fn pump<K>(
+    native: &Native,
+    mut reader: Box<dyn RecordBatchReader + Send>,
+    keep: K,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) {
+    loop {
+        let next = match native.enter() {
+            Ok(_entered) => reader.next(),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+        };
+        let item = match next {
+            None => break,
+            Some(Ok(batch)) => Ok(batch),
+            Some(Err(e)) => Err(native.arrow_error(&e, "reading the result")),
+        };
+        let failed = item.is_err();
+        if tx.blocking_send(item).is_err() || failed {
+            break;
+        }
+    }
+    // The stream first, then the statement it came from.
+    let _entered = native.enter();
+    drop(reader);
+    drop(keep);
+}
+
+#[async_trait]
+impl BatchSource for Stream {
+    async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.cancelled.load(Ordering::Acquire) {
+            self.done = true;
+            return Err(Error::operational("the statement was cancelled").cancelled());
+        }
+        match self.batches.recv().await {
+            Some(Ok(batch)) => Ok(Some(batch)),
+            Some(Err(e)) => {
+                self.done = true;
+                if self.cancelled.load(Ordering::Acquire) {
+                    Err(e.cancelled())
+                } else {
+                    Err(e)
+                }
+            }
+            None => {
+                self.done = true;
+                if self.cancelled.load(Ordering::Acquire) {
+                    Err(Error::operational("the statement was cancelled").cancelled())
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    fn schema(&self) -> Option<SchemaRef> {
+        Some(Arc::clone(&self.schema))
+    }
+}
