@@ -388,6 +388,7 @@ async fn read_secret(prompt: &str) -> Result<String, BoxError> {
 
 async fn run(mut args: Args) -> Result<Ended, BoxError> {
     dbapi_flightsql::register();
+    dbapi_adbc::register();
     // A profile gives what the command line did not: output defaults, the URL (over
     // DATABASE_URL: the profile was asked for), the token.
     let profile = match &args.profile {

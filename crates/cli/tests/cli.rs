@@ -1349,3 +1349,64 @@ fn copy_refuses_what_it_cannot_load_exactly() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The same shell against SQLite through the ADBC driver (installed under `target/adbc` by
+/// `.ci/adbc_drivers.py`), found by name on `ADBC_DRIVER_PATH`.
+#[test]
+fn adbc_urls_work_unchanged() {
+    let drivers =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/adbc/drivers");
+    assert!(
+        drivers.join("sqlite.toml").is_file(),
+        "the ADBC SQLite driver is not installed: run `python3 .ci/adbc_drivers.py`"
+    );
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-adbc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("shop.db");
+    let _ = std::fs::remove_file(&db);
+    let url = format!("adbc:sqlite?uri=file:{}", db.display());
+    let output = Command::new(env!("CARGO_BIN_EXE_dbapi"))
+        .env("ADBC_DRIVER_PATH", &drivers)
+        .args([
+            url.as_str(),
+            "-c",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price REAL)",
+            "-c",
+            "INSERT INTO items VALUES (1, 'tea', 2.5), (2, 'cake', NULL)",
+            "-c",
+            "\\dt",
+            "-c",
+            "\\d items",
+            "-c",
+            "\\set limit 2",
+            "-c",
+            "SELECT name FROM items WHERE id <= :limit ORDER BY id",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(out.contains("items,table"), "{out}");
+    assert!(out.contains("price,Float64,yes,REAL"), "{out}");
+    assert!(out.contains("name\ntea\ncake\n"), "{out}");
+    let output = Command::new(env!("CARGO_BIN_EXE_dbapi"))
+        .env("ADBC_DRIVER_PATH", &drivers)
+        .args([url.as_str(), "-c", "SELECT * FROM nothing_here"])
+        .output()
+        .unwrap();
+    // An SQL error: psql's status 3, with the database's message.
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("ProgrammingError"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("no such table: nothing_here"),
+        "{}",
+        stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
