@@ -106,18 +106,7 @@ pub async fn ids(cursor: &mut dyn Cursor) -> Vec<i64> {
         .collect()
 }
 
-/// Percent-encodes everything but letters and digits (inline PEM, URLs inside URL options).
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use dbapi_tests::url_encode;
 
 /// Checks that no error of the driver repeats its source's text (third-party errors often
 /// do: the report skips those), and that the report prints each cause once.

@@ -5,6 +5,8 @@
 //! generated table `numbers` (`id` int64, `value` float64, `name` utf8, `ts` timestamp µs).
 //! Memory is measured in further child processes, one per figure. See `docs/performance.md`.
 
+mod adbc;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,6 +102,16 @@ enum Cmd {
         #[arg(long)]
         cli: Option<String>,
     },
+    /// Only the ADBC figures: `dbapi-adbc` against the ADBC driver manager used directly
+    /// (SQLite `SELECT *`, PostgreSQL ingest).
+    Adbc {
+        /// Rows in the table.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Repetitions of each measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
     /// Only the hostile-server figures: the peak memory of each lie a server can tell, against
     /// the 64 MiB limit.
     Hostile,
@@ -177,6 +189,12 @@ async fn main() -> Result<(), BoxError> {
             let server = spawn_server(rows, 1)?;
             let url = format!("flightsql://{}?tls=false", server.addr);
             for figure in copy(&cli, &url, rows, reps.max(1)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
+        Some(Cmd::Adbc { rows, reps }) => {
+            for figure in adbc_figures(rows, reps.max(1)).await? {
                 figure.print();
             }
             Ok(())
@@ -997,6 +1015,29 @@ fn ratio_figure(
     }
 }
 
+/// `dbapi-adbc` against the ADBC driver manager used directly: `SELECT *` of SQLite as Arrow
+/// (≤ 1.1 × its time) and PostgreSQL bulk ingest (≥ 0.9 × its throughput: ≤ 1.11 × its time).
+async fn adbc_figures(rows: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
+    let select = adbc::sqlite_select(rows, reps).await?;
+    let ingest = adbc::postgres_ingest(rows, reps).await?;
+    Ok(vec![
+        ratio_figure(
+            &format!("adbc_sqlite_select_{rows}_rows"),
+            median(select.ours),
+            "adbc_driver_manager directly",
+            median(select.direct),
+            1.1,
+        ),
+        ratio_figure(
+            &format!("adbc_postgresql_ingest_{rows}_rows"),
+            median(ingest.ours),
+            "adbc_driver_manager bind_stream directly",
+            median(ingest.direct),
+            1.11,
+        ),
+    ])
+}
+
 /// A figure compared with another, without a target.
 fn compared(name: &str, value: Duration, baseline_name: &str, baseline: Duration) -> Figure {
     Figure {
@@ -1567,6 +1608,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 7: statements: executemany vs single executes vs ingest; the statement cache.
     eprintln!("statements ...");
     report.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?)?;
+    eprintln!("ADBC: SQLite SELECT *, PostgreSQL ingest ...");
+    report.extend(adbc_figures(if args.smoke { 10_000 } else { 1_000_000 }, reps).await?)?;
     eprintln!("ingest memory ...");
     let (mem_ingest, n_ingest) = measure_ingest_memory(&url, rows)?;
     if n_ingest != rows {
