@@ -23,7 +23,9 @@ fn opener(url: String) -> Opener {
     })
 }
 
-#[tokio::test]
+/// On a multi-threaded runtime, where results are read on the task's own thread (the
+/// PostgreSQL run, on a current-thread runtime, reads them through the reading thread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_sqlite() {
     let dir = scratch("sqlite");
     let url = sqlite_url(&dir.join("conformance.db"));

@@ -19,12 +19,43 @@ const READ_AHEAD: usize = 2;
 /// result, so that errors after a cancel say so.
 pub(crate) type Cancelled = Arc<AtomicBool>;
 
-/// The batches of one result, as the reading thread hands them over.
+/// The batches of one result.
 pub(crate) struct Stream {
     schema: SchemaRef,
-    batches: mpsc::Receiver<Result<RecordBatch>>,
+    source: Source,
     cancelled: Cancelled,
     done: bool,
+}
+
+/// Where a result's batches come from.
+enum Source {
+    /// Read on the task's own worker thread, the runtime told (`block_in_place`): on a
+    /// multi-threaded runtime, where a batch costs no hand-over between threads.
+    Inline {
+        native: Arc<Native>,
+        /// Taken when dropped, with the statement: released under the connection's lock.
+        reader: Option<Box<dyn RecordBatchReader + Send>>,
+        keep: Option<Box<dyn std::any::Any + Send>>,
+    },
+    /// Read by a blocking thread a few batches ahead and handed over (a current-thread
+    /// runtime cannot block its only thread).
+    Pump(mpsc::Receiver<Result<RecordBatch>>),
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        if let Source::Inline {
+            native,
+            reader,
+            keep,
+        } = self
+        {
+            // The stream first, then the statement it came from, under the lock.
+            let _entered = native.enter();
+            drop(reader.take());
+            drop(keep.take());
+        }
+    }
 }
 
 impl std::fmt::Debug for Stream {
@@ -46,11 +77,22 @@ impl Stream {
         cancelled: Cancelled,
     ) -> Stream {
         let schema = reader.schema();
-        let (tx, rx) = mpsc::channel(READ_AHEAD);
-        tokio::task::spawn_blocking(move || pump(&native, reader, keep, &tx));
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let source = if multi_thread {
+            Source::Inline {
+                native,
+                reader: Some(reader),
+                keep: Some(Box::new(keep)),
+            }
+        } else {
+            let (tx, rx) = mpsc::channel(READ_AHEAD);
+            tokio::task::spawn_blocking(move || pump(&native, reader, keep, &tx));
+            Source::Pump(rx)
+        };
         Stream {
             schema,
-            batches: rx,
+            source,
             cancelled,
             done: false,
         }
@@ -99,7 +141,22 @@ impl BatchSource for Stream {
             self.done = true;
             return Err(Error::operational("the statement was cancelled").cancelled());
         }
-        match self.batches.recv().await {
+        let next = match &mut self.source {
+            Source::Inline { native, reader, .. } => tokio::task::block_in_place(|| {
+                let _entered = native.enter()?;
+                Ok(match reader.as_mut().and_then(|r| r.next()) {
+                    None => None,
+                    Some(Ok(batch)) => Some(Ok(batch)),
+                    Some(Err(e)) => Some(Err(native.arrow_error(&e, "reading the result"))),
+                })
+            }),
+            Source::Pump(batches) => Ok(batches.recv().await),
+        };
+        let next = match next {
+            Ok(next) => next,
+            Err(e) => Some(Err(e)),
+        };
+        match next {
             Some(Ok(batch)) => Ok(Some(batch)),
             Some(Err(e)) => {
                 self.done = true;

@@ -98,9 +98,10 @@ pub(crate) async fn sqlite_select(rows: usize, reps: usize) -> Result<Samples, B
     let uri = format!("file:{}", db.display());
     let mut conn = direct("sqlite", &uri)?;
     direct_ingest(&mut conn, "t", &batches(rows)?)?;
+    let extra = std::env::var("BENCH_SQLITE_EXTRA").unwrap_or_default();
     let ours = Registry::new()
         .with(AdbcDriver::new())
-        .connect(&sqlite_url(&db))
+        .connect(&format!("{}&{extra}", sqlite_url(&db)))
         .await?;
     let sql = "SELECT * FROM t";
     let mut samples = Samples {
@@ -121,6 +122,9 @@ pub(crate) async fn sqlite_select(rows: usize, reps: usize) -> Result<Samples, B
                 n
             } else {
                 let mut statement = conn.new_statement()?;
+                if let Some((k, v)) = extra.split_once('=') {
+                    statement.set_option(OptionStatement::Other(k.into()), v.into())?;
+                }
                 statement.set_sql_query(sql)?;
                 let mut n = 0;
                 for batch in statement.execute()? {
