@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Installs the ADBC drivers the tests and examples use into target/adbc/ (idempotent).
 
+Also a Python venv, target/adbc/venv, with adbc_driver_manager, pyarrow and polars, and the Go
+Flight SQL driver (adbc-driver-flightsql) that the benchmarks compare with: the tests load
+this workspace's Flight SQL driver (libadbc_driver_dbapi_flightsql.so) from Python through it.
+
 The SQLite and PostgreSQL drivers come from their PyPI wheels (each holds one self-contained
 shared library): the libraries go to target/adbc/lib/, and an ADBC driver manifest for each
 to target/adbc/drivers/, so that `ADBC_DRIVER_PATH=target/adbc/drivers` makes `adbc:sqlite`
@@ -67,9 +71,35 @@ linux_{arch()} = "{library}"
     print(f"installed {name}: {library}")
 
 
+PYTHON_PACKAGES = [
+    f"adbc-driver-manager=={VERSION}",
+    f"adbc-driver-flightsql=={VERSION}",
+    "pyarrow==26.0.1",
+    "polars==2.1.0",
+]
+
+
+def venv():
+    env = OUT / "venv"
+    python = env / "bin" / "python"
+    stamp = env / "installed.txt"
+    wanted = "\n".join(PYTHON_PACKAGES)
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--only-binary=:all:", *PYTHON_PACKAGES],
+        check=True,
+    )
+    stamp.write_text(wanted)
+    print(f"installed the venv: {env}")
+
+
 def main():
     for name, package in DRIVERS.items():
         install(name, package)
+    venv()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ mod load;
 mod metadata;
 mod policy;
 mod pool;
+mod python;
 mod statements;
 mod streams;
 mod transactions;

@@ -80,7 +80,10 @@ pub(crate) fn info(items: &[(u32, Info)]) -> Result<RecordBatch> {
     let ids: Vec<u32> = items.iter().map(|(id, _)| *id).collect();
     RecordBatch::try_new(
         Arc::clone(&GET_INFO_SCHEMA),
-        vec![Arc::new(arrow::array::UInt32Array::from(ids)), Arc::new(union)],
+        vec![
+            Arc::new(arrow::array::UInt32Array::from(ids)),
+            Arc::new(union),
+        ],
     )
     .map_err(arrow_error)
 }
@@ -152,7 +155,10 @@ fn structs(t: &DataType, len: usize, given: Vec<(&str, ArrayRef)>) -> Result<Arr
             given
                 .iter()
                 .find(|(name, _)| *name == f.name())
-                .map_or_else(|| new_null_array(f.data_type(), len), |(_, a)| Arc::clone(a))
+                .map_or_else(
+                    || new_null_array(f.data_type(), len),
+                    |(_, a)| Arc::clone(a),
+                )
         })
         .collect();
     Ok(Arc::new(
@@ -230,7 +236,9 @@ pub(crate) fn objects(catalogs: &[Catalog]) -> Result<RecordBatch> {
         vec![
             (
                 "table_name",
-                Arc::new(StringArray::from_iter_values(tables.iter().map(|t| &t.name))),
+                Arc::new(StringArray::from_iter_values(
+                    tables.iter().map(|t| &t.name),
+                )),
             ),
             (
                 "table_type",
@@ -262,7 +270,9 @@ pub(crate) fn objects(catalogs: &[Catalog]) -> Result<RecordBatch> {
         vec![
             (
                 "db_schema_name",
-                Arc::new(StringArray::from_iter(schemas.iter().map(|s| s.name.as_deref()))),
+                Arc::new(StringArray::from_iter(
+                    schemas.iter().map(|s| s.name.as_deref()),
+                )),
             ),
             ("db_schema_tables", table_lists),
         ],

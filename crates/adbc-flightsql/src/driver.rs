@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use adbc_core::PartitionedResult;
 use adbc_core::error::{Result, Status};
 use adbc_core::options::{
     InfoCode, ObjectDepth, OptionConnection, OptionDatabase, OptionStatement, OptionValue,
 };
-use adbc_core::PartitionedResult;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
@@ -262,7 +262,13 @@ async fn objects(
     for name in conn.catalogs().await? {
         let name = Some(name);
         if wanted(&name) {
-            out.insert(name.clone(), Catalog { name, schemas: None });
+            out.insert(
+                name.clone(),
+                Catalog {
+                    name,
+                    schemas: None,
+                },
+            );
         }
     }
     if matches!(depth, ObjectDepth::Catalogs) {
@@ -300,11 +306,14 @@ async fn objects(
                 name: table.schema.clone(),
                 tables: Some(Vec::new()),
             });
-            entry.tables.get_or_insert_with(Vec::new).push(answers::Table {
-                name: table.name,
-                table_type: table.table_type,
-                columns: filter.with_columns.then_some(table.columns),
-            });
+            entry
+                .tables
+                .get_or_insert_with(Vec::new)
+                .push(answers::Table {
+                    name: table.name,
+                    table_type: table.table_type,
+                    columns: filter.with_columns.then_some(table.columns),
+                });
         }
     }
     for ((catalog_name, _), schema) in schemas {
@@ -533,12 +542,23 @@ struct Rows {
     cursor: Box<dyn Cursor>,
     first: Option<RecordBatch>,
     schema: SchemaRef,
+    /// A statement that changed data: no rows.
+    done: bool,
 }
 
 impl Rows {
     /// The reader of an executed cursor: its schema, read from the first batch when the
-    /// server announced none.
-    fn new(mut cursor: Box<dyn Cursor>) -> Result<Rows> {
+    /// server announced none; no columns and no rows for a statement that changed data
+    /// (ADBC hosts run every statement through `ExecuteQuery`).
+    fn new(mut cursor: Box<dyn Cursor>, changed_data: bool) -> Result<Rows> {
+        if changed_data {
+            return Ok(Rows {
+                cursor,
+                first: None,
+                schema: Arc::new(Schema::empty()),
+                done: true,
+            });
+        }
         let (first, schema) = match cursor.schema() {
             Some(schema) => (None, schema),
             None => {
@@ -555,6 +575,7 @@ impl Rows {
             cursor,
             first,
             schema,
+            done: false,
         })
     }
 }
@@ -565,6 +586,9 @@ impl Iterator for Rows {
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(batch) = self.first.take() {
             return Some(Ok(batch));
+        }
+        if self.done {
+            return None;
         }
         let cursor = &mut self.cursor;
         match block_on(cursor.fetch_batch()) {
@@ -694,9 +718,8 @@ impl FlightSqlAdbcStatement {
                 let rt = runtime()?;
                 let pump = rt.spawn_blocking(move || {
                     for item in reader {
-                        let item = item.map_err(|e| {
-                            dbapi::Error::data(format!("the bound stream: {e}"))
-                        });
+                        let item =
+                            item.map_err(|e| dbapi::Error::data(format!("the bound stream: {e}")));
                         if tx.blocking_send(item).is_err() {
                             break;
                         }
@@ -732,6 +755,15 @@ impl adbc_core::Optionable for FlightSqlAdbcStatement {
                             format!("unknown ingest mode {other:?}"),
                         ));
                     }
+                }
+            }
+            OptionStatement::Temporary => {
+                if flag(&value, &name)? {
+                    return Err(adbc(
+                        Status::NotImplemented,
+                        "ingest into a temporary table: Flight SQL's ingest has no such option \
+                         this driver sends",
+                    ));
                 }
             }
             OptionStatement::TargetCatalog | OptionStatement::TargetDbSchema => {
@@ -801,7 +833,8 @@ impl adbc_core::Statement for FlightSqlAdbcStatement {
                 })?
             }
         };
-        Ok(Box::new(Rows::new(cursor)?))
+        let changed_data = dbapi::driver::changes_data(self.sql.as_deref().unwrap_or(""));
+        Ok(Box::new(Rows::new(cursor, changed_data)?))
     }
 
     fn execute_update(&mut self) -> Result<Option<i64>> {

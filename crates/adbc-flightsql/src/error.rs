@@ -51,7 +51,9 @@ fn status(e: &Error) -> Status {
 fn sqlstate(e: &Error) -> Option<String> {
     if let Some(code) = e.code()
         && code.len() == 5
-        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && !GRPC_CODES.contains(&code)
     {
         return Some(code.to_owned());
@@ -111,12 +113,22 @@ mod tests {
         assert_eq!(state(&e), "42000");
         assert_eq!(e.vendor_code, 3);
         assert!(e.message.contains("no such table"), "{}", e.message);
-        let e = to_adbc(&Error::operational("gone").connection().with_code("UNAVAILABLE"));
-        assert_eq!((e.status, state(&e), e.vendor_code), (Status::IO, "08001".into(), 14));
+        let e = to_adbc(
+            &Error::operational("gone")
+                .connection()
+                .with_code("UNAVAILABLE"),
+        );
+        assert_eq!(
+            (e.status, state(&e), e.vendor_code),
+            (Status::IO, "08001".into(), 14)
+        );
         let e = to_adbc(&Error::operational("stop").cancelled());
         assert_eq!((e.status, state(&e)), (Status::Cancelled, "57014".into()));
         let e = to_adbc(&Error::new(ErrorKind::Integrity, "dup").with_code("23505"));
-        assert_eq!((e.status, state(&e), e.vendor_code), (Status::Integrity, "23505".into(), 0));
+        assert_eq!(
+            (e.status, state(&e), e.vendor_code),
+            (Status::Integrity, "23505".into(), 0)
+        );
         let e = to_adbc(&Error::not_supported("no"));
         assert_eq!(e.status, Status::NotImplemented);
         let e = to_adbc(&Error::internal("bug"));

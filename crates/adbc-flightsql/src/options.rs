@@ -31,9 +31,15 @@ impl std::fmt::Debug for DatabaseOptions {
 
 /// Whether `uri` is one of the Flight SQL URLs the driver knows.
 fn known_scheme(uri: &str) -> bool {
-    ["flightsql://", "grpc://", "grpc+tcp://", "grpc+tls://", "grpc+unix://"]
-        .iter()
-        .any(|s| uri.to_ascii_lowercase().starts_with(s))
+    [
+        "flightsql://",
+        "grpc://",
+        "grpc+tcp://",
+        "grpc+tls://",
+        "grpc+unix://",
+    ]
+    .iter()
+    .any(|s| uri.to_ascii_lowercase().starts_with(s))
 }
 
 impl DatabaseOptions {
@@ -120,7 +126,11 @@ fn with_credentials(url: &str, user: Option<&str>, password: Option<&str>) -> Re
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(adbc(Status::InvalidArguments, "uri: not a URL"));
     };
-    if rest.split(['/', '?']).next().is_some_and(|a| a.contains('@')) {
+    if rest
+        .split(['/', '?'])
+        .next()
+        .is_some_and(|a| a.contains('@'))
+    {
         return Err(adbc(
             Status::InvalidArguments,
             "username/password given both in the uri and as options: give them once",
@@ -148,7 +158,10 @@ mod tests {
         o.set("password", "p@ss".into()).unwrap();
         let config = o.config().unwrap();
         let shown = format!("{config:?} {o:?}");
-        assert!(!shown.contains("p@ss") && !shown.contains("p%40ss"), "{shown}");
+        assert!(
+            !shown.contains("p@ss") && !shown.contains("p%40ss"),
+            "{shown}"
+        );
         assert_eq!(o.get("password"), None);
         assert_eq!(o.get("database").as_deref(), Some("sensors"));
         let url = config.to_url();
