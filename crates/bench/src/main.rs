@@ -112,6 +112,16 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         reps: usize,
     },
+    /// Only the Python figures: this workspace's Flight SQL driver loaded as an ADBC driver by
+    /// Python's `adbc_driver_manager`, against the Go ADBC Flight SQL driver, on one server.
+    PythonAdbc {
+        /// Rows in the table.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: usize,
+        /// Repetitions of each measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
     /// Only the hostile-server figures: the peak memory of each lie a server can tell, against
     /// the 64 MiB limit.
     Hostile,
@@ -195,6 +205,12 @@ async fn main() -> Result<(), BoxError> {
         }
         Some(Cmd::Adbc { rows, reps }) => {
             for figure in adbc_figures(rows, reps.max(1)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
+        Some(Cmd::PythonAdbc { rows, reps }) => {
+            for figure in python_adbc_figures(rows, reps.max(1), 100).await? {
                 figure.print();
             }
             Ok(())
@@ -1038,6 +1054,129 @@ async fn adbc_figures(rows: usize, reps: usize) -> Result<Vec<Figure>, BoxError>
     ])
 }
 
+/// One run of `python/adbc_fetch.py`.
+#[derive(Debug, serde::Deserialize)]
+struct PythonRun {
+    seconds: f64,
+    rows: usize,
+    peak_kib: u64,
+}
+
+/// Python's `fetch_arrow_table()` and `fetch_record_batch()` through this workspace's ADBC
+/// library (`libadbc_driver_dbapi_flightsql.so`, beside this program) and through the Go ADBC
+/// Flight SQL driver, each run in a Python process of its own, in turn, against one server
+/// process: the whole table, 8 endpoints each delayed `delay_ms` (ours reading 7 ahead), and
+/// the peak RSS of streaming the whole table.
+async fn python_adbc_figures(
+    rows: usize,
+    reps: usize,
+    delay_ms: u64,
+) -> Result<Vec<Figure>, BoxError> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("../../target/adbc/venv/bin/python");
+    let script = root.join("python/adbc_fetch.py");
+    let ours = std::env::current_exe()?.with_file_name("libadbc_driver_dbapi_flightsql.so");
+    if !python.is_file() {
+        return Err(format!(
+            "no venv at {}: run python3 .ci/adbc_drivers.py",
+            python.display()
+        )
+        .into());
+    }
+    if !ours.is_file() {
+        return Err(format!(
+            "{} not built: build dbapi-adbc-flightsql with this program",
+            ours.display()
+        )
+        .into());
+    }
+    let par_rows = rows.min(800_000);
+    let server = spawn_server(rows, par_rows)?;
+    let uri = format!("grpc://{}", server.addr);
+    let delayed = [
+        format!("h:{}=8", overrides::ENDPOINTS),
+        format!("h:{}={delay_ms}", overrides::DELAY_MS),
+    ];
+    let run = |mode: &str, ours_driver: bool, sql: &str, headers: &[String]| {
+        let driver = if ours_driver {
+            ours.display().to_string()
+        } else {
+            "go".to_owned()
+        };
+        let mut command = Command::new(&python);
+        command
+            .arg(&script)
+            .args([mode, &driver, &uri, sql])
+            .args(headers);
+        if ours_driver && !headers.is_empty() {
+            command.arg("o:read_ahead=7");
+        }
+        let output = command.output()?;
+        if !output.status.success() {
+            return Err(format!(
+                "python ({driver}, {mode}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        let run: PythonRun = serde_json::from_slice(&output.stdout)?;
+        Ok::<_, BoxError>(run)
+    };
+    let all = "SELECT * FROM numbers";
+    let par = "SELECT * FROM par";
+    let (mut table, mut table_go, mut slow, mut slow_go) = (vec![], vec![], vec![], vec![]);
+    let (mut peak, mut peak_go) = (0_u64, 0_u64);
+    for rep in 0..reps {
+        for ours_first in [rep % 2 == 0, rep % 2 != 0] {
+            let t = run("table", ours_first, all, &[])?;
+            let s = run("table", ours_first, par, &delayed)?;
+            let m = run("stream", ours_first, all, &[])?;
+            if t.rows != rows || s.rows != par_rows || m.rows != rows {
+                return Err(
+                    format!("python read {} / {} / {} rows", t.rows, s.rows, m.rows).into(),
+                );
+            }
+            let secs = |r: &PythonRun| Duration::from_secs_f64(r.seconds);
+            if ours_first {
+                table.push(secs(&t));
+                slow.push(secs(&s));
+                peak = peak.max(m.peak_kib);
+            } else {
+                table_go.push(secs(&t));
+                slow_go.push(secs(&s));
+                peak_go = peak_go.max(m.peak_kib);
+            }
+        }
+    }
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let go = "the Go ADBC Flight SQL driver";
+    Ok(vec![
+        ratio_figure(
+            &format!("python_fetch_arrow_table_{rows}_rows"),
+            median(table),
+            go,
+            median(table_go),
+            0.8,
+        ),
+        ratio_figure(
+            &format!("python_fetch_arrow_table_8_endpoints_delayed_{delay_ms}ms"),
+            median(slow),
+            go,
+            median(slow_go),
+            0.5,
+        ),
+        Figure {
+            name: format!("python_fetch_record_batch_{rows}_rows_peak_rss"),
+            value: mib(peak),
+            unit: "MiB",
+            baseline_name: Some(format!("{go} ({:.1} MiB)", mib(peak_go))),
+            ratio: Some(peak as f64 / peak_go as f64),
+            target: Some("≤ 0.5".into()),
+            met: Some(peak as f64 / peak_go as f64 <= 0.5),
+        },
+    ])
+}
+
 /// A figure compared with another, without a target.
 fn compared(name: &str, value: Duration, baseline_name: &str, baseline: Duration) -> Figure {
     Figure {
@@ -1610,6 +1749,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     report.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?)?;
     eprintln!("ADBC: SQLite SELECT *, PostgreSQL ingest ...");
     report.extend(adbc_figures(if args.smoke { 10_000 } else { 1_000_000 }, reps).await?)?;
+    eprintln!("Python: the ADBC library against the Go ADBC Flight SQL driver ...");
+    report.extend(python_adbc_figures(rows, reps, delay_ms).await?)?;
     eprintln!("ingest memory ...");
     let (mem_ingest, n_ingest) = measure_ingest_memory(&url, rows)?;
     if n_ingest != rows {
