@@ -7,8 +7,9 @@
 //! `adbc:/opt/adbc/libadbc_driver_sqlite.so?uri=:memory:`. A name is found as ADBC driver
 //! managers find it: a manifest `NAME.toml` on `ADBC_DRIVER_PATH` or in the user's and the
 //! system's ADBC driver folders, else a library the system loader finds. The driver's C library
-//! is called on blocking threads, one call at a time per connection; results are read a few
-//! batches ahead of the cursor, as Arrow batches passed on without copying.
+//! is called off the async executor (blocking threads, or the fetching task's worker through
+//! `block_in_place` on a multi-threaded runtime), one call at a time per connection; result
+//! batches are passed on as the driver exported them, without copying.
 //!
 //! ```
 //! use dbapi::{Cursor, Params, params};

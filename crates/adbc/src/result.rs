@@ -1,4 +1,5 @@
-//! A result stream of the driver read on a blocking thread a few batches ahead of the cursor.
+//! A result stream of the driver: read on the fetching task's worker thread on a multi-threaded
+//! runtime, else by a blocking thread a few batches ahead of the cursor.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
