@@ -3,35 +3,25 @@
 //! the end), through the ADBC drivers `.ci/adbc_drivers.py` installs under `target/adbc`
 //! (the harness: `dbapi_tests::adbc`).
 
-use std::sync::Arc;
-
 use dbapi::{Connection, ErrorKind, Params, Registry};
 use dbapi_adbc::AdbcDriver;
 use dbapi_tests::adbc::{Postgres, manifest, scratch, sqlite_url};
 
-use crate::conformance::{self, Lacks, Opener};
+use crate::conformance::{self, Lacks};
 
 pub fn registry() -> Registry {
     Registry::new().with(AdbcDriver::new())
-}
-
-fn opener(url: String) -> Opener {
-    let url = Arc::new(url);
-    Arc::new(move || {
-        let url = Arc::clone(&url);
-        Box::pin(async move { registry().connect(&url).await.unwrap() })
-    })
 }
 
 /// On a multi-threaded runtime, where results are read on the task's own thread (the
 /// PostgreSQL run, on a current-thread runtime, reads them through the reading thread).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_sqlite() {
-    let dir = scratch("sqlite");
-    let url = sqlite_url(&dir.join("conformance.db"));
+    let dir = scratch("sqlite").unwrap();
+    let url = sqlite_url(&dir.join("conformance.db")).unwrap();
     conformance::run(
         "adbc sqlite",
-        opener(url),
+        conformance::opener(registry(), url),
         Lacks {
             constraints: None,
             booleans: Some("SQLite has no boolean type"),
@@ -44,17 +34,22 @@ async fn conformance_sqlite() {
 
 #[tokio::test]
 async fn conformance_postgresql() {
-    let pg = Postgres::start();
-    conformance::run("adbc postgresql", opener(pg.url()), Lacks::default()).await;
+    let pg = Postgres::start().unwrap();
+    conformance::run(
+        "adbc postgresql",
+        conformance::opener(registry(), pg.url().unwrap()),
+        Lacks::default(),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn passwords_stay_out_of_errors_and_debug() {
-    let pg = Postgres::start();
+    let pg = Postgres::start().unwrap();
     let wrong = "not-the-Pa55word";
     let url = format!(
         "adbc:{}?uri={}",
-        manifest("postgresql").display(),
+        manifest("postgresql").unwrap().display(),
         crate::url_encode(&pg.uri(wrong))
     );
     let e = registry().connect(&url).await.unwrap_err();
@@ -66,12 +61,12 @@ async fn passwords_stay_out_of_errors_and_debug() {
     ] {
         assert!(!shown.contains(wrong), "{shown}");
     }
-    let conn = registry().connect(&pg.url()).await.unwrap();
+    let conn = registry().connect(&pg.url().unwrap()).await.unwrap();
     let shown = format!("{conn:?}");
     assert!(!shown.contains(&pg.password), "{shown}");
-    let config = dbapi_adbc::Config::from_url(&pg.url()).unwrap();
+    let config = dbapi_adbc::Config::from_url(&pg.url().unwrap()).unwrap();
     assert!(!format!("{config:?}").contains(&pg.password));
-    assert!(!dbapi::redact_url(&pg.url()).contains(&pg.password));
+    assert!(!dbapi::redact_url(&pg.url().unwrap()).contains(&pg.password));
 }
 
 #[tokio::test]
@@ -85,7 +80,7 @@ async fn bad_urls_and_missing_drivers_are_named() {
     let e = registry()
         .connect(&format!(
             "adbc:{}?uri=:memory:&bogus=1",
-            manifest("sqlite").display()
+            manifest("sqlite").unwrap().display()
         ))
         .await
         .unwrap_err();
@@ -93,7 +88,7 @@ async fn bad_urls_and_missing_drivers_are_named() {
     let e = registry()
         .connect(&format!(
             "adbc:{}?uri=:memory:&adbc.sqlite.no_such_option=1",
-            manifest("sqlite").display()
+            manifest("sqlite").unwrap().display()
         ))
         .await
         .unwrap_err();
@@ -102,8 +97,8 @@ async fn bad_urls_and_missing_drivers_are_named() {
 
 #[tokio::test]
 async fn a_long_query_is_cancelled_from_another_task() {
-    let pg = Postgres::start();
-    let conn: Box<dyn Connection> = registry().connect(&pg.url()).await.unwrap();
+    let pg = Postgres::start().unwrap();
+    let conn: Box<dyn Connection> = registry().connect(&pg.url().unwrap()).await.unwrap();
     let mut cursor = conn.cursor().unwrap();
     let token = cursor.cancel_token().unwrap();
     let cancel = tokio::spawn(async move {

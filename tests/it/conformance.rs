@@ -30,6 +30,19 @@ pub struct Lacks {
 pub type Opener =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Box<dyn Connection>> + Send>> + Send + Sync>;
 
+/// Connections to `url` through `registry`.
+pub fn opener(registry: dbapi::Registry, url: String) -> Opener {
+    let connector = Arc::new(dbapi::driver::UrlConnector::new(url, registry));
+    Arc::new(move || {
+        let connector = Arc::clone(&connector);
+        Box::pin(async move {
+            dbapi::driver::Connector::connect(connector.as_ref())
+                .await
+                .unwrap()
+        })
+    })
+}
+
 type CheckResult = Result<Outcome, String>;
 
 enum Outcome {
@@ -639,11 +652,7 @@ async fn integrity_errors(open: Opener, lacks: Lacks) -> CheckResult {
 #[tokio::test]
 async fn conformance_flightsql() {
     let server = crate::server(dbapi_flightsql_server::Options::default()).await;
-    let url = Arc::new(server.url());
-    let open: Opener = Arc::new(move || {
-        let url = Arc::clone(&url);
-        Box::pin(async move { crate::connect_url(&url).await })
-    });
+    let open = opener(crate::registry(), server.url());
     run(
         "flightsql",
         open,

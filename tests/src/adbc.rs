@@ -1,26 +1,34 @@
 //! What the integration tests and the benchmarks share for the ADBC driver: where the ADBC
-//! drivers are installed, scratch folders, and a PostgreSQL server of the test's own.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! drivers are installed, scratch folders, and a PostgreSQL server of the test's own. Each
+//! says why it failed (a missing driver or PostgreSQL, and how to get it) as an error: the
+//! tests unwrap it, the benchmarks report it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// What failed, said for a person.
+pub type Failed = String;
+
+fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Failed {
+    move |e| format!("{what}: {e}")
+}
+
 /// The manifest of an installed ADBC driver (`sqlite`, `postgresql`).
-pub fn manifest(name: &str) -> PathBuf {
+pub fn manifest(name: &str) -> Result<PathBuf, Failed> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/adbc/drivers")
         .join(format!("{name}.toml"));
-    assert!(
-        path.is_file(),
-        "the ADBC {name} driver is not installed at {}: run `python3 .ci/adbc_drivers.py`",
-        path.display()
-    );
-    path.canonicalize().unwrap()
+    path.canonicalize().map_err(|_| {
+        format!(
+            "the ADBC {name} driver is not installed at {}: run `python3 .ci/adbc_drivers.py`",
+            path.display()
+        )
+    })
 }
 
 /// A new empty folder under the system's temporary folder.
-pub fn scratch(what: &str) -> PathBuf {
+pub fn scratch(what: &str) -> Result<PathBuf, Failed> {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "dbapi-it-{what}-{}-{}",
@@ -28,17 +36,17 @@ pub fn scratch(what: &str) -> PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    std::fs::create_dir_all(&dir).map_err(io(dir.display()))?;
+    Ok(dir)
 }
 
 /// The URL of a SQLite database file.
-pub fn sqlite_url(db: &Path) -> String {
-    format!(
+pub fn sqlite_url(db: &Path) -> Result<String, Failed> {
+    Ok(format!(
         "adbc:{}?uri=file:{}",
-        manifest("sqlite").display(),
+        manifest("sqlite")?.display(),
         db.display()
-    )
+    ))
 }
 
 /// A PostgreSQL server of its own: a new cluster in a temporary folder, listening on
@@ -65,25 +73,26 @@ impl std::fmt::Debug for Postgres {
 }
 
 impl Postgres {
-    /// Creates the cluster and starts the server; panics with the reason when it cannot.
-    pub fn start() -> Postgres {
-        let bin = pg_bin();
-        let dir = scratch("pg");
+    /// Creates the cluster and starts the server.
+    pub fn start() -> Result<Postgres, Failed> {
+        let bin = pg_bin()?;
+        let dir = scratch("pg")?;
         let user = is_root().then(|| "postgres".to_owned());
         let password = format!("pw-{}-s3cret", std::process::id());
-        std::fs::write(dir.join("pwfile"), &password).unwrap();
+        std::fs::write(dir.join("pwfile"), &password).map_err(io("the password file"))?;
         if let Some(user) = &user {
             let status = Command::new("chown")
                 .args(["-R", user])
                 .arg(&dir)
                 .status()
-                .unwrap();
-            assert!(status.success(), "chown {}", dir.display());
+                .map_err(io("chown"))?;
+            if !status.success() {
+                return Err(format!("chown {} {}: {status}", user, dir.display()));
+            }
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
+            .and_then(|l| l.local_addr())
+            .map_err(io("finding a free port"))?
             .port();
         let pg = Postgres {
             dir,
@@ -107,7 +116,7 @@ impl Postgres {
                 "UTF8",
                 "--no-sync",
             ],
-        );
+        )?;
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             pg.dir.display()
@@ -124,32 +133,41 @@ impl Postgres {
                 "-w",
                 "start",
             ],
-        );
-        pg
+        )?;
+        Ok(pg)
     }
 
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of PostgreSQL's programs, run as the server's user.
+    fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
-        let mut command = match &self.user {
+        match &self.user {
             Some(user) => {
                 let mut c = Command::new("runuser");
                 c.args(["-u", user, "--"]).arg(&program);
                 c
             }
             None => Command::new(&program),
-        };
-        let output = command.args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{} {args:?}: {}{}",
-            program.display(),
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), Failed> {
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .map_err(io(program))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "{program} {args:?}: {}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
-        );
+        ))
     }
 
     /// The `uri` of a database on this server, with the password.
@@ -161,28 +179,21 @@ impl Postgres {
     }
 
     /// The `adbc:` URL of this server through the ADBC PostgreSQL driver.
-    pub fn url(&self) -> String {
-        format!(
+    pub fn url(&self) -> Result<String, Failed> {
+        Ok(format!(
             "adbc:{}?uri={}",
-            manifest("postgresql").display(),
+            manifest("postgresql")?.display(),
             crate::url_encode(&self.uri(&self.password))
-        )
+        ))
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let program = self.bin.join("pg_ctl");
-        let data = self.data();
-        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
-        let _ = match &self.user {
-            Some(user) => Command::new("runuser")
-                .args(["-u", user, "--"])
-                .arg(&program)
-                .args(args)
-                .output(),
-            None => Command::new(&program).args(args).output(),
-        };
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -196,13 +207,13 @@ fn is_root() -> bool {
 }
 
 /// The folder of PostgreSQL's server programs (Debian keeps them out of `PATH`).
-fn pg_bin() -> PathBuf {
+fn pg_bin() -> Result<PathBuf, Failed> {
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
         && output.status.success()
     {
         let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
         if dir.join("initdb").is_file() {
-            return dir;
+            return Ok(dir);
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
@@ -213,8 +224,9 @@ fn pg_bin() -> PathBuf {
         .filter(|p| p.join("initdb").is_file())
         .collect();
     versions.sort();
-    versions.pop().expect(
+    versions.pop().ok_or_else(|| {
         "PostgreSQL's server programs (initdb, pg_ctl) not found: install Debian's \
-         `postgresql` package (.ci/run does)",
-    )
+         `postgresql` package (.ci/run does)"
+            .to_owned()
+    })
 }

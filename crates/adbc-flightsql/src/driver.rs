@@ -10,14 +10,16 @@ use adbc_core::error::{Result, Status};
 use adbc_core::options::{
     InfoCode, ObjectDepth, OptionConnection, OptionDatabase, OptionStatement, OptionValue,
 };
-use arrow::datatypes::{Schema, SchemaRef};
-use arrow::error::ArrowError;
+use arrow::datatypes::Schema;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use arrow_flight::FlightEndpoint;
+use dbapi::driver::add_count;
 use dbapi::metadata::{TableFilter, TableRef, like};
-use dbapi::{CancelToken, Connection as _, Cursor, IngestMode, Params, PreparedStatement};
+use dbapi::{
+    BatchReader, CancelToken, Connection as _, ConnectionExt, Cursor, IngestMode, Params,
+    PreparedStatement,
+};
 use dbapi_flightsql::FlightSqlConnection;
-use futures::StreamExt;
 use prost::Message;
 
 use crate::answers::{self, Catalog, Info};
@@ -501,108 +503,45 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
             (None, Some(schema)) => Arc::clone(schema),
             (None, None) => Arc::new(Schema::empty()),
         };
-        Ok(Box::new(Partition {
-            reader,
-            first,
+        Ok(Box::new(BatchReader::from_fetch(
             schema,
-        }))
-    }
-}
-
-/// One endpoint's stream, read on the library's runtime.
-struct Partition {
-    reader: dbapi_flightsql::FlightStreamReader,
-    first: Option<RecordBatch>,
-    schema: SchemaRef,
-}
-
-impl Iterator for Partition {
-    type Item = std::result::Result<RecordBatch, ArrowError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(batch) = self.first.take() {
-            return Some(Ok(batch));
-        }
-        match block_on(self.reader.read_chunk()) {
-            Ok(Ok(batch)) => batch.map(Ok),
-            Ok(Err(e)) => Some(Err(ArrowError::ExternalError(Box::new(e)))),
-            Err(e) => Some(Err(ArrowError::ExternalError(Box::new(e)))),
-        }
-    }
-}
-
-impl RecordBatchReader for Partition {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-}
-
-/// A cursor's result as the blocking reader ADBC hands out.
-struct Rows {
-    cursor: Box<dyn Cursor>,
-    first: Option<RecordBatch>,
-    schema: SchemaRef,
-    /// A statement that changed data: no rows.
-    done: bool,
-}
-
-impl Rows {
-    /// The reader of an executed cursor: its schema, read from the first batch when the
-    /// server announced none; no columns and no rows for a statement that changed data
-    /// (ADBC hosts run every statement through `ExecuteQuery`).
-    fn new(mut cursor: Box<dyn Cursor>, changed_data: bool) -> Result<Rows> {
-        if changed_data {
-            return Ok(Rows {
-                cursor,
-                first: None,
-                schema: Arc::new(Schema::empty()),
-                done: true,
-            });
-        }
-        let (first, schema) = match cursor.schema() {
-            Some(schema) => (None, schema),
-            None => {
-                let first = call(async { cursor.fetch_batch().await })?;
-                let schema = first
-                    .as_ref()
-                    .map(RecordBatch::schema)
-                    .or_else(|| cursor.schema())
-                    .unwrap_or_else(|| Arc::new(Schema::empty()));
-                (first, schema)
-            }
-        };
-        Ok(Rows {
-            cursor,
             first,
-            schema,
-            done: false,
-        })
+            move || fetch(reader.read_chunk()),
+        )))
     }
 }
 
-impl Iterator for Rows {
-    type Item = std::result::Result<RecordBatch, ArrowError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(batch) = self.first.take() {
-            return Some(Ok(batch));
-        }
-        if self.done {
-            return None;
-        }
-        let cursor = &mut self.cursor;
-        match block_on(cursor.fetch_batch()) {
-            Ok(Ok(batch)) => batch.map(Ok),
-            Ok(Err(e)) => Some(Err(ArrowError::ExternalError(Box::new(e)))),
-            Err(e) => Some(Err(ArrowError::ExternalError(Box::new(e)))),
-        }
-    }
+/// Runs a fetch on the library's runtime from a reader's `next` (a blocking caller).
+fn fetch<T: Send>(future: impl Future<Output = dbapi::Result<T>> + Send) -> dbapi::Result<T> {
+    block_on(future).map_err(|e| dbapi::Error::internal(e.message))?
 }
 
-impl RecordBatchReader for Rows {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+/// A cursor's result as the blocking reader ADBC hands out: its schema, read from the first
+/// batch when the server announced none; no columns and no rows for a statement that changed
+/// data (ADBC hosts run every statement through `ExecuteQuery`).
+fn rows(mut cursor: Box<dyn Cursor>, changed_data: bool) -> Result<BatchReader> {
+    if changed_data {
+        return Ok(BatchReader::from_fetch(
+            Arc::new(Schema::empty()),
+            None,
+            || Ok(None),
+        ));
     }
+    let (first, schema) = match cursor.schema() {
+        Some(schema) => (None, schema),
+        None => {
+            let first = call(async { cursor.fetch_batch().await })?;
+            let schema = first
+                .as_ref()
+                .map(RecordBatch::schema)
+                .or_else(|| cursor.schema())
+                .unwrap_or_else(|| Arc::new(Schema::empty()));
+            (first, schema)
+        }
+    };
+    Ok(BatchReader::from_fetch(schema, first, move || {
+        fetch(cursor.fetch_batch())
+    }))
 }
 
 /// Parameters bound to a statement.
@@ -707,30 +646,12 @@ impl FlightSqlAdbcStatement {
         })?;
         let mode = self.ingest_mode;
         let conn = Arc::clone(&self.conn);
-        let n = match bound {
-            Bound::Batch(batch) => {
-                let stream = futures::stream::iter([Ok(batch)]).boxed();
-                call(async move { conn.ingest(&table, mode, stream).await })?
-            }
-            Bound::Stream(reader) => {
-                // The caller's reader is read on a blocking thread, two batches ahead.
-                let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-                let rt = runtime()?;
-                let pump = rt.spawn_blocking(move || {
-                    for item in reader {
-                        let item =
-                            item.map_err(|e| dbapi::Error::data(format!("the bound stream: {e}")));
-                        if tx.blocking_send(item).is_err() {
-                            break;
-                        }
-                    }
-                });
-                let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
-                let n = call(async move { conn.ingest(&table, mode, stream).await });
-                pump.abort();
-                n?
-            }
+        let reader = match bound {
+            Bound::Batch(batch) => one_batch(batch),
+            Bound::Stream(reader) => reader,
         };
+        // The reader is read on a thread of its own, two batches ahead.
+        let n = call(async move { conn.ingest_reader(&table, mode, reader).await })?;
         Ok((n >= 0).then_some(n))
     }
 }
@@ -834,7 +755,7 @@ impl adbc_core::Statement for FlightSqlAdbcStatement {
             }
         };
         let changed_data = dbapi::driver::changes_data(self.sql.as_deref().unwrap_or(""));
-        Ok(Box::new(Rows::new(cursor, changed_data)?))
+        Ok(Box::new(rows(cursor, changed_data)?))
     }
 
     fn execute_update(&mut self) -> Result<Option<i64>> {
@@ -846,7 +767,7 @@ impl adbc_core::Statement for FlightSqlAdbcStatement {
                 let mut total = Some(0_i64);
                 for batch in bound.batches()? {
                     let n = self.run_bound(batch)?.rowcount();
-                    total = total.and_then(|t| (n >= 0).then_some(t + n));
+                    total = add_count(total, Some(n));
                 }
                 Ok(total)
             }

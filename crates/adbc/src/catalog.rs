@@ -33,12 +33,7 @@ fn read_all(
 ) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for batch in reader {
-        out.push(batch.map_err(|e| {
-            Error::new(
-                dbapi::ErrorKind::Database,
-                format!("{what}: {}", call.scrub(&e.to_string())),
-            )
-        })?);
+        out.push(batch.map_err(|e| call.arrow_error(&e, what))?);
     }
     Ok(out)
 }
@@ -310,32 +305,35 @@ pub(crate) async fn info(native: &Arc<Native>) -> Result<ServerInfo> {
     })
 }
 
-/// A metadata answer as the driver's own stream: `GetTableTypes` or `GetInfo`.
-pub(crate) async fn reader(
+/// `GetTableTypes` as the driver's own stream.
+pub(crate) async fn table_types_reader(
     native: &Arc<Native>,
-    info_codes: Option<Vec<u32>>,
 ) -> Result<Box<dyn RecordBatchReader + Send>> {
     native
-        .run("reading metadata", move |call| match info_codes {
-            None => call
-                .conn
+        .run("listing table types", |call| {
+            call.conn
                 .get_table_types()
-                .map_err(|e| call.error(e, "listing table types")),
-            Some(codes) => {
-                let codes = if codes.is_empty() {
-                    None
-                } else {
-                    Some(
-                        codes
-                            .into_iter()
-                            .map(adbc_core::options::InfoCode::from)
-                            .collect(),
-                    )
-                };
-                call.conn
-                    .get_info(codes)
-                    .map_err(|e| call.error(e, "reading server info"))
-            }
+                .map_err(|e| call.error(e, "listing table types"))
+        })
+        .await
+}
+
+/// `GetInfo` of these ADBC info codes (every one when empty) as the driver's own stream.
+pub(crate) async fn info_reader(
+    native: &Arc<Native>,
+    codes: Vec<u32>,
+) -> Result<Box<dyn RecordBatchReader + Send>> {
+    native
+        .run("reading server info", move |call| {
+            let codes = (!codes.is_empty()).then(|| {
+                codes
+                    .into_iter()
+                    .map(adbc_core::options::InfoCode::from)
+                    .collect()
+            });
+            call.conn
+                .get_info(codes)
+                .map_err(|e| call.error(e, "reading server info"))
         })
         .await
 }

@@ -212,9 +212,11 @@ impl Connection for AdbcConnection {
     }
 
     async fn metadata(&self, request: &MetadataRequest) -> Result<Box<dyn Cursor>> {
-        let codes = match request {
-            MetadataRequest::TableTypes => None,
-            MetadataRequest::ServerInfo(ids) => Some(ids.clone()),
+        let reader = match request {
+            MetadataRequest::TableTypes => catalog::table_types_reader(&self.native).await?,
+            MetadataRequest::ServerInfo(ids) => {
+                catalog::info_reader(&self.native, ids.clone()).await?
+            }
             other => {
                 return Err(Error::not_supported(format!(
                     "{} as Arrow data: ADBC answers it nested (GetObjects); use the typed \
@@ -223,7 +225,6 @@ impl Connection for AdbcConnection {
                 )));
             }
         };
-        let reader = catalog::reader(&self.native, codes).await?;
         Ok(Box::new(AdbcCursor::with_reader(
             Arc::clone(&self.native),
             reader,

@@ -3,12 +3,12 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use adbc_core::{CancelHandle, Connection as _, Statement as _};
+use adbc_core::{CancelHandle, Statement as _};
 use adbc_driver_manager::ManagedStatement;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use async_trait::async_trait;
-use dbapi::driver::{ResultSet, bind, changes_data};
+use dbapi::driver::{ResultSet, add_count, bind, changes_data};
 use dbapi::{
     Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, ParamSets, Params, Result, Row,
 };
@@ -122,23 +122,20 @@ impl AdbcCursor {
         reader: Box<dyn RecordBatchReader + Send>,
     ) -> Self {
         let mut cursor = AdbcCursor::new(native);
-        let stream = Stream::start(Arc::clone(&cursor.native), reader, (), cursor.cancel.flag());
-        cursor.result = Some(ResultSet::new(stream));
+        cursor.set_rows(reader, ());
         cursor
+    }
+
+    /// Makes `reader` the current result; `keep` lives as long as it is read.
+    fn set_rows(&mut self, reader: Box<dyn RecordBatchReader + Send>, keep: impl Send + 'static) {
+        let stream = Stream::start(Arc::clone(&self.native), reader, keep, self.cancel.flag());
+        self.result = Some(ResultSet::new(stream));
+        self.rowcount = -1;
     }
 
     fn take(&mut self, outcome: Outcome, keep: impl Send + 'static) {
         match outcome {
-            Outcome::Rows(reader, statement) => {
-                let stream = Stream::start(
-                    Arc::clone(&self.native),
-                    reader,
-                    (statement, keep),
-                    self.cancel.flag(),
-                );
-                self.result = Some(ResultSet::new(stream));
-                self.rowcount = -1;
-            }
+            Outcome::Rows(reader, statement) => self.set_rows(reader, (statement, keep)),
             Outcome::Count(n) => {
                 self.result = None;
                 self.rowcount = n.unwrap_or(-1);
@@ -191,13 +188,7 @@ pub(crate) fn statement(
     sql: &str,
     cancel: &CancelState,
 ) -> Result<ManagedStatement> {
-    let mut statement = call
-        .conn
-        .new_statement()
-        .map_err(|e| call.error(e, "creating a statement"))?;
-    statement
-        .set_sql_query(sql)
-        .map_err(|e| call.error(e, "setting the SQL"))?;
+    let statement = call.statement(sql)?;
     cancel.install(&statement);
     Ok(statement)
 }
@@ -257,10 +248,7 @@ impl Cursor for AdbcCursor {
         while let Some(chunk) = params.next_chunk()? {
             let batch = bind(&chunk, None).map_err(|e| e.context(format!("chunk {chunks}")))?;
             self.run(sql, Some(batch), true).await?;
-            total = match (total, self.rowcount) {
-                (Some(t), n) if n >= 0 => Some(t + n),
-                _ => None,
-            };
+            total = add_count(total, Some(self.rowcount));
             chunks += 1;
         }
         self.rowcount = total.unwrap_or(-1);
@@ -284,12 +272,10 @@ impl Cursor for AdbcCursor {
     }
 
     fn rowcount(&self) -> i64 {
-        match &self.result {
-            Some(result) if result.is_exhausted() => {
-                i64::try_from(result.rows_fetched()).unwrap_or(i64::MAX)
-            }
-            _ => self.rowcount,
-        }
+        self.result
+            .as_ref()
+            .and_then(ResultSet::rowcount)
+            .unwrap_or(self.rowcount)
     }
 
     fn arraysize(&self) -> usize {

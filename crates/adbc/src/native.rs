@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use adbc_core::Optionable;
 use adbc_core::error::Error as AdbcError;
 use adbc_core::options::{OptionConnection, OptionValue};
-use adbc_driver_manager::ManagedConnection;
+use adbc_driver_manager::{ManagedConnection, ManagedStatement};
 use dbapi::{Abandoned, Error, Result};
 
 use crate::error::from_adbc;
@@ -51,9 +51,22 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// `text` without the connection's secrets.
-    pub(crate) fn scrub(&self, text: &str) -> String {
-        crate::config::scrub(text, &self.native.secrets)
+    /// Maps an Arrow error the driver raised in this call (reading a stream).
+    pub(crate) fn arrow_error(&self, error: &arrow::error::ArrowError, what: &str) -> Error {
+        self.native.arrow_error(error, what)
+    }
+
+    /// A new statement of the driver for `sql`.
+    pub(crate) fn statement(&mut self, sql: &str) -> Result<ManagedStatement> {
+        use adbc_core::{Connection as _, Statement as _};
+        let mut statement = self
+            .conn
+            .new_statement()
+            .map_err(|e| self.error(e, "creating a statement"))?;
+        statement
+            .set_sql_query(sql)
+            .map_err(|e| self.error(e, "setting the SQL"))?;
+        Ok(statement)
     }
 
     /// Maps an ADBC error of this call.
@@ -194,15 +207,8 @@ fn undo(call: &mut Call<'_>, what: &Abandoned) -> Result<()> {
 
 /// Runs a statement that returns no rows, giving the count the driver reports.
 pub(crate) fn sql_update(call: &mut Call<'_>, sql: &str) -> Result<Option<i64>> {
-    use adbc_core::{Connection as _, Statement as _};
-    let mut statement = call
-        .conn
-        .new_statement()
-        .map_err(|e| call.error(e, "creating a statement"))?;
-    statement
-        .set_sql_query(sql)
-        .map_err(|e| call.error(e, "setting the SQL"))?;
-    statement
+    use adbc_core::Statement as _;
+    call.statement(sql)?
         .execute_update()
         .map_err(|e| call.error(e, "executing"))
 }

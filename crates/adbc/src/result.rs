@@ -100,6 +100,20 @@ impl Stream {
     }
 }
 
+/// The next batch of `reader`, read under the connection's lock (`None` at the end).
+fn read_one(
+    native: &Native,
+    reader: &mut (dyn RecordBatchReader + Send),
+) -> Option<Result<RecordBatch>> {
+    let _entered = match native.enter() {
+        Ok(entered) => entered,
+        Err(e) => return Some(Err(e)),
+    };
+    reader
+        .next()
+        .map(|item| item.map_err(|e| native.arrow_error(&e, "reading the result")))
+}
+
 /// Reads every batch of `reader` into `tx`, each read under the connection's lock, until the
 /// end, an error, or the receiver is gone.
 fn pump<K>(
@@ -108,19 +122,7 @@ fn pump<K>(
     keep: K,
     tx: &mpsc::Sender<Result<RecordBatch>>,
 ) {
-    loop {
-        let next = match native.enter() {
-            Ok(_entered) => reader.next(),
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                break;
-            }
-        };
-        let item = match next {
-            None => break,
-            Some(Ok(batch)) => Ok(batch),
-            Some(Err(e)) => Err(native.arrow_error(&e, "reading the result")),
-        };
+    while let Some(item) = read_one(native, reader.as_mut()) {
         let failed = item.is_err();
         if tx.blocking_send(item).is_err() || failed {
             break;
@@ -143,19 +145,11 @@ impl BatchSource for Stream {
             return Err(Error::operational("the statement was cancelled").cancelled());
         }
         let next = match &mut self.source {
-            Source::Inline { native, reader, .. } => tokio::task::block_in_place(|| {
-                let _entered = native.enter()?;
-                Ok(match reader.as_mut().and_then(|r| r.next()) {
-                    None => None,
-                    Some(Ok(batch)) => Some(Ok(batch)),
-                    Some(Err(e)) => Some(Err(native.arrow_error(&e, "reading the result"))),
-                })
-            }),
-            Source::Pump(batches) => Ok(batches.recv().await),
-        };
-        let next = match next {
-            Ok(next) => next,
-            Err(e) => Some(Err(e)),
+            Source::Inline { native, reader, .. } => match reader.as_mut() {
+                Some(reader) => tokio::task::block_in_place(|| read_one(native, reader.as_mut())),
+                None => None,
+            },
+            Source::Pump(batches) => batches.recv().await,
         };
         match next {
             Some(Ok(batch)) => Ok(Some(batch)),

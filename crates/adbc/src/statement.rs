@@ -7,7 +7,7 @@ use adbc_driver_manager::ManagedStatement;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
-use dbapi::driver::{bind, changes_data};
+use dbapi::driver::{add_count, bind, changes_data};
 use dbapi::{Cursor, Error, ParamSets, Params, PreparedStatement, Result};
 
 use crate::cursor::{AdbcCursor, CancelState, execute, one_set, statement};
@@ -146,7 +146,7 @@ impl PreparedStatement for AdbcPrepared {
             let batch = bind(&chunk, self.parameter_schema.as_deref())
                 .map_err(|e| e.context(format!("chunk {chunks}")))?;
             let n = self.run(Some(batch), true).await?.rowcount();
-            total = total.and_then(|t| (n >= 0).then_some(t + n));
+            total = add_count(total, Some(n));
             chunks += 1;
         }
         Ok(total.unwrap_or(-1))

@@ -58,7 +58,7 @@ fn batches(rows: usize) -> Result<Vec<RecordBatch>, BoxError> {
 /// A connection of the driver manager itself.
 fn direct(driver: &str, uri: &str) -> Result<ManagedConnection, BoxError> {
     let mut driver = ManagedDriver::load_from_name(
-        manifest(driver),
+        manifest(driver)?,
         None,
         AdbcVersion::V110,
         LOAD_FLAG_DEFAULT,
@@ -93,7 +93,7 @@ fn direct_update(conn: &mut ManagedConnection, sql: &str) -> Result<(), BoxError
 /// `SELECT *` of a `rows`-row SQLite table read as Arrow batches: through `dbapi-adbc`
 /// (`execute` + `fetch_batch`) and through the driver manager (`execute` + the reader).
 pub(crate) async fn sqlite_select(rows: usize, reps: usize) -> Result<Samples, BoxError> {
-    let dir = scratch("bench-sqlite");
+    let dir = scratch("bench-sqlite")?;
     let db = dir.join("bench.db");
     let uri = format!("file:{}", db.display());
     let mut conn = direct("sqlite", &uri)?;
@@ -101,7 +101,7 @@ pub(crate) async fn sqlite_select(rows: usize, reps: usize) -> Result<Samples, B
     let extra = std::env::var("BENCH_SQLITE_EXTRA").unwrap_or_default();
     let ours = Registry::new()
         .with(AdbcDriver::new())
-        .connect(&format!("{}&{extra}", sqlite_url(&db)))
+        .connect(&format!("{}&{extra}", sqlite_url(&db)?))
         .await?;
     let sql = "SELECT * FROM t";
     let mut samples = Samples {
@@ -148,12 +148,12 @@ pub(crate) async fn sqlite_select(rows: usize, reps: usize) -> Result<Samples, B
 /// (`Connection::ingest` of a stream) and through the driver manager (`bind_stream`), on a
 /// server started for the purpose.
 pub(crate) async fn postgres_ingest(rows: usize, reps: usize) -> Result<Samples, BoxError> {
-    let pg = Postgres::start();
+    let pg = Postgres::start()?;
     let data = batches(rows)?;
     let mut conn = direct("postgresql", &pg.uri(&pg.password))?;
     let ours = Registry::new()
         .with(AdbcDriver::new())
-        .connect(&pg.url())
+        .connect(&pg.url()?)
         .await?;
     let mut samples = Samples {
         ours: Vec::new(),

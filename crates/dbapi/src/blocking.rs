@@ -715,22 +715,14 @@ impl Cursor {
     /// # Errors
     /// The error of reading the first batch.
     pub fn into_reader(mut self) -> Result<BatchReader> {
-        let mut first = self.fetch_batch()?;
+        let first = self.fetch_batch()?;
         let schema = first
             .as_ref()
             .map(RecordBatch::schema)
             .or_else(|| self.inner.schema())
             .unwrap_or_else(|| SchemaRef::new(arrow::datatypes::Schema::empty()));
-        Ok(BatchReader::new(schema, move || {
-            if let Some(batch) = first.take() {
-                return Some(Ok(batch));
-            }
-            if self.failed {
-                return None;
-            }
-            let next = self.fetch_batch();
-            self.failed = next.is_err();
-            next.transpose()
+        Ok(BatchReader::from_fetch(schema, first, move || {
+            self.fetch_batch()
         }))
     }
 

@@ -12,6 +12,22 @@ pub use crate::result_set::{BatchSource, Batches, ResultSet};
 pub use crate::row::describe;
 pub use crate::sql::changes_data;
 
+/// A running total of row counts (`executemany`'s chunks): unknown (`None`) once one count is
+/// unknown (`None` or negative, as drivers report an unknown count).
+///
+/// ```
+/// use dbapi::driver::add_count;
+/// assert_eq!(add_count(Some(2), Some(3)), Some(5));
+/// assert_eq!(add_count(Some(2), Some(-1)), None);
+/// assert_eq!(add_count(None, Some(3)), None);
+/// ```
+pub fn add_count(total: Option<i64>, count: Option<i64>) -> Option<i64> {
+    match (total, count) {
+        (Some(total), Some(n)) if n >= 0 => Some(total + n),
+        _ => None,
+    }
+}
+
 /// A database driver: opens connections for the URL schemes it declares.
 #[async_trait]
 pub trait Driver: Send + Sync + std::fmt::Debug {

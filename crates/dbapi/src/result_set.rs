@@ -115,6 +115,13 @@ impl<S: BatchSource> ResultSet<S> {
         self.rows_fetched
     }
 
+    /// The result's row count once it is read to its end (the rows handed out), for a
+    /// cursor's [`rowcount`](crate::Cursor::rowcount); `None` before.
+    pub fn rowcount(&self) -> Option<i64> {
+        self.is_exhausted()
+            .then(|| i64::try_from(self.rows_fetched).unwrap_or(i64::MAX))
+    }
+
     /// Whether the source has reported the end of the result and every row was handed out.
     pub fn is_exhausted(&self) -> bool {
         self.exhausted && self.current.is_none()

@@ -188,6 +188,29 @@ impl BatchReader {
         }
     }
 
+    /// A reader of `first` (a batch already read, e.g. to learn the schema) and then of what
+    /// `fetch` returns, until it returns `None` or its first error: how a driver hands a
+    /// result to a blocking Arrow consumer (an ADBC host, an Arrow C stream).
+    pub fn from_fetch(
+        schema: SchemaRef,
+        first: Option<RecordBatch>,
+        mut fetch: impl FnMut() -> Result<Option<RecordBatch>> + Send + 'static,
+    ) -> Self {
+        let mut first = first;
+        let mut failed = false;
+        BatchReader::new(schema, move || {
+            if let Some(batch) = first.take() {
+                return Some(Ok(batch));
+            }
+            if failed {
+                return None;
+            }
+            let next = fetch();
+            failed = next.is_err();
+            next.transpose()
+        })
+    }
+
     /// The batches as an Arrow C stream (`ArrowArrayStream`), for tools in other languages
     /// or libraries (PyArrow, DuckDB, Polars) to read without copying.
     pub fn into_ffi(self) -> arrow::ffi_stream::FFI_ArrowArrayStream {

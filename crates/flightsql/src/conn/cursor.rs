@@ -8,7 +8,7 @@ use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
 use arrow_flight::{FlightDescriptor, FlightInfo};
 use async_trait::async_trait;
 use bytes::Bytes;
-use dbapi::driver::{BatchSource, Batches, ResultSet, changes_data};
+use dbapi::driver::{BatchSource, Batches, ResultSet, add_count, changes_data};
 use dbapi::{
     Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, FetchProgress, ParamSets,
     Params, Result, Row, Value,
@@ -39,14 +39,6 @@ impl Bound {
             Bound::Sets(sets) => sets.iter().all(Params::is_empty) && sets.len() <= 1,
             Bound::Arrow(_) => false,
         }
-    }
-}
-
-/// A running total of row counts: unknown (`None`) once one count is (`None` or -1).
-fn add_count(total: Option<i64>, count: Option<i64>) -> Option<i64> {
-    match (total, count) {
-        (Some(total), Some(n)) if n >= 0 => Some(total + n),
-        _ => None,
     }
 }
 
@@ -631,9 +623,7 @@ impl Cursor for FlightSqlCursor {
             return n;
         }
         match (&self.result, &self.info) {
-            (Some(result), _) if result.is_exhausted() => {
-                i64::try_from(result.rows_fetched()).unwrap_or(i64::MAX)
-            }
+            (Some(result), _) if result.is_exhausted() => result.rowcount().unwrap_or(-1),
             (Some(_), Some(info)) if info.total_records >= 0 => info.total_records,
             _ => -1,
         }
