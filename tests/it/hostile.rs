@@ -58,6 +58,36 @@ async fn lies_in_streams_are_errors_naming_their_cause() {
             ),
             cases::ENDLESS_HTTP_ERROR => (ErrorKind::Operational, &["HTTP 500", "eeee..."]),
             cases::HTTP_LENGTH_LIE => (ErrorKind::Data, &["larger than max_message_size"]),
+            cases::ROWS_NESTED_NULL => (
+                ErrorKind::Data,
+                &[
+                    "of type Null in column \"x\" of 2147483647 rows",
+                    "max_batch_rows",
+                ],
+            ),
+            c if cases::ROW_BOMBS.contains(&c) => (
+                ErrorKind::Data,
+                &[
+                    "a batch of 1099511627776 rows",
+                    "max_batch_rows (1048576 rows)",
+                ],
+            ),
+            cases::DECIMAL_DIGITS_LIST | cases::DECIMAL_DIGITS_DICTIONARY => (
+                ErrorKind::Internal,
+                &["\"d\"", "more digits than its type Decimal128(5, 2)"],
+            ),
+            cases::NUL_TIME_ZONE => (
+                ErrorKind::Internal,
+                &["the time zone of column \"t\"", "\\u{0}"],
+            ),
+            cases::ESCAPE_IN_NAME => (
+                ErrorKind::Internal,
+                &["the name of a field of column", "\\u{1b}"],
+            ),
+            cases::NUL_IN_ERROR => (
+                ErrorKind::Programming,
+                &["the server says no\\u{0} and this part hides after a NUL"],
+            ),
             other => panic!("no expectation for {other}"),
         }
     };
@@ -69,12 +99,42 @@ async fn lies_in_streams_are_errors_naming_their_cause() {
         for part in parts {
             assert!(e.to_string().contains(part), "{case}: {e}");
         }
+        let text = e.to_string();
+        assert!(
+            !text.contains(['\0', '\x1b', '\x07']),
+            "{case}: a control character in {text:?}"
+        );
     }
     // The process is alive and the driver still works against the same server.
     let conn = registry().connect(&server.url()).await.unwrap();
     let mut cursor = conn.cursor().unwrap();
     cursor.execute(cases::INT8_OK, Params::None).await.unwrap();
     assert_eq!(cursor.fetchall().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_row_bomb_in_a_metadata_answer_is_an_error_naming_max_batch_rows() {
+    let server = HostileServer::start().await.unwrap();
+    let conn = registry().connect(&server.url()).await.unwrap();
+    let check = |e: dbapi::Error, what: &str| {
+        assert_eq!(e.kind(), ErrorKind::Data, "{what}: {e}");
+        assert!(e.to_string().contains("1099511627776 rows"), "{what}: {e}");
+        assert!(e.to_string().contains("max_batch_rows"), "{what}: {e}");
+    };
+    check(conn.catalogs().await.unwrap_err(), "catalogs");
+    // A larger limit is the user's to give: the same answer is then read to its end (the
+    // driver allocates nothing per row of a Null column until rows are asked for).
+    let trusting = registry()
+        .connect(&format!("{}?max_batch_rows=2000000000000", server.url()))
+        .await
+        .unwrap();
+    let mut cursor = trusting.cursor().unwrap();
+    cursor
+        .execute(cases::ROWS_NULL, Params::None)
+        .await
+        .unwrap();
+    let batch = cursor.fetch_batch().await.unwrap().unwrap();
+    assert_eq!(batch.num_rows(), 1 << 40);
 }
 
 #[tokio::test]

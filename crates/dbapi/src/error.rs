@@ -102,6 +102,25 @@ struct Inner {
     source: Option<BoxError>,
 }
 
+/// A message as every error holds it: NUL bytes and control characters other than line breaks
+/// and tabs (which a server, a file or a driver may put in a message) escaped as `\u{..}`, so
+/// that the text survives a C string and a terminal intact.
+fn printable(message: String) -> String {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !message.chars().any(bad) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if bad(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The error type of `dbapi` and its drivers.
 ///
 /// An `Error` is opaque and one pointer wide. It carries:
@@ -121,7 +140,7 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 flags: Flags::default(),
-                message: message.into(),
+                message: printable(message.into()),
                 code: None,
                 source: None,
             }),
@@ -166,7 +185,7 @@ impl Error {
 
     /// Sets a driver-specific code, such as the name of a gRPC status code.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.inner.code = Some(code.into());
+        self.inner.code = Some(printable(code.into()));
         self
     }
 
@@ -198,7 +217,7 @@ impl Error {
 
     /// Prefixes the message with context, e.g. `"endpoint 2 of 3"`.
     pub fn context(mut self, context: impl fmt::Display) -> Self {
-        self.inner.message = format!("{context}: {}", self.inner.message);
+        self.inner.message = printable(format!("{context}: {}", self.inner.message));
         self
     }
 
@@ -428,6 +447,19 @@ mod tests {
             "{e:?}"
         );
         assert!(Error::operational("x").cancelled().is_cancelled());
+    }
+
+    #[test]
+    fn messages_and_codes_hold_no_nul_or_control_characters() {
+        let e = Error::internal("no\0 more\x1b]52;c;x\x07 here\r\nnext\tline")
+            .with_code("co\0de")
+            .context("in\x1bside");
+        assert_eq!(
+            e.message(),
+            "in\\u{1b}side: no\\u{0} more\\u{1b}]52;c;x\\u{7} here\\u{d}\nnext\tline"
+        );
+        assert_eq!(e.code(), Some("co\\u{0}de"));
+        assert!(!e.to_string().contains('\0'));
     }
 
     #[test]

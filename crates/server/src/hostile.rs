@@ -72,11 +72,59 @@ pub mod cases {
     /// An endpoint at an `http://` location answering an LZ4 bomb declared as 1 KiB.
     pub const HTTP_LZ4_BOMB: &str = "http_lz4_bomb";
 
+    /// A batch of one `Null` column claiming 2^40 rows (a message of about 300 bytes).
+    pub const ROWS_NULL: &str = "rows_null";
+    /// A batch of one struct column without fields claiming 2^40 rows.
+    pub const ROWS_EMPTY_STRUCT: &str = "rows_empty_struct";
+    /// A batch of one `FixedSizeBinary(0)` column claiming 2^40 rows.
+    pub const ROWS_FIXED_SIZE_BINARY_0: &str = "rows_fixed_size_binary_0";
+    /// A batch of one `FixedSizeList(Int8, 0)` column claiming 2^40 rows.
+    pub const ROWS_FIXED_SIZE_LIST_0: &str = "rows_fixed_size_list_0";
+    /// A batch of one run-end encoded column of one run 2^40 rows long.
+    pub const ROWS_RUN_END: &str = "rows_run_end";
+    /// A batch without columns claiming 2^40 rows.
+    pub const ROWS_NO_COLUMNS: &str = "rows_no_columns";
+    /// A batch of one row whose list holds 2^31 - 1 `Null` values.
+    pub const ROWS_NESTED_NULL: &str = "rows_nested_null";
+    /// A list of decimals, one with more digits than its precision.
+    pub const DECIMAL_DIGITS_LIST: &str = "decimal_digits_list";
+    /// A dictionary of decimals, one with more digits than its precision.
+    pub const DECIMAL_DIGITS_DICTIONARY: &str = "decimal_digits_dictionary";
+    /// A timestamp column whose time zone holds a NUL byte.
+    pub const NUL_TIME_ZONE: &str = "nul_time_zone";
+    /// A column whose name holds a terminal escape sequence (OSC 52: set the clipboard).
+    pub const ESCAPE_IN_NAME: &str = "escape_in_name";
+    /// An error whose message holds a NUL byte.
+    pub const NUL_IN_ERROR: &str = "nul_in_error";
+
     /// No lie: one `Int8` column of three rows (the result of the prepared statements).
     pub const INT8_OK: &str = "int8_ok";
 
+    /// The batches that claim rows their bytes do not pay for.
+    pub const ROW_BOMBS: [&str; 7] = [
+        ROWS_NULL,
+        ROWS_EMPTY_STRUCT,
+        ROWS_FIXED_SIZE_BINARY_0,
+        ROWS_FIXED_SIZE_LIST_0,
+        ROWS_RUN_END,
+        ROWS_NO_COLUMNS,
+        ROWS_NESTED_NULL,
+    ];
+
     /// Every case read through `DoGet` (as a query), for loops.
-    pub const STREAMS: [&str; 11] = [
+    pub const STREAMS: [&str; 23] = [
+        ESCAPE_IN_NAME,
+        ROWS_NULL,
+        ROWS_EMPTY_STRUCT,
+        ROWS_FIXED_SIZE_BINARY_0,
+        ROWS_FIXED_SIZE_LIST_0,
+        ROWS_RUN_END,
+        ROWS_NO_COLUMNS,
+        ROWS_NESTED_NULL,
+        DECIMAL_DIGITS_LIST,
+        DECIMAL_DIGITS_DICTIONARY,
+        NUL_TIME_ZONE,
+        NUL_IN_ERROR,
         LENGTH_LIE,
         LZ4_BOMB,
         LZ4_BOMB_LIE,
@@ -397,6 +445,36 @@ fn stream_of(case: &str) -> Result<Vec<FlightData>, Status> {
                     .map_err(internal)?,
             )?
         }
+        cases::ROWS_NULL
+        | cases::ROWS_EMPTY_STRUCT
+        | cases::ROWS_FIXED_SIZE_BINARY_0
+        | cases::ROWS_FIXED_SIZE_LIST_0
+        | cases::ROWS_RUN_END
+        | cases::ROWS_NO_COLUMNS
+        | cases::ROWS_NESTED_NULL => encode(row_bomb(case).map_err(internal)?)?,
+        cases::DECIMAL_DIGITS_LIST | cases::DECIMAL_DIGITS_DICTIONARY => {
+            encode(nested_decimal(case).map_err(internal)?)?
+        }
+        cases::NUL_TIME_ZONE => {
+            let values = arrow::array::TimestampSecondArray::from(vec![0_i64])
+                .with_timezone("UTC\0; rm -rf /");
+            encode(
+                RecordBatch::try_from_iter([("t", Arc::new(values) as ArrayRef)])
+                    .map_err(internal)?,
+            )?
+        }
+        cases::ESCAPE_IN_NAME => encode(
+            RecordBatch::try_from_iter([(
+                "x\x1b]52;c;cHduZWQ=\x07",
+                Arc::new(Int64Array::from(vec![1_i64])) as ArrayRef,
+            )])
+            .map_err(internal)?,
+        )?,
+        cases::NUL_IN_ERROR => {
+            return Err(Status::invalid_argument(
+                "the server says no\0 and this part hides after a NUL",
+            ));
+        }
         cases::INT8_OK => vec![schema, int8_batch(3, &[1, 2, 3], None)],
         other => return Err(Status::not_found(format!("no such case {other:?}"))),
     })
@@ -404,9 +482,95 @@ fn stream_of(case: &str) -> Result<Vec<FlightData>, Status> {
 
 use self::cases::*;
 
-/// The schema message and the batch's messages.
+/// The rows a row bomb claims.
+const BOMB_ROWS: usize = 1 << 40;
+
+/// A batch claiming [`BOMB_ROWS`] rows (or, nested, 2^31 - 1 values) that its bytes do not pay
+/// for; built in memory without allocating for them (these types hold nothing per value).
+fn row_bomb(case: &str) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{
+        ArrayData, Int8Array, Int64Array, ListArray, NullArray, RunArray, StructArray, make_array,
+    };
+    use arrow::buffer::{Buffer, OffsetBuffer};
+    use arrow::datatypes::{Fields, Int64Type};
+    use arrow::record_batch::RecordBatchOptions;
+    let column: ArrayRef = match case {
+        ROWS_NULL => Arc::new(NullArray::new(BOMB_ROWS)),
+        ROWS_EMPTY_STRUCT => Arc::new(StructArray::new_empty_fields(BOMB_ROWS, None)),
+        ROWS_FIXED_SIZE_BINARY_0 => make_array(
+            ArrayData::builder(DataType::FixedSizeBinary(0))
+                .len(BOMB_ROWS)
+                .add_buffer(Buffer::from(Vec::<u8>::new()))
+                .build()?,
+        ),
+        ROWS_FIXED_SIZE_LIST_0 => {
+            let child = Arc::new(Field::new("item", DataType::Int8, true));
+            make_array(
+                ArrayData::builder(DataType::FixedSizeList(child, 0))
+                    .len(BOMB_ROWS)
+                    .add_child_data(Int8Array::from(Vec::<i8>::new()).into())
+                    .build()?,
+            )
+        }
+        ROWS_RUN_END => Arc::new(RunArray::<Int64Type>::try_new(
+            &Int64Array::from(vec![BOMB_ROWS as i64]),
+            &Int8Array::from(vec![1_i8]),
+        )?),
+        ROWS_NESTED_NULL => {
+            let values = i32::MAX as usize;
+            Arc::new(ListArray::try_new(
+                Arc::new(Field::new("item", DataType::Null, true)),
+                OffsetBuffer::from_lengths([values]),
+                Arc::new(NullArray::new(values)),
+                None,
+            )?)
+        }
+        _ => {
+            return RecordBatch::try_new_with_options(
+                Arc::new(Schema::new(Fields::empty())),
+                vec![],
+                &RecordBatchOptions::new().with_row_count(Some(BOMB_ROWS)),
+            );
+        }
+    };
+    RecordBatch::try_from_iter([("x", column)])
+}
+
+/// A decimal with more digits than its precision inside a list or a dictionary.
+fn nested_decimal(case: &str) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{DictionaryArray, Int32Array, ListArray};
+    use arrow::buffer::OffsetBuffer;
+    let values =
+        Decimal128Array::from(vec![12_345_678_i128, 100]).with_precision_and_scale(5, 2)?;
+    let column: ArrayRef = if case == DECIMAL_DIGITS_LIST {
+        Arc::new(ListArray::try_new(
+            Arc::new(Field::new("item", DataType::Decimal128(5, 2), true)),
+            OffsetBuffer::from_lengths([2]),
+            Arc::new(values),
+            None,
+        )?)
+    } else {
+        Arc::new(DictionaryArray::try_new(
+            Int32Array::from(vec![0, 1, 0]),
+            Arc::new(values),
+        )?)
+    };
+    RecordBatch::try_from_iter([("d", column)])
+}
+
+/// The schema message, the dictionaries and the batch's messages.
 fn encode(batch: RecordBatch) -> Result<Vec<FlightData>, Status> {
-    arrow_flight::utils::batches_to_flight_data(&batch.schema(), vec![batch]).map_err(internal)
+    use arrow_flight::encode::{DictionaryHandling, FlightDataEncoderBuilder};
+    use futures::{FutureExt, TryStreamExt};
+    let encoded = FlightDataEncoderBuilder::new()
+        .with_dictionary_handling(DictionaryHandling::Resend)
+        .build(stream::iter([Ok(batch)]));
+    // Encoding in memory never waits.
+    encoded
+        .try_collect::<Vec<_>>()
+        .now_or_never()
+        .ok_or_else(|| Status::internal("the encoder waited"))?
+        .map_err(internal)
 }
 
 fn internal(e: impl std::fmt::Display) -> Status {
@@ -424,6 +588,14 @@ fn case_of(command: &[u8]) -> Result<String, Status> {
         .map_err(internal)?
     {
         return Ok(String::from_utf8_lossy(&q.prepared_statement_handle).into_owned());
+    }
+    // Catalogs answer a row bomb (`\l`, completion, `get_objects`).
+    if any
+        .unpack::<arrow_flight::sql::CommandGetCatalogs>()
+        .map_err(internal)?
+        .is_some()
+    {
+        return Ok(ROWS_NULL.to_owned());
     }
     if any
         .unpack::<CommandGetTables>()

@@ -184,10 +184,7 @@ impl FlightSqlClient {
             to,
             failure,
         };
-        let limits = Limits {
-            max_message_size: config.max_message_size(),
-            max_decoded_size: config.max_decoded_size(),
-        };
+        let limits = Limits::of(&config);
         let client = FlightSqlClient {
             inner: Arc::new(ClientInner {
                 config,

@@ -14,7 +14,8 @@ use crate::config::hosts::Locations;
 use crate::config::oauth::{OAuth, OAuthFlow};
 use crate::config::secret::Secret;
 use crate::config::settings::{
-    Compression, Config, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, Pem,
+    Compression, Config, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD,
+    DEFAULT_STATEMENT_CACHE, Pem,
 };
 
 /// One URL option.
@@ -426,6 +427,27 @@ static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c, out| put(out, "max_decoded_size", c.max_decoded_size.map(format_size)),
+    },
+    Key {
+        name: "max_batch_rows",
+        values: r"a row count: `1048576`",
+        default: r"`1048576`",
+        meaning: r"most rows one record batch may claim, and most values any array inside it may hold when its type needs no bytes per value (`Null`, a struct without fields, `FixedSizeBinary(0)`, a list of size 0, run-end encoded): such counts cost nothing on the wire but every reader of rows allocates for them (a Data error naming this key)",
+        builder: r"`with_max_batch_rows`",
+        expected: "a row count such as 1048576",
+        shown: Shown::Plain,
+        example: "65536",
+        set: |c, _, v| {
+            c.max_batch_rows = v.parse().map_err(|_| Refusal::Value)?;
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "max_batch_rows",
+                (c.max_batch_rows != DEFAULT_MAX_BATCH_ROWS).then_some(c.max_batch_rows),
+            )
+        },
     },
     Key {
         name: "tls_root_certs",

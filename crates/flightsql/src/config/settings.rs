@@ -15,6 +15,9 @@ use crate::config::secret::Secret;
 /// The default largest message the client accepts: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
+/// The default of the largest row count of one record batch (URL key `max_batch_rows`).
+pub const DEFAULT_MAX_BATCH_ROWS: usize = 1 << 20;
+
 /// How long establishing a connection (TCP, TLS handshake; a location's, an HTTP request's)
 /// may take when `connect_timeout` does not say: 30 seconds.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -170,6 +173,7 @@ pub struct Config {
     pub(super) update_timeout: Option<Duration>,
     pub(super) max_message_size: usize,
     pub(super) max_decoded_size: Option<usize>,
+    pub(super) max_batch_rows: usize,
     /// The Unix socket of a `grpc+unix://` URL (then `host` is empty).
     pub(super) unix: Option<PathBuf>,
     /// Whether plaintext was asked for by name (`tls=false`, `with_tls(false)`), which allows
@@ -234,6 +238,7 @@ impl Config {
             update_timeout: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_decoded_size: None,
+            max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
             unix: None,
             plaintext_opt_in: false,
             tls_root_certs: None,
@@ -347,6 +352,17 @@ impl Config {
     /// or expand to more, are refused before anything is allocated for them.
     pub fn with_max_decoded_size(mut self, bytes: usize) -> Self {
         self.max_decoded_size = Some(bytes);
+        self
+    }
+
+    /// The largest number of rows one record batch from the server (or from a file read
+    /// through the decode guard) may claim, and the largest length of any array inside it of a
+    /// type that needs no bytes per value (`Null`, a struct without fields,
+    /// `FixedSizeBinary(0)`, a list of size 0, run-end encoded) — URL key `max_batch_rows`,
+    /// default 1,048,576. Row counts cost no bytes on the wire, but every reader of rows
+    /// allocates for each.
+    pub fn with_max_batch_rows(mut self, rows: usize) -> Self {
+        self.max_batch_rows = rows;
         self
     }
 
@@ -621,6 +637,11 @@ impl Config {
         self.max_decoded_size.unwrap_or(self.max_message_size)
     }
 
+    /// The largest row count of one record batch.
+    pub fn max_batch_rows(&self) -> usize {
+        self.max_batch_rows
+    }
+
     /// The Unix domain socket of a `grpc+unix://` configuration.
     pub fn unix_socket(&self) -> Option<&std::path::Path> {
         self.unix.as_deref()
@@ -799,6 +820,9 @@ impl Config {
         }
         if self.max_decoded_size == Some(0) {
             return Err(Error::interface("max_decoded_size must be at least 1 byte"));
+        }
+        if self.max_batch_rows == 0 {
+            return Err(Error::interface("max_batch_rows must be at least 1"));
         }
         if let Some(oauth) = &self.oauth {
             if self.username.is_some() || self.token.is_some() {

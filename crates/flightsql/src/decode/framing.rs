@@ -160,6 +160,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_message_size: 1 << 20,
         max_decoded_size: 1 << 20,
+        max_batch_rows: 1 << 20,
     };
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{
     DataType, Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type, Schema,
     validate_decimal_precision_and_scale,
@@ -26,6 +26,20 @@ pub(crate) struct Limits {
     /// The largest decoded size of a message's buffers, after decompression (URL key
     /// `max_decoded_size`).
     pub(crate) max_decoded_size: usize,
+    /// The largest row count of a batch, and the largest length of an array whose type needs
+    /// no bytes per value (URL key `max_batch_rows`).
+    pub(crate) max_batch_rows: usize,
+}
+
+impl Limits {
+    /// The limits a configuration sets.
+    pub(crate) fn of(config: &crate::config::Config) -> Limits {
+        Limits {
+            max_message_size: config.max_message_size(),
+            max_decoded_size: config.max_decoded_size(),
+            max_batch_rows: config.max_batch_rows(),
+        }
+    }
 }
 
 /// The length prefix of a compressed buffer that means "not compressed".
@@ -90,7 +104,8 @@ pub(crate) fn check_message(data: &FlightData, limits: Limits) -> Result<()> {
             ));
         }
     }
-    Ok(())
+    // Checked after the bytes: a message lying about both is refused for its bytes.
+    check_rows(batch.length(), "a batch", limits)
 }
 
 /// The record batch of a message (also the one inside a dictionary batch).
@@ -201,21 +216,96 @@ pub(crate) fn schema(bytes: &[u8], what: &str) -> Result<Schema> {
     }
 }
 
-/// Checks what a schema declares that Arrow's own code would trust later: decimal types
-/// whose precision and scale are possible (a scale above the precision panics Arrow's
-/// formatters), at any depth.
+/// Checks a row count (of a batch, or the length of an array that costs no bytes per value)
+/// against `max_batch_rows`.
+fn check_rows(rows: i64, what: &str, limits: Limits) -> Result<()> {
+    if usize::try_from(rows).map_or(true, |r| r > limits.max_batch_rows) {
+        return Err(Error::data(format!(
+            "{what} of {rows} rows is more than max_batch_rows ({} rows); raise the URL option \
+             max_batch_rows (e.g. max_batch_rows=4194304) if the server is trusted",
+            limits.max_batch_rows
+        )));
+    }
+    Ok(())
+}
+
+/// Checks what a schema declares that Arrow's own code, or a host reading it through the C
+/// data interface, would trust later: decimal types whose precision and scale are possible
+/// (a scale above the precision panics Arrow's formatters), and names, metadata and time
+/// zones without NUL bytes (C strings end at the first) or control characters (a terminal
+/// obeys them), at any depth.
 ///
 /// # Errors
 /// An [`Internal`](dbapi::ErrorKind::Internal) error naming the column and its type.
 pub(crate) fn check_schema(schema: &Schema) -> Result<()> {
+    check_metadata("the schema", schema.metadata())?;
     for field in schema.fields() {
+        check_field_strings(field.name(), field)?;
         check_type(field.name(), field.data_type())?;
     }
     Ok(())
 }
 
+/// Checks a field's name and metadata, and those of its children.
+fn check_field_strings(column: &str, field: &arrow::datatypes::Field) -> Result<()> {
+    check_text(
+        &format!("the name of a field of column {column:?}"),
+        field.name(),
+        false,
+    )?;
+    check_metadata(&format!("column {column:?}"), field.metadata())?;
+    let check_children = |fields: &arrow::datatypes::Fields| {
+        fields
+            .iter()
+            .try_for_each(|f| check_field_strings(column, f))
+    };
+    match field.data_type() {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => check_field_strings(column, f),
+        DataType::Struct(fields) => check_children(fields),
+        DataType::Union(fields, _) => fields
+            .iter()
+            .try_for_each(|(_, f)| check_field_strings(column, f)),
+        DataType::RunEndEncoded(ends, values) => {
+            check_field_strings(column, ends)?;
+            check_field_strings(column, values)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_metadata(owner: &str, metadata: &std::collections::HashMap<String, String>) -> Result<()> {
+    for (key, value) in metadata {
+        check_text(&format!("a metadata key of {owner}"), key, false)?;
+        check_text(&format!("the metadata {key:?} of {owner}"), value, true)?;
+    }
+    Ok(())
+}
+
+/// Refuses a NUL byte anywhere, and control characters other than tab and line breaks
+/// (those only where `multiline`).
+fn check_text(what: &str, text: &str, multiline: bool) -> Result<()> {
+    let bad = text
+        .chars()
+        .find(|&c| c.is_control() && !(multiline && matches!(c, '\t' | '\n' | '\r')));
+    match bad {
+        None => Ok(()),
+        Some(c) => Err(Error::internal(format!(
+            "the server sent {what} holding the control character {:?}",
+            c.escape_unicode().to_string()
+        ))),
+    }
+}
+
 fn check_type(name: &str, data_type: &DataType) -> Result<()> {
     let valid = match data_type {
+        DataType::Timestamp(_, Some(zone)) => {
+            return check_text(&format!("the time zone of column {name:?}"), zone, false);
+        }
         DataType::Decimal32(p, s) => validate_decimal_precision_and_scale::<Decimal32Type>(*p, *s),
         DataType::Decimal64(p, s) => validate_decimal_precision_and_scale::<Decimal64Type>(*p, *s),
         DataType::Decimal128(p, s) => {
@@ -251,36 +341,83 @@ fn check_type(name: &str, data_type: &DataType) -> Result<()> {
     })
 }
 
-/// Checks the values of a batch that Arrow's own code would trust later: every decimal of a
-/// top-level column fits the precision its type declares (a formatter would drop the digits
-/// beyond it). Columns of other types cost nothing.
+/// Checks the values of a batch that Arrow's own code would trust later: its row count,
+/// the length of every array (at any depth) whose type needs no bytes per value, and every
+/// decimal at any depth (in lists, structs, maps, unions, dictionaries, run-end encoded
+/// values) fits the precision its type declares (a formatter would drop the digits beyond
+/// it). Columns of primitive and text types cost nothing.
 ///
 /// # Errors
-/// An [`Internal`](dbapi::ErrorKind::Internal) error naming the column.
-pub(crate) fn check_batch(batch: &RecordBatch) -> Result<()> {
+/// A [`Data`](dbapi::ErrorKind::Data) error naming `max_batch_rows` for too many rows; an
+/// [`Internal`](dbapi::ErrorKind::Internal) error naming the column for a decimal with too
+/// many digits.
+pub(crate) fn check_batch(batch: &RecordBatch, limits: Limits) -> Result<()> {
+    check_rows(batch.num_rows() as i64, "a batch", limits)?;
     for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
-        let valid = match field.data_type() {
-            DataType::Decimal32(p, _) => column
-                .as_primitive::<Decimal32Type>()
-                .validate_decimal_precision(*p),
-            DataType::Decimal64(p, _) => column
-                .as_primitive::<Decimal64Type>()
-                .validate_decimal_precision(*p),
-            DataType::Decimal128(p, _) => column
-                .as_primitive::<Decimal128Type>()
-                .validate_decimal_precision(*p),
-            DataType::Decimal256(p, _) => column
-                .as_primitive::<Decimal256Type>()
-                .validate_decimal_precision(*p),
-            _ => continue,
-        };
-        valid.map_err(|e| {
-            Error::internal(format!(
-                "column {:?} holds a value with more digits than its type {} allows: {e}",
-                field.name(),
-                field.data_type()
-            ))
-        })?;
+        if is_flat(field.data_type()) {
+            continue;
+        }
+        check_array(field.name(), &column.to_data(), limits)?;
+    }
+    Ok(())
+}
+
+/// Whether values of this type hold nothing the batch check looks at: no decimals, no
+/// children, and at least one byte or bit per value.
+fn is_flat(data_type: &DataType) -> bool {
+    !(data_type.is_nested()
+        || matches!(
+            data_type,
+            DataType::Null
+                | DataType::Decimal32(..)
+                | DataType::Decimal64(..)
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..)
+                | DataType::FixedSizeBinary(0)
+                | DataType::Dictionary(..)
+                | DataType::RunEndEncoded(..)
+        ))
+}
+
+fn check_array(name: &str, data: &arrow::array::ArrayData, limits: Limits) -> Result<()> {
+    let data_type = data.data_type();
+    let costless = match data_type {
+        DataType::Null | DataType::FixedSizeBinary(0) | DataType::RunEndEncoded(..) => true,
+        DataType::FixedSizeList(_, size) => *size == 0,
+        DataType::Struct(fields) => fields.is_empty(),
+        _ => false,
+    };
+    if costless {
+        check_rows(
+            data.len() as i64,
+            &format!("an array of type {data_type} in column {name:?}"),
+            limits,
+        )?;
+    }
+    let digits = |e: arrow::error::ArrowError| {
+        Error::internal(format!(
+            "column {name:?} holds a value with more digits than its type {data_type} allows: {e}"
+        ))
+    };
+    match data_type {
+        DataType::Decimal32(p, _) => arrow::array::Decimal32Array::from(data.clone())
+            .validate_decimal_precision(*p)
+            .map_err(digits)?,
+        DataType::Decimal64(p, _) => arrow::array::Decimal64Array::from(data.clone())
+            .validate_decimal_precision(*p)
+            .map_err(digits)?,
+        DataType::Decimal128(p, _) => arrow::array::Decimal128Array::from(data.clone())
+            .validate_decimal_precision(*p)
+            .map_err(digits)?,
+        DataType::Decimal256(p, _) => arrow::array::Decimal256Array::from(data.clone())
+            .validate_decimal_precision(*p)
+            .map_err(digits)?,
+        _ => {}
+    }
+    for child in data.child_data() {
+        if !is_flat(child.data_type()) {
+            check_array(name, child, limits)?;
+        }
     }
     Ok(())
 }

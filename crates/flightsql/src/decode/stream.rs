@@ -33,6 +33,7 @@ pub struct FlightStreamReader {
     schema: Option<SchemaRef>,
     /// The schema of the first batch: every later batch must have it.
     batch_schema: Option<SchemaRef>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for FlightStreamReader {
@@ -70,6 +71,7 @@ impl FlightStreamReader {
             timeout,
             schema: None,
             batch_schema: None,
+            limits,
         }
     }
 
@@ -86,6 +88,7 @@ impl FlightStreamReader {
             timeout: None,
             schema: None,
             batch_schema: None,
+            limits,
         }
     }
 
@@ -104,10 +107,12 @@ impl FlightStreamReader {
             Some(StreamItem::Batch(batch)) => match &self.batch_schema {
                 // The decoder announced this schema (checked above) before its first batch.
                 None => {
-                    check_batch(batch)?;
+                    check_batch(batch, self.limits)?;
                     self.batch_schema = Some(batch.schema());
                 }
-                Some(first) if first.fields() == batch.schema_ref().fields() => check_batch(batch)?,
+                Some(first) if first.fields() == batch.schema_ref().fields() => {
+                    check_batch(batch, self.limits)?
+                }
                 Some(_) => {
                     return Err(Error::internal(
                         "the stream changed its schema after its first batch",
@@ -225,6 +230,7 @@ mod prop_tests {
     const LIMITS: Limits = Limits {
         max_message_size: 1 << 20,
         max_decoded_size: 1 << 20,
+        max_batch_rows: 1 << 20,
     };
 
     /// The messages of a small valid stream: a schema, dictionaries, batches, compressed
