@@ -4,7 +4,7 @@
 //! the size.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -194,28 +194,23 @@ pub fn open(
     let named = |e: &dyn std::fmt::Display| format!("\\copy: {file}: {e}");
     let mut handle = File::open(file).map_err(|e| named(&e))?;
     Ok(match format {
-        Format::Parquet => Box::new(
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(handle)
-                .map_err(|e| named(&e))?
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| named(&e))?,
-        ),
+        Format::Parquet => {
+            let reader = std::panic::catch_unwind(move || {
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(handle)?
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+            })
+            .map_err(|_| named(&"the Parquet decoder failed on a malformed file"))?
+            .map_err(|e| named(&e))?;
+            Box::new(Unpanicking {
+                reader,
+                failed: false,
+            })
+        }
+        // Files come from anywhere: an Arrow file goes through the driver's decode guard as a
+        // server's answer does, and the Parquet decoder's panics become errors.
         Format::Arrow => {
-            let mut magic = [0_u8; 6];
-            let is_file = handle.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
-            handle.seek(SeekFrom::Start(0)).map_err(|e| named(&e))?;
-            if is_file {
-                Box::new(
-                    arrow::ipc::reader::FileReader::try_new(BufReader::new(handle), None)
-                        .map_err(|e| named(&e))?,
-                )
-            } else {
-                Box::new(
-                    arrow::ipc::reader::StreamReader::try_new(BufReader::new(handle), None)
-                        .map_err(|e| named(&e))?,
-                )
-            }
+            Box::new(dbapi_flightsql::IpcFileReader::new(handle).map_err(|e| named(&e))?)
         }
         Format::Csv => {
             let mut csv = arrow::csv::reader::Format::default().with_header(true);
@@ -250,6 +245,37 @@ pub fn open(
             return Err(format!("\\copy FROM cannot read {other:?} files").into());
         }
     })
+}
+
+/// A reader whose decoder's panics on malformed input become an error, its last item.
+struct Unpanicking<R> {
+    reader: R,
+    failed: bool,
+}
+
+impl<R: RecordBatchReader> Iterator for Unpanicking<R> {
+    type Item = Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let reader = &mut self.reader;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.next())).unwrap_or_else(
+            |_| {
+                self.failed = true;
+                Some(Err(arrow::error::ArrowError::ParquetError(
+                    "the Parquet decoder failed on a malformed file".to_owned(),
+                )))
+            },
+        )
+    }
+}
+
+impl<R: RecordBatchReader> RecordBatchReader for Unpanicking<R> {
+    fn schema(&self) -> SchemaRef {
+        self.reader.schema()
+    }
 }
 
 /// A reader that counts what passes through it, for the progress line and the final count.

@@ -1410,3 +1410,85 @@ fn adbc_urls_work_unchanged() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The exit status, stderr and peak memory of the binary against hostile input: it must end
+/// with an error naming `names`, not be killed, and stay small.
+fn refuses(args: &[&str], names: &[&str]) {
+    let out = dbapi(args, None);
+    let err = stderr(&out);
+    assert!(
+        out.status.code().is_some_and(|c| c != 0),
+        "{args:?}: {:?}: {err} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    for name in names {
+        assert!(err.contains(name), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn hostile_arrow_files_through_copy_from_are_errors_naming_the_limit() {
+    use dbapi_flightsql_server::hostile::{cases, ipc_stream};
+    let running = start(Options::default());
+    let url = running.server.url();
+    let dir = std::env::temp_dir().join(format!("dbapi-cli-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (case, names) in [
+        (cases::ROWS_NULL, &["max_batch_rows"][..]),
+        (cases::ROWS_NESTED_NULL, &["max_batch_rows"]),
+        (cases::LENGTH_LIE, &["max_decoded_size"]),
+        (cases::LZ4_BOMB_LIE, &["expands to more than 1024"]),
+        (cases::ZSTD_BOMB, &["max_decoded_size"]),
+        (cases::DECIMAL_DIGITS_LIST, &["more digits than its type"]),
+        (cases::NUL_TIME_ZONE, &["time zone of column"]),
+    ] {
+        let path = dir.join(format!("{case}.arrows"));
+        std::fs::write(&path, ipc_stream(case).unwrap()).unwrap();
+        let copy = format!("\\copy t FROM '{}'", path.display());
+        refuses(&[&url, "-c", &copy], names);
+    }
+    // Not an Arrow file at all.
+    let path = dir.join("garbage.arrow");
+    std::fs::write(
+        &path,
+        b"ARROW1\0\0\xff\xff\xff\xff\x10\0\0\0garbage garbage!",
+    )
+    .unwrap();
+    let copy = format!("\\copy t FROM '{}'", path.display());
+    refuses(&[&url, "-c", &copy], &["garbage.arrow"]);
+    // The same guard reads a good file.
+    let good = dir.join("good.arrows");
+    std::fs::write(&good, ipc_stream(cases::INT8_OK).unwrap()).unwrap();
+    let out = dbapi(
+        &[
+            &url,
+            "-c",
+            &format!("\\copy good FROM '{}'", good.display()),
+            "-c",
+            "SELECT sum(x) AS s FROM good",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains('6'),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_row_bomb_answering_the_catalog_list_is_an_error_naming_the_key() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt
+        .block_on(dbapi_flightsql_server::hostile::HostileServer::start())
+        .unwrap();
+    refuses(&[&server.url(), "-c", "\\l"], &["max_batch_rows"]);
+}

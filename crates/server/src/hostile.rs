@@ -812,6 +812,20 @@ impl FlightService for Hostile {
     }
 }
 
+/// The bytes of an Arrow IPC stream (a `.arrows` file) telling the lie of a stream case, for
+/// the readers of local files.
+///
+/// # Errors
+/// For a case that is not a stream of messages (an error, an HTTP location).
+pub fn ipc_stream(case: &str) -> Result<Vec<u8>, BoxError> {
+    let mut out = Vec::new();
+    for data in stream_of(case).map_err(|s| s.message().to_owned())? {
+        out.extend(ipc_stream_message(&data));
+    }
+    out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    Ok(out)
+}
+
 /// The HTTP side: `GET /<case>` answers the case's body.
 async fn serve_http(listener: tokio::net::TcpListener) {
     loop {

@@ -17,6 +17,6 @@ pub(crate) use self::hosts::{bare_host, is_local_host};
 pub use self::oauth::{OAuth, OAuthFlow};
 pub(crate) use self::settings::{CallKind, USER_AGENT};
 pub use self::settings::{
-    Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD,
-    DEFAULT_STATEMENT_CACHE, Pem, SCHEMES,
+    Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, Pem, SCHEMES,
 };

@@ -2,15 +2,17 @@
 //! each IPC message checked before decoding — body, buffers, declared and real decompressed
 //! sizes — and the one schema decoder that cannot panic), the framing of IPC streams read
 //! over HTTP into the messages a `DoGet` carries (`framing.rs`), the result stream reader
-//! both feed (`stream.rs`), and the column descriptions read from Flight SQL field metadata
+//! both feed (`stream.rs`), Arrow IPC files read through the same guard (`file.rs`), and the column descriptions read from Flight SQL field metadata
 //! (`columns.rs`). Imports `transport` and `config` only.
 
 mod columns;
+mod file;
 mod framing;
 mod guard;
 mod stream;
 
 pub(crate) use self::columns::{describe, keys};
+pub use self::file::IpcFileReader;
 pub(crate) use self::guard::{Limits, schema};
 pub use self::stream::FlightStreamReader;
 pub(crate) use self::stream::StreamItem;

@@ -82,9 +82,17 @@ impl FlightStreamReader {
             Ok(body.next_chunk().await?.map(|chunk| (chunk, body)))
         })
         .boxed();
+        // Each wait for a chunk has its own limit.
+        FlightStreamReader::from_messages(messages(chunks, limits, what), limits)
+    }
+
+    /// Reads messages cut from an IPC stream (an HTTP answer, a file).
+    pub(crate) fn from_messages(
+        messages: impl Stream<Item = Result<FlightData>> + Send + 'static,
+        limits: Limits,
+    ) -> FlightStreamReader {
         FlightStreamReader {
-            decoder: guarded(messages(chunks, limits, what), limits),
-            // Each wait for a chunk has its own limit.
+            decoder: guarded(messages, limits),
             timeout: None,
             schema: None,
             batch_schema: None,
