@@ -144,6 +144,13 @@ impl Names {
             }
         }
         names.objects.extend(names.tables.iter().cloned());
+        // A name the terminal would have to obey (an escape sequence, a control or
+        // reordering character) is never written to it: not offered at all, as it could not
+        // be typed either. Tables show such names escaped.
+        let plain = |n: &String| matches!(crate::output::shown(n), Cow::Borrowed(_));
+        names.tables.retain(plain);
+        names.objects.retain(plain);
+        names.keywords.retain(plain);
         names
     }
 }
@@ -310,6 +317,32 @@ mod tests {
         let ctx = Context::new(&history);
         let (start, pairs) = helper.complete(line, line.len(), &ctx).unwrap();
         (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn names_holding_escapes_are_never_offered() {
+        let evil = "t\x1b]52;c;cHduZWQ=\x07";
+        let table = |name: &str| TableInfo {
+            catalog: None,
+            schema: None,
+            name: name.to_owned(),
+            table_type: "TABLE".into(),
+            columns: vec![],
+        };
+        let names = Names::new(
+            &[table(evil), table("readings")],
+            &["K\u{202e}W".to_owned()],
+        );
+        let h = SqlHelper::new(Arc::new(RwLock::new(names)));
+        let (_, offered) = replacements(&h, "SELECT * FROM t");
+        assert!(offered.iter().all(|n| !n.contains('\x1b')), "{offered:?}");
+        let (_, offered) = replacements(&h, "SELECT k");
+        assert!(
+            offered.iter().all(|n| !n.contains('\u{202e}')),
+            "{offered:?}"
+        );
+        // The plain names are still there.
+        assert!(!replacements(&h, "SELECT * FROM rea").1.is_empty());
     }
 
     #[test]

@@ -55,6 +55,30 @@ fn path() -> Option<PathBuf> {
         .or_else(|| from("HOME").map(|h| h.join(".config/dbapi/config.toml")))
 }
 
+/// A parse error of the config file as it may be shown: where it is and what is wrong, without
+/// the line itself or the value on it (the line may be `token = "..."`).
+fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    let mut message = e.message().replace('\n', "; ");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_number = before.matches('\n').count() + 1;
+    let column = before.len() - line_start + 1;
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    if let Some((_, value)) = line.split_once('=') {
+        // Messages quote the values they show (`x`, "x" or 'x').
+        let value = value.trim().trim_matches(['"', '\'']);
+        if !value.is_empty() {
+            for quote in ['`', '"', '\''] {
+                message = message.replace(&format!("{quote}{value}{quote}"), "...");
+            }
+        }
+    }
+    format!("line {line_number}, column {column}: {message}")
+}
+
 /// The profile `name` from the file.
 ///
 /// # Errors
@@ -64,7 +88,8 @@ pub fn load(name: &str) -> Result<Profile, String> {
     let path = path().ok_or("--profile: no config file (set DBAPI_CONFIG or HOME)")?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("--profile {name}: cannot read {}: {e}", path.display()))?;
-    let mut file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file: File = toml::from_str(&text)
+        .map_err(|e| format!("{}: {}", path.display(), parse_error(&text, &e)))?;
     file.profiles.remove(name).ok_or_else(|| {
         let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
         format!(

@@ -593,6 +593,18 @@ fn profiles_from_the_config_file() {
         "{}",
         stderr(&out)
     );
+    // A value that does not parse is not shown: the line may hold a token.
+    for line in [
+        "token_command = \"printf s3cr3t-t0ken",
+        "format = \"s3cr3t-t0ken\"",
+        "url = s3cr3t-t0ken",
+    ] {
+        std::fs::write(&broken, format!("[profiles.test]\n{line}\n")).unwrap();
+        let out = run(&["--profile", "test", "-c", "SELECT 1"], &broken);
+        assert_eq!(out.status.code(), Some(1), "{line}");
+        assert!(stderr(&out).contains("line 2"), "{line}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("s3cr3t"), "{line}: {}", stderr(&out));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
