@@ -294,7 +294,10 @@ fn is_comment_start(bytes: &[u8], i: usize) -> bool {
 fn skip_non_code(text: &str, i: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     match bytes[i] {
-        b'\'' => Some(skip_quoted(bytes, i, is_escape_string(bytes, i))),
+        b'\'' => Some(
+            skip_q_quoted(text, i)
+                .unwrap_or_else(|| skip_quoted(bytes, i, is_escape_string(bytes, i))),
+        ),
         b'"' | b'`' => Some(skip_quoted(bytes, i, false)),
         b'-' if bytes.get(i + 1) == Some(&b'-') => {
             Some(text[i..].find('\n').map_or(text.len(), |n| i + n + 1))
@@ -308,8 +311,47 @@ fn skip_non_code(text: &str, i: usize) -> Option<usize> {
 /// Whether the quote at `i` opens an `E'…'` string: an `E` or `e` right before it that is
 /// not the end of a longer word.
 fn is_escape_string(bytes: &[u8], i: usize) -> bool {
+    prefixed_by(bytes, i, b'e')
+}
+
+/// Whether the quote at `i` follows the letter `letter` (either case), itself not the end of
+/// a longer word (`NQ'…'` counts for `Q`).
+fn prefixed_by(bytes: &[u8], i: usize, letter: u8) -> bool {
     let word_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    i >= 1 && matches!(bytes[i - 1], b'E' | b'e') && (i == 1 || !word_char(bytes[i - 2]))
+    i >= 1
+        && bytes[i - 1].eq_ignore_ascii_case(&letter)
+        && (i == 1
+            || !word_char(bytes[i - 2])
+            || (letter == b'q'
+                && bytes[i - 2].eq_ignore_ascii_case(&b'n')
+                && (i == 2 || !word_char(bytes[i - 3]))))
+}
+
+/// The index after an alternative-quoted string starting at the quote `i` (`Q'[…]'`,
+/// `q'{…}'`, `Q'(…)'`, `Q'<…>'`, or `Q'X…X'` for another character `X`), in which quotes and
+/// semicolons are text; `None` when the quote does not open one.
+fn skip_q_quoted(text: &str, i: usize) -> Option<usize> {
+    if !prefixed_by(text.as_bytes(), i, b'q') {
+        return None;
+    }
+    let open = text[i + 1..].chars().next()?;
+    if open.is_whitespace() || open == '\'' {
+        return None;
+    }
+    let close = match open {
+        '[' => ']',
+        '{' => '}',
+        '(' => ')',
+        '<' => '>',
+        c => c,
+    };
+    let body = i + 1 + open.len_utf8();
+    let end = format!("{close}'");
+    Some(
+        text[body..]
+            .find(&end)
+            .map_or(text.len(), |n| body + n + end.len()),
+    )
 }
 
 /// The index after a quoted run starting at `i`: a doubled quote is a quote, and in an
@@ -448,6 +490,25 @@ mod tests {
         let (statements, rest) = split("SELECT 1 -- no semicolon");
         assert!(statements.is_empty());
         assert_eq!(rest, "SELECT 1 -- no semicolon");
+    }
+
+    #[test]
+    fn alternative_quoted_strings_hide_their_quotes_and_semicolons() {
+        let (done, rest) = split(
+            "SELECT Q'[it's; DROP TABLE t; ]' AS a; SELECT nq'{x'; y}' AS b; SELECT q'!a;'b!';",
+        );
+        assert_eq!(
+            done,
+            [
+                "SELECT Q'[it's; DROP TABLE t; ]' AS a",
+                "SELECT nq'{x'; y}' AS b",
+                "SELECT q'!a;'b!'",
+            ]
+        );
+        assert_eq!(rest, "");
+        // A word ending in q is no prefix; an unclosed one runs to the end without panicking.
+        assert_eq!(split("SELECT faq'x;y' ; x;").0, ["SELECT faq'x;y'", "x"]);
+        assert_eq!(split("SELECT Q'[é;").0, Vec::<String>::new());
     }
 
     #[test]
