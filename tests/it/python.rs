@@ -53,3 +53,33 @@ async fn the_adbc_driver_works_from_python() {
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("python: 5 passed"), "{stdout}");
 }
+
+/// Hostile answers, `fork()` and the Go driver's partitions, from Python:
+/// `tests/python/test_adbc_hostile.py`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adbc_library_survives_hostile_servers_and_fork() {
+    let server = crate::server_with_endpoints(3).await;
+    let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
+        .await
+        .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_adbc_hostile.py");
+    let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
+    let (python, good, bad) = (python(), server.url(), hostile.url());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(lib)
+            .arg(good)
+            .arg(bad)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("python: 4 passed"), "{stdout}");
+}

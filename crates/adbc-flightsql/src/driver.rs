@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use adbc_core::PartitionedResult;
 use adbc_core::error::{Result, Status};
@@ -12,7 +12,6 @@ use adbc_core::options::{
 };
 use arrow::datatypes::Schema;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
-use arrow_flight::FlightEndpoint;
 use dbapi::driver::add_count;
 use dbapi::metadata::{TableFilter, TableRef, like};
 use dbapi::{
@@ -20,26 +19,164 @@ use dbapi::{
     PreparedStatement,
 };
 use dbapi_flightsql::FlightSqlConnection;
-use prost::Message;
 
 use crate::answers::{self, Catalog, Info};
 use crate::error::{adbc, to_adbc};
 use crate::options::DatabaseOptions;
 
-/// The runtime every call of the library runs on (created on first use).
+/// The runtime every call of the library runs on: created on first use, and again in a child
+/// process after `fork()` (the parent's runtime threads do not exist there; its runtime is
+/// left as it is, never dropped, since dropping it would wait for them).
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
-        OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .thread_name("adbc-dbapi-flightsql")
-                .build()
-                .map_err(|e| e.to_string())
+    static RUNTIME: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((owner, rt)) = *slot
+        && owner == pid
+    {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("adbc-dbapi-flightsql")
+        .build()
+        .map_err(|e| adbc(Status::Internal, format!("starting the runtime: {e}")))?;
+    let rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    Ok(rt)
+}
+
+/// What stands between the C boundary and the code behind it, one per ADBC object: a panic
+/// inside a call becomes an error of that call and marks only this object (and what it
+/// made) unusable, never the library; an object bound to a connection refuses calls from a
+/// process other than the one that opened it (a child after `fork()`).
+#[derive(Debug, Clone, Default)]
+struct Wall {
+    failed: Arc<std::sync::atomic::AtomicBool>,
+    /// The process that opened the object's connection, when it has one.
+    pid: Option<u32>,
+}
+
+impl Wall {
+    /// A wall for an object of a connection opened in this process.
+    fn for_connection() -> Wall {
+        Wall {
+            failed: Arc::default(),
+            pid: Some(std::process::id()),
+        }
+    }
+
+    /// A wall of its own for an object made by this one (same process, own failure).
+    fn child(&self) -> Wall {
+        Wall {
+            failed: Arc::default(),
+            pid: self.pid,
+        }
+    }
+
+    /// Whether the object may be used here: it has not failed, and it is in its process.
+    fn check(&self, what: &str) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.failed.load(Ordering::Acquire) {
+            return Err(adbc(
+                Status::InvalidState,
+                format!(
+                    "{what}: this object failed in an earlier call (an internal error) and \
+                     cannot be used any more; other objects of the driver can"
+                ),
+            ));
+        }
+        if self.pid.is_some_and(|pid| pid != std::process::id()) {
+            return Err(adbc(
+                Status::InvalidState,
+                format!(
+                    "{what}: this connection was opened in another process (this one was \
+                     forked from it); open a new connection in this process"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs one call of the object behind the wall.
+    fn run<T>(&self, what: &str, call: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check(what)?;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+            Ok(outcome) => outcome,
+            Err(cause) => {
+                self.failed
+                    .store(true, std::sync::atomic::Ordering::Release);
+                let why = cause
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| cause.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                // The message goes out as a C string: through the core's error, which
+                // escapes NUL and control characters.
+                let why = dbapi::Error::internal(why);
+                Err(adbc(
+                    Status::Internal,
+                    format!(
+                        "{what} failed inside the driver ({}); this object cannot be used any \
+                         more, other objects of the driver can",
+                        why.message()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// A result reader as it crosses the C boundary: its panics become errors that end it,
+    /// its errors' messages hold no NUL byte (the C stream interface hands them out as C
+    /// strings), and it refuses to read in another process than its connection's.
+    fn reader(
+        &self,
+        reader: impl RecordBatchReader + Send + 'static,
+    ) -> Box<dyn RecordBatchReader + Send + 'static> {
+        Box::new(WalledReader {
+            schema: reader.schema(),
+            reader: Some(Box::new(reader)),
+            wall: self.child(),
         })
-        .as_ref()
-        .map_err(|e| adbc(Status::Internal, format!("starting the runtime: {e}")))
+    }
+}
+
+/// See [`Wall::reader`].
+struct WalledReader {
+    schema: arrow::datatypes::SchemaRef,
+    reader: Option<Box<dyn RecordBatchReader + Send>>,
+    wall: Wall,
+}
+
+impl Iterator for WalledReader {
+    type Item = std::result::Result<RecordBatch, arrow::error::ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let reader = self.reader.as_mut()?;
+        let outcome = self.wall.run("reading a result", || Ok(reader.next()));
+        match outcome {
+            Ok(Some(Ok(batch))) => Some(Ok(batch)),
+            Ok(None) => {
+                self.reader = None;
+                None
+            }
+            Ok(Some(Err(e))) => Some(Err(arrow::error::ArrowError::ExternalError(Box::new(
+                dbapi::Error::from(e),
+            )))),
+            Err(e) => {
+                self.reader = None;
+                Some(Err(arrow::error::ArrowError::ExternalError(Box::new(
+                    dbapi::Error::internal(e.message),
+                ))))
+            }
+        }
+    }
+}
+
+impl RecordBatchReader for WalledReader {
+    fn schema(&self) -> arrow::datatypes::SchemaRef {
+        Arc::clone(&self.schema)
+    }
 }
 
 /// Runs `future` to completion on the library's runtime (from a thread of a runtime of the
@@ -149,20 +286,27 @@ impl adbc_core::Driver for FlightSqlAdbcDriver {
 #[derive(Debug, Default)]
 pub struct FlightSqlAdbcDatabase {
     options: DatabaseOptions,
+    wall: Wall,
 }
 
 impl adbc_core::Optionable for FlightSqlAdbcDatabase {
     type Option = OptionDatabase;
 
     fn set_option(&mut self, key: OptionDatabase, value: OptionValue) -> Result<()> {
-        let value = text(value, key.as_ref())?;
-        self.options.set(key.as_ref(), value)
+        let wall = self.wall.clone();
+        wall.run("set_option", || {
+            let value = text(value, key.as_ref())?;
+            self.options.set(key.as_ref(), value)
+        })
     }
 
     fn get_option_string(&self, key: OptionDatabase) -> Result<String> {
-        self.options
-            .get(key.as_ref())
-            .ok_or_else(|| not_found("database", key.as_ref()))
+        let wall = self.wall.clone();
+        wall.run("get_option_string", || {
+            self.options
+                .get(key.as_ref())
+                .ok_or_else(|| not_found("database", key.as_ref()))
+        })
     }
 
     text_only_options!();
@@ -172,10 +316,14 @@ impl adbc_core::Database for FlightSqlAdbcDatabase {
     type ConnectionType = FlightSqlAdbcConnection;
 
     fn new_connection(&self) -> Result<FlightSqlAdbcConnection> {
-        let config = self.options.config()?;
-        let conn = call(FlightSqlConnection::connect_with(config))?;
-        Ok(FlightSqlAdbcConnection {
-            conn: Arc::new(conn),
+        let wall = self.wall.clone();
+        wall.run("new_connection", || {
+            let config = self.options.config()?;
+            let conn = call(FlightSqlConnection::connect_with(config))?;
+            Ok(FlightSqlAdbcConnection {
+                conn: Arc::new(conn),
+                wall: Wall::for_connection(),
+            })
         })
     }
 
@@ -183,11 +331,14 @@ impl adbc_core::Database for FlightSqlAdbcDatabase {
         &self,
         opts: impl IntoIterator<Item = (OptionConnection, OptionValue)>,
     ) -> Result<FlightSqlAdbcConnection> {
-        let mut conn = self.new_connection()?;
-        for (key, value) in opts {
-            adbc_core::Optionable::set_option(&mut conn, key, value)?;
-        }
-        Ok(conn)
+        let wall = self.wall.clone();
+        wall.run("new_connection_with_opts", || {
+            let mut conn = self.new_connection()?;
+            for (key, value) in opts {
+                adbc_core::Optionable::set_option(&mut conn, key, value)?;
+            }
+            Ok(conn)
+        })
     }
 }
 
@@ -195,42 +346,57 @@ impl adbc_core::Database for FlightSqlAdbcDatabase {
 #[derive(Debug)]
 pub struct FlightSqlAdbcConnection {
     conn: Arc<FlightSqlConnection>,
+    wall: Wall,
 }
 
 impl adbc_core::Optionable for FlightSqlAdbcConnection {
     type Option = OptionConnection;
 
     fn set_option(&mut self, key: OptionConnection, value: OptionValue) -> Result<()> {
-        let name = key.as_ref().to_owned();
-        let value = text(value, &name)?;
-        let conn = Arc::clone(&self.conn);
-        match key {
-            OptionConnection::AutoCommit => {
-                let on = flag(&value, &name)?;
-                call(async move { conn.set_autocommit(on).await })
+        let wall = self.wall.clone();
+        wall.run("set_option", || {
+            let name = key.as_ref().to_owned();
+            let value = text(value, &name)?;
+            let conn = Arc::clone(&self.conn);
+            match key {
+                OptionConnection::AutoCommit => {
+                    let on = flag(&value, &name)?;
+                    call(async move { conn.set_autocommit(on).await })
+                }
+                OptionConnection::CurrentCatalog => {
+                    call(async move { conn.set_current_catalog(&value).await })
+                }
+                OptionConnection::CurrentSchema => {
+                    call(async move { conn.set_current_schema(&value).await })
+                }
+                _ => Err(not_found("connection", &name)),
             }
-            OptionConnection::CurrentCatalog => {
-                call(async move { conn.set_current_catalog(&value).await })
-            }
-            OptionConnection::CurrentSchema => {
-                call(async move { conn.set_current_schema(&value).await })
-            }
-            _ => Err(not_found("connection", &name)),
-        }
+        })
     }
 
     fn get_option_string(&self, key: OptionConnection) -> Result<String> {
-        let conn = Arc::clone(&self.conn);
-        match key {
-            OptionConnection::AutoCommit => Ok(self.conn.autocommit().to_string()),
-            OptionConnection::CurrentCatalog => {
-                call(async move { conn.current_catalog().await }).map(Option::unwrap_or_default)
+        let wall = self.wall.clone();
+        wall.run("get_option_string", || {
+            let conn = Arc::clone(&self.conn);
+            match key {
+                OptionConnection::AutoCommit => Ok(self.conn.autocommit().to_string()),
+                // Hosts read these back unconditionally (some on every statement): a server
+                // that cannot say is an empty name, never a failed call.
+                OptionConnection::CurrentCatalog => {
+                    Ok(call(async move { conn.current_catalog().await })
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default())
+                }
+                OptionConnection::CurrentSchema => {
+                    Ok(call(async move { conn.current_schema().await })
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default())
+                }
+                other => Err(not_found("connection", other.as_ref())),
             }
-            OptionConnection::CurrentSchema => {
-                call(async move { conn.current_schema().await }).map(Option::unwrap_or_default)
-            }
-            other => Err(not_found("connection", other.as_ref())),
-        }
+        })
     }
 
     text_only_options!();
@@ -361,14 +527,18 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
     type StatementType = FlightSqlAdbcStatement;
 
     fn new_statement(&mut self) -> Result<FlightSqlAdbcStatement> {
-        Ok(FlightSqlAdbcStatement {
-            conn: Arc::clone(&self.conn),
-            sql: None,
-            prepared: None,
-            bound: None,
-            ingest_table: None,
-            ingest_mode: IngestMode::Create,
-            cancel: CancelSlot::default(),
+        let wall = self.wall.clone();
+        wall.run("new_statement", || {
+            Ok(FlightSqlAdbcStatement {
+                conn: Arc::clone(&self.conn),
+                sql: None,
+                prepared: None,
+                bound: None,
+                ingest_table: None,
+                ingest_mode: IngestMode::Create,
+                cancel: CancelSlot::default(),
+                wall: self.wall.child(),
+            })
         })
     }
 
@@ -376,29 +546,36 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         &self,
         codes: Option<HashSet<InfoCode>>,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let conn = Arc::clone(&self.conn);
-        let server = call(async move { conn.server_info().await })?;
-        let mut items = Vec::new();
-        let vendor = [
-            (InfoCode::VendorName, server.name.map(Info::Text)),
-            (InfoCode::VendorVersion, server.version.map(Info::Text)),
-            (
-                InfoCode::VendorArrowVersion,
-                server.arrow_version.map(Info::Text),
-            ),
-            (InfoCode::VendorSubstrait, server.substrait.map(Info::Flag)),
-        ];
-        for (code, value) in vendor {
-            if let Some(value) = value {
-                items.push((u32::from(&code), value));
-            }
-        }
-        items.extend(driver_info());
-        if let Some(codes) = codes {
-            let wanted: HashSet<u32> = codes.iter().map(u32::from).collect();
-            items.retain(|(id, _)| wanted.contains(id));
-        }
-        Ok(one_batch(answers::info(&items)?))
+        let wall = self.wall.clone();
+        wall.run(
+            "get_info",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                let conn = Arc::clone(&self.conn);
+                let server = call(async move { conn.server_info().await })?;
+                let mut items = Vec::new();
+                let vendor = [
+                    (InfoCode::VendorName, server.name.map(Info::Text)),
+                    (InfoCode::VendorVersion, server.version.map(Info::Text)),
+                    (
+                        InfoCode::VendorArrowVersion,
+                        server.arrow_version.map(Info::Text),
+                    ),
+                    (InfoCode::VendorSubstrait, server.substrait.map(Info::Flag)),
+                ];
+                for (code, value) in vendor {
+                    if let Some(value) = value {
+                        items.push((u32::from(&code), value));
+                    }
+                }
+                items.extend(driver_info());
+                if let Some(codes) = codes {
+                    let wanted: HashSet<u32> = codes.iter().map(u32::from).collect();
+                    items.retain(|(id, _)| wanted.contains(id));
+                }
+                Ok(one_batch(answers::info(&items)?))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 
     fn get_objects(
@@ -410,28 +587,35 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         table_type: Option<Vec<&str>>,
         column_name: Option<&str>,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let conn = Arc::clone(&self.conn);
-        let owned = |s: Option<&str>| s.map(str::to_owned);
-        let (catalog, db_schema, table_name, column_name) = (
-            owned(catalog),
-            owned(db_schema),
-            owned(table_name),
-            owned(column_name),
-        );
-        let table_type = table_type.map(|t| t.into_iter().map(str::to_owned).collect());
-        let catalogs = call(async move {
-            objects(
-                &conn,
-                depth,
-                catalog,
-                db_schema,
-                table_name,
-                table_type,
-                column_name,
-            )
-            .await
-        })?;
-        Ok(one_batch(answers::objects(&catalogs)?))
+        let wall = self.wall.clone();
+        wall.run(
+            "get_objects",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                let conn = Arc::clone(&self.conn);
+                let owned = |s: Option<&str>| s.map(str::to_owned);
+                let (catalog, db_schema, table_name, column_name) = (
+                    owned(catalog),
+                    owned(db_schema),
+                    owned(table_name),
+                    owned(column_name),
+                );
+                let table_type = table_type.map(|t| t.into_iter().map(str::to_owned).collect());
+                let catalogs = call(async move {
+                    objects(
+                        &conn,
+                        depth,
+                        catalog,
+                        db_schema,
+                        table_name,
+                        table_type,
+                        column_name,
+                    )
+                    .await
+                })?;
+                Ok(one_batch(answers::objects(&catalogs)?))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 
     fn get_table_schema(
@@ -440,25 +624,42 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         db_schema: Option<&str>,
         table_name: &str,
     ) -> Result<Schema> {
-        let mut table = TableRef::new(table_name);
-        table.catalog = catalog.map(str::to_owned);
-        table.schema = db_schema.map(str::to_owned);
-        let conn = Arc::clone(&self.conn);
-        let schema = call(async move { conn.table_schema(&table).await })?;
-        Ok(schema.as_ref().clone())
+        let wall = self.wall.clone();
+        wall.run("get_table_schema", || {
+            let mut table = TableRef::new(table_name);
+            table.catalog = catalog.map(str::to_owned);
+            table.schema = db_schema.map(str::to_owned);
+            let conn = Arc::clone(&self.conn);
+            let schema = call(async move { conn.table_schema(&table).await })?;
+            Ok(schema.as_ref().clone())
+        })
     }
 
     fn get_table_types(&self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let conn = Arc::clone(&self.conn);
-        let types = call(async move { conn.table_types().await })?;
-        Ok(one_batch(answers::table_types(&types)?))
+        let wall = self.wall.clone();
+        wall.run(
+            "get_table_types",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                let conn = Arc::clone(&self.conn);
+                let types = call(async move { conn.table_types().await })?;
+                Ok(one_batch(answers::table_types(&types)?))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 
     fn get_statistic_names(&self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        Err(adbc(
-            Status::NotImplemented,
-            "statistics: Flight SQL has no statistics call",
-        ))
+        let wall = self.wall.clone();
+        wall.run(
+            "get_statistic_names",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                Err(adbc(
+                    Status::NotImplemented,
+                    "statistics: Flight SQL has no statistics call",
+                ))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 
     fn get_statistics(
@@ -468,46 +669,50 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         _table_name: Option<&str>,
         _approximate: bool,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        Err(adbc(
-            Status::NotImplemented,
-            "statistics: Flight SQL has no statistics call",
-        ))
+        let wall = self.wall.clone();
+        wall.run(
+            "get_statistics",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                Err(adbc(
+                    Status::NotImplemented,
+                    "statistics: Flight SQL has no statistics call",
+                ))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 
     fn commit(&mut self) -> Result<()> {
-        let conn = Arc::clone(&self.conn);
-        call(async move { conn.commit().await })
+        let wall = self.wall.clone();
+        wall.run("commit", || {
+            let conn = Arc::clone(&self.conn);
+            call(async move { conn.commit().await })
+        })
     }
 
     fn rollback(&mut self) -> Result<()> {
-        let conn = Arc::clone(&self.conn);
-        call(async move { conn.rollback().await })
+        let wall = self.wall.clone();
+        wall.run("rollback", || {
+            let conn = Arc::clone(&self.conn);
+            call(async move { conn.rollback().await })
+        })
     }
 
     fn read_partition(
         &self,
         partition: impl AsRef<[u8]>,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let endpoint = FlightEndpoint::decode(partition.as_ref()).map_err(|e| {
-            adbc(
-                Status::InvalidArguments,
-                format!("not a partition of this driver: {e}"),
-            )
-        })?;
-        let conn = Arc::clone(&self.conn);
-        let mut reader = call(async move { conn.client().do_get_endpoint(&endpoint).await })?;
-        // The schema comes with the stream's first message.
-        let first = call(async { reader.read_chunk().await })?;
-        let schema = match (&first, reader.schema()) {
-            (Some(batch), _) => batch.schema(),
-            (None, Some(schema)) => Arc::clone(schema),
-            (None, None) => Arc::new(Schema::empty()),
-        };
-        Ok(Box::new(BatchReader::from_fetch(
-            schema,
-            first,
-            move || fetch(reader.read_chunk()),
-        )))
+        let wall = self.wall.clone();
+        wall.run(
+            "read_partition",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                let conn = Arc::clone(&self.conn);
+                let part = partition.as_ref().to_vec();
+                let cursor = call(async move { conn.read_partition(&part).await })?;
+                Ok(Box::new(rows(Box::new(cursor), false)?))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 }
 
@@ -595,6 +800,7 @@ pub struct FlightSqlAdbcStatement {
     ingest_table: Option<String>,
     ingest_mode: IngestMode,
     cancel: CancelSlot,
+    wall: Wall,
 }
 
 impl std::fmt::Debug for FlightSqlAdbcStatement {
@@ -660,56 +866,60 @@ impl adbc_core::Optionable for FlightSqlAdbcStatement {
     type Option = OptionStatement;
 
     fn set_option(&mut self, key: OptionStatement, value: OptionValue) -> Result<()> {
-        let name = key.as_ref().to_owned();
-        let value = text(value, &name)?;
-        match key {
-            OptionStatement::TargetTable => self.ingest_table = Some(value),
-            OptionStatement::IngestMode => {
-                self.ingest_mode = match value.as_str() {
-                    "adbc.ingest.mode.create" => IngestMode::Create,
-                    "adbc.ingest.mode.append" => IngestMode::Append,
-                    "adbc.ingest.mode.replace" => IngestMode::Replace,
-                    "adbc.ingest.mode.create_append" => IngestMode::CreateAppend,
-                    other => {
+        let wall = self.wall.clone();
+        wall.run("set_option", || {
+            let name = key.as_ref().to_owned();
+            let value = text(value, &name)?;
+            match key {
+                OptionStatement::TargetTable => self.ingest_table = Some(value),
+                OptionStatement::IngestMode => {
+                    self.ingest_mode = match value.as_str() {
+                        "adbc.ingest.mode.create" => IngestMode::Create,
+                        "adbc.ingest.mode.append" => IngestMode::Append,
+                        "adbc.ingest.mode.replace" => IngestMode::Replace,
+                        "adbc.ingest.mode.create_append" => IngestMode::CreateAppend,
+                        other => {
+                            return Err(adbc(
+                                Status::InvalidArguments,
+                                format!("unknown ingest mode {other:?}"),
+                            ));
+                        }
+                    }
+                }
+                OptionStatement::Temporary => {
+                    if flag(&value, &name)? {
                         return Err(adbc(
-                            Status::InvalidArguments,
-                            format!("unknown ingest mode {other:?}"),
+                            Status::NotImplemented,
+                            "ingest into a temporary table: Flight SQL's ingest has no such option \
+                             this driver sends",
                         ));
                     }
                 }
-            }
-            OptionStatement::Temporary => {
-                if flag(&value, &name)? {
+                OptionStatement::TargetCatalog | OptionStatement::TargetDbSchema => {
                     return Err(adbc(
                         Status::NotImplemented,
-                        "ingest into a temporary table: Flight SQL's ingest has no such option \
-                         this driver sends",
+                        format!(
+                            "{name}: ingest goes to the connection's current catalog and schema \
+                             (set adbc.connection.catalog / adbc.connection.db_schema)"
+                        ),
                     ));
                 }
+                _ => return Err(not_found("statement", &name)),
             }
-            OptionStatement::TargetCatalog | OptionStatement::TargetDbSchema => {
-                return Err(adbc(
-                    Status::NotImplemented,
-                    format!(
-                        "{name}: ingest goes to the connection's current catalog and schema \
-                         (set adbc.connection.catalog / adbc.connection.db_schema)"
-                    ),
-                ));
-            }
-            _ => return Err(not_found("statement", &name)),
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn get_option_string(&self, key: OptionStatement) -> Result<String> {
-        match key {
+        let wall = self.wall.clone();
+        wall.run("get_option_string", || match key {
             OptionStatement::TargetTable => self
                 .ingest_table
                 .clone()
                 .ok_or_else(|| not_found("statement", key.as_ref())),
             OptionStatement::IngestMode => Ok(format!("adbc.ingest.mode.{}", self.ingest_mode)),
             other => Err(not_found("statement", other.as_ref())),
-        }
+        })
     }
 
     text_only_options!();
@@ -717,153 +927,178 @@ impl adbc_core::Optionable for FlightSqlAdbcStatement {
 
 impl adbc_core::Statement for FlightSqlAdbcStatement {
     fn bind(&mut self, batch: RecordBatch) -> Result<()> {
-        self.bound = Some(Bound::Batch(batch));
-        Ok(())
+        let wall = self.wall.clone();
+        wall.run("bind", || {
+            self.bound = Some(Bound::Batch(batch));
+            Ok(())
+        })
     }
 
     fn bind_stream(&mut self, reader: Box<dyn RecordBatchReader + Send>) -> Result<()> {
-        self.bound = Some(Bound::Stream(reader));
-        Ok(())
+        let wall = self.wall.clone();
+        wall.run("bind_stream", || {
+            self.bound = Some(Bound::Stream(reader));
+            Ok(())
+        })
     }
 
     fn execute(&mut self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        if self.ingest_table.is_some() {
-            return Err(adbc(
-                Status::InvalidState,
-                "bulk ingest returns no rows: use execute_update",
-            ));
-        }
-        let cursor = match self.bound.take() {
-            Some(bound) => {
-                let batches = bound.batches()?;
-                let schema = batches
-                    .first()
-                    .map(RecordBatch::schema)
-                    .ok_or_else(|| adbc(Status::InvalidArguments, "the bound stream is empty"))?;
-                let params = arrow::compute::concat_batches(&schema, &batches)
-                    .map_err(|e| adbc(Status::InvalidArguments, format!("the parameters: {e}")))?;
-                self.run_bound(params)?
-            }
-            None => {
-                let sql = self.sql()?;
-                let mut cursor = self.conn.cursor().map_err(|e| to_adbc(&e))?;
-                self.cancel.set(cursor.cancel_token().ok());
-                call(async {
-                    cursor.execute(&sql, Params::None).await?;
-                    Ok(cursor)
-                })?
-            }
-        };
-        let changed_data = dbapi::driver::changes_data(self.sql.as_deref().unwrap_or(""));
-        Ok(Box::new(rows(cursor, changed_data)?))
+        let wall = self.wall.clone();
+        wall.run(
+            "execute",
+            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+                if self.ingest_table.is_some() {
+                    return Err(adbc(
+                        Status::InvalidState,
+                        "bulk ingest returns no rows: use execute_update",
+                    ));
+                }
+                let cursor = match self.bound.take() {
+                    Some(bound) => {
+                        let batches = bound.batches()?;
+                        let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| {
+                            adbc(Status::InvalidArguments, "the bound stream is empty")
+                        })?;
+                        let params =
+                            arrow::compute::concat_batches(&schema, &batches).map_err(|e| {
+                                adbc(Status::InvalidArguments, format!("the parameters: {e}"))
+                            })?;
+                        self.run_bound(params)?
+                    }
+                    None => {
+                        let sql = self.sql()?;
+                        let mut cursor = self.conn.cursor().map_err(|e| to_adbc(&e))?;
+                        self.cancel.set(cursor.cancel_token().ok());
+                        call(async {
+                            cursor.execute(&sql, Params::None).await?;
+                            Ok(cursor)
+                        })?
+                    }
+                };
+                let changed_data = dbapi::driver::changes_data(self.sql.as_deref().unwrap_or(""));
+                Ok(Box::new(rows(cursor, changed_data)?))
+            },
+        )
+        .map(|reader| wall.reader(reader))
     }
 
     fn execute_update(&mut self) -> Result<Option<i64>> {
-        if let Some(table) = self.ingest_table.clone() {
-            return self.ingest(table);
-        }
-        match self.bound.take() {
-            Some(bound) => {
-                let mut total = Some(0_i64);
-                for batch in bound.batches()? {
-                    let n = self.run_bound(batch)?.rowcount();
-                    total = add_count(total, Some(n));
+        let wall = self.wall.clone();
+        wall.run("execute_update", || {
+            if let Some(table) = self.ingest_table.clone() {
+                return self.ingest(table);
+            }
+            match self.bound.take() {
+                Some(bound) => {
+                    let mut total = Some(0_i64);
+                    for batch in bound.batches()? {
+                        let n = self.run_bound(batch)?.rowcount();
+                        total = add_count(total, Some(n));
+                    }
+                    Ok(total)
                 }
-                Ok(total)
+                None => {
+                    let sql = self.sql()?;
+                    let mut cursor = self.conn.cursor().map_err(|e| to_adbc(&e))?;
+                    self.cancel.set(cursor.cancel_token().ok());
+                    let n = call(async move { cursor.execute_update(&sql, Params::None).await })?;
+                    Ok((n >= 0).then_some(n))
+                }
             }
-            None => {
-                let sql = self.sql()?;
-                let mut cursor = self.conn.cursor().map_err(|e| to_adbc(&e))?;
-                self.cancel.set(cursor.cancel_token().ok());
-                let n = call(async move { cursor.execute_update(&sql, Params::None).await })?;
-                Ok((n >= 0).then_some(n))
-            }
-        }
+        })
     }
 
     fn execute_schema(&mut self) -> Result<Schema> {
-        let prepared = self.prepared()?;
-        prepared
-            .result_schema()
-            .map(|s| s.as_ref().clone())
-            .ok_or_else(|| {
-                adbc(
-                    Status::NotImplemented,
-                    "the server announced no result schema for this statement",
-                )
-            })
+        let wall = self.wall.clone();
+        wall.run("execute_schema", || {
+            let prepared = self.prepared()?;
+            prepared
+                .result_schema()
+                .map(|s| s.as_ref().clone())
+                .ok_or_else(|| {
+                    adbc(
+                        Status::NotImplemented,
+                        "the server announced no result schema for this statement",
+                    )
+                })
+        })
     }
 
     fn execute_partitions(&mut self) -> Result<PartitionedResult> {
-        if self.bound.is_some() || self.ingest_table.is_some() {
-            return Err(adbc(
-                Status::NotImplemented,
-                "partitions of a statement with parameters or an ingest",
-            ));
-        }
-        if !self.conn.autocommit() {
-            return Err(adbc(
-                Status::InvalidState,
-                "partitions are read outside transactions: turn autocommit on",
-            ));
-        }
-        let sql = self.sql()?;
-        let conn = Arc::clone(&self.conn);
-        let info = call(async move { conn.client().execute(&sql).await })?;
-        let schema = if info.schema.is_empty() {
-            Schema::empty()
-        } else {
-            info.clone()
-                .try_decode_schema()
-                .map_err(|e| adbc(Status::InvalidData, format!("the result's schema: {e}")))?
-        };
-        let partitions = info.endpoint.iter().map(Message::encode_to_vec).collect();
-        Ok(PartitionedResult {
-            partitions,
-            schema,
-            rows_affected: -1,
+        let wall = self.wall.clone();
+        wall.run("execute_partitions", || {
+            if self.bound.is_some() || self.ingest_table.is_some() {
+                return Err(adbc(
+                    Status::NotImplemented,
+                    "partitions of a statement with parameters or an ingest",
+                ));
+            }
+            let sql = self.sql()?;
+            let conn = Arc::clone(&self.conn);
+            let partitions =
+                call(async move { conn.execute_partitions(&sql, Params::None).await })?;
+            Ok(PartitionedResult {
+                partitions: partitions.parts,
+                schema: partitions.schema.as_ref().clone(),
+                rows_affected: -1,
+            })
         })
     }
 
     fn get_parameter_schema(&self) -> Result<Schema> {
-        let prepared = self.prepared.as_ref().ok_or_else(|| {
-            adbc(
-                Status::InvalidState,
-                "the parameter schema: prepare the statement first",
-            )
-        })?;
-        prepared
-            .parameter_schema()
-            .map(|s| s.as_ref().clone())
-            .ok_or_else(|| {
+        let wall = self.wall.clone();
+        wall.run("get_parameter_schema", || {
+            let prepared = self.prepared.as_ref().ok_or_else(|| {
                 adbc(
-                    Status::NotImplemented,
-                    "the server announced no parameter schema for this statement",
+                    Status::InvalidState,
+                    "the parameter schema: prepare the statement first",
                 )
-            })
+            })?;
+            prepared
+                .parameter_schema()
+                .map(|s| s.as_ref().clone())
+                .ok_or_else(|| {
+                    adbc(
+                        Status::NotImplemented,
+                        "the server announced no parameter schema for this statement",
+                    )
+                })
+        })
     }
 
     fn prepare(&mut self) -> Result<()> {
-        self.prepared = None;
-        self.prepared().map(drop)
+        let wall = self.wall.clone();
+        wall.run("prepare", || {
+            self.prepared = None;
+            self.prepared().map(drop)
+        })
     }
 
     fn set_sql_query(&mut self, query: impl AsRef<str>) -> Result<()> {
-        self.sql = Some(query.as_ref().to_owned());
-        self.prepared = None;
-        self.ingest_table = None;
-        Ok(())
+        let wall = self.wall.clone();
+        wall.run("set_sql_query", || {
+            self.sql = Some(query.as_ref().to_owned());
+            self.prepared = None;
+            self.ingest_table = None;
+            Ok(())
+        })
     }
 
     fn set_substrait_plan(&mut self, _plan: impl AsRef<[u8]>) -> Result<()> {
-        Err(adbc(
-            Status::NotImplemented,
-            "Substrait plans: this driver runs SQL",
-        ))
+        let wall = self.wall.clone();
+        wall.run("set_substrait_plan", || {
+            Err(adbc(
+                Status::NotImplemented,
+                "Substrait plans: this driver runs SQL",
+            ))
+        })
     }
 
     fn cancel(&mut self) -> Result<()> {
-        adbc_core::CancelHandle::try_cancel(&self.cancel)
+        let wall = self.wall.clone();
+        wall.run("cancel", || {
+            adbc_core::CancelHandle::try_cancel(&self.cancel)
+        })
     }
 
     fn get_cancel_handle(&self) -> Box<dyn adbc_core::CancelHandle> {

@@ -71,7 +71,8 @@ impl DatabaseOptions {
     /// The value of an option, as given.
     pub(crate) fn get(&self, key: &str) -> Option<String> {
         match key {
-            "uri" => self.uri.clone(),
+            // A URI reads back without its password or secret keys.
+            "uri" => self.uri.as_deref().map(dbapi::redact_url),
             "username" => self.username.clone(),
             // Secrets are not read back.
             "password" => None,
@@ -163,6 +164,11 @@ mod tests {
             "{shown}"
         );
         assert_eq!(o.get("password"), None);
+        o.set("uri", "grpc://me:s3cret@127.0.0.1:8181?token=t0ken".into())
+            .unwrap();
+        let uri = o.get("uri").unwrap();
+        assert!(!uri.contains("s3cret") && !uri.contains("t0ken"), "{uri}");
+        o.set("uri", "grpc://127.0.0.1:8181".into()).unwrap();
         assert_eq!(o.get("database").as_deref(), Some("sensors"));
         let url = config.to_url();
         assert!(url.starts_with("grpc://me:p%40ss@127.0.0.1:8181"), "{url}");

@@ -84,7 +84,9 @@ pub use crate::config::{
     Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, Locations, OAuth, OAuthFlow, Pem, SCHEMES,
 };
-pub use crate::conn::{FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement};
+pub use crate::conn::{
+    FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement, Partitions,
+};
 pub use crate::decode::{FlightStreamReader, IpcFileReader};
 pub use crate::driver::{FlightSqlDriver, register, register_in};
 pub use crate::transport::kind_of;

@@ -323,6 +323,15 @@ impl FlightSqlCursor {
         self.set_result(info, false, token, None).await
     }
 
+    /// The `FlightInfo` of the last execution and its schema, taken out of the cursor
+    /// without cancelling it on the server: its endpoints are to be read elsewhere.
+    pub(crate) fn detach(&mut self) -> Option<(FlightInfo, Option<SchemaRef>)> {
+        let info = self.info.take()?;
+        let schema = self.result.take().and_then(|r| r.schema());
+        self.affected = None;
+        Some((info, schema))
+    }
+
     /// Every batch of the current result.
     pub(crate) async fn read_all(&mut self) -> Result<Vec<RecordBatch>> {
         let mut out = Vec::new();
