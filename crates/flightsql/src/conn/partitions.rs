@@ -123,7 +123,7 @@ mod tests {
             .with_location("grpc://h:1");
         let info = FlightInfo::new().with_endpoint(endpoint.clone());
         let from_info = decode_part(&info.encode_to_vec()).unwrap();
-        assert_eq!(from_info.endpoint, [endpoint.clone()]);
+        assert_eq!(from_info.endpoint, std::slice::from_ref(&endpoint));
         let from_endpoint = decode_part(&endpoint.encode_to_vec()).unwrap();
         assert_eq!(from_endpoint.endpoint, [endpoint]);
         let bare = FlightEndpoint {

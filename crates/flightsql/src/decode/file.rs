@@ -119,15 +119,11 @@ impl IpcFileReader {
         let chunks = futures::stream::iter(first.into_iter().chain(rest)).boxed();
         let stream = messages(chunks, limits, "the Arrow file".to_owned());
         let mut inner = FlightStreamReader::from_messages(stream, limits);
-        let schema = loop {
-            match poll(&mut inner)? {
-                Some(StreamItem::Schema(schema)) => break schema,
-                Some(StreamItem::Batch(_)) | None => {
-                    return Err(Error::internal(
-                        "the Arrow file holds no schema: it is not an Arrow IPC file or stream",
-                    ));
-                }
-            }
+        // The decoder yields the schema first, or nothing at all.
+        let Some(StreamItem::Schema(schema)) = poll(&mut inner)? else {
+            return Err(Error::internal(
+                "the Arrow file holds no schema: it is not an Arrow IPC file or stream",
+            ));
         };
         Ok(IpcFileReader {
             inner,
