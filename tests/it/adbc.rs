@@ -10,7 +10,8 @@ use dbapi_tests::adbc::{Postgres, manifest, scratch, sqlite_url};
 use crate::conformance::{self, Lacks};
 
 pub fn registry() -> Registry {
-    Registry::new().with(AdbcDriver::new())
+    // The tests name the installed drivers' manifests by path.
+    Registry::new().with(AdbcDriver::new().allow_paths())
 }
 
 /// On a multi-threaded runtime, where results are read on the task's own thread (the
@@ -117,4 +118,42 @@ async fn a_long_query_is_cancelled_from_another_task() {
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     cursor.execute("SELECT 1", Params::None).await.unwrap();
     assert_eq!(cursor.fetchall().await.unwrap().len(), 1);
+}
+
+/// Loading code from a URL is the application's choice: a relative path never, an absolute
+/// path or an entry point only when allowed (`entrypoint=abort` would end the process).
+#[tokio::test]
+async fn urls_load_drivers_by_name_only_unless_allowed() {
+    let default = Registry::new().with(AdbcDriver::new());
+    let sqlite = manifest("sqlite").unwrap();
+    for (url, names) in [
+        (
+            "adbc:./libadbc_driver_sqlite.so?uri=:memory:".to_owned(),
+            "never loaded",
+        ),
+        ("adbc:../x.so".to_owned(), "never loaded"),
+        (
+            format!("adbc:{}?uri=:memory:", sqlite.display()),
+            "allow_paths",
+        ),
+        (
+            "adbc:sqlite?uri=:memory:&entrypoint=abort".to_owned(),
+            "allow_entrypoints",
+        ),
+    ] {
+        let e = default.connect(&url).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Interface, "{url}: {e}");
+        assert!(e.to_string().contains(names), "{url}: {e}");
+    }
+    // Allowed by the application: the absolute path loads; a relative one still never.
+    let trusting = registry();
+    let conn = trusting
+        .connect(&format!("adbc:{}?uri=:memory:", sqlite.display()))
+        .await
+        .unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor.execute("SELECT 1", Params::None).await.unwrap();
+    assert_eq!(cursor.fetchall().await.unwrap().len(), 1);
+    let e = trusting.connect("adbc:./x.so").await.unwrap_err();
+    assert!(e.to_string().contains("never loaded"), "{e}");
 }

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use adbc_core::options::{AdbcVersion, OptionConnection, OptionDatabase, OptionValue};
-use adbc_core::{Database as _, Driver as _, LOAD_FLAG_DEFAULT, Optionable};
+use adbc_core::{
+    Database as _, Driver as _, LOAD_FLAG_SEARCH_ENV, LOAD_FLAG_SEARCH_SYSTEM,
+    LOAD_FLAG_SEARCH_USER, LoadFlags, Optionable,
+};
 use adbc_driver_manager::ManagedDriver;
 use async_trait::async_trait;
 use dbapi::{Connection, Driver, Error, Result};
@@ -17,18 +20,80 @@ use crate::native::Native;
 /// Loaded driver libraries by name (or path) and entry point.
 type Loaded = HashMap<(String, Option<String>), ManagedDriver>;
 
+/// Where ADBC driver managers look for a driver named by a name: `ADBC_DRIVER_PATH`, the
+/// user's and the system's driver folders (never the current directory).
+const SEARCH: LoadFlags = LOAD_FLAG_SEARCH_ENV | LOAD_FLAG_SEARCH_USER | LOAD_FLAG_SEARCH_SYSTEM;
+
 /// The ADBC driver for `dbapi`: serves `adbc:` URLs (see [`Config::from_url`]).
+///
+/// Loading a driver runs its code in this process, and a URL often comes from configuration
+/// or a user, so what a URL may load is the application's choice: by default only drivers
+/// named by a name (`adbc:sqlite`), found through ADBC manifests and the driver manager's
+/// search folders, at their default entry point. An absolute path to a manifest or library
+/// is loaded only after [`AdbcDriver::allow_paths`], an `entrypoint=` only after
+/// [`AdbcDriver::allow_entrypoints`]; a relative path never.
 ///
 /// Each driver library is loaded once (per `AdbcDriver` and entry point) and kept loaded.
 #[derive(Debug, Default, Clone)]
 pub struct AdbcDriver {
     loaded: Arc<Mutex<Loaded>>,
+    paths: bool,
+    entrypoints: bool,
 }
 
 impl AdbcDriver {
-    /// A driver with nothing loaded yet.
+    /// A driver with nothing loaded yet, loading drivers by name only.
     pub fn new() -> Self {
         AdbcDriver::default()
+    }
+
+    /// Also loads drivers named by the absolute path of their manifest (`.toml`) or shared
+    /// library (`adbc:/opt/adbc/libadbc_driver_sqlite.so`).
+    pub fn allow_paths(mut self) -> Self {
+        self.paths = true;
+        self
+    }
+
+    /// Also takes `entrypoint=` (the exported symbol that initializes the driver) from URLs.
+    pub fn allow_entrypoints(mut self) -> Self {
+        self.entrypoints = true;
+        self
+    }
+
+    /// Whether this driver may load what `config` names.
+    fn check_allowed(&self, config: &Config) -> Result<()> {
+        let driver = config.driver();
+        let is_name = !driver.is_empty()
+            && !driver.starts_with('.')
+            && driver
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !is_name {
+            if !std::path::Path::new(driver).is_absolute() || driver.split('/').any(|p| p == "..") {
+                return Err(Error::interface(format!(
+                    "the ADBC driver {driver:?} is neither a name nor an absolute path: a \
+                     relative path (or one through ..) is never loaded; name a driver found on \
+                     ADBC_DRIVER_PATH or in the ADBC driver folders (e.g. adbc:sqlite)"
+                )));
+            }
+            if !self.paths {
+                return Err(Error::interface(format!(
+                    "the ADBC driver is named by a path ({driver}): loading a library from a \
+                     URL's path is off unless the application allows it \
+                     (dbapi_adbc::AdbcDriver::allow_paths; the dbapi command: \
+                     --allow-driver-paths); name a driver found on ADBC_DRIVER_PATH or in the \
+                     ADBC driver folders instead (e.g. adbc:sqlite)"
+                )));
+            }
+        }
+        if config.entrypoint().is_some() && !self.entrypoints {
+            return Err(Error::interface(
+                "the URL key entrypoint is off unless the application allows it \
+                 (dbapi_adbc::AdbcDriver::allow_entrypoints; the dbapi command: \
+                 --allow-driver-paths): drivers start at their default entry point",
+            ));
+        }
+        Ok(())
     }
 
     /// The driver library `config` names, loaded on first use: ADBC 1.1 first, then 1.0 for
@@ -38,19 +103,14 @@ impl AdbcDriver {
             config.driver().to_owned(),
             config.entrypoint().map(str::to_owned),
         );
+        self.check_allowed(config)?;
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(driver) = loaded.get(&key) {
             return Ok(driver.clone());
         }
         let entrypoint = config.entrypoint().map(str::as_bytes);
         let load = |version| {
-            ManagedDriver::load_from_name(
-                config.driver(),
-                entrypoint,
-                version,
-                LOAD_FLAG_DEFAULT,
-                None,
-            )
+            ManagedDriver::load_from_name(config.driver(), entrypoint, version, SEARCH, None)
         };
         let driver = load(AdbcVersion::V110)
             .or_else(|_| load(AdbcVersion::V100))
@@ -131,7 +191,7 @@ pub fn register() {
     dbapi::register(Arc::new(AdbcDriver::new()));
 }
 
-/// Adds the driver to a registry.
+/// Adds the driver to a registry (loading drivers by name only: see [`AdbcDriver`]).
 pub fn register_in(registry: &mut dbapi::Registry) {
     registry.register(Arc::new(AdbcDriver::new()));
 }
@@ -143,5 +203,43 @@ impl dbapi::driver::Connector for Config {
         Ok(Box::new(
             AdbcDriver::new().connect_with(self.clone()).await?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(driver: &AdbcDriver, url: &str) -> std::result::Result<(), String> {
+        driver
+            .check_allowed(&Config::from_url(url).unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn urls_load_names_only_unless_the_application_allows_more() {
+        let default = AdbcDriver::new();
+        assert_eq!(allowed(&default, "adbc:sqlite?uri=:memory:"), Ok(()));
+        assert_eq!(allowed(&default, "adbc:adbc_driver.snowflake"), Ok(()));
+        let e = allowed(&default, "adbc:/opt/adbc/libx.so").unwrap_err();
+        assert!(
+            e.contains("allow_paths") && e.contains("--allow-driver-paths"),
+            "{e}"
+        );
+        let e = allowed(&default, "adbc:sqlite?entrypoint=abort").unwrap_err();
+        assert!(
+            e.contains("entrypoint") && e.contains("allow_entrypoints"),
+            "{e}"
+        );
+        let trusting = AdbcDriver::new().allow_paths().allow_entrypoints();
+        assert_eq!(allowed(&trusting, "adbc:/opt/adbc/libx.so"), Ok(()));
+        assert_eq!(allowed(&trusting, "adbc:sqlite?entrypoint=Init"), Ok(()));
+        // Relative paths, and paths through .., never.
+        for url in ["adbc:./x.so", "adbc:x/y.so", "adbc:../x.so", "adbc:.hidden"] {
+            for driver in [&default, &trusting] {
+                let e = allowed(driver, url).unwrap_err();
+                assert!(e.contains("never loaded"), "{url}: {e}");
+            }
+        }
     }
 }

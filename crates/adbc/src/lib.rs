@@ -6,7 +6,10 @@
 //! `adbc:postgresql?uri=postgresql://me@localhost:5432/app`, or
 //! `adbc:/opt/adbc/libadbc_driver_sqlite.so?uri=:memory:`. A name is found as ADBC driver
 //! managers find it: a manifest `NAME.toml` on `ADBC_DRIVER_PATH` or in the user's and the
-//! system's ADBC driver folders, else a library the system loader finds. The driver's C library
+//! system's ADBC driver folders, else a library the system loader finds. Loading a driver runs
+//! its code, so a URL loads drivers by name only unless the application allows absolute paths
+//! and `entrypoint=` ([`AdbcDriver::allow_paths`], [`AdbcDriver::allow_entrypoints`]); a
+//! relative path is never loaded. The driver's C library
 //! is called off the async executor (blocking threads, or the fetching task's worker through
 //! `block_in_place` on a multi-threaded runtime), one call at a time per connection; result
 //! batches are passed on as the driver exported them, without copying.
@@ -16,11 +19,12 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-//! # let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/adbc/drivers/sqlite.toml");
-//! # let url = format!("adbc:{driver}?uri=:memory:");
-//! // url is e.g. "adbc:sqlite?uri=:memory:"
+//! # let drivers = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/adbc/drivers");
+//! # // SAFETY: the example's process has no other thread yet.
+//! # unsafe { std::env::set_var("ADBC_DRIVER_PATH", drivers) };
+//! // The SQLite driver's manifest (sqlite.toml) is on ADBC_DRIVER_PATH.
 //! dbapi_adbc::register();
-//! let conn = dbapi::connect(&url).await?;
+//! let conn = dbapi::connect("adbc:sqlite?uri=:memory:").await?;
 //! let mut cursor = conn.cursor()?;
 //! cursor.execute("CREATE TABLE t (id INTEGER, name TEXT)", Params::None).await?;
 //! cursor.executemany("INSERT INTO t VALUES (?, ?)", vec![params![1, "a"], params![2, "b"]].into()).await?;

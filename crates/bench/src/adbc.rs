@@ -100,7 +100,7 @@ pub(crate) async fn sqlite_select(rows: usize, reps: usize) -> Result<Samples, B
     direct_ingest(&mut conn, "t", &batches(rows)?)?;
     let extra = std::env::var("BENCH_SQLITE_EXTRA").unwrap_or_default();
     let ours = Registry::new()
-        .with(AdbcDriver::new())
+        .with(AdbcDriver::new().allow_paths())
         .connect(&format!("{}&{extra}", sqlite_url(&db)?))
         .await?;
     let sql = "SELECT * FROM t";
@@ -152,7 +152,7 @@ pub(crate) async fn postgres_ingest(rows: usize, reps: usize) -> Result<Samples,
     let data = batches(rows)?;
     let mut conn = direct("postgresql", &pg.uri(&pg.password))?;
     let ours = Registry::new()
-        .with(AdbcDriver::new())
+        .with(AdbcDriver::new().allow_paths())
         .connect(&pg.url()?)
         .await?;
     let mut samples = Samples {

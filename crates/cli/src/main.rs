@@ -93,6 +93,11 @@ struct Args {
     /// Print how long each statement took (on standard error), as `\timing` does.
     #[arg(long)]
     timing: bool,
+    /// Let `adbc:` URLs (here and in `\c`) load a driver from an absolute path and take
+    /// `entrypoint=`: loading a driver runs its code. Without it, drivers are loaded by name
+    /// only (ADBC manifests on ADBC_DRIVER_PATH and the ADBC driver folders).
+    #[arg(long)]
+    allow_driver_paths: bool,
     /// Go on after a failed statement in a script (the exit status still says one failed).
     #[arg(long)]
     continue_on_error: bool,
@@ -388,7 +393,15 @@ async fn read_secret(prompt: &str) -> Result<String, BoxError> {
 
 async fn run(mut args: Args) -> Result<Ended, BoxError> {
     dbapi_flightsql::register();
-    dbapi_adbc::register();
+    if args.allow_driver_paths {
+        dbapi::register(std::sync::Arc::new(
+            dbapi_adbc::AdbcDriver::new()
+                .allow_paths()
+                .allow_entrypoints(),
+        ));
+    } else {
+        dbapi_adbc::register();
+    }
     // A profile gives what the command line did not: output defaults, the URL (over
     // DATABASE_URL: the profile was asked for), the token.
     let profile = match &args.profile {

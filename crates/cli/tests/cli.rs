@@ -1420,6 +1420,61 @@ fn adbc_urls_work_unchanged() {
         "{}",
         stderr(&output)
     );
+    // A driver by path, or an entry point, only with --allow-driver-paths; `\c` in a script
+    // reaches the same rule; a relative path never.
+    let by_path = format!(
+        "adbc:{}?uri=file:{}",
+        drivers
+            .join("sqlite.toml")
+            .canonicalize()
+            .unwrap()
+            .display(),
+        db.display()
+    );
+    let script = dir.join("reconnect.sql");
+    std::fs::write(
+        &script,
+        format!("\\c {by_path}\nSELECT count(*) AS n FROM items;\n"),
+    )
+    .unwrap();
+    let with_entrypoint = format!("{url}&entrypoint=abort");
+    let script = script.to_str().unwrap();
+    for (args, ok) in [
+        (vec![by_path.as_str(), "-c", "SELECT 1"], false),
+        (vec![url.as_str(), "-f", script], false),
+        (
+            vec!["--allow-driver-paths", by_path.as_str(), "-c", "SELECT 1"],
+            true,
+        ),
+        (
+            vec!["--allow-driver-paths", url.as_str(), "-f", script],
+            true,
+        ),
+        (
+            vec!["--allow-driver-paths", "adbc:./x.so", "-c", "SELECT 1"],
+            false,
+        ),
+        (vec![with_entrypoint.as_str(), "-c", "SELECT 1"], false),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_dbapi"))
+            .env("ADBC_DRIVER_PATH", &drivers)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.success(), ok, "{args:?}: {}", stderr(&output));
+        if !ok {
+            assert!(
+                output.status.code().is_some(),
+                "{args:?}: {:?}",
+                output.status
+            );
+            let err = stderr(&output);
+            assert!(
+                err.contains("--allow-driver-paths") || err.contains("never loaded"),
+                "{args:?}: {err}"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
