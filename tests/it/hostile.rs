@@ -322,3 +322,78 @@ async fn token_lifetimes_are_range_checked() {
         assert!(!e.to_string().contains("s3cret"), "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_refused_before_it_is_followed() {
+    let server = HostileServer::start().await.unwrap();
+    // The default (locations=server) and locations=server said out loud.
+    for url in [server.url(), format!("{}?locations=server", server.url())] {
+        let conn = registry().connect(&url).await.unwrap();
+        let mut cursor = conn.cursor().unwrap();
+        let e = match cursor
+            .execute(cases::REDIRECT_ELSEWHERE, Params::None)
+            .await
+        {
+            Ok(()) => cursor.fetchall().await.unwrap_err(),
+            Err(e) => e,
+        };
+        assert_eq!(e.kind(), ErrorKind::Interface, "{e}");
+        for part in [
+            "redirect",
+            "elsewhere.invalid",
+            "locations=server",
+            "locations=elsewhere.invalid",
+        ] {
+            assert!(e.to_string().contains(part), "{part}: {e}");
+        }
+        // A redirect on the same host is followed.
+        cursor
+            .execute(cases::REDIRECT_HOME, Params::None)
+            .await
+            .unwrap();
+        assert_eq!(cursor.fetchall().await.unwrap().len(), 3);
+    }
+}
+
+/// A server naming 1,500 location URIs (all on itself) costs one connection, not one each:
+/// read in a client process of its own (this test binary again, running
+/// [`many_locations_client`]) under `ulimit -n 1024`.
+#[test]
+fn fifteen_hundred_location_uris_fit_under_a_thousand_file_descriptors() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(HostileServer::start()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 1024 && exec '{}' --ignored --exact --nocapture \
+             hostile::many_locations_client",
+            exe.display()
+        ))
+        .env("DBAPI_HOSTILE_URL", server.url())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// The client of [`fifteen_hundred_location_uris_fit_under_a_thousand_file_descriptors`].
+#[tokio::test]
+#[ignore = "run by fifteen_hundred_location_uris_fit_under_a_thousand_file_descriptors"]
+async fn many_locations_client() {
+    let url = std::env::var("DBAPI_HOSTILE_URL").unwrap();
+    let conn = registry().connect(&url).await.unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute(cases::MANY_LOCATIONS, Params::None)
+        .await
+        .unwrap();
+    assert_eq!(cursor.fetchall().await.unwrap().len(), 4500);
+    let open = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    assert!(open < 200, "{open} file descriptors open");
+}

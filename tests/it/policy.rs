@@ -90,7 +90,15 @@ async fn credentials_are_refused_for_a_plaintext_remote_location_before_connecti
         ..Options::default()
     })
     .await;
+    // By default a location on another host is refused whatever it would carry, naming the
+    // value that allows it.
     let conn = connect_url(&format!("{}&token=t0ken", server.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.is_interface(), "{e}");
+    assert!(e.to_string().contains(&format!("locations={ip}")), "{e}");
+    // Allowed by locations=any, it still gets no token in plaintext.
+    let conn = connect_url(&format!("{}&token=t0ken&locations=any", server.url())).await;
     let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
     let e = cursor.fetchall().await.unwrap_err();
     assert!(e.is_interface(), "{e}");

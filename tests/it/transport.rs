@@ -301,7 +301,7 @@ async fn credentials_do_not_go_unencrypted_to_another_machine_unless_asked() {
         o.locations = Locations::Fixed(vec![format!("grpc+tcp://{remote}")]);
     });
     let url = format!(
-        "flightsql://localhost:{}?tls_root_certs={}&token=t0ps3cret",
+        "flightsql://localhost:{}?tls_root_certs={}&token=t0ps3cret&locations=any",
         tls.addr().port(),
         enc(&ca.pem)
     );

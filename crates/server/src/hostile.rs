@@ -96,6 +96,15 @@ pub mod cases {
     pub const ESCAPE_IN_NAME: &str = "escape_in_name";
     /// An error whose message holds a NUL byte.
     pub const NUL_IN_ERROR: &str = "nul_in_error";
+    /// An endpoint at an `http://` location on the server's host answering `302` to another
+    /// host (`elsewhere.invalid`, never reached: the client must refuse before asking).
+    pub const REDIRECT_ELSEWHERE: &str = "redirect_elsewhere";
+    /// An endpoint at an `http://` location answering `302` to another path on the same
+    /// host, which answers [`INT8_OK`]'s stream.
+    pub const REDIRECT_HOME: &str = "redirect_home";
+    /// 1,500 endpoints, each at a location URI of its own (`grpc://127.0.0.1:PORT/?n=I`) on
+    /// this server, each answering [`INT8_OK`] (4,500 rows in all).
+    pub const MANY_LOCATIONS: &str = "many_locations";
 
     /// No lie: one `Int8` column of three rows (the result of the prepared statements).
     pub const INT8_OK: &str = "int8_ok";
@@ -170,6 +179,7 @@ impl HostileServer {
         let addr = listener.local_addr()?;
         let service = Hostile {
             http_base: Arc::new(http_base),
+            grpc_addr: addr,
         };
         let grpc_task = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
@@ -196,6 +206,7 @@ impl HostileServer {
 #[derive(Clone)]
 struct Hostile {
     http_base: Arc<String>,
+    grpc_addr: SocketAddr,
 }
 
 type Stream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -670,10 +681,30 @@ impl FlightService for Hostile {
         let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(case.clone()));
         let schema = match case.as_str() {
             BAD_SCHEMA_FLIGHT_INFO => malformed_schema(),
+            MANY_LOCATIONS => {
+                let IpcMessage(bytes) =
+                    SchemaAsIpc::new(&int8_schema(), &IpcWriteOptions::default())
+                        .try_into()
+                        .map_err(internal)?;
+                bytes
+            }
             _ => Bytes::new(),
         };
+        let mut endpoints = Vec::new();
         match case.as_str() {
-            ENDLESS_HTTP_ERROR | HTTP_LENGTH_LIE | HTTP_LZ4_BOMB => {
+            MANY_LOCATIONS => {
+                endpoints = (0..1500)
+                    .map(|n| FlightEndpoint {
+                        ticket: Some(Ticket::new(INT8_OK)),
+                        location: vec![Location {
+                            uri: format!("grpc://{}/?n={n}", self.grpc_addr),
+                        }],
+                        ..FlightEndpoint::default()
+                    })
+                    .collect();
+            }
+            ENDLESS_HTTP_ERROR | HTTP_LENGTH_LIE | HTTP_LZ4_BOMB | REDIRECT_ELSEWHERE
+            | REDIRECT_HOME => {
                 endpoint = FlightEndpoint {
                     ticket: None,
                     location: vec![Location {
@@ -684,10 +715,13 @@ impl FlightService for Hostile {
             }
             _ => {}
         }
+        if endpoints.is_empty() {
+            endpoints.push(endpoint);
+        }
         Ok(Response::new(FlightInfo {
             schema,
             flight_descriptor: None,
-            endpoint: vec![endpoint],
+            endpoint: endpoints,
             total_records: -1,
             total_bytes: -1,
             ordered: true,
@@ -888,6 +922,24 @@ async fn answer_http(socket: &mut tokio::net::TcpStream, case: &str) -> std::io:
             socket
                 .write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])
                 .await?;
+            socket.shutdown().await
+        }
+        REDIRECT_ELSEWHERE => {
+            socket
+                .write_all(b"HTTP/1.1 302 Found\r\nlocation: http://elsewhere.invalid/int8_ok\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+        }
+        REDIRECT_HOME => {
+            socket
+                .write_all(b"HTTP/1.1 302 Found\r\nlocation: /int8_ok\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+        }
+        INT8_OK => {
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/vnd.apache.arrow.stream\r\nconnection: close\r\n\r\n")
+                .await?;
+            let stream = ipc_stream(INT8_OK).map_err(std::io::Error::other)?;
+            socket.write_all(&stream).await?;
             socket.shutdown().await
         }
         _ => {

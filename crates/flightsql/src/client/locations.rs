@@ -90,7 +90,9 @@ impl FlightSqlClient {
             connect_timeout: Some(self.inner.config.effective_connect_timeout()),
             timeout: self.deadline(CallKind::Fetch),
         };
-        let body = get_stream(&tls, location, limits).await?;
+        // Every redirect hop is a destination of its own: the policy decides each.
+        let hop = |next: &str| self.check_location_host(next, None);
+        let body = get_stream(&tls, location, limits, &hop).await?;
         Ok(FlightStreamReader::from_http(body, self.inner.limits))
     }
 
@@ -107,16 +109,7 @@ impl FlightSqlClient {
         if policy.allows(&host, self.inner.config.host()) {
             return Ok(());
         }
-        Err(Error::interface(format!(
-            "endpoint location {} is on host {host:?}, which the URL option locations does not \
-             allow (locations={})",
-            shown(uri),
-            match policy {
-                Locations::Server => "server".to_owned(),
-                Locations::Hosts(hosts) => hosts.join(","),
-                _ => "any".to_owned(),
-            }
-        )))
+        Err(refused(uri, &format!("on host {host:?}"), policy, &host))
     }
 
     /// The client for a location: `None` for this server, else a cached or new connection.
@@ -138,16 +131,6 @@ impl FlightSqlClient {
                 )));
             }
         };
-        let cached = self
-            .inner
-            .locations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(uri)
-            .cloned();
-        if let Some(peer) = cached {
-            return Ok(Some(peer));
-        }
         let (address, authority, server_name) = if parsed.scheme() == "grpc+unix" {
             let path = percent_encoding::percent_decode_str(parsed.path())
                 .decode_utf8()
@@ -176,8 +159,30 @@ impl FlightSqlClient {
                 bare_host(host).to_owned(),
             )
         };
-        if let Address::Tcp { host, .. } = &address {
-            self.check_location_host(uri, Some(host))?;
+        match &address {
+            Address::Tcp { host, .. } => self.check_location_host(uri, Some(host))?,
+            Address::Unix(_) => {
+                let policy = self.inner.config.locations();
+                if !policy.allows_unix_socket(self.inner.config.host()) {
+                    return Err(refused(uri, "a Unix socket", policy, "localhost"));
+                }
+            }
+        }
+        // One connection per host, port and TLS, whatever else the URIs say.
+        let key = match &address {
+            Address::Tcp { host, port } => {
+                format!("{tls}|{}|{port}", bare_host(host).to_ascii_lowercase())
+            }
+            Address::Unix(path) => format!("unix|{}", path.display()),
+        };
+        let cached = self
+            .inner
+            .locations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key);
+        if let Some(peer) = cached {
+            return Ok(Some(peer));
         }
         // Plaintext credentials, when asked for, go to the server's own host, and to other
         // hosts only when `locations=` names them.
@@ -222,7 +227,24 @@ impl FlightSqlClient {
             .locations
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(uri.to_owned(), peer.clone());
+            .insert(key, peer.clone());
         Ok(Some(peer))
     }
+}
+
+/// The error for a location the URL key `locations` does not allow: names the value that
+/// would.
+fn refused(uri: &str, where_: &str, policy: &Locations, host: &str) -> Error {
+    let allowing = match policy {
+        Locations::Hosts(hosts) => format!("locations={},{host}", hosts.join(",")),
+        _ if host.is_empty() => "locations=any".to_owned(),
+        _ => format!("locations={host} (or locations=any)"),
+    };
+    Error::interface(format!(
+        "endpoint location {} is {where_}, which the URL option locations={} does not allow: \
+         credentials and the client certificate go only to the server's own host; if the \
+         location is trusted, {allowing} allows it",
+        shown(uri),
+        policy.url_value()
+    ))
 }

@@ -3,7 +3,6 @@
 //! status mapping, answers listened to), `execute` → `FlightInfo`, `do_get(ticket)` → a
 //! reader, `DoAction` and `DoPut` with bounded results.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +75,7 @@ pub(super) struct ClientInner {
     pub(super) main: Peer,
     /// Where OAuth tokens come from, when configured.
     oauth: Option<TokenSource>,
-    pub(super) locations: Mutex<HashMap<String, Peer>>,
+    pub(super) locations: Mutex<LocationPeers>,
     /// The TLS settings of `https://` locations, built on first use.
     pub(super) http_tls: std::sync::OnceLock<Arc<rustls::ClientConfig>>,
     pub(super) limits: Limits,
@@ -192,7 +191,7 @@ impl FlightSqlClient {
                 tls,
                 main,
                 oauth,
-                locations: Mutex::new(HashMap::new()),
+                locations: Mutex::new(LocationPeers::default()),
                 http_tls: std::sync::OnceLock::new(),
                 limits,
                 closed: AtomicBool::new(false),
@@ -719,6 +718,35 @@ fn bounded(kept: usize, size: usize, what: &str) -> Result<usize> {
         )));
     }
     Ok(kept)
+}
+
+/// How many connections to endpoint locations a client keeps (by host, port and TLS); the
+/// least recently opened is closed for a new one beyond this.
+pub(crate) const MAX_LOCATION_CONNECTIONS: usize = 64;
+
+/// The connections to endpoint locations, by host, port and TLS: at most
+/// [`MAX_LOCATION_CONNECTIONS`], the oldest closed (dropped; a stream still reading from it
+/// keeps it open until it ends) for a new one beyond that.
+#[derive(Default)]
+pub(crate) struct LocationPeers {
+    peers: std::collections::VecDeque<(String, Peer)>,
+}
+
+impl LocationPeers {
+    pub(super) fn get(&self, key: &str) -> Option<Peer> {
+        self.peers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, peer)| peer.clone())
+    }
+
+    pub(super) fn insert(&mut self, key: String, peer: Peer) {
+        self.peers.retain(|(k, _)| *k != key);
+        if self.peers.len() >= MAX_LOCATION_CONNECTIONS {
+            self.peers.pop_front();
+        }
+        self.peers.push_back((key, peer));
+    }
 }
 
 #[cfg(test)]

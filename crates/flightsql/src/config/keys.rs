@@ -913,12 +913,12 @@ static KEYS: &[Key] = &[
     Key {
         name: "locations",
         values: r"`any`, `server`, or a comma-separated list of host names",
-        default: r"`any`",
-        meaning: r"which hosts endpoint locations may name: `server` allows only the server's own host, a list only those hosts (this machine is always allowed). A location elsewhere is refused before anything is sent to it",
+        default: r"`server`",
+        meaning: r"which hosts endpoint locations (and the HTTP redirects they answer) may name: `server` only the server's own host, a list those hosts and the server's, `any` every host. Loopback and Unix-socket locations count as the server's host only when the server is on this machine. A location elsewhere is refused before anything is sent to it (credentials and the client certificate go only where this allows), with an error naming the value that allows it",
         builder: r"`with_locations`",
         expected: "any, server, or a comma-separated list of host names",
         shown: Shown::Plain,
-        example: "server",
+        example: "any",
         set: |c, _, v| {
             c.locations = match v {
                 "any" => Locations::Any,
@@ -937,11 +937,7 @@ static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c, out| {
-            let value = match &c.locations {
-                Locations::Any => None,
-                Locations::Server => Some("server".to_owned()),
-                Locations::Hosts(hosts) => Some(hosts.join(",")),
-            };
+            let value = (c.locations != Locations::Server).then(|| c.locations.url_value());
             put(out, "locations", value)
         },
     },

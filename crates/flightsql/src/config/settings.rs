@@ -252,7 +252,7 @@ impl Config {
             keepalive_interval: None,
             keepalive_timeout: None,
             cookies: false,
-            locations: Locations::Any,
+            locations: Locations::Server,
             oauth: None,
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,

@@ -105,11 +105,13 @@ pub(crate) struct Limits {
 /// GETs an `http(s)://` location: the start of its Arrow IPC stream.
 ///
 /// `limits`: the connection's `connect_timeout`, the timeout of each wait for the answer
-/// (with the URL key that set it) and `max_message_size`.
+/// (with the URL key that set it) and `max_message_size`; `hop`: the destination policy,
+/// asked before each redirect is followed.
 pub(crate) async fn get_stream(
     tls: &Arc<rustls::ClientConfig>,
     location: &str,
     limits: Limits,
+    hop: &(dyn Fn(&str) -> Result<()> + Sync),
 ) -> Result<HttpBody> {
     let Limits {
         connect_timeout,
@@ -152,6 +154,8 @@ pub(crate) async fn get_stream(
                 )));
             }
             Some(next) => {
+                // The caller's policy decides where each hop may go, before it is asked.
+                hop(next.as_str()).map_err(|e| e.context("an HTTP redirect"))?;
                 tracing::debug!(to = %shown(next.as_str()), "location redirected");
                 url = next;
                 redirects += 1;
