@@ -8,11 +8,22 @@ use crate::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use crate::{Abandoned, Cursor, Error, IngestMode, PreparedStatement, Result};
+use crate::{Cursor, Error, IngestMode, PreparedStatement, Result};
 
 /// The error of a metadata method a driver does not implement.
 fn no_metadata(what: &str) -> Error {
     Error::not_supported(format!("{what}: this driver has no metadata API"))
+}
+
+/// What a guard dropped without being ended leaves for its connection to undo
+/// ([`Connection::abandon`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Abandoned {
+    /// A transaction begun by [`ConnectionExt::begin`](crate::ConnectionExt::begin): roll it back and turn autocommit on.
+    Transaction,
+    /// A savepoint made by [`Transaction::savepoint`](crate::Transaction::savepoint): roll back to it.
+    Savepoint(String),
 }
 
 /// An open connection to a database (PEP 249 `Connection`).

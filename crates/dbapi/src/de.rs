@@ -561,6 +561,20 @@ impl<'de> IntoDeserializer<'de, DeError> for ValueDeserializer {
     }
 }
 
+impl crate::Row {
+    /// The row deserialized into `T` with `serde`: a struct (or map) by column name, a tuple
+    /// (or `Vec`) by position, a single value for a row of one column. `Option` fields take
+    /// NULL; `&str` and `&[u8]` fields borrow from the row. See `docs/types.md` for the form of
+    /// each type.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error naming the column (for structs,
+    /// the field) and what did not fit.
+    pub fn deserialize<'de, T: serde::Deserialize<'de>>(&'de self) -> crate::Result<T> {
+        row(self)
+    }
+}
+
 #[cfg(test)]
 mod iso_tests {
     use super::Iso;

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use crate::{Connection, Result};
 
 pub use crate::bind::{bind, natural_type};
+pub use crate::registry::Driver;
 pub use crate::result_set::{BatchSource, Batches, ResultSet};
 pub use crate::row::describe;
 pub use crate::sql::changes_data;
@@ -26,24 +27,6 @@ pub fn add_count(total: Option<i64>, count: Option<i64>) -> Option<i64> {
         (Some(total), Some(n)) if n >= 0 => Some(total + n),
         _ => None,
     }
-}
-
-/// A database driver: opens connections for the URL schemes it declares.
-#[async_trait]
-pub trait Driver: Send + Sync + std::fmt::Debug {
-    /// A short name for messages, e.g. `"flightsql"`.
-    fn name(&self) -> &str;
-
-    /// The URL schemes this driver serves, lower case, e.g. `["flightsql", "grpc"]`.
-    fn schemes(&self) -> &[&str];
-
-    /// Opens a connection.
-    ///
-    /// # Errors
-    /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error for a malformed URL or
-    /// an unknown option; an [`ErrorKind::Operational`](crate::ErrorKind::Operational) error
-    /// when the server cannot be reached or refuses the credentials.
-    async fn connect(&self, url: &str) -> Result<Box<dyn Connection>>;
 }
 
 /// What opens connections: a URL (through the default registry, or a given one with

@@ -223,7 +223,7 @@ impl TypedBatches {
             .as_ref()
             .is_some_and(|(s, ..)| Arc::ptr_eq(s, &schema) || **s == *schema);
         if !known {
-            let columns = crate::driver::describe(&schema);
+            let columns = crate::row::describe(&schema);
             let plan = T::plan(&columns)?;
             self.planned = Some((schema, columns, plan));
         }
@@ -239,7 +239,7 @@ impl TypedBatches {
     }
 }
 
-/// Every row of a batch as a `T` (its columns described by [`describe`](crate::driver::describe)).
+/// Every row of a batch as a `T` (its columns described by [`describe`](crate::row::describe)).
 ///
 /// # Errors
 /// As [`FromRow::plan`] and [`FromRow::from_row`].

@@ -121,19 +121,18 @@
 extern crate self as dbapi;
 
 pub use crate::column::{Column, TypeCode};
-pub use crate::connection::Connection;
-pub use crate::cursor::{Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
-pub use crate::driver::Driver;
+pub use crate::connection::{Abandoned, Connection};
+pub use crate::cursor::{Cancel, CancelToken, Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::error::{BoxError, Error, ErrorKind, Report, Result};
 pub use crate::from_row::FromRow;
 pub use crate::from_value::{FromValue, FromValueError};
 pub use crate::params::{DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, ParamSets, Params};
 pub use crate::redact::{is_secret_key, redact_url};
-pub use crate::registry::{Registry, connect, default_registry, register};
+pub use crate::registry::{Driver, Registry, connect, default_registry, register};
 pub use crate::row::{Row, RowIndex};
-pub use crate::statement::{Cancel, CancelToken, IngestMode, PreparedStatement};
+pub use crate::statement::{IngestMode, PreparedStatement};
 pub use crate::stream::{BatchReader, BatchStream, IntoStreams, RowStream};
-pub use crate::transaction::{Abandoned, ConnectionExt, Savepoint, Transaction};
+pub use crate::transaction::{ConnectionExt, Savepoint, Transaction};
 pub use crate::value::{Decimal, Value};
 pub use crate::value_ref::{FromValueRef, ValueRef};
 /// `#[derive(FromRow)]`: see [`from_row`].

@@ -1,9 +1,29 @@
-//! The driver registry: picks a driver from a URL's scheme.
+//! The [`Driver`] trait and the registry that picks a driver from a URL's scheme.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
-use crate::{Connection, Driver, Error, Result};
+use async_trait::async_trait;
+
+use crate::{Connection, Error, Result};
+
+/// A database driver: opens connections for the URL schemes it declares.
+#[async_trait]
+pub trait Driver: Send + Sync + std::fmt::Debug {
+    /// A short name for messages, e.g. `"flightsql"`.
+    fn name(&self) -> &str;
+
+    /// The URL schemes this driver serves, lower case, e.g. `["flightsql", "grpc"]`.
+    fn schemes(&self) -> &[&str];
+
+    /// Opens a connection.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Interface`](crate::ErrorKind::Interface) error for a malformed URL or
+    /// an unknown option; an [`ErrorKind::Operational`](crate::ErrorKind::Operational) error
+    /// when the server cannot be reached or refuses the credentials.
+    async fn connect(&self, url: &str) -> Result<Box<dyn Connection>>;
+}
 
 /// Drivers by URL scheme.
 ///

@@ -211,18 +211,6 @@ impl Row {
         T::from_value_ref(self.value_ref(n)).map_err(|e| self.column_error(n, e))
     }
 
-    /// The row deserialized into `T` with `serde`: a struct (or map) by column name, a tuple
-    /// (or `Vec`) by position, a single value for a row of one column. `Option` fields take
-    /// NULL; `&str` and `&[u8]` fields borrow from the row. See `docs/types.md` for the form of
-    /// each type.
-    ///
-    /// # Errors
-    /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error naming the column (for structs,
-    /// the field) and what did not fit.
-    pub fn deserialize<'de, T: serde::Deserialize<'de>>(&'de self) -> Result<T> {
-        crate::de::row(self)
-    }
-
     /// An error about column `n`, naming it.
     pub(crate) fn column_error(&self, n: usize, e: Error) -> Error {
         let message = format!("column {n} ({:?})", name(&self.data.columns, n));

@@ -308,6 +308,43 @@ impl ser::SerializeMap for Fields {
     }
 }
 
+impl Params {
+    /// Parameters from any `serde::Serialize` value: a struct or a map binds by name, a tuple
+    /// or a sequence by position, a unit or `None` binds nothing, anything else is the one
+    /// positional parameter. Values map as their `Serialize` form describes them (chrono's
+    /// timestamps as RFC 3339 text, an enum's unit variant as its name).
+    ///
+    /// ```
+    /// use dbapi::{Params, Value};
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct NewReading<'a> {
+    ///     sensor: &'a str,
+    ///     temperature: Option<f64>,
+    /// }
+    ///
+    /// let p = Params::from_serialize(&NewReading { sensor: "s1", temperature: None })?;
+    /// assert_eq!(
+    ///     p,
+    ///     Params::Named(vec![
+    ///         ("sensor".into(), Value::String("s1".into())),
+    ///         ("temperature".into(), Value::Null),
+    ///     ])
+    /// );
+    /// assert_eq!(Params::from_serialize(&(1_i64, "a"))?.len(), 2);
+    /// # Ok::<(), dbapi::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Programming`](crate::ErrorKind::Programming) error naming the field
+    /// for what has no parameter form: an enum variant holding data, a map key that is not
+    /// text, a 128-bit integer beyond 64 bits.
+    #[doc(alias = "to_params")]
+    pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> crate::Result<Params> {
+        to_params(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -1,6 +1,4 @@
-//! Prepared statements, cancellation and bulk ingest modes.
-
-use std::sync::Arc;
+//! Prepared statements and bulk ingest modes.
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -63,43 +61,6 @@ pub trait PreparedStatement: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// The server's error (the statement is closed on this side all the same).
     async fn close(&mut self) -> Result<()>;
-}
-
-/// What a driver does to cancel; see [`CancelToken`].
-#[async_trait]
-pub trait Cancel: Send + Sync + std::fmt::Debug {
-    /// Cancels the cursor's current statement.
-    ///
-    /// # Errors
-    /// When the server could not be told (the local side is cancelled all the same).
-    async fn cancel(&self) -> Result<()>;
-}
-
-/// A handle that cancels what a cursor is executing or fetching, usable from another task
-/// while the cursor is busy (like tokio-postgres' `CancelToken`).
-///
-/// Cancelling stops the cursor's open streams, asks the server to stop the query, and makes
-/// the cursor's pending and next fetches of that result fail with an error for which
-/// [`Error::is_cancelled`](crate::Error::is_cancelled) holds. The cursor can execute again
-/// afterwards. Cancelling when nothing runs does nothing.
-#[derive(Debug, Clone)]
-pub struct CancelToken {
-    inner: Arc<dyn Cancel>,
-}
-
-impl CancelToken {
-    /// Wraps a driver's [`Cancel`].
-    pub fn new(inner: Arc<dyn Cancel>) -> Self {
-        CancelToken { inner }
-    }
-
-    /// Cancels the cursor's current statement.
-    ///
-    /// # Errors
-    /// When the server could not be told (the cursor is cancelled all the same).
-    pub async fn cancel(&self) -> Result<()> {
-        self.inner.cancel().await
-    }
 }
 
 /// What [`Connection::ingest`](crate::Connection::ingest) does with the target table.

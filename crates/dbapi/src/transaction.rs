@@ -6,18 +6,7 @@ use std::ops::Deref;
 
 use futures::future::BoxFuture;
 
-use crate::{Connection, Error, Result};
-
-/// What a guard dropped without being ended leaves for its connection to undo
-/// ([`Connection::abandon`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Abandoned {
-    /// A transaction begun by [`ConnectionExt::begin`]: roll it back and turn autocommit on.
-    Transaction,
-    /// A savepoint made by [`Transaction::savepoint`]: roll back to it.
-    Savepoint(String),
-}
+use crate::{Abandoned, Connection, Error, Result};
 
 /// Transactions, and ingest from an Arrow reader, for every [`Connection`] (including
 /// `dyn Connection`).

@@ -122,6 +122,53 @@ mod layer_tests {
         "driver",
     ];
 
+    /// The text of a file without its `#[cfg(test)]` items (each up to its `;`, or its whole
+    /// `{ ... }` block): the rest of the file is checked, however far down it goes.
+    fn without_test_items(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("#[cfg(test)]") {
+            out.push_str(&rest[..at]);
+            let item = &rest[at..];
+            let end = match (item.find('{'), item.find(';')) {
+                (Some(open), semi) if semi.is_none_or(|s| open < s) => {
+                    let mut depth = 0_usize;
+                    let mut end = item.len();
+                    for (i, c) in item[open..].char_indices() {
+                        match c {
+                            '{' => depth += 1,
+                            '}' => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    end = open + i + 1;
+                                    break;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    end
+                }
+                (_, Some(semi)) => semi + 1,
+                _ => item.len(),
+            };
+            rest = &item[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn test_items_are_skipped_and_the_rest_is_read() {
+        let text = "use a;\n#[cfg(test)]\nuse crate::conn::X;\nfn f() {}\n#[cfg(test)]\nmod t { fn g() { crate::conn::Y } }\nuse crate::driver::Z;";
+        let code = without_test_items(text);
+        assert!(!code.contains("crate::conn"), "{code}");
+        assert!(
+            code.contains("fn f() {}") && code.contains("crate::driver::Z"),
+            "{code}"
+        );
+    }
+
     /// Every source file imports only layers below its own (tests aside), and the
     /// architecture document lists the layers in this order.
     #[test]
@@ -135,7 +182,7 @@ mod layer_tests {
             };
             for file in files {
                 let text = std::fs::read_to_string(&file).unwrap();
-                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                let code = without_test_items(&text);
                 for other in LAYERS.iter().skip(rank + 1) {
                     assert!(
                         !code.contains(&format!("crate::{other}::"))
