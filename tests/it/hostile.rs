@@ -80,9 +80,9 @@ async fn lies_in_streams_are_errors_naming_their_cause() {
                 ErrorKind::Internal,
                 &["the time zone of column \"t\"", "\\u{0}"],
             ),
-            cases::ESCAPE_IN_NAME => (
+            cases::NUL_IN_NAME => (
                 ErrorKind::Internal,
-                &["the name of a field of column", "\\u{1b}"],
+                &["the name of a field of column", "\\u{0}"],
             ),
             cases::NUL_IN_ERROR => (
                 ErrorKind::Programming,

@@ -83,3 +83,38 @@ async fn the_adbc_library_survives_hostile_servers_and_fork() {
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("python: 4 passed"), "{stdout}");
 }
+
+/// Random ADBC call sequences from Python (`tests/python/fuzz_adbc_ffi.py`), briefly: the long
+/// run is the same script with more sequences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adbc_library_survives_random_call_sequences() {
+    let server = crate::server_with_endpoints(3).await;
+    let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
+        .await
+        .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/fuzz_adbc_ffi.py");
+    let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
+    let (python, good, bad) = (python(), server.url(), hostile.url());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(lib)
+            .arg(good)
+            .arg(bad)
+            .arg("300")
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(
+        output.status.success(),
+        "{:?}\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("ffi fuzz: 300 sequences"), "{stdout}");
+}

@@ -6,6 +6,7 @@
 //! Memory is measured in further child processes, one per figure. See `docs/performance.md`.
 
 mod adbc;
+mod fuzz;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -125,6 +126,20 @@ enum Cmd {
     /// Only the hostile-server figures: the peak memory of each lie a server can tell, against
     /// the 64 MiB limit.
     Hostile,
+    /// Fuzz the Arrow IPC path (framing, decode guard, decoders, the checks after them) with
+    /// mutated real and hostile streams; prints how many inputs ran, where they ended and how
+    /// many failed (a panic, over a second, over 64 MiB); exits 1 on a failure.
+    Fuzz {
+        /// Inputs to run.
+        #[arg(long, default_value_t = 10_000_000)]
+        inputs: u64,
+        /// Threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// The generator's seed (runs are reproducible).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Suffer one lie of the hostile server and print idle and peak RSS (internal).
     HostileCase {
         /// The hostile server's URL.
@@ -222,6 +237,48 @@ async fn main() -> Result<(), BoxError> {
             Ok(())
         }
         Some(Cmd::HostileCase { ref url, ref case }) => hostile_case(url, case).await,
+        Some(Cmd::Fuzz {
+            inputs,
+            threads,
+            seed,
+        }) => {
+            let started = Instant::now();
+            let report =
+                tokio::task::spawn_blocking(move || fuzz::ipc(inputs, threads.max(1), seed))
+                    .await??;
+            println!(
+                "fuzz ipc: {} inputs in {:.0} s; {} refused before decoding, {} decoded, {} refused \
+                 by the decoders or the checks after them ({:.1} % reached the decoders); \
+                 {} failed: {} panics escaping the driver, {} over a second, peak {:.1} MiB above \
+                 idle{}; {} panics inside Arrow's decoders contained by the driver",
+                report.inputs,
+                started.elapsed().as_secs_f64(),
+                report.refused_before_decoding,
+                report.decoded,
+                report.refused_by_decoders,
+                100.0 * report.reached_decoders(),
+                report.failures(),
+                report.panics,
+                report.slow,
+                report.peak_mib,
+                if report.over_memory {
+                    " (over 64 MiB a thread)"
+                } else {
+                    ""
+                },
+                report.contained_panics
+            );
+            for (place, what) in &report.panic_places {
+                println!("panic at {place}: {what}");
+            }
+            for example in report.examples.iter().take(3) {
+                println!("failing input: {example}");
+            }
+            if report.failures() > 0 {
+                return Err(format!("{} fuzz inputs failed", report.failures()).into());
+            }
+            Ok(())
+        }
         None => run(args).await,
     }
 }

@@ -298,17 +298,39 @@ fn formatters<'a>(
         .collect()
 }
 
-/// Creates (or truncates) a file for results (`--out`, `\o`). A new file is readable and
-/// writable by its owner only (mode 0600 on Unix): results may hold what others should not
-/// read. An existing file keeps its mode.
+/// Creates (or truncates) a file for results (`--out`, `\o`, `\copy TO`): readable and
+/// writable by its owner only (mode 0600 on Unix; an existing file is set to it too), since
+/// results may hold what others should not read; a symbolic link is not followed (a link
+/// planted where the file goes would otherwise send the results elsewhere).
 pub fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    let failed = |e: std::io::Error| format!("cannot create {}: {e}", path.display());
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits());
+    }
+    let file = options.open(path).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            format!(
+                "cannot create {}: it is a symbolic link, which results are never written \
+                 through",
+                path.display()
+            )
+        } else {
+            failed(e)
+        }
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(failed)?;
+    }
+    Ok(file)
 }
 
 /// One value as a table shows it: formatted once, escaped only when it has something to

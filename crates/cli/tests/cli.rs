@@ -807,6 +807,33 @@ fn arrow_ipc_output_reads_back() {
     let reader = arrow::ipc::reader::StreamReader::try_new(file, None).unwrap();
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 100);
+    // An existing file readable by others becomes its owner's alone; a symbolic link where
+    // the file goes is not followed.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let write = |to: &std::path::Path| {
+            dbapi(
+                &[&url, "--out", to.to_str().unwrap(), "-c", "SELECT 1 AS one"],
+                None,
+            )
+        };
+        assert!(write(&path).status.success());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        let target = path.with_extension("target");
+        std::fs::write(&target, "untouched").unwrap();
+        let link = path.with_extension("link");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let out = write(&link);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        let _ = std::fs::remove_file(&link);
+        let _ = std::fs::remove_file(&target);
+    }
     std::fs::remove_file(&path).unwrap();
 }
 

@@ -92,8 +92,8 @@ pub mod cases {
     pub const DECIMAL_DIGITS_DICTIONARY: &str = "decimal_digits_dictionary";
     /// A timestamp column whose time zone holds a NUL byte.
     pub const NUL_TIME_ZONE: &str = "nul_time_zone";
-    /// A column whose name holds a terminal escape sequence (OSC 52: set the clipboard).
-    pub const ESCAPE_IN_NAME: &str = "escape_in_name";
+    /// A column whose name holds a NUL byte.
+    pub const NUL_IN_NAME: &str = "nul_in_name";
     /// An error whose message holds a NUL byte.
     pub const NUL_IN_ERROR: &str = "nul_in_error";
     /// An endpoint at an `http://` location on the server's host answering `302` to another
@@ -122,7 +122,7 @@ pub mod cases {
 
     /// Every case read through `DoGet` (as a query), for loops.
     pub const STREAMS: [&str; 23] = [
-        ESCAPE_IN_NAME,
+        NUL_IN_NAME,
         ROWS_NULL,
         ROWS_EMPTY_STRUCT,
         ROWS_FIXED_SIZE_BINARY_0,
@@ -474,9 +474,9 @@ fn stream_of(case: &str) -> Result<Vec<FlightData>, Status> {
                     .map_err(internal)?,
             )?
         }
-        cases::ESCAPE_IN_NAME => encode(
+        cases::NUL_IN_NAME => encode(
             RecordBatch::try_from_iter([(
-                "x\x1b]52;c;cHduZWQ=\x07",
+                "x\0y",
                 Arc::new(Int64Array::from(vec![1_i64])) as ArrayRef,
             )])
             .map_err(internal)?,

@@ -70,6 +70,17 @@ pub(crate) fn check_message(data: &FlightData, limits: Limits) -> Result<()> {
             "max_message_size",
         ));
     }
+    if let Some(schema) = message.header_as_schema() {
+        // A stream's schema message: the same walk as every other schema, before the
+        // decoder (which panics on what it finds malformed) reads it.
+        return check_schema_fields(&schema)
+            .map_err(|why| malformed(format!("an undecodable schema: {why}")));
+    }
+    if let Some(dictionary) = message.header_as_dictionary_batch()
+        && dictionary.data().is_none()
+    {
+        return Err(malformed("a dictionary batch without its data".to_owned()));
+    }
     let Some(batch) = record_batch_of(&message) else {
         return Ok(());
     };
@@ -231,9 +242,9 @@ fn check_rows(rows: i64, what: &str, limits: Limits) -> Result<()> {
 
 /// Checks what a schema declares that Arrow's own code, or a host reading it through the C
 /// data interface, would trust later: decimal types whose precision and scale are possible
-/// (a scale above the precision panics Arrow's formatters), and names, metadata and time
-/// zones without NUL bytes (C strings end at the first) or control characters (a terminal
-/// obeys them), at any depth.
+/// (a scale above the precision panics Arrow's formatters), names and metadata without NUL
+/// bytes (C strings end at the first; other characters are the text of a name, which
+/// terminals show escaped), and time zones without any control character, at any depth.
 ///
 /// # Errors
 /// An [`Internal`](dbapi::ErrorKind::Internal) error naming the column and its type.
@@ -251,7 +262,7 @@ fn check_field_strings(column: &str, field: &arrow::datatypes::Field) -> Result<
     check_text(
         &format!("the name of a field of column {column:?}"),
         field.name(),
-        false,
+        true,
     )?;
     check_metadata(&format!("column {column:?}"), field.metadata())?;
     let check_children = |fields: &arrow::datatypes::Fields| {
@@ -280,7 +291,7 @@ fn check_field_strings(column: &str, field: &arrow::datatypes::Field) -> Result<
 
 fn check_metadata(owner: &str, metadata: &std::collections::HashMap<String, String>) -> Result<()> {
     for (key, value) in metadata {
-        check_text(&format!("a metadata key of {owner}"), key, false)?;
+        check_text(&format!("a metadata key of {owner}"), key, true)?;
         check_text(&format!("the metadata {key:?} of {owner}"), value, true)?;
     }
     Ok(())
@@ -438,6 +449,11 @@ fn check_schema_message(bytes: &[u8]) -> std::result::Result<(), String> {
     let schema = message
         .header_as_schema()
         .ok_or("the message holds no schema")?;
+    check_schema_fields(&schema)
+}
+
+/// The walk of [`check_schema_message`] over a schema already found in a message.
+fn check_schema_fields(schema: &arrow::ipc::Schema<'_>) -> std::result::Result<(), String> {
     let fields = schema.fields().ok_or("the schema has no field list")?;
     for field in fields {
         if field.type_type() == arrow::ipc::Type::Decimal
