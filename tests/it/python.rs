@@ -84,8 +84,8 @@ async fn the_adbc_library_survives_hostile_servers_and_fork() {
     assert!(stdout.contains("python: 4 passed"), "{stdout}");
 }
 
-/// Random ADBC call sequences from Python (`tests/python/fuzz_adbc_ffi.py`), briefly: the long
-/// run is the same script with more sequences.
+/// Random ADBC call sequences from Python (`tests/python/fuzz_adbc_ffi.py`), 300 of them; the
+/// long run sets `DBAPI_FFI_FUZZ_SEQUENCES` (e.g. 100000).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adbc_library_survives_random_call_sequences() {
     let server = crate::server_with_endpoints(3).await;
@@ -95,13 +95,15 @@ async fn the_adbc_library_survives_random_call_sequences() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/fuzz_adbc_ffi.py");
     let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
     let (python, good, bad) = (python(), server.url(), hostile.url());
+    let sequences = std::env::var("DBAPI_FFI_FUZZ_SEQUENCES").unwrap_or_else(|_| "300".to_owned());
+    let expected = format!("ffi fuzz: {sequences} sequences");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
             .arg(script)
             .arg(lib)
             .arg(good)
             .arg(bad)
-            .arg("300")
+            .arg(sequences)
             .output()
     })
     .await
@@ -116,5 +118,6 @@ async fn the_adbc_library_survives_random_call_sequences() {
         "{:?}\n{stdout}\n{stderr}",
         output.status
     );
-    assert!(stdout.contains("ffi fuzz: 300 sequences"), "{stdout}");
+    assert!(stdout.contains(&expected), "{stdout}");
+    println!("{stdout}");
 }
