@@ -34,24 +34,46 @@ pub fn python() -> PathBuf {
     python
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_adbc_driver_works_from_python() {
-    let server = crate::server_with_endpoints(3).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_adbc_flightsql.py");
+/// Runs `tests/python/SCRIPT` with the C library (built now) and `args`, off the runtime; its
+/// standard output, after checking it ended well and says `expect`.
+async fn run_python(script: &str, args: Vec<String>, expect: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
     let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
-    let (python, url) = (python(), server.url());
+    let python = python();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(python).arg(script).arg(lib).arg(url).output()
+        Command::new(python)
+            .arg(script)
+            .arg(lib)
+            .args(args)
+            .output()
     })
     .await
     .unwrap()
     .unwrap();
     let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr),
     );
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("python: 5 passed"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{:?}\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains(expect), "{stdout}");
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adbc_driver_works_from_python() {
+    let server = crate::server_with_endpoints(3).await;
+    run_python(
+        "test_adbc_flightsql.py",
+        vec![server.url()],
+        "python: 5 passed",
+    )
+    .await;
 }
 
 /// Hostile answers, `fork()` and the Go driver's partitions, from Python:
@@ -62,62 +84,30 @@ async fn the_adbc_library_survives_hostile_servers_and_fork() {
     let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
         .await
         .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_adbc_hostile.py");
-    let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
-    let (python, good, bad) = (python(), server.url(), hostile.url());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(lib)
-            .arg(good)
-            .arg(bad)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("python: 4 passed"), "{stdout}");
+    run_python(
+        "test_adbc_hostile.py",
+        vec![server.url(), hostile.url()],
+        "python: 4 passed",
+    )
+    .await;
 }
 
 /// Random ADBC call sequences from Python (`tests/python/fuzz_adbc_ffi.py`), 300 of them; the
-/// long run sets `DBAPI_FFI_FUZZ_SEQUENCES` (e.g. 100000).
+/// long run sets `DBAPI_FFI_FUZZ_SEQUENCES` (e.g. 100000) and `DBAPI_FFI_FUZZ_SEED`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adbc_library_survives_random_call_sequences() {
     let server = crate::server_with_endpoints(3).await;
     let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
         .await
         .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/fuzz_adbc_ffi.py");
-    let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
-    let (python, good, bad) = (python(), server.url(), hostile.url());
     let sequences = std::env::var("DBAPI_FFI_FUZZ_SEQUENCES").unwrap_or_else(|_| "300".to_owned());
+    let seed = std::env::var("DBAPI_FFI_FUZZ_SEED").unwrap_or_else(|_| "1".to_owned());
     let expected = format!("ffi fuzz: {sequences} sequences");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(lib)
-            .arg(good)
-            .arg(bad)
-            .arg(sequences)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(
-        output.status.success(),
-        "{:?}\n{stdout}\n{stderr}",
-        output.status
-    );
-    assert!(stdout.contains(&expected), "{stdout}");
+    let stdout = run_python(
+        "fuzz_adbc_ffi.py",
+        vec![server.url(), hostile.url(), sequences, seed],
+        &expected,
+    )
+    .await;
     println!("{stdout}");
 }

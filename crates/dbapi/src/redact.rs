@@ -15,7 +15,23 @@ pub fn redact_url(url: &str) -> String {
     let at = rest
         .match_indices('@')
         .map(|(i, _)| i)
-        .rfind(|&i| !rest[..i].contains('=') && !rest[..i].contains('&'));
+        .rfind(|&i| !rest[..i].contains('=') && !rest[..i].contains('&'))
+        .or_else(|| {
+            // A password holding an unencoded `=` or `&` (which the rule above takes for a
+            // query): a plain user name, then the first `@` before any `/`.
+            let (user, after) = rest.split_once(':')?;
+            if user.is_empty() || user.contains(['/', '?', '#', '@', '=', '&']) {
+                return None;
+            }
+            let at = after.find('@')?;
+            let password = &after[..at];
+            // `host:port?key=a@b` is a query's `@`, not a password's end.
+            let port_then_query = password
+                .split_once('?')
+                .is_some_and(|(port, _)| port.chars().all(|c| c.is_ascii_digit()));
+            (password.contains(['=', '&']) && !password.contains('/') && !port_then_query)
+                .then(|| user.len() + 1 + at)
+        });
     let mut out = String::with_capacity(url.len());
     out.push_str(&url[..authority_start]);
     let after_userinfo = match at {
@@ -112,6 +128,21 @@ mod tests {
         );
         assert_eq!(redact_url("x://u@h"), "x://u@h");
         assert_eq!(redact_url("garbage"), "garbage");
+    }
+
+    #[test]
+    fn hides_passwords_holding_equals_signs_and_ampersands() {
+        for (url, secret) in [
+            ("grpc://u:pa=ss@h:1", "pa=ss"),
+            ("grpc://u:a&b=c@h:1/db?tls=false", "a&b=c"),
+            ("flightsql://me:x&token=y@db.example.com:8181?tls=true", "x&token=y"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(secret), "{url}: {shown}");
+            assert!(shown.contains(":***@"), "{url}: {shown}");
+        }
+        // A query's `@` is not taken for the end of a password.
+        assert_eq!(redact_url("grpc://h:1/db?email=a@b"), "grpc://h:1/db?email=a@b");
     }
 
     #[test]
