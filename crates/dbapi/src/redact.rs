@@ -135,14 +135,20 @@ mod tests {
         for (url, secret) in [
             ("grpc://u:pa=ss@h:1", "pa=ss"),
             ("grpc://u:a&b=c@h:1/db?tls=false", "a&b=c"),
-            ("flightsql://me:x&token=y@db.example.com:8181?tls=true", "x&token=y"),
+            (
+                "flightsql://me:x&token=y@db.example.com:8181?tls=true",
+                "x&token=y",
+            ),
         ] {
             let shown = redact_url(url);
             assert!(!shown.contains(secret), "{url}: {shown}");
             assert!(shown.contains(":***@"), "{url}: {shown}");
         }
         // A query's `@` is not taken for the end of a password.
-        assert_eq!(redact_url("grpc://h:1/db?email=a@b"), "grpc://h:1/db?email=a@b");
+        assert_eq!(
+            redact_url("grpc://h:1/db?email=a@b"),
+            "grpc://h:1/db?email=a@b"
+        );
     }
 
     #[test]
