@@ -297,12 +297,12 @@ fn check_metadata(owner: &str, metadata: &std::collections::HashMap<String, Stri
     Ok(())
 }
 
-/// Refuses a NUL byte anywhere, and control characters other than tab and line breaks
-/// (those only where `multiline`).
-fn check_text(what: &str, text: &str, multiline: bool) -> Result<()> {
+/// Refuses a NUL byte anywhere, and, unless `names` (text a user may have chosen, shown
+/// escaped where it is shown), any other control character.
+fn check_text(what: &str, text: &str, names: bool) -> Result<()> {
     let bad = text
         .chars()
-        .find(|&c| c.is_control() && !(multiline && matches!(c, '\t' | '\n' | '\r')));
+        .find(|&c| c == '\0' || (!names && c.is_control()));
     match bad {
         None => Ok(()),
         Some(c) => Err(Error::internal(format!(
