@@ -18,6 +18,9 @@ use crate::decode::stream::{FlightStreamReader, StreamItem};
 /// The magic bytes (and padding) an Arrow IPC file starts with, before its stream.
 const FILE_MAGIC: &[u8; 8] = b"ARROW1\0\0";
 
+/// The most padding after a file's magic that is skipped (Arrow's writers align to 64).
+const MAX_PADDING: usize = 4096;
+
 /// How much of the source is read at a time.
 const CHUNK: usize = 64 << 10;
 
@@ -91,7 +94,20 @@ impl IpcFileReader {
         // An IPC file holds an IPC stream after its magic; a stream starts with its first
         // message.
         let first = if start.starts_with(&FILE_MAGIC[..6]) {
-            None
+            // The magic is padded to the writer's alignment (8 bytes, or 64 as Arrow's
+            // writers do now): zeros until the stream's first message.
+            let mut padding = 8;
+            loop {
+                let mut word = Vec::with_capacity(8);
+                (&mut source)
+                    .take(8)
+                    .read_to_end(&mut word)
+                    .map_err(|e| Error::operational(format!("cannot read the Arrow file: {e}")))?;
+                padding += word.len();
+                if word.iter().any(|&b| b != 0) || word.len() < 8 || padding > MAX_PADDING {
+                    break Some(Ok(Bytes::from(word)));
+                }
+            }
         } else {
             Some(Ok(Bytes::from(start)))
         };
