@@ -65,6 +65,18 @@ async fn run_python(script: &str, args: Vec<String>, expect: &str) -> String {
     stdout
 }
 
+/// The bundled server (three endpoints per result) and the hostile one.
+async fn servers() -> (
+    dbapi_flightsql_server::Server,
+    dbapi_flightsql_server::hostile::HostileServer,
+) {
+    let server = crate::server_with_endpoints(3).await;
+    let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
+        .await
+        .unwrap();
+    (server, hostile)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adbc_driver_works_from_python() {
     let server = crate::server_with_endpoints(3).await;
@@ -80,10 +92,7 @@ async fn the_adbc_driver_works_from_python() {
 /// `tests/python/test_adbc_hostile.py`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adbc_library_survives_hostile_servers_and_fork() {
-    let server = crate::server_with_endpoints(3).await;
-    let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
-        .await
-        .unwrap();
+    let (server, hostile) = servers().await;
     run_python(
         "test_adbc_hostile.py",
         vec![server.url(), hostile.url()],
@@ -96,10 +105,7 @@ async fn the_adbc_library_survives_hostile_servers_and_fork() {
 /// long run sets `DBAPI_FFI_FUZZ_SEQUENCES` (e.g. 100000) and `DBAPI_FFI_FUZZ_SEED`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adbc_library_survives_random_call_sequences() {
-    let server = crate::server_with_endpoints(3).await;
-    let hostile = dbapi_flightsql_server::hostile::HostileServer::start()
-        .await
-        .unwrap();
+    let (server, hostile) = servers().await;
     let sequences = std::env::var("DBAPI_FFI_FUZZ_SEQUENCES").unwrap_or_else(|_| "300".to_owned());
     let seed = std::env::var("DBAPI_FFI_FUZZ_SEED").unwrap_or_else(|_| "1".to_owned());
     let expected = format!("ffi fuzz: {sequences} sequences");

@@ -126,6 +126,15 @@ impl Wall {
         }
     }
 
+    /// Runs one call that answers a result reader, and walls the reader in too.
+    fn run_reader<R: RecordBatchReader + Send + 'static>(
+        &self,
+        what: &str,
+        call: impl FnOnce() -> Result<R>,
+    ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+        self.run(what, call).map(|reader| self.reader(reader))
+    }
+
     /// A result reader as it crosses the C boundary: its panics become errors that end it,
     /// its errors' messages hold no NUL byte (the C stream interface hands them out as C
     /// strings), and it refuses to read in another process than its connection's.
@@ -201,6 +210,19 @@ where
 /// Runs a `dbapi` call, its error as ADBC's.
 fn call<T: Send>(future: impl Future<Output = dbapi::Result<T>> + Send) -> Result<T> {
     block_on(future)?.map_err(|e| to_adbc(&e))
+}
+
+/// A current catalog or schema as read back: empty when unset or when the server cannot say.
+fn name_or_empty(name: Result<Option<String>>) -> String {
+    name.ok().flatten().unwrap_or_default()
+}
+
+/// The answer to the statistics calls.
+fn no_statistics() -> adbc_core::error::Error {
+    adbc(
+        Status::NotImplemented,
+        "statistics: Flight SQL has no statistics call",
+    )
 }
 
 fn not_found(what: &str, key: &str) -> adbc_core::error::Error {
@@ -383,16 +405,14 @@ impl adbc_core::Optionable for FlightSqlAdbcConnection {
                 // Hosts read these back unconditionally (some on every statement): a server
                 // that cannot say is an empty name, never a failed call.
                 OptionConnection::CurrentCatalog => {
-                    Ok(call(async move { conn.current_catalog().await })
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default())
+                    Ok(name_or_empty(call(
+                        async move { conn.current_catalog().await },
+                    )))
                 }
                 OptionConnection::CurrentSchema => {
-                    Ok(call(async move { conn.current_schema().await })
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default())
+                    Ok(name_or_empty(call(
+                        async move { conn.current_schema().await },
+                    )))
                 }
                 other => Err(not_found("connection", other.as_ref())),
             }
@@ -547,35 +567,31 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         codes: Option<HashSet<InfoCode>>,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
         let wall = self.wall.clone();
-        wall.run(
-            "get_info",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                let conn = Arc::clone(&self.conn);
-                let server = call(async move { conn.server_info().await })?;
-                let mut items = Vec::new();
-                let vendor = [
-                    (InfoCode::VendorName, server.name.map(Info::Text)),
-                    (InfoCode::VendorVersion, server.version.map(Info::Text)),
-                    (
-                        InfoCode::VendorArrowVersion,
-                        server.arrow_version.map(Info::Text),
-                    ),
-                    (InfoCode::VendorSubstrait, server.substrait.map(Info::Flag)),
-                ];
-                for (code, value) in vendor {
-                    if let Some(value) = value {
-                        items.push((u32::from(&code), value));
-                    }
+        wall.run_reader("get_info", || {
+            let conn = Arc::clone(&self.conn);
+            let server = call(async move { conn.server_info().await })?;
+            let mut items = Vec::new();
+            let vendor = [
+                (InfoCode::VendorName, server.name.map(Info::Text)),
+                (InfoCode::VendorVersion, server.version.map(Info::Text)),
+                (
+                    InfoCode::VendorArrowVersion,
+                    server.arrow_version.map(Info::Text),
+                ),
+                (InfoCode::VendorSubstrait, server.substrait.map(Info::Flag)),
+            ];
+            for (code, value) in vendor {
+                if let Some(value) = value {
+                    items.push((u32::from(&code), value));
                 }
-                items.extend(driver_info());
-                if let Some(codes) = codes {
-                    let wanted: HashSet<u32> = codes.iter().map(u32::from).collect();
-                    items.retain(|(id, _)| wanted.contains(id));
-                }
-                Ok(one_batch(answers::info(&items)?))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+            }
+            items.extend(driver_info());
+            if let Some(codes) = codes {
+                let wanted: HashSet<u32> = codes.iter().map(u32::from).collect();
+                items.retain(|(id, _)| wanted.contains(id));
+            }
+            Ok(one_batch(answers::info(&items)?))
+        })
     }
 
     fn get_objects(
@@ -588,34 +604,30 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         column_name: Option<&str>,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
         let wall = self.wall.clone();
-        wall.run(
-            "get_objects",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                let conn = Arc::clone(&self.conn);
-                let owned = |s: Option<&str>| s.map(str::to_owned);
-                let (catalog, db_schema, table_name, column_name) = (
-                    owned(catalog),
-                    owned(db_schema),
-                    owned(table_name),
-                    owned(column_name),
-                );
-                let table_type = table_type.map(|t| t.into_iter().map(str::to_owned).collect());
-                let catalogs = call(async move {
-                    objects(
-                        &conn,
-                        depth,
-                        catalog,
-                        db_schema,
-                        table_name,
-                        table_type,
-                        column_name,
-                    )
-                    .await
-                })?;
-                Ok(one_batch(answers::objects(&catalogs)?))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+        wall.run_reader("get_objects", || {
+            let conn = Arc::clone(&self.conn);
+            let owned = |s: Option<&str>| s.map(str::to_owned);
+            let (catalog, db_schema, table_name, column_name) = (
+                owned(catalog),
+                owned(db_schema),
+                owned(table_name),
+                owned(column_name),
+            );
+            let table_type = table_type.map(|t| t.into_iter().map(str::to_owned).collect());
+            let catalogs = call(async move {
+                objects(
+                    &conn,
+                    depth,
+                    catalog,
+                    db_schema,
+                    table_name,
+                    table_type,
+                    column_name,
+                )
+                .await
+            })?;
+            Ok(one_batch(answers::objects(&catalogs)?))
+        })
     }
 
     fn get_table_schema(
@@ -637,29 +649,15 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
 
     fn get_table_types(&self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
         let wall = self.wall.clone();
-        wall.run(
-            "get_table_types",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                let conn = Arc::clone(&self.conn);
-                let types = call(async move { conn.table_types().await })?;
-                Ok(one_batch(answers::table_types(&types)?))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+        wall.run_reader("get_table_types", || {
+            let conn = Arc::clone(&self.conn);
+            let types = call(async move { conn.table_types().await })?;
+            Ok(one_batch(answers::table_types(&types)?))
+        })
     }
 
     fn get_statistic_names(&self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let wall = self.wall.clone();
-        wall.run(
-            "get_statistic_names",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                Err(adbc(
-                    Status::NotImplemented,
-                    "statistics: Flight SQL has no statistics call",
-                ))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+        Err(no_statistics())
     }
 
     fn get_statistics(
@@ -669,17 +667,7 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         _table_name: Option<&str>,
         _approximate: bool,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let wall = self.wall.clone();
-        wall.run(
-            "get_statistics",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                Err(adbc(
-                    Status::NotImplemented,
-                    "statistics: Flight SQL has no statistics call",
-                ))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+        Err(no_statistics())
     }
 
     fn commit(&mut self) -> Result<()> {
@@ -703,16 +691,12 @@ impl adbc_core::Connection for FlightSqlAdbcConnection {
         partition: impl AsRef<[u8]>,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
         let wall = self.wall.clone();
-        wall.run(
-            "read_partition",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                let conn = Arc::clone(&self.conn);
-                let part = partition.as_ref().to_vec();
-                let cursor = call(async move { conn.read_partition(&part).await })?;
-                Ok(Box::new(rows(Box::new(cursor), false)?))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+        wall.run_reader("read_partition", || {
+            let conn = Arc::clone(&self.conn);
+            let part = partition.as_ref().to_vec();
+            let cursor = call(async move { conn.read_partition(&part).await })?;
+            Ok(Box::new(rows(Box::new(cursor), false)?))
+        })
     }
 }
 
@@ -944,42 +928,38 @@ impl adbc_core::Statement for FlightSqlAdbcStatement {
 
     fn execute(&mut self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
         let wall = self.wall.clone();
-        wall.run(
-            "execute",
-            || -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-                if self.ingest_table.is_some() {
-                    return Err(adbc(
-                        Status::InvalidState,
-                        "bulk ingest returns no rows: use execute_update",
-                    ));
-                }
-                let cursor = match self.bound.take() {
-                    Some(bound) => {
-                        let batches = bound.batches()?;
-                        let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| {
-                            adbc(Status::InvalidArguments, "the bound stream is empty")
+        wall.run_reader("execute", || {
+            if self.ingest_table.is_some() {
+                return Err(adbc(
+                    Status::InvalidState,
+                    "bulk ingest returns no rows: use execute_update",
+                ));
+            }
+            let cursor = match self.bound.take() {
+                Some(bound) => {
+                    let batches = bound.batches()?;
+                    let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| {
+                        adbc(Status::InvalidArguments, "the bound stream is empty")
+                    })?;
+                    let params =
+                        arrow::compute::concat_batches(&schema, &batches).map_err(|e| {
+                            adbc(Status::InvalidArguments, format!("the parameters: {e}"))
                         })?;
-                        let params =
-                            arrow::compute::concat_batches(&schema, &batches).map_err(|e| {
-                                adbc(Status::InvalidArguments, format!("the parameters: {e}"))
-                            })?;
-                        self.run_bound(params)?
-                    }
-                    None => {
-                        let sql = self.sql()?;
-                        let mut cursor = self.conn.cursor().map_err(|e| to_adbc(&e))?;
-                        self.cancel.set(cursor.cancel_token().ok());
-                        call(async {
-                            cursor.execute(&sql, Params::None).await?;
-                            Ok(cursor)
-                        })?
-                    }
-                };
-                let changed_data = dbapi::driver::changes_data(self.sql.as_deref().unwrap_or(""));
-                Ok(Box::new(rows(cursor, changed_data)?))
-            },
-        )
-        .map(|reader| wall.reader(reader))
+                    self.run_bound(params)?
+                }
+                None => {
+                    let sql = self.sql()?;
+                    let mut cursor = self.conn.cursor().map_err(|e| to_adbc(&e))?;
+                    self.cancel.set(cursor.cancel_token().ok());
+                    call(async {
+                        cursor.execute(&sql, Params::None).await?;
+                        Ok(cursor)
+                    })?
+                }
+            };
+            let changed_data = dbapi::driver::changes_data(self.sql.as_deref().unwrap_or(""));
+            Ok(Box::new(rows(cursor, changed_data)?))
+        })
     }
 
     fn execute_update(&mut self) -> Result<Option<i64>> {

@@ -130,8 +130,9 @@ fn split(stream: &[u8]) -> Vec<Message> {
     out
 }
 
-/// The messages framed as an IPC stream again (headers padded to 8 bytes).
-fn join(messages: &[Message], end: bool) -> Vec<u8> {
+/// The messages framed as an IPC stream again (headers padded to 8 bytes), with its end
+/// marker.
+fn join(messages: &[Message]) -> Vec<u8> {
     let mut out = Vec::new();
     for m in messages {
         let padded = m.header.len().div_ceil(8) * 8;
@@ -141,9 +142,7 @@ fn join(messages: &[Message], end: bool) -> Vec<u8> {
         out.resize(out.len() + padded - m.header.len(), 0);
         out.extend_from_slice(&m.body);
     }
-    if end {
-        out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
-    }
+    out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
     out
 }
 
@@ -167,10 +166,9 @@ const INTERESTING: [i64; 16] = [
     i64::MIN,
 ];
 
-fn mutate(seed: &[Message], rng: &mut Rng) -> Vec<u8> {
+fn mutate(seed: &[Message], rng: &mut Rng) -> bytes::Bytes {
     let mut messages = seed.to_vec();
     let rounds = 1 + rng.below(3);
-    let mut end = true;
     for _ in 0..rounds {
         if messages.is_empty() {
             break;
@@ -224,14 +222,12 @@ fn mutate(seed: &[Message], rng: &mut Rng) -> Vec<u8> {
             }
         }
     }
-    let mut out = join(&messages, end);
+    let mut out = join(&messages);
     // Now and then, cut short.
     if rng.below(16) == 0 && !out.is_empty() {
-        end = false;
         out.truncate(rng.below(out.len()));
     }
-    let _ = end;
-    out
+    bytes::Bytes::from(out)
 }
 
 /// Real streams: every column type the driver maps, a dictionary, nulls, nested types,
@@ -341,7 +337,7 @@ fn limits() -> dbapi_flightsql::Config {
     dbapi_flightsql::Config::new("localhost", 0).with_max_message_size(8 << 20)
 }
 
-fn run_one(input: Vec<u8>, config: &dbapi_flightsql::Config) -> Outcome {
+fn run_one(input: bytes::Bytes, config: &dbapi_flightsql::Config) -> Outcome {
     let reader = match dbapi_flightsql::IpcFileReader::with_config(Cursor::new(input), config) {
         Ok(reader) => reader,
         Err(e) => return classify(&e.to_string()),
@@ -424,7 +420,8 @@ pub fn ipc(inputs: u64, threads: usize, seed: u64) -> Result<Report, BoxError> {
                 for _ in 0..per {
                     let pick = &seeds[rng.below(seeds.len())];
                     let input = mutate(pick, &mut rng);
-                    let kept = (report.examples.len() < 5).then(|| input.clone());
+                    // A reference to the same bytes (no copy), kept to report a failure.
+                    let kept = input.clone();
                     let before = PANICS.load(Ordering::Relaxed);
                     let started = Instant::now();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -444,10 +441,8 @@ pub fn ipc(inputs: u64, threads: usize, seed: u64) -> Result<Report, BoxError> {
                     }
                     let slow = took > Duration::from_secs(1);
                     report.slow += u64::from(slow);
-                    if (panicked || slow)
-                        && let Some(input) = kept
-                    {
-                        report.examples.push(hex(&input));
+                    if (panicked || slow) && report.examples.len() < 5 {
+                        report.examples.push(hex(&kept));
                     }
                 }
                 report

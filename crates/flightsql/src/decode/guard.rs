@@ -352,18 +352,18 @@ fn check_type(name: &str, data_type: &DataType) -> Result<()> {
     })
 }
 
-/// Checks the values of a batch that Arrow's own code would trust later: its row count,
-/// the length of every array (at any depth) whose type needs no bytes per value, and every
+/// Checks the values of a batch that Arrow's own code would trust later (its row count was
+/// checked in its header by [`check_message`]): the length of every array (at any depth)
+/// whose type needs no bytes per value, and every
 /// decimal at any depth (in lists, structs, maps, unions, dictionaries, run-end encoded
 /// values) fits the precision its type declares (a formatter would drop the digits beyond
 /// it). Columns of primitive and text types cost nothing.
 ///
 /// # Errors
-/// A [`Data`](dbapi::ErrorKind::Data) error naming `max_batch_rows` for too many rows; an
+/// A [`Data`](dbapi::ErrorKind::Data) error naming `max_batch_rows` for too long an array; an
 /// [`Internal`](dbapi::ErrorKind::Internal) error naming the column for a decimal with too
 /// many digits.
 pub(crate) fn check_batch(batch: &RecordBatch, limits: Limits) -> Result<()> {
-    check_rows(batch.num_rows() as i64, "a batch", limits)?;
     for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
         if is_flat(field.data_type()) {
             continue;
