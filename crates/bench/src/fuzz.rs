@@ -11,11 +11,12 @@
 //! decoders), bits flipped, body bytes and compressed-length prefixes changed, messages
 //! dropped, repeated, swapped or cut short.
 //!
-//! A failure is a panic escaping the driver, an input taking over a second, or memory above
-//! idle beyond 64 MiB per thread (each reads one input at a time); panics inside Arrow's decoders that the driver's `catch_unwind` turns
-//! into errors are counted apart (the process goes on; each is a check the guard lacks). The report says how many inputs ran, how many ended where (refused by
-//! the framing or the guard before decoding, decoded, refused by a decoder or the checks
-//! after it) and how many failed.
+//! A failure is a panic (escaping the driver, or inside Arrow's decoders where the driver's
+//! `catch_unwind` contains it: the process goes on, but each is a check the guard lacks), an
+//! input taking over a second, or memory above idle beyond 64 MiB per thread (each reads one
+//! input at a time). The report says how many inputs ran, how many ended where (refused by
+//! the framing or the guard's checks before decoding, decoded, refused by a decoder or the
+//! checks after it) and how many failed.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -53,7 +54,8 @@ pub struct Report {
     /// Panics that escaped the driver (each one a failure).
     pub panics: u64,
     /// Panics inside Arrow's decoders that the driver's `catch_unwind` turned into errors
-    /// (the process goes on, but each is a decoder trusting what it should have checked).
+    /// (the process goes on, but each is a decoder trusting what the guard should have
+    /// checked: a failure too).
     pub contained_panics: u64,
     /// Inputs that took over a second.
     pub slow: u64,
@@ -75,7 +77,7 @@ impl Report {
 
     /// Inputs that failed.
     pub fn failures(&self) -> u64 {
-        self.panics + self.slow + u64::from(self.over_memory)
+        self.panics + self.contained_panics + self.slow + u64::from(self.over_memory)
     }
 }
 

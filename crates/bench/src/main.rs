@@ -249,8 +249,8 @@ async fn main() -> Result<(), BoxError> {
             println!(
                 "fuzz ipc: {} inputs in {:.0} s; {} refused before decoding, {} decoded, {} refused \
                  by the decoders or the checks after them ({:.1} % reached the decoders); \
-                 {} failed: {} panics escaping the driver, {} over a second, peak {:.1} MiB above \
-                 idle{}; {} panics inside Arrow's decoders contained by the driver",
+                 {} failed: {} panics escaping the driver, {} panics inside Arrow's decoders \
+                 contained by the driver, {} over a second, peak {:.1} MiB above idle{}",
                 report.inputs,
                 started.elapsed().as_secs_f64(),
                 report.refused_before_decoding,
@@ -259,6 +259,7 @@ async fn main() -> Result<(), BoxError> {
                 100.0 * report.reached_decoders(),
                 report.failures(),
                 report.panics,
+                report.contained_panics,
                 report.slow,
                 report.peak_mib,
                 if report.over_memory {
@@ -266,7 +267,6 @@ async fn main() -> Result<(), BoxError> {
                 } else {
                     ""
                 },
-                report.contained_panics
             );
             for (place, what) in &report.panic_places {
                 println!("panic at {place}: {what}");

@@ -4,8 +4,10 @@
 //! Arrow's IPC decoders trust what they read: a buffer that lies outside its body panics, a
 //! compressed buffer allocates whatever uncompressed length it claims (2^50 bytes aborts the
 //! process, which no `catch_unwind` can stop), an LZ4 frame is decompressed to its end whatever
-//! length it claimed, and a few verifier-valid schemas panic. The guard checks what can be
-//! checked from the message itself, and runs the decoders that remain under `catch_unwind`.
+//! length it claimed, a few verifier-valid schemas panic, and array constructors assert on
+//! buffers too short or of the wrong width for their arrays. The guard checks what can be
+//! checked from the message and the stream's schema (the layout of each batch's nodes and
+//! buffers is `layout.rs`'s walk), and still runs the decoders under `catch_unwind`.
 
 use std::io::Read;
 
@@ -15,6 +17,8 @@ use arrow::datatypes::{
     validate_decimal_precision_and_scale,
 };
 use arrow::ipc::{CompressionType, Message, MessageHeader};
+
+use crate::decode::layout;
 use arrow_flight::FlightData;
 use dbapi::{Error, Result};
 
@@ -45,78 +49,189 @@ impl Limits {
 /// The length prefix of a compressed buffer that means "not compressed".
 const NOT_COMPRESSED: i64 = -1;
 
-/// Checks one IPC message (a header and its body) before it is decoded: the header is a
-/// valid flatbuffer `Message`, the body as long as it says, every buffer inside the body,
-/// and the decoded size of its buffers (the uncompressed lengths that compressed buffers
-/// declare, and for LZ4 the length they really expand to) within `limits`.
-///
-/// # Errors
-/// A [`Data`](dbapi::ErrorKind::Data) error naming the limit (and its URL key) for a message
-/// too large; an [`Internal`](dbapi::ErrorKind::Internal) error for a malformed one.
-pub(crate) fn check_message(data: &FlightData, limits: Limits) -> Result<()> {
-    let message = arrow::ipc::root_as_message(&data.data_header)
-        .map_err(|e| malformed(format!("invalid IPC message header: {e}")))?;
-    let body = data.data_body.len();
-    let declared = message.bodyLength();
-    if usize::try_from(declared).map_or(true, |d| d > body) {
-        return Err(malformed(format!(
-            "truncated message: the header declares a body of {declared} bytes, {body} arrived"
-        )));
+/// The guard of one stream: checks each IPC message (a header and its body) before it is
+/// decoded, knowing the stream's schema to check the layout of its batches.
+#[derive(Debug)]
+pub(crate) struct MessageGuard {
+    limits: Limits,
+    /// The columns the stream's batches encode (from its last schema message).
+    schema: Option<Schema>,
+    /// The decoded bytes each dictionary holds: delta batches add to it.
+    dictionaries: std::collections::HashMap<i64, u64>,
+}
+
+/// A message body copied to aligned memory (a union's offsets are read in place).
+struct AlignedBody(arrow::buffer::Buffer);
+
+impl AsRef<[u8]> for AlignedBody {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
     }
-    if body > limits.max_message_size {
-        return Err(too_large(
-            format!("a message body of {body} bytes"),
-            limits.max_message_size,
-            "max_message_size",
-        ));
+}
+
+impl MessageGuard {
+    /// A guard for a new stream.
+    pub(crate) fn new(limits: Limits) -> MessageGuard {
+        MessageGuard {
+            limits,
+            schema: None,
+            dictionaries: std::collections::HashMap::new(),
+        }
     }
-    if let Some(schema) = message.header_as_schema() {
-        // A stream's schema message: the same walk as every other schema, before the
-        // decoder (which panics on what it finds malformed) reads it.
-        return check_schema_fields(&schema)
-            .map_err(|why| malformed(format!("an undecodable schema: {why}")));
-    }
-    if let Some(dictionary) = message.header_as_dictionary_batch()
-        && dictionary.data().is_none()
-    {
-        return Err(malformed("a dictionary batch without its data".to_owned()));
-    }
-    let Some(batch) = record_batch_of(&message) else {
-        return Ok(());
-    };
-    let compression = batch.compression().map(|c| c.codec());
-    let mut decoded: u64 = 0;
-    for buffer in batch.buffers().iter().flatten() {
-        let (offset, length) = (buffer.offset(), buffer.length());
-        let end = offset.checked_add(length);
-        let inside = offset >= 0
-            && length >= 0
-            && end
-                .and_then(|e| usize::try_from(e).ok())
-                .is_some_and(|e| e <= body);
-        if !inside {
+
+    /// Checks one message: the header is a valid flatbuffer `Message`, the body as long as it
+    /// says, every buffer inside the body, the decoded size of its buffers (the uncompressed
+    /// lengths that compressed buffers declare, and for LZ4 the length they really expand to)
+    /// and of each dictionary within `limits`, and each batch's nodes and buffers laid out as
+    /// its columns need. Answers the message, its body realigned where the decoder needs it.
+    ///
+    /// # Errors
+    /// A [`Data`](dbapi::ErrorKind::Data) error naming the limit (and its URL key) for a
+    /// message too large; an [`Internal`](dbapi::ErrorKind::Internal) error for a malformed
+    /// one.
+    pub(crate) fn check(&mut self, mut data: FlightData) -> Result<FlightData> {
+        let message = arrow::ipc::root_as_message(&data.data_header)
+            .map_err(|e| malformed(format!("invalid IPC message header: {e}")))?;
+        let body = data.data_body.len();
+        let declared = message.bodyLength();
+        if usize::try_from(declared).map_or(true, |d| d > body) {
             return Err(malformed(format!(
-                "malformed message: a buffer at offset {offset} of length {length} lies outside \
-                 the {body}-byte body"
+                "truncated message: the header declares a body of {declared} bytes, {body} \
+                 arrived"
             )));
         }
-        // Both are checked non-negative and inside the body.
-        let bytes = &data.data_body[offset as usize..(offset + length) as usize];
-        let size = match compression {
-            None => length as u64,
-            Some(codec) => compressed_size(bytes, codec, limits)?,
-        };
-        decoded = decoded.saturating_add(size);
-        if decoded > limits.max_decoded_size as u64 {
+        if body > self.limits.max_message_size {
             return Err(too_large(
-                format!("a message whose buffers decode to more than {decoded} bytes"),
-                limits.max_decoded_size,
-                "max_decoded_size",
+                format!("a message body of {body} bytes"),
+                self.limits.max_message_size,
+                "max_message_size",
             ));
         }
+        if let Some(schema) = message.header_as_schema() {
+            // A stream's schema message: the same walk as every other schema, before the
+            // decoder (which panics on what it finds malformed) reads it.
+            check_schema_fields(&schema)
+                .map_err(|why| malformed(format!("an undecodable schema: {why}")))?;
+            let decoded = std::panic::catch_unwind(|| arrow::ipc::convert::fb_to_schema(schema))
+                .map_err(|_| {
+                    malformed("an undecodable schema: the schema decoder failed".to_owned())
+                })?;
+            self.schema = Some(decoded);
+            self.dictionaries.clear();
+            return Ok(data);
+        }
+        let dictionary = message.header_as_dictionary_batch();
+        if dictionary.is_some_and(|d| d.data().is_none()) {
+            return Err(malformed("a dictionary batch without its data".to_owned()));
+        }
+        let Some(batch) = record_batch_of(&message) else {
+            return Ok(data);
+        };
+        let compression = batch.compression().map(|c| c.codec());
+        let decoded = self.decoded_size(&batch, &data.data_body, compression)?;
+        // Checked after the bytes: a message lying about both is refused for its bytes.
+        check_rows(batch.length(), "a batch", self.limits)?;
+        if let Some(dictionary) = dictionary {
+            let total = self.dictionaries.entry(dictionary.id()).or_default();
+            *total = if dictionary.isDelta() {
+                total.saturating_add(decoded)
+            } else {
+                decoded
+            };
+            if *total > self.limits.max_decoded_size as u64 {
+                return Err(too_large(
+                    format!(
+                        "dictionary {} grown by delta batches to {total} bytes",
+                        dictionary.id()
+                    ),
+                    self.limits.max_decoded_size,
+                    "max_decoded_size",
+                ));
+            }
+        }
+        let Some(schema) = &self.schema else {
+            // The decoder refuses a batch before the schema.
+            return Ok(data);
+        };
+        let layout = layout::Body {
+            bytes: &data.data_body,
+            compression,
+            version: message.version(),
+        };
+        let checked = match dictionary {
+            None => {
+                let columns: Vec<(&str, &DataType)> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| (f.name().as_str(), f.data_type()))
+                    .collect();
+                layout::check(&batch, &columns, layout)
+            }
+            Some(dictionary) => {
+                // The decoder reads a dictionary as a batch of one column of its value type.
+                #[allow(deprecated)]
+                let fields = schema.fields_with_dict_id(dictionary.id());
+                match fields.first().map(|f| f.data_type()) {
+                    Some(DataType::Dictionary(_, values)) => {
+                        layout::check(&batch, &[("(a dictionary)", values.as_ref())], layout)
+                    }
+                    // The decoder refuses a dictionary the schema does not have.
+                    _ => Ok(()),
+                }
+            }
+        };
+        checked.map_err(|why| malformed(format!("malformed message: {why}")))?;
+        // The decoder reads a dictionary's body where it lies (a batch's, it copies to
+        // aligned memory): the offsets of a union inside must be aligned.
+        if dictionary.is_some() && data.data_body.as_ptr() as usize % 8 != 0 {
+            data.data_body = bytes::Bytes::from_owner(AlignedBody(arrow::buffer::Buffer::from(
+                data.data_body.as_ref(),
+            )));
+        }
+        Ok(data)
     }
-    // Checked after the bytes: a message lying about both is refused for its bytes.
-    check_rows(batch.length(), "a batch", limits)
+
+    /// The decoded size of a batch's buffers, each checked to lie inside the body.
+    fn decoded_size(
+        &self,
+        batch: &arrow::ipc::RecordBatch<'_>,
+        body: &[u8],
+        compression: Option<CompressionType>,
+    ) -> Result<u64> {
+        let limits = self.limits;
+        let mut decoded: u64 = 0;
+        for buffer in batch.buffers().iter().flatten() {
+            let (offset, length) = (buffer.offset(), buffer.length());
+            let end = offset.checked_add(length);
+            let inside = offset >= 0
+                && length >= 0
+                && end
+                    .and_then(|e| usize::try_from(e).ok())
+                    .is_some_and(|e| e <= body.len());
+            if !inside {
+                return Err(malformed(format!(
+                    "malformed message: a buffer at offset {offset} of length {length} lies \
+                     outside the {}-byte body",
+                    body.len()
+                )));
+            }
+            // Both are checked non-negative and inside the body.
+            let bytes = &body[offset as usize..(offset + length) as usize];
+            let size = match compression {
+                None => length as u64,
+                Some(codec) => compressed_size(bytes, codec, limits)?,
+            };
+            decoded = decoded.saturating_add(size);
+            if decoded > limits.max_decoded_size as u64 {
+                return Err(too_large(
+                    format!("a message whose buffers decode to more than {decoded} bytes"),
+                    limits.max_decoded_size,
+                    "max_decoded_size",
+                ));
+            }
+        }
+        Ok(decoded)
+    }
 }
 
 /// The record batch of a message (also the one inside a dictionary batch).
@@ -353,7 +468,7 @@ fn check_type(name: &str, data_type: &DataType) -> Result<()> {
 }
 
 /// Checks the values of a batch that Arrow's own code would trust later (its row count was
-/// checked in its header by [`check_message`]): the length of every array (at any depth)
+/// checked in its header by [`MessageGuard::check`]): the length of every array (at any depth)
 /// whose type needs no bytes per value, and every
 /// decimal at any depth (in lists, structs, maps, unions, dictionaries, run-end encoded
 /// values) fits the precision its type declares (a formatter would drop the digits beyond

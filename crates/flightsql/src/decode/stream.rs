@@ -12,7 +12,7 @@ use dbapi::{Error, Result};
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 
 use crate::decode::framing::messages;
-use crate::decode::guard::{Limits, check_batch, check_message, check_schema};
+use crate::decode::guard::{Limits, MessageGuard, check_batch, check_schema};
 use crate::transport::{HttpBody, Transport, from_status, within};
 
 /// What a result stream yields: its schema, then batches.
@@ -50,9 +50,10 @@ fn guarded(
     messages: impl Stream<Item = Result<FlightData>> + Send + 'static,
     limits: Limits,
 ) -> FlightDataDecoder {
+    let mut guard = MessageGuard::new(limits);
     let checked = messages
         .try_filter(|data| futures::future::ready(!data.data_header.is_empty()))
-        .and_then(move |data| futures::future::ready(check_message(&data, limits).map(|()| data)))
+        .and_then(move |data| futures::future::ready(guard.check(data)))
         .map_err(|e| FlightError::ExternalError(Box::new(e)));
     FlightDataDecoder::new(checked)
 }
@@ -363,7 +364,11 @@ mod prop_tests {
                     messages[i].data_header = apply(&messages[i].data_header, m);
                 }
             }
-            let _ = decode_all(messages);
+            // Refused or decoded, and never by a decoder's assertion (caught, but each one
+            // a check the guard lacks).
+            if let Err(e) = decode_all(messages) {
+                prop_assert!(!e.to_string().contains(DECODER_PANICKED), "{e}");
+            }
         }
 
         /// The same for schemas sent on their own (`FlightInfo`, `GetSchema`, prepared
@@ -385,6 +390,187 @@ mod prop_tests {
             }
             let _ = schema(&bytes, "schema");
         }
+    }
+
+    /// What the stream says when a decoder panicked.
+    const DECODER_PANICKED: &str = "the IPC decoder failed";
+
+    /// A record batch message's header: `length` rows, the nodes (length, null count) and
+    /// buffers (offset, length) given, over a body of `body` bytes.
+    fn batch_header(
+        length: i64,
+        nodes: &[(i64, i64)],
+        buffers: &[(i64, i64)],
+        variadic: &[i64],
+        body: i64,
+    ) -> Bytes {
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let nodes: Vec<_> = nodes
+            .iter()
+            .map(|&(l, n)| arrow::ipc::FieldNode::new(l, n))
+            .collect();
+        let buffers: Vec<_> = buffers
+            .iter()
+            .map(|&(o, l)| arrow::ipc::Buffer::new(o, l))
+            .collect();
+        let nodes = fbb.create_vector(&nodes);
+        let buffers = fbb.create_vector(&buffers);
+        let variadic = (!variadic.is_empty()).then(|| fbb.create_vector(variadic));
+        let mut batch = arrow::ipc::RecordBatchBuilder::new(&mut fbb);
+        batch.add_length(length);
+        batch.add_nodes(nodes);
+        batch.add_buffers(buffers);
+        if let Some(variadic) = variadic {
+            batch.add_variadicBufferCounts(variadic);
+        }
+        let batch = batch.finish();
+        let mut message = arrow::ipc::MessageBuilder::new(&mut fbb);
+        message.add_version(arrow::ipc::MetadataVersion::V5);
+        message.add_header_type(arrow::ipc::MessageHeader::RecordBatch);
+        message.add_header(batch.as_union_value());
+        message.add_bodyLength(body);
+        let message = message.finish();
+        fbb.finish(message, None);
+        Bytes::copy_from_slice(fbb.finished_data())
+    }
+
+    /// Decodes a stream of `schema` and one hand-made batch message.
+    fn decode_hand_made(schema: &arrow::datatypes::Schema, header: Bytes, body: Vec<u8>) -> String {
+        let schema = FlightData::from(arrow_flight::SchemaAsIpc::new(
+            schema,
+            &IpcWriteOptions::default(),
+        ));
+        let batch = FlightData::new()
+            .with_data_header(header)
+            .with_data_body(body);
+        let error = decode_all(vec![schema, batch]).unwrap_err().to_string();
+        assert!(!error.contains(DECODER_PANICKED), "{error}");
+        error
+    }
+
+    #[test]
+    fn layouts_that_arrow_asserts_on_are_refused_by_the_guard() {
+        use arrow::datatypes::{DataType, Field, Schema, UnionFields};
+        let int32 = Schema::new(vec![Field::new("n", DataType::Int32, true)]);
+        // A validity bitmap of 1 byte for 100 values, 5 of them null.
+        let e = decode_hand_made(
+            &int32,
+            batch_header(100, &[(100, 5)], &[(0, 1), (8, 400)], &[], 408),
+            vec![0; 408],
+        );
+        assert!(e.contains("validity bitmap") && e.contains("\"n\""), "{e}");
+        // 13 bytes of 4-byte values.
+        let e = decode_hand_made(
+            &int32,
+            batch_header(3, &[(3, 0)], &[(0, 0), (0, 13)], &[], 16),
+            vec![0; 16],
+        );
+        assert!(e.contains("whole number of 4-byte values"), "{e}");
+        // A variadic count with no view column to take it.
+        let e = decode_hand_made(
+            &int32,
+            batch_header(1, &[(1, 0)], &[(0, 0), (0, 4)], &[2], 8),
+            vec![0; 8],
+        );
+        assert!(e.contains("variadic"), "{e}");
+        // A dense union of 10 values whose type ids hold 1 byte, then one whose offsets are
+        // not aligned.
+        let union = Schema::new(vec![Field::new(
+            "u",
+            DataType::Union(
+                UnionFields::try_new([0], [Field::new("i", DataType::Int32, true)]).unwrap(),
+                arrow::datatypes::UnionMode::Dense,
+            ),
+            false,
+        )]);
+        let e = decode_hand_made(
+            &union,
+            batch_header(
+                10,
+                &[(10, 0), (1, 0)],
+                &[(0, 1), (8, 40), (48, 0), (48, 4)],
+                &[],
+                56,
+            ),
+            vec![0; 56],
+        );
+        assert!(e.contains("type ids hold 1 bytes where 10"), "{e}");
+        let e = decode_hand_made(
+            &union,
+            batch_header(
+                1,
+                &[(1, 0), (1, 0)],
+                &[(0, 1), (10, 4), (16, 0), (16, 4)],
+                &[],
+                24,
+            ),
+            vec![0; 24],
+        );
+        assert!(e.contains("not aligned"), "{e}");
+        // A node claiming more nulls than values.
+        let e = decode_hand_made(
+            &int32,
+            batch_header(1, &[(1, 2)], &[(0, 1), (8, 4)], &[], 16),
+            vec![0; 16],
+        );
+        assert!(e.contains("1 values of which 2 are null"), "{e}");
+    }
+
+    #[test]
+    fn dictionaries_grown_by_deltas_stay_under_the_decoded_limit() {
+        // The same dictionary sent again and again as a delta: each message is small, the
+        // dictionary they add up to is not.
+        let values: Vec<String> = (0..100).map(|i| format!("{i:0>1000}")).collect();
+        let dictionary: DictionaryArray<Int32Type> = values.iter().map(|v| v.as_str()).collect();
+        let batch =
+            RecordBatch::try_from_iter([("tag", Arc::new(dictionary) as ArrayRef)]).unwrap();
+        let encoded = FlightDataEncoderBuilder::new()
+            .with_dictionary_handling(arrow_flight::encode::DictionaryHandling::Resend)
+            .build(futures::stream::iter([Ok(batch)]));
+        let messages = futures::executor::block_on(encoded.try_collect::<Vec<_>>()).unwrap();
+        // schema, dictionary, batch
+        assert_eq!(messages.len(), 3);
+        let delta = {
+            let header = &messages[1].data_header;
+            let message = arrow::ipc::root_as_message(header).unwrap();
+            let dictionary = message.header_as_dictionary_batch().unwrap();
+            assert!(!dictionary.isDelta());
+            // The flag is the last scalar written: rebuild the header with it set.
+            let data = dictionary.data().unwrap();
+            let mut fbb = flatbuffers::FlatBufferBuilder::new();
+            let nodes: Vec<_> = data.nodes().unwrap().iter().copied().collect();
+            let buffers: Vec<_> = data.buffers().unwrap().iter().copied().collect();
+            let nodes = fbb.create_vector(&nodes);
+            let buffers = fbb.create_vector(&buffers);
+            let mut inner = arrow::ipc::RecordBatchBuilder::new(&mut fbb);
+            inner.add_length(data.length());
+            inner.add_nodes(nodes);
+            inner.add_buffers(buffers);
+            let inner = inner.finish();
+            let mut outer = arrow::ipc::DictionaryBatchBuilder::new(&mut fbb);
+            outer.add_id(dictionary.id());
+            outer.add_data(inner);
+            outer.add_isDelta(true);
+            let outer = outer.finish();
+            let mut m = arrow::ipc::MessageBuilder::new(&mut fbb);
+            m.add_version(message.version());
+            m.add_header_type(arrow::ipc::MessageHeader::DictionaryBatch);
+            m.add_header(outer.as_union_value());
+            m.add_bodyLength(message.bodyLength());
+            let m = m.finish();
+            fbb.finish(m, None);
+            FlightData::new()
+                .with_data_header(Bytes::copy_from_slice(fbb.finished_data()))
+                .with_data_body(messages[1].data_body.clone())
+        };
+        let mut stream = messages[..2].to_vec();
+        // 100 KB each: the 1 MiB limit is passed on the eleventh.
+        stream.extend(std::iter::repeat_n(delta, 20));
+        let error = decode_all(stream).unwrap_err().to_string();
+        assert!(
+            error.contains("grown by delta batches") && error.contains("max_decoded_size"),
+            "{error}"
+        );
     }
 
     #[test]
