@@ -501,12 +501,11 @@ async fn catalog_and_schema_are_session_options() {
 
 #[tokio::test]
 async fn session_option_values_round_trip_through_the_low_level_client() {
-    use dbapi_flightsql::{FlightSqlConnection, SessionValue};
+    use dbapi_flightsql::{FlightSqlClient, SessionValue};
     use std::collections::BTreeMap;
 
     let server = server(Options::default()).await;
-    let conn = FlightSqlConnection::connect(&server.url()).await.unwrap();
-    let client = conn.client();
+    let client = FlightSqlClient::connect(&server.url()).await.unwrap();
     assert!(client.session_options().await.unwrap().is_empty());
     let options = BTreeMap::from([
         ("application".to_owned(), SessionValue::from("tests")),
@@ -537,6 +536,36 @@ async fn session_option_values_round_trip_through_the_low_level_client() {
     client.close_session().await.unwrap();
     assert_eq!(server.open_sessions(), 0);
     assert!(client.session_options().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn session_options_set_through_a_connection_are_undone_by_its_reset() {
+    use dbapi_flightsql::{FlightSqlConnection, SessionValue};
+    use std::collections::BTreeMap;
+
+    let server = server(Options::default()).await;
+    let conn = FlightSqlConnection::connect(&server.url()).await.unwrap();
+    let options = BTreeMap::from([("application".to_owned(), SessionValue::from("first"))]);
+    conn.set_session_options(&options).await.unwrap();
+    // The client the connection lends reads them (and has no call to set them).
+    assert_eq!(conn.client().session_options().await.unwrap(), options);
+    // What a pool does before the next borrower gets the connection.
+    conn.reset().await.unwrap();
+    assert!(conn.session_options().await.unwrap().is_empty());
+    // The lent client runs statements as before.
+    let info = conn.client().execute("SELECT 1 AS one").await.unwrap();
+    let rows: usize = conn
+        .client()
+        .do_get_endpoint(&info.endpoint[0])
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 1);
 }
 
 #[tokio::test]

@@ -85,7 +85,7 @@ pub use crate::config::{
     DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, Locations, OAuth, OAuthFlow, Pem, SCHEMES,
 };
 pub use crate::conn::{
-    FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement, Partitions,
+    ConnectionClient, FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement, Partitions,
 };
 pub use crate::decode::{FlightStreamReader, IpcFileReader};
 pub use crate::driver::{FlightSqlDriver, register, register_in};

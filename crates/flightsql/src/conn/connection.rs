@@ -23,6 +23,7 @@ use crate::conn::catalogs::{catalog_names, metadata};
 use crate::conn::cursor::FlightSqlCursor;
 use crate::conn::prepared::FlightSqlPreparedStatement;
 use crate::conn::state::Session;
+use crate::conn::view::ConnectionClient;
 
 /// A connection to a Flight SQL server.
 ///
@@ -64,9 +65,35 @@ impl FlightSqlConnection {
         })
     }
 
-    /// The low-level client of this connection.
-    pub fn client(&self) -> &FlightSqlClient {
-        self.session.client()
+    /// The low-level client of this connection, without the calls that change the state the
+    /// connection keeps (transactions, savepoints, session options, closing): see
+    /// [`ConnectionClient`].
+    pub fn client(&self) -> ConnectionClient<'_> {
+        ConnectionClient::new(self.session.client())
+    }
+
+    /// The session's options as the server holds them (`GetSessionOptions`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](dbapi::ErrorKind::NotSupported) when the server has no
+    /// session options; the server's error.
+    pub async fn session_options(&self) -> Result<BTreeMap<String, SessionValue>> {
+        self.session.check_open()?;
+        self.session.client().session_options().await
+    }
+
+    /// Sets session options (`SetSessionOptions`; [`SessionValue::Unset`] removes one). A
+    /// pool's [`reset`](Connection::reset) restores the options the URL set.
+    ///
+    /// # Errors
+    /// As [`FlightSqlClient::set_session_options`].
+    pub async fn set_session_options(
+        &self,
+        options: &BTreeMap<String, SessionValue>,
+    ) -> Result<()> {
+        self.session.check_open()?;
+        self.session.session_changed();
+        self.session.client().set_session_options(options).await
     }
 
     /// A new cursor, as its concrete type (for [`FlightSqlCursor::flight_info`]).
@@ -105,7 +132,7 @@ impl FlightSqlConnection {
     /// A session option's string value (`None` when unset or when the server has no
     /// session options).
     async fn session_text(&self, name: &str) -> Result<Option<String>> {
-        match self.client().session_options().await {
+        match self.session.client().session_options().await {
             Ok(options) => Ok(options
                 .get(name)
                 .and_then(SessionValue::as_str)
@@ -116,10 +143,8 @@ impl FlightSqlConnection {
     }
 
     async fn set_session_text(&self, name: &str, value: &str) -> Result<()> {
-        self.session.check_open()?;
-        self.session.session_changed();
         let options = BTreeMap::from([(name.to_owned(), SessionValue::from(value))]);
-        self.client().set_session_options(&options).await
+        self.set_session_options(&options).await
     }
 
     /// Prepares a statement, as its concrete type.
