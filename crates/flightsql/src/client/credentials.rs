@@ -22,7 +22,7 @@ use dbapi::{Error, Result};
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use url::Url;
 
-use crate::config::Config;
+use crate::config::{Config, Locations, bare_host};
 use crate::transport::Address;
 
 /// The path cookies are matched against: the Flight service's, which every call shares.
@@ -49,10 +49,74 @@ pub(crate) struct Destination {
     plaintext_ok: bool,
     /// The URL cookies are matched against.
     url: Option<Url>,
+    /// What a refusal suggests.
+    hint: &'static str,
 }
 
 impl Destination {
-    pub(crate) fn new(
+    /// The server a configuration names, at `address` (its host and port, or its socket).
+    /// Plaintext is allowed there only by `tls=false`.
+    pub(crate) fn server(config: &Config, address: Address) -> Destination {
+        let mut to = Destination::new(
+            "the server".to_owned(),
+            address,
+            config.tls(),
+            true,
+            config.plaintext_opt_in(),
+        );
+        to.hint = "use TLS (flightsql:// or grpc+tls://), or say tls=false to send them in the \
+                   clear anyway";
+        to
+    }
+
+    /// An endpoint location (`uri`, at `address`). Plaintext is allowed there only by
+    /// `tls=false` and for a location on the server's own host, or one `locations=` names.
+    pub(crate) fn location(config: &Config, uri: &str, address: Address, tls: bool) -> Destination {
+        let named = match &address {
+            Address::Tcp { host, .. } => {
+                bare_host(host).eq_ignore_ascii_case(bare_host(config.host()))
+                    || (matches!(config.locations(), Locations::Hosts(_))
+                        && config.locations().allows(host, config.host()))
+            }
+            Address::Unix(_) => true,
+        };
+        let mut to = Destination::new(
+            format!("endpoint location {uri}"),
+            address,
+            tls,
+            false,
+            config.plaintext_opt_in() && named,
+        );
+        to.hint = "use TLS locations (grpc+tls://), or say tls=false and name the host in the URL \
+                   option locations to send them in the clear anyway";
+        to
+    }
+
+    /// An OAuth token endpoint: its requests carry the grant's secrets, which go in plaintext
+    /// only to this machine, whatever `tls=` says.
+    ///
+    /// # Errors
+    /// An [`Interface`](dbapi::ErrorKind::Interface) error for a URL without a host.
+    pub(crate) fn token_endpoint(uri: &Url) -> Result<Destination> {
+        let host = uri.host_str().ok_or_else(|| {
+            Error::interface(format!("the OAuth token endpoint {uri} has no host"))
+        })?;
+        let address = Address::Tcp {
+            host: host.to_owned(),
+            port: uri.port_or_known_default().unwrap_or(443),
+        };
+        let mut to = Destination::new(
+            format!("the OAuth token endpoint {uri}"),
+            address,
+            uri.scheme() == "https",
+            false,
+            false,
+        );
+        to.hint = "use an https:// oauth_token_uri";
+        Ok(to)
+    }
+
+    fn new(
         label: String,
         address: Address,
         tls: bool,
@@ -73,6 +137,7 @@ impl Destination {
             main,
             plaintext_ok,
             url,
+            hint: "",
         }
     }
 
@@ -99,18 +164,13 @@ pub(crate) fn allow(carried: &[String], to: &Destination) -> Result<()> {
         );
         return Ok(());
     }
-    let hint = if to.main {
-        "use TLS (flightsql:// or grpc+tls://), or say tls=false to send them in the clear anyway"
-    } else {
-        "use TLS locations (grpc+tls://), or say tls=false and name the host in the URL option \
-         locations to send them in the clear anyway"
-    };
     Err(Error::interface(format!(
         "refusing to send {} unencrypted to {} at {}: the connection is plaintext and the \
-         host is not this machine; {hint}",
+         host is not this machine; {}",
         carried.join(", "),
         to.label,
-        to.address
+        to.address,
+        to.hint
     )))
 }
 
@@ -359,6 +419,21 @@ mod tests {
             m.append(*k, v.parse().unwrap());
         }
         m
+    }
+
+    #[test]
+    fn token_endpoints_get_secrets_in_plaintext_only_on_this_machine() {
+        let secret = ["the OAuth client secret".to_owned()];
+        let to = |uri: &str| Destination::token_endpoint(&Url::parse(uri).unwrap()).unwrap();
+        let e = allow(&secret, &to("http://auth.example.com/token")).unwrap_err();
+        assert!(
+            e.to_string().contains("the OAuth client secret")
+                && e.to_string().contains("https:// oauth_token_uri"),
+            "{e}"
+        );
+        assert!(allow(&secret, &to("https://auth.example.com/token")).is_ok());
+        assert!(allow(&secret, &to("http://127.0.0.1:9/token")).is_ok());
+        assert!(allow(&secret, &to("http://localhost/token")).is_ok());
     }
 
     #[test]

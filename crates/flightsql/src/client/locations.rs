@@ -184,24 +184,8 @@ impl FlightSqlClient {
         if let Some(peer) = cached {
             return Ok(Some(peer));
         }
-        // Plaintext credentials, when asked for, go to the server's own host, and to other
-        // hosts only when `locations=` names them.
         let config = &self.inner.config;
-        let named = match &address {
-            Address::Tcp { host, .. } => {
-                bare_host(host).eq_ignore_ascii_case(bare_host(config.host()))
-                    || (matches!(config.locations(), Locations::Hosts(_))
-                        && config.locations().allows(host, config.host()))
-            }
-            Address::Unix(_) => true,
-        };
-        let to = Arc::new(Destination::new(
-            format!("endpoint location {uri}"),
-            address.clone(),
-            tls,
-            false,
-            config.plaintext_opt_in() && named,
-        ));
+        let to = Arc::new(Destination::location(config, uri, address.clone(), tls));
         // Before anything is sent: what its requests will carry may go there.
         self.refresh_token().await?;
         self.inner.credentials.check_before_connect(&to)?;

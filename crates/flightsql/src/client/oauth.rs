@@ -10,6 +10,7 @@ use dbapi::{Error, Result};
 use http_body_util::Full;
 use url::Url;
 
+use crate::client::credentials::{self, Destination};
 use crate::config::{Config, OAuth, USER_AGENT};
 use crate::transport::{http_client_config, http_connect, read_bounded};
 
@@ -152,6 +153,8 @@ impl TokenSource {
         let what = format!("OAuth token request to {}", self.oauth.token_uri);
         let uri = Url::parse(&self.oauth.token_uri)
             .map_err(|e| Error::interface(format!("{what}: {e}")))?;
+        // The policy decides whether the grant's secrets may go there.
+        credentials::allow(&self.oauth.carried(), &Destination::token_endpoint(&uri)?)?;
         let (mut sender, authority, path) = http_connect(&self.tls, &uri, &what).await?;
         let mut request = http::Request::post(path)
             .header(http::header::HOST, authority)

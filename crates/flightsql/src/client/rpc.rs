@@ -138,13 +138,7 @@ impl FlightSqlClient {
                 port: config.port(),
             },
         };
-        let to = Arc::new(Destination::new(
-            "the server".to_owned(),
-            address.clone(),
-            config.tls(),
-            true,
-            config.plaintext_opt_in(),
-        ));
+        let to = Arc::new(Destination::server(&config, address.clone()));
         // Before anything is asked of anyone: the token endpoint is asked only when its token
         // may go to the server.
         credentials.check_before_connect(&to)?;
