@@ -13,7 +13,7 @@ use crate::client::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, grpc, tls_of};
 use crate::config::{CallKind, Locations, bare_host};
 use crate::decode::FlightStreamReader;
 use crate::transport::{
-    Address, Failure, HttpLimits, Target, get_stream, http_client_config, is_http_location,
+    Address, Failure, HttpTimeouts, Target, get_stream, http_client_config, is_http_location,
     open_channel, shown,
 };
 
@@ -86,7 +86,7 @@ impl FlightSqlClient {
                 Arc::clone(self.inner.http_tls.get_or_init(|| tls))
             }
         };
-        let limits = HttpLimits {
+        let limits = HttpTimeouts {
             connect_timeout: Some(self.inner.config.effective_connect_timeout()),
             timeout: self.deadline(CallKind::Fetch),
         };

@@ -11,14 +11,11 @@ use http_body_util::Full;
 use url::Url;
 
 use crate::client::credentials::{self, Destination};
-use crate::config::{Config, OAuth, USER_AGENT};
+use crate::config::{Config, Limits, OAuth, USER_AGENT};
 use crate::transport::{http_client_config, http_connect, read_bounded};
 
 /// How long a token request may take when neither `connect_timeout` nor `timeout` says.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The largest answer of a token endpoint that is read.
-const MAX_ANSWER: usize = 64 << 10;
 
 /// Lifetimes are taken between these bounds: a token said to live less (`expires_in: 0`) is
 /// still not asked for again within a quarter of a second.
@@ -120,12 +117,8 @@ impl TokenSource {
         let (status, body) = tokio::time::timeout(t, self.post())
             .await
             .map_err(|_| fail(format!("no answer within {t:?}")).timeout())??;
-        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-            fail(format!(
-                "HTTP {status}: the answer is not JSON ({} bytes)",
-                body.len()
-            ))
-        })?;
+        let json =
+            crate::decode::json(&body).map_err(|why| fail(format!("HTTP {status}: {why}")))?;
         if !(200..300).contains(&status) {
             let code = json["error"].as_str().unwrap_or("unknown error");
             let description = json["error_description"].as_str().unwrap_or("");
@@ -186,10 +179,12 @@ impl TokenSource {
             .await
             .map_err(|e| Error::operational(format!("{what}: {e}")).connection())?;
         let status = response.status().as_u16();
-        let (body, more) = read_bounded(response.into_body(), MAX_ANSWER, None, &what).await?;
+        let (body, more) =
+            read_bounded(response.into_body(), Limits::TOKEN_ANSWER, None, &what).await?;
         if more {
             return Err(Error::operational(format!(
-                "{what}: HTTP {status}: the answer is longer than {MAX_ANSWER} bytes"
+                "{what}: HTTP {status}: the answer is longer than {} bytes",
+                Limits::TOKEN_ANSWER
             ))
             .auth());
         }

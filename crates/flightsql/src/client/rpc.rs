@@ -43,10 +43,6 @@ pub const REUSE_CONNECTION: &str = "arrow-flight-reuse-connection://?";
 
 pub(super) type Grpc = FlightServiceClient<Channel>;
 
-/// At most this many bytes of results of one `DoAction` or `DoPut` are kept (each result
-/// counted with its overhead); a server that sends more is refused.
-const MAX_RESULT_BYTES: usize = 16 << 20;
-
 /// A message header no Arrow IPC reader accepts (not a flatbuffer `Message`): sent last in a
 /// `DoPut` whose input failed, so that the server fails the call.
 const POISON: &[u8] = b"\xff\xff\xff\xff\xff\xff\xff\xffinput stream failed";
@@ -514,7 +510,7 @@ impl FlightSqlClient {
     }
 
     /// The results of a `DoAction` or `DoPut` answer, each within the update timeout, all
-    /// within [`MAX_RESULT_BYTES`].
+    /// within [`Limits::ACTION_RESULTS`].
     async fn results<T>(
         &self,
         mut stream: tonic::Streaming<T>,
@@ -705,10 +701,10 @@ fn bounded(kept: usize, size: usize, what: &str) -> Result<usize> {
     let kept = kept
         .saturating_add(size)
         .saturating_add(std::mem::size_of::<Bytes>());
-    if kept > MAX_RESULT_BYTES {
+    if kept > Limits::ACTION_RESULTS {
         return Err(Error::data(format!(
-            "{what}: the server sent more than {MAX_RESULT_BYTES} bytes of results; refusing \
-             the rest"
+            "{what}: the server sent more than {} bytes of results; refusing the rest",
+            Limits::ACTION_RESULTS
         )));
     }
     Ok(kept)

@@ -139,8 +139,7 @@ fn reason(code: i32) -> &'static str {
 
 fn decode<M: Message + Default>(bodies: &[bytes::Bytes], what: &str) -> Result<M> {
     let body = bodies.first().map(AsRef::as_ref).unwrap_or_default();
-    M::decode(body)
-        .map_err(|e| Error::internal(format!("{what}: cannot decode the answer")).with_source(e))
+    crate::decode::protobuf(body, what)
 }
 
 impl FlightSqlClient {

@@ -11,7 +11,7 @@ use arrow_flight::sql::{
     ActionBeginTransactionResult, ActionCancelQueryRequest, ActionCancelQueryResult,
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, ActionEndSavepointRequest, ActionEndTransactionRequest,
-    Any, CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
+    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
     CommandStatementUpdate, DoPutPreparedStatementResult, DoPutUpdateResult, EndTransaction,
     ProstMessageExt, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
 };
@@ -77,17 +77,7 @@ fn one<M: Message + Default + ProstMessageExt>(bodies: Vec<Bytes>, what: &str) -
         .into_iter()
         .next()
         .ok_or_else(|| Error::internal(format!("{what}: the server answered with no result")))?;
-    let any = Any::decode(&*body)
-        .map_err(|e| Error::internal(format!("{what}: malformed result")).with_source(e))?;
-    any.unpack::<M>()
-        .map_err(|e| Error::internal(format!("{what}: malformed result")).with_source(e))?
-        .ok_or_else(|| {
-            Error::internal(format!(
-                "{what}: the server answered with a {} instead of a {}",
-                any.type_url,
-                M::type_url()
-            ))
-        })
+    decode::packed(&body, what)
 }
 
 /// The record count of a `DoPutUpdateResult` (-1 when the server sent none).
@@ -95,11 +85,7 @@ fn record_count(results: &[Bytes], what: &str) -> Result<i64> {
     match results.first() {
         None => Ok(-1),
         Some(bytes) if bytes.is_empty() => Ok(-1),
-        Some(bytes) => Ok(DoPutUpdateResult::decode(&**bytes)
-            .map_err(|e| {
-                Error::internal(format!("{what}: malformed update result")).with_source(e)
-            })?
-            .record_count),
+        Some(bytes) => Ok(decode::protobuf::<DoPutUpdateResult>(bytes, what)?.record_count),
     }
 }
 
@@ -166,9 +152,8 @@ impl FlightSqlClient {
             )
             .await?;
         if let Some(bytes) = results.first().filter(|b| !b.is_empty()) {
-            let result = DoPutPreparedStatementResult::decode(&**bytes).map_err(|e| {
-                Error::internal("binding parameters: malformed result").with_source(e)
-            })?;
+            let result: DoPutPreparedStatementResult =
+                decode::protobuf(bytes, "binding parameters")?;
             if let Some(handle) = result.prepared_statement_handle.filter(|h| !h.is_empty()) {
                 statement.handle = handle;
             }
@@ -395,9 +380,7 @@ impl FlightSqlClient {
             .await?;
         let status = match bodies.first() {
             Some(body) => {
-                CancelFlightInfoResult::decode(&**body)
-                    .map_err(|e| Error::internal("cancel: malformed result").with_source(e))?
-                    .status
+                decode::protobuf::<CancelFlightInfoResult>(body, "CancelFlightInfo")?.status
             }
             None => 0,
         };
@@ -429,9 +412,7 @@ impl FlightSqlClient {
         let body = bodies
             .first()
             .ok_or_else(|| Error::internal("RenewFlightEndpoint: the server sent no endpoint"))?;
-        let renewed = FlightEndpoint::decode(&**body).map_err(|e| {
-            Error::internal("RenewFlightEndpoint: malformed endpoint").with_source(e)
-        })?;
+        let renewed: FlightEndpoint = decode::protobuf(body, "RenewFlightEndpoint")?;
         if renewed.ticket.is_none() {
             return Err(Error::internal(
                 "RenewFlightEndpoint: the renewed endpoint has no ticket",

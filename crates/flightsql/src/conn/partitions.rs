@@ -10,6 +10,7 @@ use prost::Message;
 
 use crate::conn::connection::FlightSqlConnection;
 use crate::conn::cursor::FlightSqlCursor;
+use crate::decode;
 
 /// A query's result as independent parts: its schema, and one serialized part per endpoint
 /// (see [`FlightSqlConnection::execute_partitions`]).
@@ -25,12 +26,12 @@ pub struct Partitions {
 /// What a part holds: a `FlightInfo` of one endpoint (the reference driver's form, written
 /// here), or a bare `FlightEndpoint` (read too).
 fn decode_part(part: &[u8]) -> Result<FlightInfo> {
-    if let Ok(info) = FlightInfo::decode(part)
+    if let Ok(info) = decode::protobuf::<FlightInfo>(part, "a partition")
         && !info.endpoint.is_empty()
     {
         return Ok(info);
     }
-    let endpoint = FlightEndpoint::decode(part).map_err(|e| {
+    let endpoint: FlightEndpoint = decode::protobuf(part, "a partition").map_err(|e| {
         Error::programming(format!(
             "not a partition of a Flight SQL result (neither a FlightInfo nor a \
              FlightEndpoint): {e}"

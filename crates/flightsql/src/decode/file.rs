@@ -11,8 +11,8 @@ use dbapi::{Error, Result};
 use futures::{FutureExt, StreamExt};
 
 use crate::config::Config;
+use crate::config::Limits;
 use crate::decode::framing::messages;
-use crate::decode::guard::Limits;
 use crate::decode::stream::{FlightStreamReader, StreamItem};
 
 /// The magic bytes (and padding) an Arrow IPC file starts with, before its stream.

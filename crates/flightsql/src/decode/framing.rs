@@ -13,7 +13,7 @@ use dbapi::{Error, Result};
 use futures::Stream;
 use futures::stream::BoxStream;
 
-use crate::decode::guard::Limits;
+use crate::config::Limits;
 
 /// Where the chunks of an IPC stream come from.
 pub(crate) type Chunks = BoxStream<'static, Result<Bytes>>;

@@ -18,33 +18,10 @@ use arrow::datatypes::{
 };
 use arrow::ipc::{CompressionType, Message, MessageHeader};
 
+use crate::config::Limits;
 use crate::decode::layout;
 use arrow_flight::FlightData;
 use dbapi::{Error, Result};
-
-/// How much one message may hold: on the wire, and decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
-    /// The largest message body accepted (URL key `max_message_size`).
-    pub(crate) max_message_size: usize,
-    /// The largest decoded size of a message's buffers, after decompression (URL key
-    /// `max_decoded_size`).
-    pub(crate) max_decoded_size: usize,
-    /// The largest row count of a batch, and the largest length of an array whose type needs
-    /// no bytes per value (URL key `max_batch_rows`).
-    pub(crate) max_batch_rows: usize,
-}
-
-impl Limits {
-    /// The limits a configuration sets.
-    pub(crate) fn of(config: &crate::config::Config) -> Limits {
-        Limits {
-            max_message_size: config.max_message_size(),
-            max_decoded_size: config.max_decoded_size(),
-            max_batch_rows: config.max_batch_rows(),
-        }
-    }
-}
 
 /// The length prefix of a compressed buffer that means "not compressed".
 const NOT_COMPRESSED: i64 = -1;

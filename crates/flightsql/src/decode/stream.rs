@@ -11,8 +11,9 @@ use arrow_flight::error::FlightError;
 use dbapi::{Error, Result};
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 
+use crate::config::Limits;
 use crate::decode::framing::messages;
-use crate::decode::guard::{Limits, MessageGuard, check_batch, check_schema};
+use crate::decode::guard::{MessageGuard, check_batch, check_schema};
 use crate::transport::{HttpBody, Transport, from_status, within};
 
 /// What a result stream yields: its schema, then batches.

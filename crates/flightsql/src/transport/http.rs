@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use url::Url;
 
-use crate::config::{USER_AGENT, bare_host};
+use crate::config::{Limits, USER_AGENT, bare_host};
 use crate::transport::channel::Io;
 use crate::transport::deadline::within;
 use crate::transport::explain::explain_io;
@@ -95,9 +95,9 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// The bounds of reading an HTTP location.
+/// The timeouts of reading an HTTP location.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
+pub(crate) struct HttpTimeouts {
     pub(crate) connect_timeout: Option<std::time::Duration>,
     pub(crate) timeout: Option<(std::time::Duration, &'static str)>,
 }
@@ -110,10 +110,10 @@ pub(crate) struct Limits {
 pub(crate) async fn get_stream(
     tls: &Arc<rustls::ClientConfig>,
     location: &str,
-    limits: Limits,
+    limits: HttpTimeouts,
     hop: &(dyn Fn(&str) -> Result<()> + Sync),
 ) -> Result<HttpBody> {
-    let Limits {
+    let HttpTimeouts {
         connect_timeout,
         timeout,
     } = limits;
@@ -164,7 +164,7 @@ pub(crate) async fn get_stream(
     };
     let status = response.status();
     if !status.is_success() {
-        let (body, _) = read_bounded(response.into_body(), ERROR_BODY_LIMIT, timeout, what)
+        let (body, _) = read_bounded(response.into_body(), Limits::ERROR_BODY, timeout, what)
             .await
             .unwrap_or_default();
         let error = Error::operational(format!(
@@ -329,9 +329,6 @@ pub(crate) async fn read_bounded(
         }
     }
 }
-
-/// How much of an error answer is read to explain it.
-const ERROR_BODY_LIMIT: usize = 16 << 10;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ pub(crate) use self::channel::{Address, Failure, Target, open_channel};
 pub(crate) use self::deadline::{runtime, within};
 pub(crate) use self::http::connect as http_connect;
 pub(crate) use self::http::{
-    HttpBody, Limits as HttpLimits, get_stream, is_http_location, read_bounded, shown,
+    HttpBody, HttpTimeouts, get_stream, is_http_location, read_bounded, shown,
 };
 pub use self::status::kind_of;
 pub(crate) use self::status::{Transport, from_status, from_status_explained};
