@@ -50,6 +50,32 @@ struct Current {
     refresh_at: Option<Instant>,
 }
 
+/// The token and its lifetime in a token endpoint's answer (`status`, `body`), or what is
+/// wrong with it.
+fn token_of(status: u16, body: &[u8]) -> std::result::Result<(String, Option<Duration>), String> {
+    let json = crate::decode::json(body).map_err(|why| format!("HTTP {status}: {why}"))?;
+    if !(200..300).contains(&status) {
+        let code = json["error"].as_str().unwrap_or("unknown error");
+        let description = json["error_description"].as_str().unwrap_or("");
+        return Err(format!("HTTP {status}: {code} {description}"));
+    }
+    let token = json["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or("the answer has no access_token")?
+        .to_owned();
+    if let Some(kind) = json["token_type"].as_str()
+        && !kind.eq_ignore_ascii_case("bearer")
+        && !kind.eq_ignore_ascii_case("n_a")
+    {
+        return Err(format!(
+            "the token type is {kind:?}; only bearer tokens can be sent"
+        ));
+    }
+    let lifetime = lifetime(&json["expires_in"])?;
+    Ok((token, lifetime))
+}
+
 /// Obtains tokens and keeps the current one fresh.
 pub(crate) struct TokenSource {
     oauth: OAuth,
@@ -117,28 +143,7 @@ impl TokenSource {
         let (status, body) = tokio::time::timeout(t, self.post())
             .await
             .map_err(|_| fail(format!("no answer within {t:?}")).timeout())??;
-        let json =
-            crate::decode::json(&body).map_err(|why| fail(format!("HTTP {status}: {why}")))?;
-        if !(200..300).contains(&status) {
-            let code = json["error"].as_str().unwrap_or("unknown error");
-            let description = json["error_description"].as_str().unwrap_or("");
-            return Err(fail(format!("HTTP {status}: {code} {description}")));
-        }
-        let token = json["access_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| fail("the answer has no access_token".to_owned()))?
-            .to_owned();
-        if let Some(kind) = json["token_type"].as_str()
-            && !kind.eq_ignore_ascii_case("bearer")
-            && !kind.eq_ignore_ascii_case("n_a")
-        {
-            return Err(fail(format!(
-                "the token type is {kind:?}; only bearer tokens can be sent"
-            )));
-        }
-        let lifetime = lifetime(&json["expires_in"]).map_err(fail)?;
-        Ok((token, lifetime))
+        token_of(status, &body).map_err(fail)
     }
 
     /// POSTs the form to the token endpoint: the status and the body.
@@ -194,7 +199,46 @@ impl TokenSource {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+            ..ProptestConfig::default()
+        })]
+
+        /// A token endpoint's answers, valid ones mutated and any text at all: a token or a
+        /// reason, never a panic; a token is never empty.
+        #[test]
+        fn token_answers_give_a_token_or_a_reason(
+            status in prop_oneof![Just(200_u16), 100_u16..600],
+            token in "[ -~]{0,40}",
+            kind in prop_oneof![Just("Bearer".to_owned()), "[ -~]{0,10}"],
+            expires in prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_map(|n| format!("{n:?}")),
+                "\"[ -~]{0,12}\"",
+                Just("null".to_owned()),
+            ],
+            cut in any::<usize>(),
+            noise in "[ -~]{0,64}",
+        ) {
+            let answer = format!(
+                r#"{{"access_token":{},"token_type":{},"expires_in":{expires}}}"#,
+                serde_json::Value::from(token.clone()),
+                serde_json::Value::from(kind)
+            );
+            if let Ok((got, _)) = token_of(status, answer.as_bytes()) {
+                prop_assert_eq!(&got, &token);
+                prop_assert!(!got.is_empty());
+            }
+            let cut = cut % (answer.len() + 1);
+            let _ = token_of(status, &answer.as_bytes()[..cut]);
+            let _ = token_of(status, noise.as_bytes());
+        }
+    }
 
     #[test]
     fn lifetimes_are_range_checked() {
