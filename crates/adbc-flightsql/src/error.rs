@@ -4,27 +4,6 @@
 use adbc_core::error::{Error as AdbcError, Status};
 use dbapi::{Error, ErrorKind};
 
-/// The gRPC status codes by the names the Flight SQL driver gives them.
-const GRPC_CODES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
 fn status(e: &Error) -> Status {
     if e.is_cancelled() {
         return Status::Cancelled;
@@ -54,7 +33,7 @@ fn sqlstate(e: &Error) -> Option<String> {
         && code
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        && !GRPC_CODES.contains(&code)
+        && dbapi_flightsql::grpc_code(e).is_none()
     {
         return Some(code.to_owned());
     }
@@ -85,10 +64,8 @@ pub(crate) fn to_adbc(e: &Error) -> AdbcError {
             *slot = byte as std::os::raw::c_char;
         }
     }
-    if let Some(code) = e.code()
-        && let Some(n) = GRPC_CODES.iter().position(|c| *c == code)
-    {
-        out.vendor_code = i32::try_from(n).unwrap_or(0);
+    if let Some(code) = dbapi_flightsql::grpc_code(e) {
+        out.vendor_code = code as i32;
     }
     out
 }

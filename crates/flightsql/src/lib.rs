@@ -89,7 +89,7 @@ pub use crate::conn::{
 };
 pub use crate::decode::{FlightStreamReader, IpcFileReader};
 pub use crate::driver::{FlightSqlDriver, register, register_in};
-pub use crate::transport::kind_of;
+pub use crate::transport::{grpc_code, kind_of};
 
 /// Re-export of the `arrow-flight` crate whose types this driver's low-level API uses.
 pub use arrow_flight;

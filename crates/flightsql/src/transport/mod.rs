@@ -18,6 +18,6 @@ pub(crate) use self::http::connect as http_connect;
 pub(crate) use self::http::{
     HttpBody, HttpTimeouts, get_stream, is_http_location, read_bounded, shown,
 };
-pub use self::status::kind_of;
 pub(crate) use self::status::{Transport, from_status, from_status_explained};
+pub use self::status::{grpc_code, kind_of};
 pub(crate) use self::tls::{Tls, http_client_config};

@@ -32,27 +32,51 @@ pub fn kind_of(code: Code) -> ErrorKind {
     }
 }
 
+/// Every gRPC code with its name as written in the gRPC specification (`"UNAUTHENTICATED"`),
+/// by number: the one list of them.
+const CODES: [(Code, &str); 17] = [
+    (Code::Ok, "OK"),
+    (Code::Cancelled, "CANCELLED"),
+    (Code::Unknown, "UNKNOWN"),
+    (Code::InvalidArgument, "INVALID_ARGUMENT"),
+    (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"),
+    (Code::NotFound, "NOT_FOUND"),
+    (Code::AlreadyExists, "ALREADY_EXISTS"),
+    (Code::PermissionDenied, "PERMISSION_DENIED"),
+    (Code::ResourceExhausted, "RESOURCE_EXHAUSTED"),
+    (Code::FailedPrecondition, "FAILED_PRECONDITION"),
+    (Code::Aborted, "ABORTED"),
+    (Code::OutOfRange, "OUT_OF_RANGE"),
+    (Code::Unimplemented, "UNIMPLEMENTED"),
+    (Code::Internal, "INTERNAL"),
+    (Code::Unavailable, "UNAVAILABLE"),
+    (Code::DataLoss, "DATA_LOSS"),
+    (Code::Unauthenticated, "UNAUTHENTICATED"),
+];
+
 /// The name of a gRPC code as written in the gRPC specification, e.g. `"UNAUTHENTICATED"`.
 fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
+    CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("UNKNOWN", |(_, name)| name)
+}
+
+/// The gRPC status code an error of this driver came from, if it came from one (its
+/// [`code`](dbapi::Error::code) is then the code's name, as [`kind_of`] documents).
+///
+/// ```
+/// let e = dbapi::Error::operational("no").with_code("UNAVAILABLE");
+/// assert_eq!(dbapi_flightsql::grpc_code(&e), Some(tonic::Code::Unavailable));
+/// let sql = dbapi::Error::new(dbapi::ErrorKind::Database, "no such table").with_code("42P01");
+/// assert_eq!(dbapi_flightsql::grpc_code(&sql), None);
+/// ```
+pub fn grpc_code(error: &dbapi::Error) -> Option<Code> {
+    let name = error.code()?;
+    CODES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(code, _)| *code)
 }
 
 /// What the transport saw, for the TLS hint.
