@@ -1,6 +1,7 @@
-//! Database options as a Flight SQL connection URL: ADBC's `uri`, `username` and `password`,
-//! and every key of the driver's URLs (`docs/url.md`: `token`, `tls`, `database`,
-//! `header.NAME`, ...) given as an option of its own.
+//! Database options as a Flight SQL connection configuration: ADBC's `uri`, `username` and
+//! `password`, and every key of the driver's URLs (`docs/url.md`: `token`, `tls`,
+//! `database`, `header.NAME`, ...) given as an option of its own, set through the driver's
+//! table of URL keys as if it were in the URI's query.
 
 use std::collections::BTreeMap;
 
@@ -81,8 +82,8 @@ impl DatabaseOptions {
         }
     }
 
-    /// The connection configuration: the URI with the credentials and the other keys added
-    /// (each key checked by the driver's URL parser, which names a bad one).
+    /// The connection configuration: the URI with the other keys applied (each checked by
+    /// the driver's table of URL keys, which names a bad one) and the credentials.
     pub(crate) fn config(&self) -> Result<Config> {
         let uri = self.uri.as_deref().ok_or_else(|| {
             adbc(
@@ -90,59 +91,22 @@ impl DatabaseOptions {
                 "the database option uri is required (e.g. grpc://localhost:8181)",
             )
         })?;
-        let mut url = url_with_keys(uri, &self.keys);
-        if self.username.is_some() || self.password.is_some() {
-            url = with_credentials(&url, self.username.as_deref(), self.password.as_deref())?;
+        let keys = self.keys.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let config = Config::from_url_with(uri, keys).map_err(|e| to_adbc(&e))?;
+        if self.username.is_none() && self.password.is_none() {
+            return Ok(config);
         }
-        url.parse::<Config>().map_err(|e| to_adbc(&e))
+        if config.username().is_some() {
+            return Err(adbc(
+                Status::InvalidArguments,
+                "username/password given both in the uri and as options: give them once",
+            ));
+        }
+        Ok(config.with_basic_auth(
+            self.username.clone().unwrap_or_default(),
+            self.password.clone().unwrap_or_default(),
+        ))
     }
-}
-
-/// `uri` with `keys` appended as query parameters (percent-encoded).
-fn url_with_keys(uri: &str, keys: &BTreeMap<String, String>) -> String {
-    let mut url = uri.to_owned();
-    for (key, value) in keys {
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&encode(key));
-        url.push('=');
-        url.push_str(&encode(value));
-    }
-    url
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// `url` with a user and password in its authority.
-fn with_credentials(url: &str, user: Option<&str>, password: Option<&str>) -> Result<String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(adbc(Status::InvalidArguments, "uri: not a URL"));
-    };
-    if rest
-        .split(['/', '?'])
-        .next()
-        .is_some_and(|a| a.contains('@'))
-    {
-        return Err(adbc(
-            Status::InvalidArguments,
-            "username/password given both in the uri and as options: give them once",
-        ));
-    }
-    let mut userinfo = encode(user.unwrap_or(""));
-    if let Some(password) = password {
-        userinfo.push(':');
-        userinfo.push_str(&encode(password));
-    }
-    Ok(format!("{scheme}://{userinfo}@{rest}"))
 }
 
 #[cfg(test)]

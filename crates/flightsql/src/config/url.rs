@@ -126,6 +126,34 @@ impl FromStr for Config {
 
     /// Parses a connection URL; see `docs/url.md`.
     fn from_str(s: &str) -> Result<Config> {
+        Config::from_url_with(s, std::iter::empty())
+    }
+}
+
+impl Config {
+    /// Parses a connection URL with more URL options given apart (`key`, `value`), each
+    /// taken as if it were in the URL's query: the same keys, checks and errors (an option
+    /// given both ways is an error). For hosts that take options one by one, such as the
+    /// ADBC library's database options.
+    ///
+    /// ```
+    /// use dbapi_flightsql::Config;
+    /// let config = Config::from_url_with(
+    ///     "grpc://127.0.0.1:8181",
+    ///     [("database", "sensors"), ("header.x-tenant", "a&b")],
+    /// )?;
+    /// assert_eq!(config.database(), Some("sensors"));
+    /// let e = Config::from_url_with("grpc://h:1?tls=false", [("tls", "false")]).unwrap_err();
+    /// assert!(e.to_string().contains("given twice"));
+    /// # Ok::<(), dbapi::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As parsing the URL: a malformed URL, an unknown option (named), a bad value.
+    pub fn from_url_with<'a>(
+        s: &str,
+        options: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Config> {
         let url = Url::parse(s).map_err(|e| {
             Error::interface(format!(
                 "malformed connection URL {:?}: {e}",
@@ -196,7 +224,10 @@ impl FromStr for Config {
             return Err(Error::interface("connection URL must not have a #fragment"));
         }
         let mut seen: Vec<String> = Vec::new();
-        for (given, value) in url.query_pairs() {
+        let extra = options
+            .into_iter()
+            .map(|(k, v)| (std::borrow::Cow::Borrowed(k), std::borrow::Cow::Borrowed(v)));
+        for (given, value) in url.query_pairs().chain(extra) {
             if seen.iter().any(|k| *k == given) {
                 return Err(Error::interface(format!(
                     "URL option {given} is given twice"
