@@ -71,6 +71,25 @@ async fn servers_with_only_cancel_query_are_asked_that_way() {
 }
 
 #[tokio::test]
+async fn servers_that_say_they_cannot_cancel_are_not_asked() {
+    let server = slow_server(Options {
+        says_it_cancels: false,
+        ..Options::default()
+    })
+    .await;
+    let conn = connect(&server).await;
+    // What the server says about itself is learned once, here.
+    assert_eq!(conn.server_info().await.unwrap().cancel, Some(false));
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    cursor.fetchone().await.unwrap();
+    cursor.cancel_token().unwrap().cancel().await.unwrap();
+    // Cancelled here all the same, without a call the server said it cannot serve.
+    assert!(cursor.fetchall().await.unwrap_err().is_cancelled());
+    let stats = server.stats();
+    assert_eq!((stats.cancel_flight_info, stats.cancel_query), (0, 0));
+}
+
+#[tokio::test]
 async fn closing_an_undrained_cursor_cancels_on_the_server() {
     let server = slow_server(Options::default()).await;
     let conn = connect(&server).await;

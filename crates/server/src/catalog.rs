@@ -659,7 +659,7 @@ pub(crate) async fn create_demo_objects(ctx: &SessionContext) -> Result<Keys, St
 }
 
 /// The server's `SqlInfo`: one item of each value type the union has.
-pub(crate) fn sql_info(transactions: bool) -> Result<SqlInfoData, Status> {
+pub(crate) fn sql_info(transactions: bool, cancel: bool) -> Result<SqlInfoData, Status> {
     let mut builder = SqlInfoDataBuilder::new();
     builder.append(SqlInfo::FlightSqlServerName, "dbapi-flightsql-server");
     builder.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
@@ -667,7 +667,7 @@ pub(crate) fn sql_info(transactions: bool) -> Result<SqlInfoData, Status> {
     builder.append(SqlInfo::FlightSqlServerReadOnly, false);
     builder.append(SqlInfo::FlightSqlServerSql, true);
     builder.append(SqlInfo::FlightSqlServerSubstrait, false);
-    builder.append(SqlInfo::FlightSqlServerCancel, true);
+    builder.append(SqlInfo::FlightSqlServerCancel, cancel);
     let transactions = if transactions {
         SqlSupportedTransaction::Savepoint
     } else {

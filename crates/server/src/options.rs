@@ -97,6 +97,9 @@ pub struct Options {
     /// Whether the `CancelFlightInfo` action is served (when false only the deprecated
     /// `CancelQuery` action is).
     pub cancel_flight_info: bool,
+    /// What `SqlInfo` says of cancellation (`FLIGHT_SQL_SERVER_CANCEL`); the cancel actions
+    /// are served either way.
+    pub says_it_cancels: bool,
     /// Whether `GetSqlInfo` is served.
     pub sql_info: bool,
     /// How long each `PollFlightInfo` call takes; each call reveals one more endpoint.
@@ -163,6 +166,7 @@ impl Default for Options {
             stateless_statements: false,
             transactions: true,
             cancel_flight_info: true,
+            says_it_cancels: true,
             sql_info: true,
             poll_delay: Duration::ZERO,
             metadata_needs_catalog: false,

@@ -848,7 +848,8 @@ impl Service {
 
     /// The server's `SqlInfo` values.
     fn sql_info(&self) -> Result<SqlInfoData, Status> {
-        catalog::sql_info(self.shared.options().transactions)
+        let options = self.shared.options();
+        catalog::sql_info(options.transactions, options.says_it_cancels)
     }
 
     /// A `DoGet` stream of batches, with the server's fault hooks and cancellation applied.

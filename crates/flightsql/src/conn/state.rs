@@ -463,6 +463,14 @@ impl Session {
             return Ok(());
         }
         tracing::debug!(endpoints = info.endpoint.len(), "cancelling a query");
+        // A server that said it cannot cancel is not asked (its SqlInfo is not probed for
+        // this: a cancel does not wait for a round trip it does not need).
+        if let Some(info) = self.server_info.get()
+            && Capabilities::of(info).cancel == Some(false)
+        {
+            tracing::debug!("the server says it cannot cancel queries: cancelled locally");
+            return Ok(());
+        }
         if !self.lacks(Call::CancelFlightInfo) {
             let answer = self.client.cancel_flight_info(info).await;
             if let Some(outcome) = self.learn(Call::CancelFlightInfo, answer)? {
