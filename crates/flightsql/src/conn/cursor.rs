@@ -17,7 +17,7 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::PreparedHandle;
-use crate::conn::state::{Call, Session, close_in_background};
+use crate::conn::state::{Call, Session};
 use crate::decode;
 use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
 
@@ -370,17 +370,16 @@ impl FlightSqlCursor {
         match statement {
             Some(statement) => self.run_prepared(statement, bound, update, token).await,
             None => {
-                let mut statement = session.take_statement(sql, transaction.as_ref()).await?;
+                let mut taken = session.take_statement(sql, transaction.as_ref()).await?;
                 let outcome = self
-                    .run_prepared(&mut statement, bound, update, token)
+                    .run_prepared(taken.handle(), bound, update, token)
                     .await;
-                if outcome.as_ref().is_err_and(|e| !e.is_cancelled())
-                    && !is_statement_error(&outcome)
+                // Dropped otherwise: the handle may be what failed, and is closed.
+                if outcome.is_ok()
+                    || outcome.as_ref().is_err_and(|e| e.is_cancelled())
+                    || is_statement_error(&outcome)
                 {
-                    // The handle may be what failed: do not keep it.
-                    close_in_background(client, statement);
-                } else {
-                    session.give_back(sql, transaction, statement);
+                    taken.keep();
                 }
                 outcome
             }

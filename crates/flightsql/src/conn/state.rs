@@ -490,12 +490,14 @@ impl Session {
     }
 
     /// A prepared statement for `sql` in `transaction`: a cached one (taken out of the
-    /// cache: the caller has it alone until [`Session::give_back`]) or a new one.
+    /// cache: the caller has it alone) or a new one. The guard gives it back to the cache
+    /// when the caller says [`TakenStatement::keep`], and closes it on the server when it is
+    /// dropped otherwise (a failed use, or a future dropped midway).
     pub(crate) async fn take_statement(
         &self,
         sql: &str,
         transaction: Option<&Bytes>,
-    ) -> Result<PreparedHandle> {
+    ) -> Result<TakenStatement<'_>> {
         let cached = {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             cache
@@ -503,25 +505,27 @@ impl Session {
                 .rposition(|c| c.sql == sql && c.transaction.as_ref() == transaction)
                 .map(|i| cache.remove(i).statement)
         };
-        match cached {
-            Some(statement) => Ok(statement),
-            None => self.client.prepare(sql, transaction).await,
-        }
+        let statement = match cached {
+            Some(statement) => statement,
+            None => self.client.prepare(sql, transaction).await?,
+        };
+        Ok(TakenStatement {
+            session: self,
+            sql: sql.to_owned(),
+            transaction: transaction.cloned(),
+            statement,
+            kept: false,
+        })
     }
 
     /// Returns a statement to the cache; the least recently used one beyond the cache's
     /// size is closed on the server (in the background).
-    pub(crate) fn give_back(
-        &self,
-        sql: &str,
-        transaction: Option<Bytes>,
-        statement: PreparedHandle,
-    ) {
+    fn give_back(&self, sql: String, transaction: Option<Bytes>, statement: PreparedHandle) {
         let capacity = self.client.config().statement_cache();
         let evicted: Vec<PreparedHandle> = {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             cache.push(Cached {
-                sql: sql.to_owned(),
+                sql,
                 transaction,
                 statement,
             });
@@ -618,6 +622,42 @@ impl Drop for Session {
 }
 
 /// Closes a prepared statement in the background (best effort, never blocking).
+/// A statement taken from a session's cache (or prepared for it): given back when dropped
+/// after [`keep`](TakenStatement::keep), closed on the server when dropped without it.
+pub(crate) struct TakenStatement<'s> {
+    session: &'s Session,
+    sql: String,
+    transaction: Option<Bytes>,
+    statement: PreparedHandle,
+    kept: bool,
+}
+
+impl TakenStatement<'_> {
+    /// The statement.
+    pub(crate) fn handle(&mut self) -> &mut PreparedHandle {
+        &mut self.statement
+    }
+
+    /// Gives the statement back to the cache, for the next execution of the same SQL.
+    pub(crate) fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for TakenStatement<'_> {
+    fn drop(&mut self) {
+        // Handles are shared bytes: the copy costs a reference count.
+        let statement = self.statement.clone();
+        if self.kept {
+            let (sql, transaction) = (std::mem::take(&mut self.sql), self.transaction.take());
+            self.session.give_back(sql, transaction, statement);
+        } else {
+            // The handle may be what failed, or its use was abandoned: do not keep it.
+            close_in_background(&self.session.client, statement);
+        }
+    }
+}
+
 pub(crate) fn close_in_background(client: &FlightSqlClient, statement: PreparedHandle) {
     if client.is_closed() {
         return;

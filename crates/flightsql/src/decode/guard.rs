@@ -160,7 +160,7 @@ impl MessageGuard {
         checked.map_err(|why| malformed(format!("malformed message: {why}")))?;
         // The decoder reads a dictionary's body where it lies (a batch's, it copies to
         // aligned memory): the offsets of a union inside must be aligned.
-        if dictionary.is_some() && data.data_body.as_ptr() as usize % 8 != 0 {
+        if dictionary.is_some() && !(data.data_body.as_ptr() as usize).is_multiple_of(8) {
             data.data_body = bytes::Bytes::from_owner(AlignedBody(arrow::buffer::Buffer::from(
                 data.data_body.as_ref(),
             )));

@@ -168,7 +168,7 @@ impl<'a> Walk<'a> {
                 if *mode == UnionMode::Dense {
                     let offsets = self.buffer()?;
                     self.at_least(offsets, node.length.saturating_mul(4), "offsets")?;
-                    if offsets.in_body && offsets.offset % 4 != 0 {
+                    if offsets.in_body && !offsets.offset.is_multiple_of(4) {
                         return Err(self.bad(format!(
                             "a union's offsets start at byte {}, not aligned to 4",
                             offsets.offset
@@ -278,7 +278,7 @@ impl<'a> Walk<'a> {
     /// A buffer of values `width` bytes wide: a whole number of them.
     fn fixed(&mut self, width: usize, what: &str) -> Result<(), String> {
         let buffer = self.buffer()?;
-        if width > 1 && buffer.length % width != 0 {
+        if width > 1 && !buffer.length.is_multiple_of(width) {
             return Err(self.bad(format!(
                 "a buffer of {what} holds {} bytes, not a whole number of {width}-byte values",
                 buffer.length
