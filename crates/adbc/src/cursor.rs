@@ -8,10 +8,8 @@ use adbc_driver_manager::ManagedStatement;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use async_trait::async_trait;
-use dbapi::driver::{ResultSet, add_count, bind, changes_data};
-use dbapi::{
-    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, ParamSets, Params, Result, Row,
-};
+use dbapi::driver::{CursorState, ResultSet, add_count, bind, changes_data};
+use dbapi::{Cancel, CancelToken, Column, Cursor, Error, ParamSets, Params, Result, Row};
 
 use crate::native::{Call, Native};
 use crate::result::{Cancelled, Stream};
@@ -84,10 +82,7 @@ impl Cancel for CancelState {
 #[derive(Debug)]
 pub struct AdbcCursor {
     native: Arc<Native>,
-    result: Option<ResultSet<Stream>>,
-    rowcount: i64,
-    arraysize: usize,
-    closed: bool,
+    state: CursorState<Stream>,
     cancel: Arc<CancelState>,
 }
 
@@ -95,10 +90,7 @@ impl AdbcCursor {
     pub(crate) fn new(native: Arc<Native>) -> Self {
         AdbcCursor {
             native,
-            result: None,
-            rowcount: -1,
-            arraysize: DEFAULT_ARRAYSIZE,
-            closed: false,
+            state: CursorState::new(),
             cancel: Arc::default(),
         }
     }
@@ -129,40 +121,33 @@ impl AdbcCursor {
     /// Makes `reader` the current result; `keep` lives as long as it is read.
     fn set_rows(&mut self, reader: Box<dyn RecordBatchReader + Send>, keep: impl Send + 'static) {
         let stream = Stream::start(Arc::clone(&self.native), reader, keep, self.cancel.flag());
-        self.result = Some(ResultSet::new(stream));
-        self.rowcount = -1;
+        self.state.set_rows(stream);
     }
 
     fn take(&mut self, outcome: Outcome, keep: impl Send + 'static) {
         match outcome {
             Outcome::Rows(reader, statement) => self.set_rows(reader, (statement, keep)),
-            Outcome::Count(n) => {
-                self.result = None;
-                self.rowcount = n.unwrap_or(-1);
-            }
+            Outcome::Count(n) => self.state.set_affected(n.unwrap_or(-1)),
         }
     }
 
     fn check_open(&self) -> Result<()> {
-        if self.is_closed() {
-            Err(Error::interface("the cursor is closed"))
-        } else {
-            Ok(())
+        self.state.check_open()?;
+        if self.native.is_closed() {
+            return Err(Error::interface("the connection is closed"));
         }
+        Ok(())
     }
 
     fn result(&mut self) -> Result<&mut ResultSet<Stream>> {
         self.check_open()?;
-        self.result
-            .as_mut()
-            .ok_or_else(|| Error::interface("no result: execute a query first"))
+        self.state.result()
     }
 
     /// Runs `sql` with `params` bound (a batch of parameter sets, or none).
     async fn run(&mut self, sql: &str, params: Option<RecordBatch>, update: bool) -> Result<()> {
         self.check_open()?;
-        self.result = None;
-        self.rowcount = -1;
+        self.state.clear();
         self.cancel.begin();
         let cancel = Arc::clone(&self.cancel);
         let sql = sql.to_owned();
@@ -239,7 +224,7 @@ impl Cursor for AdbcCursor {
     async fn execute_update(&mut self, sql: &str, params: Params) -> Result<i64> {
         let params = one_set(params, None)?;
         self.run(sql, params, true).await?;
-        Ok(self.rowcount)
+        Ok(self.state.rowcount(None))
     }
 
     async fn executemany(&mut self, sql: &str, mut params: ParamSets<'_>) -> Result<()> {
@@ -248,10 +233,10 @@ impl Cursor for AdbcCursor {
         while let Some(chunk) = params.next_chunk()? {
             let batch = bind(&chunk, None).map_err(|e| e.context(format!("chunk {chunks}")))?;
             self.run(sql, Some(batch), true).await?;
-            total = add_count(total, Some(self.rowcount));
+            total = add_count(total, self.state.affected());
             chunks += 1;
         }
-        self.rowcount = total.unwrap_or(-1);
+        self.state.set_affected(total.unwrap_or(-1));
         Ok(())
     }
 
@@ -264,26 +249,23 @@ impl Cursor for AdbcCursor {
     }
 
     fn description(&self) -> Option<&[Column]> {
-        self.result.as_ref()?.columns()
+        self.state.description()
     }
 
     fn schema(&self) -> Option<SchemaRef> {
-        self.result.as_ref()?.schema()
+        self.state.schema()
     }
 
     fn rowcount(&self) -> i64 {
-        self.result
-            .as_ref()
-            .and_then(ResultSet::rowcount)
-            .unwrap_or(self.rowcount)
+        self.state.rowcount(None)
     }
 
     fn arraysize(&self) -> usize {
-        self.arraysize
+        self.state.arraysize()
     }
 
     fn set_arraysize(&mut self, size: usize) {
-        self.arraysize = size.max(1);
+        self.state.set_arraysize(size);
     }
 
     async fn fetchone(&mut self) -> Result<Option<Row>> {
@@ -291,7 +273,7 @@ impl Cursor for AdbcCursor {
     }
 
     async fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
-        let size = size.unwrap_or(self.arraysize);
+        let size = size.unwrap_or(self.state.arraysize());
         self.result()?.fetchmany(size).await
     }
 
@@ -304,12 +286,11 @@ impl Cursor for AdbcCursor {
     }
 
     async fn close(&mut self) -> Result<()> {
-        self.closed = true;
-        self.result = None;
+        self.state.close();
         Ok(())
     }
 
     fn is_closed(&self) -> bool {
-        self.closed || self.native.is_closed()
+        self.state.is_closed() || self.native.is_closed()
     }
 }

@@ -9,7 +9,7 @@ use crate::{Connection, Result};
 
 pub use crate::bind::{bind, natural_type};
 pub use crate::registry::Driver;
-pub use crate::result_set::{BatchSource, Batches, ResultSet};
+pub use crate::result_set::{BatchSource, Batches, CursorState, ResultSet};
 pub use crate::row::describe;
 pub use crate::sql::changes_data;
 

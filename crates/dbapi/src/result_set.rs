@@ -265,6 +265,148 @@ impl<S: BatchSource> ResultSet<S> {
     }
 }
 
+/// What a driver's cursor keeps between statements — the current result, the row count of
+/// a statement that changed data, the fetch size, whether it is closed — with one set of
+/// errors for the same mistakes in every driver: fetching from a closed cursor, before any
+/// statement, or after a statement that changed data.
+#[derive(Debug)]
+pub struct CursorState<S> {
+    result: Option<ResultSet<S>>,
+    affected: Option<i64>,
+    arraysize: usize,
+    closed: bool,
+}
+
+impl<S: BatchSource> Default for CursorState<S> {
+    fn default() -> Self {
+        CursorState {
+            result: None,
+            affected: None,
+            arraysize: crate::cursor::DEFAULT_ARRAYSIZE,
+            closed: false,
+        }
+    }
+}
+
+impl<S: BatchSource> CursorState<S> {
+    /// The state of a new cursor: open, nothing to fetch.
+    pub fn new() -> Self {
+        CursorState::default()
+    }
+
+    /// An error unless the cursor is open.
+    ///
+    /// # Errors
+    /// An [`Interface`](crate::ErrorKind::Interface) error once the cursor is closed.
+    pub fn check_open(&self) -> Result<()> {
+        if self.closed {
+            Err(Error::interface("the cursor is closed"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The result to fetch from.
+    ///
+    /// # Errors
+    /// An [`Interface`](crate::ErrorKind::Interface) error when the cursor is closed, when no
+    /// statement ran, or when the last one changed data (it has a row count, not rows).
+    pub fn result(&mut self) -> Result<&mut ResultSet<S>> {
+        self.check_open()?;
+        match (&mut self.result, self.affected) {
+            (Some(result), _) => Ok(result),
+            (None, Some(_)) => Err(Error::interface(
+                "the statement produced no rows to fetch (it changed data: see rowcount)",
+            )),
+            (None, None) => Err(Error::interface("no result to fetch: call execute first")),
+        }
+    }
+
+    /// The current result, if any, to look at.
+    pub fn current(&self) -> Option<&ResultSet<S>> {
+        self.result.as_ref()
+    }
+
+    /// Forgets the last statement's outcome before the next one; answers its result (which
+    /// a driver may still have to cancel).
+    ///
+    /// # Errors
+    /// As [`check_open`](CursorState::check_open).
+    pub fn start(&mut self) -> Result<Option<ResultSet<S>>> {
+        self.check_open()?;
+        Ok(self.clear())
+    }
+
+    /// Forgets the last statement's outcome; answers its result.
+    pub fn clear(&mut self) -> Option<ResultSet<S>> {
+        self.affected = None;
+        self.result.take()
+    }
+
+    /// Makes `source` the result to fetch from.
+    pub fn set_rows(&mut self, source: S) {
+        self.affected = None;
+        self.result = Some(ResultSet::new(source));
+    }
+
+    /// Records the row count of a statement that changed data (-1: unknown); it leaves no
+    /// result to fetch.
+    pub fn set_affected(&mut self, rows: i64) {
+        self.result = None;
+        self.affected = Some(rows);
+    }
+
+    /// The row count of the last statement that changed data.
+    pub fn affected(&self) -> Option<i64> {
+        self.affected
+    }
+
+    /// The cursor's [`rowcount`](crate::Cursor::rowcount): the rows the last statement
+    /// changed; for a query, its row count once read to its end, else `announced` (what the
+    /// server said it would send, when it did); else -1.
+    pub fn rowcount(&self, announced: Option<i64>) -> i64 {
+        if let Some(n) = self.affected {
+            return n;
+        }
+        match &self.result {
+            Some(result) if result.is_exhausted() => result.rowcount().unwrap_or(-1),
+            Some(_) => announced.filter(|n| *n >= 0).unwrap_or(-1),
+            None => -1,
+        }
+    }
+
+    /// The columns of the current result.
+    pub fn description(&self) -> Option<&[Column]> {
+        self.result.as_ref()?.columns()
+    }
+
+    /// The schema of the current result.
+    pub fn schema(&self) -> Option<SchemaRef> {
+        self.result.as_ref()?.schema()
+    }
+
+    /// The number of rows `fetchmany` reads without a size.
+    pub fn arraysize(&self) -> usize {
+        self.arraysize
+    }
+
+    /// Sets [`arraysize`](CursorState::arraysize) (at least 1).
+    pub fn set_arraysize(&mut self, size: usize) {
+        self.arraysize = size.max(1);
+    }
+
+    /// Closes the cursor; answers the result it held.
+    pub fn close(&mut self) -> Option<ResultSet<S>> {
+        self.closed = true;
+        self.clear()
+    }
+
+    /// Whether [`close`](CursorState::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +471,27 @@ mod tests {
         assert_eq!(rs.fetchall().await.unwrap().len(), 1);
         assert!(rs.is_exhausted());
         assert_eq!(rs.rows_fetched(), 4);
+    }
+
+    #[test]
+    fn a_cursor_state_says_why_there_is_nothing_to_fetch() {
+        let mut state: CursorState<Batches> = CursorState::new();
+        let e = state.result().unwrap_err();
+        assert!(e.to_string().contains("call execute first"), "{e}");
+        state.set_affected(3);
+        assert_eq!(state.rowcount(None), 3);
+        let e = state.result().unwrap_err();
+        assert!(e.to_string().contains("changed data"), "{e}");
+        state.set_rows(Batches::new(None, vec![]));
+        assert_eq!(state.rowcount(Some(10)), 10);
+        assert!(state.result().is_ok());
+        assert!(state.start().unwrap().is_some());
+        assert_eq!(state.rowcount(Some(10)), -1);
+        state.set_arraysize(0);
+        assert_eq!(state.arraysize(), 1);
+        state.close();
+        let e = state.start().unwrap_err();
+        assert!(e.to_string().contains("closed"), "{e}");
+        assert!(state.is_closed());
     }
 }

@@ -8,10 +8,10 @@ use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
 use arrow_flight::{FlightDescriptor, FlightInfo};
 use async_trait::async_trait;
 use bytes::Bytes;
-use dbapi::driver::{BatchSource, Batches, ResultSet, add_count, changes_data};
+use dbapi::driver::{BatchSource, Batches, CursorState, ResultSet, add_count, changes_data};
 use dbapi::{
-    Cancel, CancelToken, Column, Cursor, DEFAULT_ARRAYSIZE, Error, FetchProgress, ParamSets,
-    Params, Result, Row, Value,
+    Cancel, CancelToken, Column, Cursor, Error, FetchProgress, ParamSets, Params, Result, Row,
+    Value,
 };
 use prost::Message;
 use tokio_util::sync::CancellationToken;
@@ -145,12 +145,10 @@ impl Cancel for CancelState {
 /// fetch and set [`rowcount`](Cursor::rowcount).
 pub struct FlightSqlCursor {
     session: Arc<Session>,
-    arraysize: usize,
-    closed: bool,
+    /// The result, the row count of a statement that changed data, the fetch size, whether
+    /// closed.
+    state: CursorState<Source>,
     info: Option<FlightInfo>,
-    result: Option<ResultSet<Source>>,
-    /// The row count of a statement that changed data.
-    affected: Option<i64>,
     cancel: Arc<CancelState>,
     progress: Arc<Mutex<Option<f64>>>,
 }
@@ -160,10 +158,10 @@ impl std::fmt::Debug for FlightSqlCursor {
     /// and `http(s)://` locations may be presigned URLs).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlightSqlCursor")
-            .field("arraysize", &self.arraysize)
-            .field("closed", &self.closed)
+            .field("arraysize", &self.state.arraysize())
+            .field("closed", &self.state.is_closed())
             .field("endpoints", &self.info.as_ref().map(|i| i.endpoint.len()))
-            .field("affected", &self.affected)
+            .field("affected", &self.state.affected())
             .finish_non_exhaustive()
     }
 }
@@ -176,11 +174,8 @@ impl FlightSqlCursor {
                 current: Mutex::new((CancellationToken::new(), None)),
             }),
             session,
-            arraysize: DEFAULT_ARRAYSIZE,
-            closed: false,
+            state: CursorState::new(),
             info: None,
-            result: None,
-            affected: None,
             progress: Arc::default(),
         }
     }
@@ -202,34 +197,22 @@ impl FlightSqlCursor {
     }
 
     fn check_open(&self) -> Result<()> {
-        if self.closed {
-            Err(Error::interface("the cursor is closed"))
-        } else {
-            self.session.check_open()
-        }
+        self.state.check_open()?;
+        self.session.check_open()
     }
 
     fn result(&mut self) -> Result<&mut ResultSet<Source>> {
         self.check_open()?;
-        if self.result.is_none() && self.affected.is_some() {
-            return Err(Error::interface(
-                "the statement produced no rows to fetch (it changed data: see rowcount)",
-            ));
-        }
-        self.result
-            .as_mut()
-            .ok_or_else(|| Error::interface("no result to fetch: call execute first"))
+        self.state.result()
     }
 
     /// Drops the current result; a result still being read from the server is cancelled
     /// there too (in the background).
     fn release(&mut self) {
         let streaming = self
-            .result
-            .as_ref()
+            .state
+            .clear()
             .is_some_and(|r| matches!(r.source(), Source::Endpoints(_)) && !r.is_exhausted());
-        self.result = None;
-        self.affected = None;
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let info = self.info.take();
         if let (true, Some(info)) = (streaming, info)
@@ -264,7 +247,7 @@ impl FlightSqlCursor {
             outcome = self.run_inner(sql, bound, update, statement, token.clone()) => outcome,
         };
         if outcome.is_err() {
-            self.result = None;
+            self.state.clear();
             self.info = None;
         }
         outcome
@@ -307,9 +290,9 @@ impl FlightSqlCursor {
         if done == 0 {
             self.check_open()?;
             self.release();
-            self.affected = Some(0);
+            self.state.set_affected(0);
         } else if update {
-            self.affected = Some(total.unwrap_or(-1));
+            self.state.set_affected(total.unwrap_or(-1));
         }
         Ok(())
     }
@@ -327,8 +310,7 @@ impl FlightSqlCursor {
     /// without cancelling it on the server: its endpoints are to be read elsewhere.
     pub(crate) fn detach(&mut self) -> Option<(FlightInfo, Option<SchemaRef>)> {
         let info = self.info.take()?;
-        let schema = self.result.take().and_then(|r| r.schema());
-        self.affected = None;
+        let schema = self.state.clear().and_then(|r| r.schema());
         Some((info, schema))
     }
 
@@ -357,7 +339,7 @@ impl FlightSqlCursor {
                 let answer = client.execute_update(sql, transaction.as_ref()).await;
                 if let Some(n) = session.learn(Call::DoPutUpdate, answer)? {
                     session.confirm(Call::DoPutUpdate);
-                    self.affected = Some(n);
+                    self.state.set_affected(n);
                     return Ok(());
                 }
             }
@@ -443,14 +425,14 @@ impl FlightSqlCursor {
         };
         let mut total = Some(0_i64);
         for row in 0..batch.num_rows() {
-            self.affected = None;
+            self.state.clear();
             self.run_prepared_once(statement, Some(batch.slice(row, 1)), update, token.clone())
                 .await
                 .map_err(|e| e.context(format_args!("parameter set {}", row + 1)))?;
-            total = add_count(total, self.affected);
+            total = add_count(total, self.state.affected());
         }
         if update {
-            self.affected = Some(total.unwrap_or(-1));
+            self.state.set_affected(total.unwrap_or(-1));
         }
         Ok(())
     }
@@ -469,7 +451,7 @@ impl FlightSqlCursor {
                 .execute_prepared_update(statement, params.clone())
                 .await;
             if let Some(n) = session.learn(Call::DoPutUpdate, answer)? {
-                self.affected = Some(n);
+                self.state.set_affected(n);
                 return Ok(());
             }
         }
@@ -524,7 +506,7 @@ impl FlightSqlCursor {
         );
         self.info = Some(info);
         if !update {
-            self.result = Some(ResultSet::new(Source::Endpoints(stream)));
+            self.state.set_rows(Source::Endpoints(stream));
             return Ok(());
         }
         let mut batches = Vec::new();
@@ -533,16 +515,15 @@ impl FlightSqlCursor {
         }
         let schema = stream.schema().or(schema);
         if let Some(n) = count_of(&batches) {
-            self.affected = Some(n);
+            self.state.set_affected(n);
         } else if schema.as_ref().is_none_or(|s| s.fields().is_empty())
             && batches.iter().all(|b| b.num_columns() == 0)
         {
             // DDL through the query path: nothing to count.
-            self.affected = Some(-1);
+            self.state.set_affected(-1);
         } else {
-            self.result = Some(ResultSet::new(Source::Memory(Batches::new(
-                schema, batches,
-            ))));
+            self.state
+                .set_rows(Source::Memory(Batches::new(schema, batches)));
         }
         Ok(())
     }
@@ -610,7 +591,7 @@ impl Cursor for FlightSqlCursor {
     }
 
     fn fetch_progress(&self) -> FetchProgress {
-        let (done, total) = match self.result.as_ref().map(ResultSet::source) {
+        let (done, total) = match self.state.current().map(ResultSet::source) {
             Some(Source::Endpoints(stream)) => stream.parts(),
             Some(Source::Memory(_)) => (1, Some(1)),
             None => (0, None),
@@ -619,30 +600,25 @@ impl Cursor for FlightSqlCursor {
     }
 
     fn description(&self) -> Option<&[Column]> {
-        self.result.as_ref()?.columns()
+        self.state.description()
     }
 
     fn schema(&self) -> Option<SchemaRef> {
-        self.result.as_ref()?.schema()
+        self.state.schema()
     }
 
     fn rowcount(&self) -> i64 {
-        if let Some(n) = self.affected {
-            return n;
-        }
-        match (&self.result, &self.info) {
-            (Some(result), _) if result.is_exhausted() => result.rowcount().unwrap_or(-1),
-            (Some(_), Some(info)) if info.total_records >= 0 => info.total_records,
-            _ => -1,
-        }
+        // While a query is read, what the server announced.
+        self.state
+            .rowcount(self.info.as_ref().map(|info| info.total_records))
     }
 
     fn arraysize(&self) -> usize {
-        self.arraysize
+        self.state.arraysize()
     }
 
     fn set_arraysize(&mut self, size: usize) {
-        self.arraysize = size.max(1);
+        self.state.set_arraysize(size);
     }
 
     async fn fetchone(&mut self) -> Result<Option<Row>> {
@@ -650,7 +626,7 @@ impl Cursor for FlightSqlCursor {
     }
 
     async fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
-        let size = size.unwrap_or(self.arraysize);
+        let size = size.unwrap_or(self.state.arraysize());
         self.result()?.fetchmany(size).await
     }
 
@@ -664,12 +640,12 @@ impl Cursor for FlightSqlCursor {
 
     async fn close(&mut self) -> Result<()> {
         self.release();
-        self.closed = true;
+        self.state.close();
         Ok(())
     }
 
     fn is_closed(&self) -> bool {
-        self.closed || self.session.client().is_closed()
+        self.state.is_closed() || self.session.client().is_closed()
     }
 }
 
