@@ -195,16 +195,7 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    let rt = runtime()?;
-    if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| {
-            s.spawn(|| rt.block_on(future))
-                .join()
-                .map_err(|_| adbc(Status::Internal, "a call panicked"))
-        })
-    } else {
-        Ok(rt.block_on(future))
-    }
+    dbapi::blocking::block_on(runtime()?, future).map_err(|e| to_adbc(&e))
 }
 
 /// Runs a `dbapi` call, its error as ADBC's.

@@ -66,19 +66,41 @@ impl Runtime {
             .0
             .as_ref()
             .ok_or_else(|| Error::internal("the blocking runtime is gone"))?;
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Ok(rt.block_on(future));
-        }
-        // Inside a runtime context: Tokio forbids block_on on this thread.
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("dbapi-blocking-call".into())
-                .spawn_scoped(scope, || rt.block_on(future))
-                .map_err(|e| Error::operational("cannot start a helper thread").with_source(e))?
-                .join()
-                .map_err(|_| Error::internal("the blocking call's helper thread panicked"))
-        })
+        block_on(rt, future)
     }
+}
+
+/// Runs `future` to completion on `rt` from synchronous code: on this thread, or — when this
+/// thread is inside a runtime's context (a host's async code calling a blocking API), where
+/// Tokio forbids blocking — on a helper thread of its own for the call. The one bridge from
+/// synchronous to asynchronous code: this module and the ADBC library both cross it here.
+///
+/// ```
+/// let rt = tokio::runtime::Runtime::new().unwrap();
+/// assert_eq!(dbapi::blocking::block_on(&rt, async { 6 * 7 })?, 42);
+/// # Ok::<(), dbapi::Error>(())
+/// ```
+///
+/// # Errors
+/// An [`Operational`](crate::ErrorKind::Operational) error when the helper thread cannot be
+/// started; an [`Internal`](crate::ErrorKind::Internal) one when the future panicked there.
+pub fn block_on<F>(rt: &tokio::runtime::Runtime, future: F) -> Result<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Ok(rt.block_on(future));
+    }
+    // Inside a runtime context: Tokio forbids block_on on this thread.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("dbapi-blocking-call".into())
+            .spawn_scoped(scope, || rt.block_on(future))
+            .map_err(|e| Error::operational("cannot start a helper thread").with_source(e))?
+            .join()
+            .map_err(|_| Error::internal("the blocking call's helper thread panicked"))
+    })
 }
 
 impl Drop for Runtime {
