@@ -258,6 +258,26 @@ fn statements_without_results_say_what_ran() {
     assert!(text.contains("(1 row)"), "the table was created: {text}");
 }
 
+#[test]
+fn queries_whose_server_announces_no_schema_print_their_rows() {
+    let running = start(Options {
+        send_schema: false,
+        ..Options::default()
+    });
+    let out = dbapi(
+        &[
+            &running.server.url(),
+            "-c",
+            "SELECT id FROM shop.customers WHERE id <= 3 ORDER BY id",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.starts_with("OK"), "{text}");
+    assert!(text.contains("(3 rows)"), "{text}");
+}
+
 /// Scripting flags: `--timing`, `--continue-on-error`, `-t`, `--max-rows`.
 #[test]
 fn scripting_flags() {

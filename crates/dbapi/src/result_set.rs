@@ -127,6 +127,20 @@ impl<S: BatchSource> ResultSet<S> {
         self.exhausted && self.current.is_none()
     }
 
+    /// Reads ahead to the first batch (or the end) when the schema is not known yet, so that
+    /// [`columns`](ResultSet::columns) describes the result right after a statement runs:
+    /// for sources whose server announced no schema before the data. Nothing is lost: the
+    /// batch read is the next one fetched.
+    ///
+    /// # Errors
+    /// The source's error.
+    pub async fn read_schema(&mut self) -> Result<Option<SchemaRef>> {
+        if self.schema.is_none() {
+            self.fill().await?;
+        }
+        Ok(self.schema.clone())
+    }
+
     /// Ensures a batch with unread rows is current; false at the end.
     async fn fill(&mut self) -> Result<bool> {
         loop {

@@ -507,6 +507,12 @@ impl FlightSqlCursor {
         self.info = Some(info);
         if !update {
             self.state.set_rows(Source::Endpoints(stream));
+            if schema.is_none() {
+                // The server announced no schema: the result is read up to its first batch
+                // (or its stream's schema), so that the description is known after execute
+                // as for any query, and a query is never taken for a statement without rows.
+                self.state.result()?.read_schema().await?;
+            }
             return Ok(());
         }
         let mut batches = Vec::new();
