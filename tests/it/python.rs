@@ -6,12 +6,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The C library, built now beside this test binary: `cargo test` builds the libraries its
-/// tests link, and nothing links a C library. (`--workspace --all-features --lib`, as the test
-/// run itself builds, so nothing else rebuilds.)
+/// tests link, and nothing links a C library. Built with the test targets selected too
+/// (`--lib --tests`), so that features resolve as for `cargo test --workspace --all-features`
+/// (dev-dependencies included): nothing but the C library's link is new, and DataFusion is
+/// not compiled a second time with other features.
 pub fn adbc_library() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--workspace", "--all-features", "--lib", "--quiet"])
+        .args([
+            "build",
+            "--workspace",
+            "--all-features",
+            "--lib",
+            "--tests",
+            "--quiet",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();

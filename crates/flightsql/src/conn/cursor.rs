@@ -134,8 +134,9 @@ impl Cancel for CancelState {
 
 /// A cursor of a [`FlightSqlConnection`](crate::FlightSqlConnection).
 ///
-/// `execute` sends the query (`GetFlightInfo`) and reads nothing; the first fetch opens the
-/// first endpoint, and later endpoints are opened as the cursor reaches them, with the
+/// `execute` sends the query (`GetFlightInfo`) and reads nothing (but when the server
+/// announced no schema: then it reads up to the first batch, so that the description is
+/// known); the first fetch opens the first endpoint, and later endpoints are opened as the cursor reaches them, with the
 /// connection's `read_ahead` endpoints opened in advance. Every endpoint is read, in order.
 ///
 /// With parameters, the statement is prepared (once per connection: prepared statements are
@@ -203,6 +204,10 @@ impl FlightSqlCursor {
 
     fn result(&mut self) -> Result<&mut ResultSet<Source>> {
         self.check_open()?;
+        // After a cancel the next fetch says so, even where rows were already read ahead.
+        if self.cancel.is_cancelled() {
+            return Err(cancelled());
+        }
         self.state.result()
     }
 
