@@ -112,24 +112,26 @@ impl IpcFileReader {
             Some(Ok(Bytes::from(start)))
         };
         let mut source = Some(source);
+        // One buffer read into for the whole file; each chunk keeps only the bytes read.
+        let mut scratch = Vec::new();
         let rest = std::iter::from_fn(move || {
             let reader = source.as_mut()?;
-            let mut chunk = vec![0_u8; CHUNK];
-            match reader.read(&mut chunk) {
-                Ok(0) => {
-                    source = None;
-                    None
-                }
-                Ok(n) => {
-                    chunk.truncate(n);
-                    Some(Ok(Bytes::from(chunk)))
-                }
-                Err(e) => {
-                    source = None;
-                    Some(Err(Error::operational(format!(
-                        "cannot read the Arrow file: {e}"
-                    ))))
-                }
+            scratch.resize(CHUNK, 0);
+            loop {
+                return match reader.read(&mut scratch) {
+                    Ok(0) => {
+                        source = None;
+                        None
+                    }
+                    Ok(n) => Some(Ok(Bytes::copy_from_slice(&scratch[..n]))),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        source = None;
+                        Some(Err(Error::operational(format!(
+                            "cannot read the Arrow file: {e}"
+                        ))))
+                    }
+                };
             }
         });
         let chunks = futures::stream::iter(first.into_iter().chain(rest)).boxed();
