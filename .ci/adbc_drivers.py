@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Installs the ADBC drivers the tests and examples use into target/adbc/ (idempotent).
 
-Also a Python venv, target/adbc/venv, with adbc_driver_manager, pyarrow and polars, and the Go
-Flight SQL driver (adbc-driver-flightsql) that the benchmarks compare with: the tests load
+Also a Python venv, target/adbc/venv, with adbc_driver_manager, pyarrow and polars, and the
+peers the benchmarks compare with (the Go Flight SQL driver adbc-driver-flightsql,
+flightsql-dbapi): the tests load
 this workspace's Flight SQL driver (libadbc_driver_dbapi_flightsql.so) from Python through it.
 
 The SQLite and PostgreSQL drivers come from their PyPI wheels (each holds one self-contained
@@ -76,6 +77,10 @@ PYTHON_PACKAGES = [
     f"adbc-driver-flightsql=={VERSION}",
     "pyarrow==26.0.1",
     "polars==2.1.0",
+    # Peers of the wide-table benchmark: flightsql-dbapi (a DB-API driver on pyarrow's Flight
+    # client) and the pandas it reads results through.
+    "flightsql-dbapi==0.2.2",
+    "pandas==3.1.1",
 ]
 
 

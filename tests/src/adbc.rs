@@ -207,7 +207,7 @@ fn is_root() -> bool {
 }
 
 /// The folder of PostgreSQL's server programs (Debian keeps them out of `PATH`).
-fn pg_bin() -> Result<PathBuf, Failed> {
+pub fn pg_bin() -> Result<PathBuf, Failed> {
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
         && output.status.success()
     {

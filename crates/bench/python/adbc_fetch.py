@@ -7,11 +7,14 @@ DRIVER is `go` (the adbc-driver-flightsql package) or the path of another driver
 `stream` reads the result with `fetch_record_batch()` one batch at a time. `h:` arguments are
 headers sent with every call, `o:` arguments database options of this workspace's driver
 (e.g. `o:read_ahead=7`). Prints one JSON
-line: seconds (execute and fetch), rows, and the process's peak RSS in KiB, idle and at the end.
+line: seconds (execute and fetch), rows, the process's RSS in KiB when idle (connected, after
+`SELECT 1`) and its peak RSS from then to the end (`/proc/self/status`, the peak reset through
+`/proc/self/clear_refs`); either is null where it cannot be measured. (`getrusage`'s
+`ru_maxrss` cannot: Linux keeps it across `exec`, so a child of a large process reports its
+parent's peak.)
 """
 
 import json
-import resource
 import sys
 import time
 
@@ -22,8 +25,26 @@ headers = [a[2:].split("=", 1) for a in extra if a.startswith("h:")]
 own = dict(a[2:].split("=", 1) for a in extra if a.startswith("o:"))
 
 
-def peak_kib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status_kib(field):
+    """A `/proc/self/status` figure in KiB, or None where there is none."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak():
+    """Resets the peak RSS to the current RSS; False where the system cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
 
 
 if driver == "go":
@@ -43,7 +64,8 @@ else:
 cur = conn.cursor()
 cur.execute("SELECT 1")
 cur.fetchall()
-idle = peak_kib()
+idle = status_kib("VmRSS")
+measurable = idle is not None and reset_peak()
 started = time.perf_counter()
 cur.execute(sql)
 rows = 0
@@ -53,6 +75,11 @@ else:
     for batch in cur.fetch_record_batch():
         rows += batch.num_rows
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "rows": rows, "idle_kib": idle, "peak_kib": peak_kib()}))
+print(json.dumps({
+    "seconds": seconds,
+    "rows": rows,
+    "idle_kib": idle if measurable else None,
+    "peak_kib": status_kib("VmHWM") if measurable else None,
+}))
 cur.close()
 conn.close()

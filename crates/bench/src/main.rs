@@ -7,6 +7,7 @@
 
 mod adbc;
 mod fuzz;
+mod wide;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -66,6 +67,39 @@ enum Cmd {
         /// Compress record batch bodies with Arrow IPC compression (`lz4` or `zstd`).
         #[arg(long)]
         ipc_compression: Option<String>,
+        /// Rows in `wide`, the 22-column table (none by default).
+        #[arg(long, default_value_t = 0)]
+        wide_rows: usize,
+        /// The TPC-H scale factor of `lineitem` (none by default).
+        #[arg(long, default_value_t = 0.0)]
+        lineitem_sf: f64,
+    },
+    /// Only the wide-table figures: a 22-column table of mixed types and TPC-H `lineitem`,
+    /// each read whole through every path of the driver and every Python peer the machine
+    /// has (pyarrow's Flight client, the Go ADBC Flight SQL driver, this workspace's ADBC
+    /// library, flightsql-dbapi), each read in a process of its own.
+    Wide {
+        /// Rows in `wide`.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// The TPC-H scale factor of `lineitem` (0: no `lineitem`).
+        #[arg(long, default_value_t = 1.0)]
+        lineitem_sf: f64,
+        /// Repetitions of each read (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
+    /// Read one table whole through one path and print what it took (internal).
+    WideRead {
+        /// The connection URL.
+        #[arg(long)]
+        url: String,
+        /// `wide` or `lineitem`.
+        #[arg(long)]
+        table: String,
+        /// `arrow`, `fetchall`, `fetchone`, `typed` (`FromRow`) or `serde`.
+        #[arg(long)]
+        path: String,
     },
     /// Start a server and run one fetch path repeatedly, for profilers.
     Profile {
@@ -73,7 +107,8 @@ enum Cmd {
         #[arg(long, default_value_t = 10_000_000)]
         rows: usize,
         /// `arrow`, `fetchall`, `fetchone` (reading every column), `fetchone-only`, `fetchall-as`,
-        /// `fetchall-as-fast` (nanosecond timestamps) or `fetchall-typed` (`FromRow`).
+        /// `fetchall-as-fast` (nanosecond timestamps), `fetchall-typed` (`FromRow`), or the hand
+        /// loops over the Arrow path, `typed-hand` and `rows-hand`.
         #[arg(long, default_value = "fetchone")]
         path: String,
         /// How many times to read the whole table.
@@ -176,15 +211,41 @@ async fn main() -> Result<(), BoxError> {
             par_rows,
             ref grpc_compression,
             ref ipc_compression,
+            wide_rows,
+            lineitem_sf,
         }) => {
+            let extra = if wide_rows > 0 {
+                wide::tables(wide_rows, lineitem_sf)?
+            } else {
+                Vec::new()
+            };
             serve(
                 rows,
                 par_rows,
                 grpc_compression.as_deref(),
                 ipc_compression.as_deref(),
+                extra,
             )
             .await
         }
+        Some(Cmd::Wide {
+            rows,
+            lineitem_sf,
+            reps,
+        }) => {
+            let peers = PythonPeers::check()
+                .inspect_err(|why| eprintln!("note: the Python peers are skipped: {why}"))
+                .ok();
+            for figure in wide_figures(rows, lineitem_sf, reps.max(1), peers.as_ref())? {
+                figure.print();
+            }
+            Ok(())
+        }
+        Some(Cmd::WideRead {
+            ref url,
+            ref table,
+            ref path,
+        }) => wide::read_once(url, table, path).await,
         Some(Cmd::Mem {
             ref url,
             ref sql,
@@ -225,7 +286,8 @@ async fn main() -> Result<(), BoxError> {
             Ok(())
         }
         Some(Cmd::PythonAdbc { rows, reps }) => {
-            for figure in python_adbc_figures(rows, reps.max(1), 100).await? {
+            let peers = PythonPeers::check()?;
+            for figure in python_adbc_figures(&peers, rows, reps.max(1), 100).await? {
                 figure.print();
             }
             Ok(())
@@ -345,15 +407,37 @@ async fn hostile_case(url: &str, case: &str) -> Result<(), BoxError> {
 
 const BATCH_ROWS: usize = 8192;
 
+/// The wide-table figures, against a server of their own serving `wide` and `lineitem`.
+fn wide_figures(
+    rows: usize,
+    lineitem_sf: f64,
+    reps: usize,
+    peers: Option<&PythonPeers>,
+) -> Result<Vec<Figure>, BoxError> {
+    eprintln!("starting a server with the wide tables ...");
+    let (rows_arg, sf_arg) = (rows.to_string(), lineitem_sf.to_string());
+    let server = spawn_server_with(1, 1, &["--wide-rows", &rows_arg, "--lineitem-sf", &sf_arg])?;
+    let tables: &[&str] = if lineitem_sf > 0.0 {
+        &["wide", "lineitem"]
+    } else {
+        &["wide"]
+    };
+    wide::figures(&server.addr, tables, reps, peers)
+}
+
 async fn serve(
     rows: usize,
     par_rows: usize,
     grpc_compression: Option<&str>,
     ipc_compression: Option<&str>,
+    extra: Vec<(&str, Vec<arrow::record_batch::RecordBatch>)>,
 ) -> Result<(), BoxError> {
     let mut builder = Server::builder()
         .table("numbers", generated(rows, BATCH_ROWS)?)
         .table("par", generated(par_rows, BATCH_ROWS)?);
+    for (name, batches) in extra {
+        builder = builder.table(name, batches);
+    }
     match grpc_compression {
         None => {}
         Some("gzip") => builder = builder.compression(CompressionEncoding::Gzip),
@@ -403,6 +487,8 @@ async fn profile(rows: usize, path: &str, times: usize) -> Result<(), BoxError> 
             "fetchall-typed" => {
                 timed(rows, path, || fetchall_typed_rows(conn.as_ref(), sql)).await?
             }
+            "typed-hand" => timed(rows, path, || typed_hand_rows(conn.as_ref(), sql)).await?,
+            "rows-hand" => timed(rows, path, || rows_hand_loop(conn.as_ref(), sql)).await?,
             other => return Err(format!("unknown path {other:?}").into()),
         };
         println!("{path}: {:.3} s", elapsed.as_secs_f64());
@@ -526,6 +612,94 @@ async fn mem(
     let peak = rss_kib("VmHWM:")?;
     println!("{idle} {peak} {rows}");
     Ok(())
+}
+
+/// What the figures beyond the driver's own need, checked before anything is measured: a
+/// missing one skips its figures with a note instead of ending the run midway.
+struct Prerequisites {
+    /// The command-line client, for the CSV export and `\\copy` figures.
+    cli: Result<std::path::PathBuf, String>,
+    /// The ADBC SQLite and PostgreSQL drivers and PostgreSQL's server programs.
+    adbc: Result<(), String>,
+    /// Python with the ADBC driver manager, the Go ADBC Flight SQL driver and pyarrow, and
+    /// this workspace's ADBC library.
+    python: Result<PythonPeers, String>,
+}
+
+/// The Python side of the peer figures.
+struct PythonPeers {
+    /// The Python of the workspace's venv (`python3 .ci/adbc_drivers.py` makes it).
+    python: std::path::PathBuf,
+    /// This workspace's ADBC library, beside this program.
+    ours: std::path::PathBuf,
+}
+
+impl Prerequisites {
+    fn check(cli: Option<&str>) -> Prerequisites {
+        let cli = match cli {
+            Some(path) if std::path::Path::new(path).exists() => Ok(path.into()),
+            Some(path) => Err(format!("--cli {path}: no such file")),
+            None => next_to_us("dbapi").and_then(|path| {
+                if path.exists() {
+                    Ok(path)
+                } else {
+                    Err(format!(
+                        "no `dbapi` at {} (build it with this program: `cargo build --release \
+                         -p dbapi-cli -p dbapi-bench`, or pass --cli PATH)",
+                        path.display()
+                    ))
+                }
+            }),
+        };
+        let adbc = dbapi_tests::adbc::manifest("sqlite")
+            .and_then(|_| dbapi_tests::adbc::manifest("postgresql"))
+            .and_then(|_| dbapi_tests::adbc::pg_bin())
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        Prerequisites {
+            cli,
+            adbc,
+            python: PythonPeers::check(),
+        }
+    }
+}
+
+impl PythonPeers {
+    fn check() -> Result<PythonPeers, String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join("../../target/adbc/venv/bin/python");
+        if !python.is_file() {
+            return Err(format!(
+                "no Python venv at {}: run `python3 .ci/adbc_drivers.py`",
+                python.display()
+            ));
+        }
+        let ours = next_to_us("libadbc_driver_dbapi_flightsql.so")?;
+        if !ours.is_file() {
+            return Err(format!(
+                "{} is not built: build it with this program (`cargo build --release -p \
+                 dbapi-bench -p dbapi-adbc-flightsql -p dbapi-cli`)",
+                ours.display()
+            ));
+        }
+        let modules = "import adbc_driver_manager.dbapi, adbc_driver_flightsql.dbapi, pyarrow";
+        match Command::new(&python).args(["-c", modules]).output() {
+            Ok(out) if out.status.success() => Ok(PythonPeers { python, ours }),
+            Ok(out) => Err(format!(
+                "{} lacks a module ({modules}): {}",
+                python.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => Err(format!("cannot run {}: {e}", python.display())),
+        }
+    }
+}
+
+/// The path of `name` in this program's folder.
+fn next_to_us(name: &str) -> Result<std::path::PathBuf, String> {
+    std::env::current_exe()
+        .map(|exe| exe.with_file_name(name))
+        .map_err(|e| format!("cannot find this program's folder: {e}"))
 }
 
 /// Runs the `mem` child; returns (peak above idle in MiB, rows).
@@ -958,6 +1132,101 @@ async fn fetchall_typed_rows(conn: &dyn Connection, sql: &str) -> Result<usize, 
     Ok(n)
 }
 
+/// The columns of one batch of `numbers`, downcast once: what a hand-written loop reads.
+struct NumberArrays<'a> {
+    ids: &'a arrow::array::Int64Array,
+    values: &'a arrow::array::Float64Array,
+    names: &'a arrow::array::StringArray,
+    ts: &'a arrow::array::TimestampMicrosecondArray,
+}
+
+impl<'a> NumberArrays<'a> {
+    /// The four columns by position, each of the type the table has, without nulls (the hand
+    /// loops read values without checking each for null, as a careful hand does).
+    fn of(batch: &'a arrow::record_batch::RecordBatch) -> Result<NumberArrays<'a>, BoxError> {
+        use arrow::datatypes::{Float64Type, TimestampMicrosecondType};
+        if batch.num_columns() != 4 || batch.columns().iter().any(|c| c.null_count() > 0) {
+            return Err("the hand loop expects four columns without nulls".into());
+        }
+        let wrong = || format!("unexpected column types: {:?}", batch.schema());
+        Ok(NumberArrays {
+            ids: batch
+                .column(0)
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(wrong)?,
+            values: batch
+                .column(1)
+                .as_primitive_opt::<Float64Type>()
+                .ok_or_else(wrong)?,
+            names: batch.column(2).as_string_opt::<i32>().ok_or_else(wrong)?,
+            ts: batch
+                .column(3)
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .ok_or_else(wrong)?,
+        })
+    }
+
+    /// The timestamp of row `i`.
+    fn ts(&self, i: usize) -> Result<chrono::NaiveDateTime, BoxError> {
+        let micros = self.ts.value(i);
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(|t| t.naive_utc())
+            .ok_or_else(|| format!("timestamp {micros} µs out of range").into())
+    }
+}
+
+/// The limit of `fetchall_typed`: the same `Vec<NumberRow>` built by hand from the Arrow
+/// path's batches (columns downcast once per batch, values read by index, a `String` per
+/// name, the vector reserved per batch).
+async fn typed_hand_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let mut numbers: Vec<NumberRow> = Vec::new();
+    while let Some(batch) = cursor.fetch_batch().await? {
+        let arrays = NumberArrays::of(&batch)?;
+        numbers.reserve(batch.num_rows());
+        for i in 0..batch.num_rows() {
+            numbers.push(NumberRow {
+                id: arrays.ids.value(i),
+                value: arrays.values.value(i),
+                name: arrays.names.value(i).to_owned(),
+                ts: arrays.ts(i)?,
+            });
+        }
+    }
+    let check = numbers.iter().fold(0_i64, |acc, n| {
+        acc.wrapping_add(n.id ^ n.value.to_bits() as i64 ^ n.name.len() as i64)
+            .wrapping_add(n.ts.and_utc().timestamp_micros())
+    });
+    std::hint::black_box(check);
+    let n = numbers.len();
+    DROP_LATER_FROM_ROW.with(|later| later.borrow_mut().push(numbers));
+    Ok(n)
+}
+
+/// The limit of the `fetchone` loop: the same reads (every column of every row, the name
+/// borrowed) straight from the Arrow path's batches.
+async fn rows_hand_loop(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, Params::None).await?;
+    let mut n = 0;
+    let mut check = 0_i64;
+    while let Some(batch) = cursor.fetch_batch().await? {
+        let arrays = NumberArrays::of(&batch)?;
+        for i in 0..batch.num_rows() {
+            let id = arrays.ids.value(i);
+            let value = arrays.values.value(i);
+            let name: &str = arrays.names.value(i);
+            let ts = arrays.ts(i)?;
+            check = check.wrapping_add(id ^ value.to_bits() as i64 ^ name.len() as i64);
+            check = check.wrapping_add(ts.and_utc().timestamp_micros());
+            n += 1;
+        }
+    }
+    std::hint::black_box(check);
+    Ok(n)
+}
+
 /// `fetchall_as::<Number>()`, the typed rows kept (freed outside the timing).
 async fn fetchall_as_rows(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
     use dbapi::CursorExt;
@@ -1026,6 +1295,24 @@ impl Figure {
         }
     }
 
+    /// A time with its ratio to a reference, without a target.
+    fn against(name: &str, value: Duration, baseline_name: &str, baseline: Duration) -> Figure {
+        Figure {
+            name: name.into(),
+            value: secs(value),
+            unit: "s",
+            baseline_name: Some(baseline_name.into()),
+            ratio: Some(secs(value) / secs(baseline)),
+            target: None,
+            met: None,
+        }
+    }
+
+    /// A figure that could not be measured, and why (printed as such; `null` in the summary).
+    fn unmeasured(name: &str, why: &'static str) -> Figure {
+        Figure::plain(name, f64::NAN, why)
+    }
+
     /// A peak RSS above idle, against the 64 MiB limit.
     fn memory(name: String, mib: f64) -> Figure {
         Figure {
@@ -1040,6 +1327,10 @@ impl Figure {
     }
 
     fn print(&self) {
+        if self.value.is_nan() {
+            println!("{}: not measured ({})", self.name, self.unit);
+            return;
+        }
         let mut line = format!("{}: {:.3} {}", self.name, self.value, self.unit);
         if let (Some(ratio), Some(base)) = (self.ratio, &self.baseline_name) {
             line.push_str(&format!(" ({ratio:.3} × {base}"));
@@ -1116,8 +1407,10 @@ async fn adbc_figures(rows: usize, reps: usize) -> Result<Vec<Figure>, BoxError>
 struct PythonRun {
     seconds: f64,
     rows: usize,
-    idle_kib: u64,
-    peak_kib: u64,
+    /// RSS when connected and idle; `None` where the system cannot say.
+    idle_kib: Option<u64>,
+    /// Peak RSS from idle to the end; `None` where the system cannot say.
+    peak_kib: Option<u64>,
 }
 
 /// Python's `fetch_arrow_table()` and `fetch_record_batch()` through this workspace's ADBC
@@ -1126,28 +1419,13 @@ struct PythonRun {
 /// process: the whole table, 8 endpoints each delayed `delay_ms` (ours reading 7 ahead), and
 /// the peak RSS of streaming the whole table.
 async fn python_adbc_figures(
+    peers: &PythonPeers,
     rows: usize,
     reps: usize,
     delay_ms: u64,
 ) -> Result<Vec<Figure>, BoxError> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("../../target/adbc/venv/bin/python");
-    let script = root.join("python/adbc_fetch.py");
-    let ours = std::env::current_exe()?.with_file_name("libadbc_driver_dbapi_flightsql.so");
-    if !python.is_file() {
-        return Err(format!(
-            "no venv at {}: run python3 .ci/adbc_drivers.py",
-            python.display()
-        )
-        .into());
-    }
-    if !ours.is_file() {
-        return Err(format!(
-            "{} not built: build dbapi-adbc-flightsql with this program",
-            ours.display()
-        )
-        .into());
-    }
+    let (python, ours) = (&peers.python, &peers.ours);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/adbc_fetch.py");
     let par_rows = rows.min(800_000);
     let server = spawn_server(rows, par_rows)?;
     let uri = format!("grpc://{}", server.addr);
@@ -1161,7 +1439,7 @@ async fn python_adbc_figures(
         } else {
             "go".to_owned()
         };
-        let mut command = Command::new(&python);
+        let mut command = Command::new(python);
         command
             .arg(&script)
             .args([mode, &driver, &uri, sql])
@@ -1183,8 +1461,12 @@ async fn python_adbc_figures(
     let all = "SELECT * FROM numbers";
     let par = "SELECT * FROM par";
     let (mut table, mut table_go, mut slow, mut slow_go) = (vec![], vec![], vec![], vec![]);
-    let (mut peak, mut peak_go) = (0_u64, 0_u64);
-    let (mut above, mut above_go) = (0_u64, 0_u64);
+    // `None` once a run could not measure its memory.
+    let (mut peak, mut peak_go) = (Some(0_u64), Some(0_u64));
+    let (mut above, mut above_go) = (Some(0_u64), Some(0_u64));
+    let keep_max = |kept: &mut Option<u64>, new: Option<u64>| {
+        *kept = kept.zip(new).map(|(a, b)| a.max(b));
+    };
     for rep in 0..reps {
         for ours_first in [rep % 2 == 0, rep % 2 != 0] {
             let t = run("table", ours_first, all, &[])?;
@@ -1199,19 +1481,54 @@ async fn python_adbc_figures(
             if ours_first {
                 table.push(secs(&t));
                 slow.push(secs(&s));
-                peak = peak.max(m.peak_kib);
-                above = above.max(m.peak_kib.saturating_sub(m.idle_kib));
+                keep_max(&mut peak, m.peak_kib);
+                keep_max(
+                    &mut above,
+                    m.peak_kib.zip(m.idle_kib).map(|(p, i)| p.saturating_sub(i)),
+                );
             } else {
                 table_go.push(secs(&t));
                 slow_go.push(secs(&s));
-                peak_go = peak_go.max(m.peak_kib);
-                above_go = above_go.max(m.peak_kib.saturating_sub(m.idle_kib));
+                keep_max(&mut peak_go, m.peak_kib);
+                keep_max(
+                    &mut above_go,
+                    m.peak_kib.zip(m.idle_kib).map(|(p, i)| p.saturating_sub(i)),
+                );
             }
         }
     }
     let mib = |kib: u64| kib as f64 / 1024.0;
     let go = "the Go ADBC Flight SQL driver";
-    Ok(vec![
+    let peak_name = format!("python_fetch_record_batch_{rows}_rows_peak_rss");
+    let above_name = format!("python_fetch_record_batch_{rows}_rows_peak_rss_above_idle");
+    let unmeasurable = "this system has no /proc/self/status VmHWM to reset";
+    let memory = match (peak, peak_go, above, above_go) {
+        (Some(peak), Some(peak_go), Some(above), Some(above_go)) => [
+            Figure {
+                name: peak_name,
+                value: mib(peak),
+                unit: "MiB",
+                baseline_name: Some(format!("{go} ({:.1} MiB)", mib(peak_go))),
+                ratio: Some(peak as f64 / peak_go.max(1) as f64),
+                target: Some("≤ 0.5".into()),
+                met: Some(peak as f64 / peak_go.max(1) as f64 <= 0.5),
+            },
+            Figure {
+                name: above_name,
+                value: mib(above),
+                unit: "MiB",
+                baseline_name: Some(format!("{go} ({:.1} MiB)", mib(above_go))),
+                ratio: Some(above as f64 / above_go.max(1) as f64),
+                target: None,
+                met: None,
+            },
+        ],
+        _ => [
+            Figure::unmeasured(&peak_name, unmeasurable),
+            Figure::unmeasured(&above_name, unmeasurable),
+        ],
+    };
+    let mut figures = vec![
         ratio_figure(
             &format!("python_fetch_arrow_table_{rows}_rows"),
             median(table),
@@ -1226,25 +1543,9 @@ async fn python_adbc_figures(
             median(slow_go),
             0.5,
         ),
-        Figure {
-            name: format!("python_fetch_record_batch_{rows}_rows_peak_rss"),
-            value: mib(peak),
-            unit: "MiB",
-            baseline_name: Some(format!("{go} ({:.1} MiB)", mib(peak_go))),
-            ratio: Some(peak as f64 / peak_go as f64),
-            target: Some("≤ 0.5".into()),
-            met: Some(peak as f64 / peak_go as f64 <= 0.5),
-        },
-        Figure {
-            name: format!("python_fetch_record_batch_{rows}_rows_peak_rss_above_idle"),
-            value: mib(above),
-            unit: "MiB",
-            baseline_name: Some(format!("{go} ({:.1} MiB)", mib(above_go))),
-            ratio: Some(above as f64 / above_go.max(1) as f64),
-            target: None,
-            met: None,
-        },
-    ])
+    ];
+    figures.extend(memory);
+    Ok(figures)
 }
 
 /// A figure compared with another, without a target.
@@ -1523,24 +1824,19 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let delay_ms = if args.smoke { 20 } else { 100 };
     // Prerequisites first, so that nothing is measured for a run that cannot finish.
     let mut report = Report::create(&args.json, rows, reps, latency_iters, args.smoke)?;
-    let cli = match &args.cli {
-        Some(path) if !std::path::Path::new(path).exists() => {
-            return Err(format!("--cli {path}: no such file").into());
-        }
-        Some(path) => Some(std::path::PathBuf::from(path)),
-        None => {
-            let next_to_us = std::env::current_exe()?.with_file_name("dbapi");
-            if !next_to_us.exists() {
-                report.note(format!(
-                    "the command-line client figures are skipped: no `dbapi` at {} (build it \
-                     with this program: `cargo build --release -p dbapi-cli -p dbapi-bench`, \
-                     or pass --cli PATH)",
-                    next_to_us.display()
-                ))?;
-            }
-            next_to_us.exists().then_some(next_to_us)
-        }
-    };
+    let prerequisites = Prerequisites::check(args.cli.as_deref());
+    if let Err(why) = &prerequisites.cli {
+        report.note(format!(
+            "the command-line client figures are skipped: {why}"
+        ))?;
+    }
+    if let Err(why) = &prerequisites.adbc {
+        report.note(format!("the ADBC figures are skipped: {why}"))?;
+    }
+    if let Err(why) = &prerequisites.python {
+        report.note(format!("the Python peer figures are skipped: {why}"))?;
+    }
+    let cli = prerequisites.cli.as_ref().ok();
     eprintln!("starting the server process with {rows} rows ...");
     let server = spawn_server(rows, par_rows)?;
     let addr = server.addr.clone();
@@ -1556,7 +1852,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 1, 2: throughput, interleaved.
     let (mut base_t, mut arrow_t, mut all_t, mut one_t) = (vec![], vec![], vec![], vec![]);
     let (mut only_t, mut as_t, mut concrete_t, mut from_row_t) = (vec![], vec![], vec![], vec![]);
-    let mut as_fast_t = vec![];
+    let (mut as_fast_t, mut typed_hand_t, mut rows_hand_t) = (vec![], vec![], vec![]);
     let concrete = dbapi_flightsql::FlightSqlConnection::connect(&url).await?;
     for rep in 0..reps {
         eprintln!("throughput repetition {} of {reps} ...", rep + 1);
@@ -1578,6 +1874,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
             })
             .await?,
         );
+        typed_hand_t.push(
+            timed(rows, "typed hand loop", || {
+                typed_hand_rows(conn.as_ref(), all)
+            })
+            .await?,
+        );
+        rows_hand_t.push(
+            timed(rows, "rows hand loop", || {
+                rows_hand_loop(conn.as_ref(), all)
+            })
+            .await?,
+        );
         concrete_t.push(
             timed(rows, "fetchone concrete", || {
                 fetchone_concrete(&concrete, all)
@@ -1586,6 +1894,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         );
     }
     let (base, arrow) = (median(base_t), median(arrow_t));
+    let (one, from_row, as_fast) = (median(one_t), median(from_row_t), median(as_fast_t));
     report.push(Figure::plain("baseline_select_star", secs(base), "s"))?;
     report.push(ratio_figure(
         "arrow_path_select_star",
@@ -1603,7 +1912,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     ))?;
     report.push(ratio_figure(
         "rows_fetchone_loop_get_every_column",
-        median(one_t),
+        one,
         "arrow path",
         arrow,
         2.0,
@@ -1617,17 +1926,52 @@ async fn run(args: Args) -> Result<(), BoxError> {
     ))?;
     report.push(ratio_figure(
         "typed_fetchall_as_fast_timestamps",
-        median(as_fast_t),
+        as_fast,
         "arrow path",
         arrow,
         2.5,
     ))?;
     report.push(ratio_figure(
         "typed_fetchall_fromrow",
-        median(from_row_t),
+        from_row,
         "arrow path",
         arrow,
         2.0,
+    ))?;
+    // The limits: each row path against the same result built by hand from the batches.
+    let (typed_hand, rows_hand) = (median(typed_hand_t), median(rows_hand_t));
+    report.push(Figure::against(
+        "typed_hand_loop",
+        typed_hand,
+        "arrow path",
+        arrow,
+    ))?;
+    report.push(Figure::against(
+        "rows_hand_loop",
+        rows_hand,
+        "arrow path",
+        arrow,
+    ))?;
+    report.push(ratio_figure(
+        "typed_fetchall_fromrow_over_hand_loop",
+        from_row,
+        "typed_hand_loop",
+        typed_hand,
+        1.15,
+    ))?;
+    report.push(ratio_figure(
+        "typed_fetchall_as_fast_timestamps_over_fromrow",
+        as_fast,
+        "typed_fetchall_fromrow",
+        from_row,
+        1.5,
+    ))?;
+    report.push(ratio_figure(
+        "rows_fetchone_loop_over_hand_loop",
+        one,
+        "rows_hand_loop",
+        rows_hand,
+        1.5,
     ))?;
     let only = median(only_t);
     report.push(Figure::plain(
@@ -1817,10 +2161,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 7: statements: executemany vs single executes vs ingest; the statement cache.
     eprintln!("statements ...");
     report.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?)?;
-    eprintln!("ADBC: SQLite SELECT *, PostgreSQL ingest ...");
-    report.extend(adbc_figures(if args.smoke { 10_000 } else { 1_000_000 }, reps).await?)?;
-    eprintln!("Python: the ADBC library against the Go ADBC Flight SQL driver ...");
-    report.extend(python_adbc_figures(rows, reps, delay_ms).await?)?;
+    if prerequisites.adbc.is_ok() {
+        eprintln!("ADBC: SQLite SELECT *, PostgreSQL ingest ...");
+        report.extend(adbc_figures(if args.smoke { 10_000 } else { 1_000_000 }, reps).await?)?;
+    }
+    if let Ok(peers) = &prerequisites.python {
+        eprintln!("Python: the ADBC library against the Go ADBC Flight SQL driver ...");
+        report.extend(python_adbc_figures(peers, rows, reps, delay_ms).await?)?;
+    }
     eprintln!("ingest memory ...");
     let (mem_ingest, n_ingest) = measure_ingest_memory(&url, rows)?;
     if n_ingest != rows {
@@ -1832,7 +2180,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     ))?;
 
     // 8: the command-line client exporting the table to CSV: peak memory, full vs a tenth.
-    if let Some(cli) = &cli {
+    if let Some(cli) = cli {
         eprintln!("command-line client CSV export ...");
         let (cli_small, cli_small_t) = cli_export(
             cli,
@@ -1863,7 +2211,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
 
     // 8b: the command-line client loading a Parquet file with `\\copy`.
-    if let Some(cli) = &cli {
+    if let Some(cli) = cli {
         eprintln!("command-line client \\copy FROM Parquet ...");
         report.extend(copy(cli, &url, rows, reps).await?)?;
     }
@@ -1875,6 +2223,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 10: a hostile server: the memory each lie costs.
     eprintln!("hostile server ...");
     report.extend(hostile().await?)?;
+
+    // 11: the wide tables, through every path and every Python peer the machine has.
+    let (wide_rows, lineitem_sf) = if args.smoke {
+        (5_000, 0.001)
+    } else {
+        (1_000_000, 1.0)
+    };
+    let peers = prerequisites.python.as_ref().ok();
+    report.extend(wide_figures(wide_rows, lineitem_sf, reps, peers)?)?;
 
     report.finish();
     drop(server);

@@ -34,7 +34,7 @@
 //! ```
 
 pub use crate::catalog::{ForeignKey, PrimaryKey, TableName};
-pub use crate::data::{demo_readings, generated};
+pub use crate::data::{WIDE_COLUMNS, demo_readings, generated, wide};
 pub use crate::faults::{AnswerFaults, Corruption, Faults, HttpFaults, StreamFaults};
 pub use crate::http::HttpReplica;
 pub use crate::identity::{BoxError, TlsIdentity};
