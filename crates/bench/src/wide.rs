@@ -170,7 +170,7 @@ impl Checksum for WideRow {
         );
         std::hint::black_box(h);
         i128::from(self.id)
-            + 15
+            + 16
             + present(&self.big)
             + present(&self.comment)
             + present(&self.updated)
@@ -200,7 +200,7 @@ impl Checksum for WideSerde {
         );
         std::hint::black_box(h);
         i128::from(self.id)
-            + 15
+            + 16
             + present(&self.big)
             + present(&self.comment)
             + present(&self.updated)
@@ -299,6 +299,14 @@ fn row_checksum(row: &dbapi::Row) -> Result<i128, BoxError> {
     Ok(sum)
 }
 
+/// The bytes an array's data takes: its buffers, validity and children, as sliced (arrays
+/// decoded from one message share its body, which `get_array_memory_size` counts for each).
+fn data_bytes(data: &arrow::array::ArrayData) -> usize {
+    data.buffers().iter().map(|b| b.len()).sum::<usize>()
+        + data.nulls().map_or(0, |n| n.buffer().len())
+        + data.child_data().iter().map(data_bytes).sum::<usize>()
+}
+
 fn typed_sum<T: Checksum>(rows: &[T]) -> i128 {
     rows.iter().map(Checksum::checksum).sum()
 }
@@ -328,7 +336,11 @@ async fn read(conn: &dyn Connection, table: &str, path: &str) -> Result<Read, Bo
                     .map(|c| (c.len() - c.null_count()) as i128)
                     .sum::<i128>();
                 read.rows += batch.num_rows();
-                read.bytes += batch.get_array_memory_size();
+                read.bytes += batch
+                    .columns()
+                    .iter()
+                    .map(|c| data_bytes(&c.to_data()))
+                    .sum::<usize>();
             }
         }
         ("fetchall", _) => {
