@@ -18,33 +18,13 @@ import json
 import sys
 import time
 
+from proc_memory import idle as idle_rss, peak as peak_rss
+
 import adbc_driver_manager.dbapi
 
 mode, driver, uri, sql, *extra = sys.argv[1:]
 headers = [a[2:].split("=", 1) for a in extra if a.startswith("h:")]
 own = dict(a[2:].split("=", 1) for a in extra if a.startswith("o:"))
-
-
-def status_kib(field):
-    """A `/proc/self/status` figure in KiB, or None where there is none."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def reset_peak():
-    """Resets the peak RSS to the current RSS; False where the system cannot."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-        return True
-    except OSError:
-        return False
 
 
 if driver == "go":
@@ -64,8 +44,7 @@ else:
 cur = conn.cursor()
 cur.execute("SELECT 1")
 cur.fetchall()
-idle = status_kib("VmRSS")
-measurable = idle is not None and reset_peak()
+idle = idle_rss()
 started = time.perf_counter()
 cur.execute(sql)
 rows = 0
@@ -78,8 +57,8 @@ seconds = time.perf_counter() - started
 print(json.dumps({
     "seconds": seconds,
     "rows": rows,
-    "idle_kib": idle if measurable else None,
-    "peak_kib": status_kib("VmHWM") if measurable else None,
+    "idle_kib": idle,
+    "peak_kib": peak_rss(idle),
 }))
 cur.close()
 conn.close()

@@ -18,30 +18,10 @@ import json
 import sys
 import time
 
+from proc_memory import idle as idle_rss, peak as peak_rss
+
 mode, host, port, sql = sys.argv[1:5]
 port = int(port)
-
-
-def status_kib(field):
-    """A `/proc/self/status` figure in KiB, or None where there is none."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def reset_peak():
-    """Resets the peak RSS to the current RSS; False where the system cannot."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def table_checksum(table):
@@ -87,8 +67,7 @@ if mode == "pyarrow":
         return pa.concat_tables(tables) if len(tables) != 1 else tables[0]
 
     run("SELECT 1")
-    idle = status_kib("VmRSS")
-    measurable = idle is not None and reset_peak()
+    idle = idle_rss()
     started = time.perf_counter()
     result = run(sql)
     seconds = time.perf_counter() - started
@@ -102,8 +81,7 @@ elif mode == "flightsql-dbapi":
     cur = conn.cursor()
     cur.execute("SELECT 1")
     cur.fetchall()
-    idle = status_kib("VmRSS")
-    measurable = idle is not None and reset_peak()
+    idle = idle_rss()
     started = time.perf_counter()
     cur.execute(sql)
     result = cur.fetchall()
@@ -131,8 +109,7 @@ else:
     cur = conn.cursor()
     cur.execute("SELECT 1")
     cur.fetchall()
-    idle = status_kib("VmRSS")
-    measurable = idle is not None and reset_peak()
+    idle = idle_rss()
     started = time.perf_counter()
     cur.execute(sql)
     result = cur.fetch_arrow_table()
@@ -143,6 +120,6 @@ print(json.dumps({
     "seconds": seconds,
     "rows": rows,
     "checksum": checksum,
-    "idle_kib": idle if measurable else None,
-    "peak_kib": status_kib("VmHWM") if measurable else None,
+    "idle_kib": idle,
+    "peak_kib": peak_rss(idle),
 }))
