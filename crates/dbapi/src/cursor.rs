@@ -341,8 +341,8 @@ pub trait CursorExt: Cursor {
         }
     }
 
-    /// All remaining rows as `T`s; rows are read and converted a chunk at a time, so only the
-    /// `T`s accumulate.
+    /// All remaining rows as `T`s, converted straight from each batch as it arrives, so only
+    /// the `T`s accumulate.
     ///
     /// # Errors
     /// As [`Cursor::fetchall`], and [`Row::deserialize`]'s errors.
@@ -350,17 +350,17 @@ pub trait CursorExt: Cursor {
         &mut self,
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
         async move {
+            // Straight from the batches: no `Row` per row.
             let mut out = Vec::new();
-            loop {
-                let rows = self.fetchmany(Some(AS_CHUNK)).await?;
-                if rows.is_empty() {
-                    return Ok(out);
-                }
-                out.reserve(rows.len());
-                for row in &rows {
-                    out.push(row.deserialize()?);
+            let mut batches = crate::from_row::DescribedBatches::new();
+            while let Some(batch) = self.fetch_batch().await? {
+                let (data, _) = batches.rows(&batch)?;
+                out.reserve(data.len);
+                for index in 0..data.len {
+                    out.push(crate::de::row(&data, index)?);
                 }
             }
+            Ok(out)
         }
     }
 
@@ -572,6 +572,3 @@ impl<C: Cursor + ?Sized> CursorExt for C {}
 
 /// How many rows [`CursorExt::fetch_optional`] counts before it says "more than".
 const COUNT_LIMIT: usize = 10_000;
-
-/// Rows read at a time by [`CursorExt::fetchall_as`].
-const AS_CHUNK: usize = 65_536;

@@ -15,8 +15,9 @@ use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
 
+use crate::reader::{Reader, RowData};
 use crate::value_ref::ValueRef;
-use crate::{Error, Row, Value};
+use crate::{Column, Error, Value};
 
 /// The error of a deserialization, before it is turned into an [`Error`].
 #[derive(Debug)]
@@ -42,9 +43,13 @@ impl From<Error> for DeError {
     }
 }
 
-/// Deserializes a row into `T`; errors name the column (and so the field).
-pub(crate) fn row<'de, T: de::Deserialize<'de>>(row: &'de Row) -> crate::Result<T> {
+/// Deserializes row `index` of `data` into `T`; errors name the column (and so the field).
+pub(crate) fn row<'de, T: de::Deserialize<'de>>(
+    data: &'de RowData,
+    index: usize,
+) -> crate::Result<T> {
     let mut at = None;
+    let row = RowAt { data, index };
     let out = T::deserialize(RowDeserializer { row, at: &mut at });
     out.map_err(|e| {
         let message = match at {
@@ -58,9 +63,31 @@ pub(crate) fn row<'de, T: de::Deserialize<'de>>(row: &'de Row) -> crate::Result<
     })
 }
 
+/// One row of a batch's [`RowData`].
+#[derive(Clone, Copy)]
+struct RowAt<'de> {
+    data: &'de RowData,
+    index: usize,
+}
+
+impl<'de> RowAt<'de> {
+    fn len(&self) -> usize {
+        self.data.readers.len()
+    }
+
+    fn columns(&self) -> &'de [Column] {
+        &self.data.columns
+    }
+
+    /// The value of column `n`, which the caller has checked is below [`len`](Self::len).
+    fn value_ref(&self, n: usize) -> ValueRef<'de> {
+        ValueRef::new(&self.data.readers[n], self.index)
+    }
+}
+
 /// A row; `at` records the column being read, for error messages.
 struct RowDeserializer<'de, 'a> {
-    row: &'de Row,
+    row: RowAt<'de>,
     at: &'a mut Option<usize>,
 }
 
@@ -217,7 +244,7 @@ impl<'de> RowDeserializer<'de, '_> {
 
 /// The columns of a row, as map entries or sequence elements.
 struct Columns<'de, 'a> {
-    row: &'de Row,
+    row: RowAt<'de>,
     next: usize,
     at: &'a mut Option<usize>,
 }
@@ -282,23 +309,56 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let v = self.0;
-        if let Some(s) = v.as_str() {
-            return visitor.visit_borrowed_str(s);
+        let (reader, i) = v.parts();
+        if reader.is_null(i) {
+            return visitor.visit_unit();
         }
-        if let Some(i) = v.int() {
-            return match (i64::try_from(i), u64::try_from(i)) {
-                (Ok(i), _) => visitor.visit_i64(i),
-                (_, Ok(u)) => visitor.visit_u64(u),
-                _ => visitor.visit_i128(i),
-            };
+        // The common columns read in place; the others through `Value`.
+        match reader {
+            Reader::Utf8(a) => visitor.visit_borrowed_str(a.value(i)),
+            Reader::LargeUtf8(a) => visitor.visit_borrowed_str(a.value(i)),
+            Reader::Utf8View(a) => visitor.visit_borrowed_str(a.value(i)),
+            Reader::Binary(a) => visitor.visit_borrowed_bytes(a.value(i)),
+            Reader::Bool(a) => visitor.visit_bool(a.value(i)),
+            Reader::Int8(a) => visitor.visit_i64(a.value(i).into()),
+            Reader::Int16(a) => visitor.visit_i64(a.value(i).into()),
+            Reader::Int32(a) => visitor.visit_i64(a.value(i).into()),
+            Reader::Int64(a) => visitor.visit_i64(a.value(i)),
+            Reader::UInt8(a) => visitor.visit_u64(a.value(i).into()),
+            Reader::UInt16(a) => visitor.visit_u64(a.value(i).into()),
+            Reader::UInt32(a) => visitor.visit_u64(a.value(i).into()),
+            // As before: a u64 that fits an i64 is given as one.
+            Reader::UInt64(a) => match i64::try_from(a.value(i)) {
+                Ok(n) => visitor.visit_i64(n),
+                Err(_) => visitor.visit_u64(a.value(i)),
+            },
+            Reader::Float32(a) => visitor.visit_f64(a.value(i).into()),
+            Reader::Float64(a) => visitor.visit_f64(a.value(i)),
+            Reader::Date32(_) => match reader.date(i) {
+                Some(d) => visit_date(d?, visitor),
+                None => visitor.visit_unit(),
+            },
+            Reader::Decimal128(..) => match reader.decimal(i) {
+                Some(d) => visitor.visit_string(d.to_string()),
+                None => visitor.visit_unit(),
+            },
+            Reader::TimestampS(..)
+            | Reader::TimestampMs(..)
+            | Reader::TimestampUs(..)
+            | Reader::TimestampNs(..) => match reader.timestamp(i) {
+                Some(t) => visit_timestamp(t?, visitor),
+                None => visitor.visit_unit(),
+            },
+            Reader::Other(..) | Reader::Given(_) => {
+                if let Some(b) = v.as_bytes() {
+                    return visitor.visit_borrowed_bytes(b);
+                }
+                if let Some(s) = v.as_str() {
+                    return visitor.visit_borrowed_str(s);
+                }
+                ValueDeserializer(v.to_value()?).deserialize_any(visitor)
+            }
         }
-        if let Some(f) = v.float() {
-            return visitor.visit_f64(f);
-        }
-        if let Some(b) = v.as_bytes() {
-            return visitor.visit_borrowed_bytes(b);
-        }
-        ValueDeserializer(v.to_value()?).deserialize_any(visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -435,6 +495,31 @@ impl Iso {
     }
 }
 
+/// A date given as ISO 8601 text.
+fn visit_date<'de, V: Visitor<'de>>(d: chrono::NaiveDate, visitor: V) -> Result<V::Value, DeError> {
+    let mut text = Iso::new();
+    if text.date(d) {
+        visitor.visit_str(text.as_str())
+    } else {
+        visitor.visit_string(format!("{d:?}"))
+    }
+}
+
+/// A timestamp without time zone given as ISO 8601 text.
+fn visit_timestamp<'de, V: Visitor<'de>>(
+    t: chrono::NaiveDateTime,
+    visitor: V,
+) -> Result<V::Value, DeError> {
+    let mut text = Iso::new();
+    if text.date(t.date()) {
+        text.push(b'T');
+        text.time(t.time());
+        visitor.visit_str(text.as_str())
+    } else {
+        visitor.visit_string(format!("{t:?}"))
+    }
+}
+
 /// A [`Value`], owned.
 struct ValueDeserializer(Value);
 
@@ -459,29 +544,13 @@ impl<'de> Deserializer<'de> for ValueDeserializer {
             Value::Decimal(d) => visitor.visit_string(d.to_string()),
             Value::String(s) => visitor.visit_string(s),
             Value::Binary(b) => visitor.visit_byte_buf(b),
-            Value::Date(d) => {
-                let mut text = Iso::new();
-                if text.date(d) {
-                    visitor.visit_str(text.as_str())
-                } else {
-                    visitor.visit_string(format!("{d:?}"))
-                }
-            }
+            Value::Date(d) => visit_date(d, visitor),
             Value::Time(t) => {
                 let mut text = Iso::new();
                 text.time(t);
                 visitor.visit_str(text.as_str())
             }
-            Value::Timestamp(t) => {
-                let mut text = Iso::new();
-                if text.date(t.date()) {
-                    text.push(b'T');
-                    text.time(t.time());
-                    visitor.visit_str(text.as_str())
-                } else {
-                    visitor.visit_string(format!("{t:?}"))
-                }
-            }
+            Value::Timestamp(t) => visit_timestamp(t, visitor),
             Value::TimestampTz(t, _) => {
                 let mut text = Iso::new();
                 let naive = t.naive_utc();
@@ -571,7 +640,7 @@ impl crate::Row {
     /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error naming the column (for structs,
     /// the field) and what did not fit.
     pub fn deserialize<'de, T: serde::Deserialize<'de>>(&'de self) -> crate::Result<T> {
-        row(self)
+        row(&self.data, self.index)
     }
 }
 

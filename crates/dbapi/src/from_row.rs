@@ -200,15 +200,48 @@ pub fn positions(columns: &[Column], n: usize) -> Result<Plan> {
     Ok(Plan((0..n).map(Some).collect()))
 }
 
+/// Batches made into rows, their columns described once per schema (not per batch) and
+/// downcast once per batch.
+pub(crate) struct DescribedBatches {
+    described: Option<(SchemaRef, Arc<[Column]>)>,
+}
+
+impl DescribedBatches {
+    pub(crate) fn new() -> Self {
+        DescribedBatches { described: None }
+    }
+
+    /// The rows of `batch`, and whether its schema differs from the previous batch's.
+    pub(crate) fn rows(&mut self, batch: &RecordBatch) -> Result<(RowData, bool)> {
+        let schema = batch.schema();
+        let known = self
+            .described
+            .as_ref()
+            .is_some_and(|(s, _)| Arc::ptr_eq(s, &schema) || **s == *schema);
+        if !known {
+            let columns = crate::row::describe(&schema);
+            self.described = Some((schema, columns));
+        }
+        let Some((_, columns)) = &self.described else {
+            return Err(Error::internal("no columns after describing"));
+        };
+        Ok((RowData::new(columns, batch)?, !known))
+    }
+}
+
 /// Reads batches into `T`s, finding the columns of the fields once per schema (not per
 /// batch), and downcasting each batch's columns once.
 pub(crate) struct TypedBatches {
-    planned: Option<(SchemaRef, Arc<[Column]>, Plan)>,
+    batches: DescribedBatches,
+    plan: Option<Plan>,
 }
 
 impl TypedBatches {
     pub(crate) fn new() -> Self {
-        TypedBatches { planned: None }
+        TypedBatches {
+            batches: DescribedBatches::new(),
+            plan: None,
+        }
     }
 
     /// The rows of `batch` as `T`s, appended to `out`.
@@ -217,20 +250,11 @@ impl TypedBatches {
         batch: &RecordBatch,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        let schema = batch.schema();
-        let known = self
-            .planned
-            .as_ref()
-            .is_some_and(|(s, ..)| Arc::ptr_eq(s, &schema) || **s == *schema);
-        if !known {
-            let columns = crate::row::describe(&schema);
-            let plan = T::plan(&columns)?;
-            self.planned = Some((schema, columns, plan));
-        }
-        let Some((_, columns, plan)) = &self.planned else {
-            return Err(Error::internal("no plan after planning"));
+        let (data, new_schema) = self.batches.rows(batch)?;
+        let plan = match &mut self.plan {
+            Some(plan) if !new_schema => plan,
+            slot => slot.insert(T::plan(&data.columns)?),
         };
-        let data = RowData::new(columns, batch)?;
         out.reserve(data.len);
         for index in 0..data.len {
             out.push(T::from_row(RowRef { data: &data, index }, plan)?);

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::PrimitiveArray;
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Float32Array, Float64Array,
-    Int8Array, Int16Array, Int32Array, Int64Array, LargeStringArray, StringArray, StringViewArray,
-    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
-    TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Decimal128Array,
+    Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, LargeStringArray,
+    StringArray, StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
+    UInt64Array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
@@ -18,7 +19,47 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 use arrow::temporal_conversions::as_datetime;
 
-use crate::{Column, Error, Result, Value};
+use crate::{Column, Decimal, Error, Result, Value};
+
+/// The date of a `Date32` value; an error for one out of `chrono`'s range.
+#[inline]
+fn date32(v: i32) -> Result<chrono::NaiveDate> {
+    Date32Type::to_naive_date_opt(v).ok_or_else(|| {
+        Error::data(format!(
+            "Date32 value {v} is out of the representable range"
+        ))
+    })
+}
+
+/// The arms of a `match` on a [`Reader`] that holds a concrete array, binding it as `$a`.
+macro_rules! concrete {
+    ($reader:expr, $a:ident => $body:expr, $($rest:tt)*) => {
+        match $reader {
+            Reader::Bool($a) => $body,
+            Reader::Int8($a) => $body,
+            Reader::Int16($a) => $body,
+            Reader::Int32($a) => $body,
+            Reader::Int64($a) => $body,
+            Reader::UInt8($a) => $body,
+            Reader::UInt16($a) => $body,
+            Reader::UInt32($a) => $body,
+            Reader::UInt64($a) => $body,
+            Reader::Float32($a) => $body,
+            Reader::Float64($a) => $body,
+            Reader::Utf8($a) => $body,
+            Reader::LargeUtf8($a) => $body,
+            Reader::Utf8View($a) => $body,
+            Reader::Binary($a) => $body,
+            Reader::Date32($a) => $body,
+            Reader::Decimal128($a, ..) => $body,
+            Reader::TimestampS($a, _) => $body,
+            Reader::TimestampMs($a, _) => $body,
+            Reader::TimestampUs($a, _) => $body,
+            Reader::TimestampNs($a, _) => $body,
+            $($rest)*
+        }
+    };
+}
 
 /// One column, downcast to its concrete array type when it is a common one.
 pub(crate) enum Reader {
@@ -38,6 +79,8 @@ pub(crate) enum Reader {
     Utf8View(StringViewArray),
     Binary(BinaryArray),
     Date32(Date32Array),
+    /// With the column's precision and scale.
+    Decimal128(Decimal128Array, u8, i8),
     TimestampS(TimestampSecondArray, DayCache),
     TimestampMs(TimestampMillisecondArray, DayCache),
     TimestampUs(TimestampMicrosecondArray, DayCache),
@@ -70,6 +113,7 @@ impl Reader {
             DataType::Utf8View => Reader::Utf8View(a.as_string_view().clone()),
             DataType::Binary => Reader::Binary(a.as_binary::<i32>().clone()),
             DataType::Date32 => Reader::Date32(a.as_primitive().clone()),
+            DataType::Decimal128(p, s) => Reader::Decimal128(a.as_primitive().clone(), *p, *s),
             DataType::Timestamp(TimeUnit::Second, None) => {
                 Reader::TimestampS(a.as_primitive().clone(), DayCache::new())
             }
@@ -134,13 +178,13 @@ impl Reader {
                 if a.is_null(i) {
                     Value::Null
                 } else {
-                    let v = a.value(i);
-                    Value::Date(Date32Type::to_naive_date_opt(v).ok_or_else(|| {
-                        Error::data(format!(
-                            "Date32 value {v} is out of the representable range"
-                        ))
-                    })?)
+                    Value::Date(date32(a.value(i))?)
                 }
+            }
+            Reader::Decimal128(a, p, s) => {
+                mapped!(a, |v| Value::Decimal(Box::new(Decimal::from_i128(
+                    v, *p, *s
+                ))))
             }
             Reader::TimestampS(a, c) => timestamp!(a, c, TimestampSecondType),
             Reader::TimestampMs(a, c) => timestamp!(a, c, TimestampMillisecondType),
@@ -154,39 +198,19 @@ impl Reader {
     /// Whether the value at `i` is NULL.
     #[inline]
     pub(crate) fn is_null(&self, i: usize) -> bool {
-        match self {
+        // On the concrete arrays: no virtual call per value.
+        concrete!(self, a => a.is_null(i),
             Reader::Given(v) => matches!(v, Value::Null),
             Reader::Other(_, nulls) => nulls.as_ref().is_some_and(|n| n.is_null(i)),
-            other => other.array().is_some_and(|a| a.is_null(i)),
-        }
+        )
     }
 
     /// The array read, unless the value was given.
     pub(crate) fn array(&self) -> Option<&dyn Array> {
-        Some(match self {
-            Reader::Bool(a) => a,
-            Reader::Int8(a) => a,
-            Reader::Int16(a) => a,
-            Reader::Int32(a) => a,
-            Reader::Int64(a) => a,
-            Reader::UInt8(a) => a,
-            Reader::UInt16(a) => a,
-            Reader::UInt32(a) => a,
-            Reader::UInt64(a) => a,
-            Reader::Float32(a) => a,
-            Reader::Float64(a) => a,
-            Reader::Utf8(a) => a,
-            Reader::LargeUtf8(a) => a,
-            Reader::Utf8View(a) => a,
-            Reader::Binary(a) => a,
-            Reader::Date32(a) => a,
-            Reader::TimestampS(a, _) => a,
-            Reader::TimestampMs(a, _) => a,
-            Reader::TimestampUs(a, _) => a,
-            Reader::TimestampNs(a, _) => a,
+        Some(concrete!(self, a => a,
             Reader::Other(a, _) => a.as_ref(),
             Reader::Given(_) => return None,
-        })
+        ))
     }
 
     /// The integer at `i` (widened), when the column holds integers and the value is not NULL.
@@ -253,6 +277,44 @@ impl Reader {
         }
     }
 
+    /// The `f32` at `i`, when the column holds `Float32` and the value is not NULL.
+    #[inline]
+    pub(crate) fn f32(&self, i: usize) -> Option<f32> {
+        match self {
+            Reader::Float32(a) if !a.is_null(i) => Some(a.value(i)),
+            _ => None,
+        }
+    }
+
+    /// The boolean at `i`, when the column holds booleans and the value is not NULL.
+    #[inline]
+    pub(crate) fn bool(&self, i: usize) -> Option<bool> {
+        match self {
+            Reader::Bool(a) if !a.is_null(i) => Some(a.value(i)),
+            _ => None,
+        }
+    }
+
+    /// The date at `i`, when the column holds `Date32` and the value is not NULL.
+    #[inline]
+    pub(crate) fn date(&self, i: usize) -> Option<Result<chrono::NaiveDate>> {
+        match self {
+            Reader::Date32(a) if !a.is_null(i) => Some(date32(a.value(i))),
+            _ => None,
+        }
+    }
+
+    /// The decimal at `i`, when the column holds `Decimal128` and the value is not NULL.
+    #[inline]
+    pub(crate) fn decimal(&self, i: usize) -> Option<Decimal> {
+        match self {
+            Reader::Decimal128(a, p, s) if !a.is_null(i) => {
+                Some(Decimal::from_i128(a.value(i), *p, *s))
+            }
+            _ => None,
+        }
+    }
+
     /// A timestamp without time zone at `i`, when the column holds one and it is not NULL.
     #[inline]
     pub(crate) fn timestamp(&self, i: usize) -> Option<Result<chrono::NaiveDateTime>> {
@@ -292,6 +354,7 @@ impl Reader {
             Reader::Utf8(_) | Reader::LargeUtf8(_) | Reader::Utf8View(_) => "String",
             Reader::Binary(_) => "Binary",
             Reader::Date32(_) => "Date",
+            Reader::Decimal128(..) => "Decimal",
             Reader::TimestampS(..)
             | Reader::TimestampMs(..)
             | Reader::TimestampUs(..)

@@ -29,6 +29,12 @@ impl<'a> ValueRef<'a> {
         ValueRef { reader, index }
     }
 
+    /// The column's reader and the row's index in it.
+    #[inline]
+    pub(crate) fn parts(&self) -> (&'a Reader, usize) {
+        (self.reader, self.index)
+    }
+
     /// Whether the value is NULL.
     #[inline]
     pub fn is_null(&self) -> bool {
@@ -82,6 +88,16 @@ impl<'a> ValueRef<'a> {
     #[inline]
     pub(crate) fn timestamp(&self) -> Option<Result<NaiveDateTime>> {
         self.reader.timestamp(self.index)
+    }
+
+    #[inline]
+    pub(crate) fn date(&self) -> Option<Result<NaiveDate>> {
+        self.reader.date(self.index)
+    }
+
+    #[inline]
+    pub(crate) fn decimal(&self) -> Option<Decimal> {
+        self.reader.decimal(self.index)
     }
 
     /// A mismatch error: this value cannot be read as `T`.
@@ -201,15 +217,29 @@ impl<'a> FromValueRef<'a> for &'a [u8] {
     }
 }
 
-impl FromValueRef<'_> for NaiveDateTime {
-    #[inline]
-    fn from_value_ref(value: ValueRef<'_>) -> Result<Self> {
-        match value.timestamp() {
-            Some(t) => t,
-            None => value.via_value(),
+/// Types read straight from the arrays that hold them (`$read`: `None` for any other
+/// array), and through [`Value`] from any other.
+macro_rules! direct {
+    ($($t:ty => |$v:ident| $read:expr),* $(,)?) => {$(
+        impl FromValueRef<'_> for $t {
+            #[inline]
+            fn from_value_ref($v: ValueRef<'_>) -> Result<Self> {
+                match $read {
+                    Some(read) => read,
+                    None => $v.via_value(),
+                }
+            }
         }
-    }
+    )*};
 }
+
+direct!(
+    NaiveDateTime => |v| v.timestamp(),
+    NaiveDate => |v| v.date(),
+    bool => |v| v.reader.bool(v.index).map(Ok::<_, Error>),
+    f32 => |v| v.reader.f32(v.index).map(Ok::<_, Error>),
+    Decimal => |v| v.decimal().map(Ok::<_, Error>),
+);
 
 macro_rules! via_value {
     ($($t:ty),*) => {$(
@@ -221,14 +251,125 @@ macro_rules! via_value {
     )*};
 }
 
-via_value!(
-    bool,
-    f32,
-    f16,
-    Decimal,
-    NaiveDate,
-    NaiveTime,
-    TimeDelta,
-    DateTime<Utc>,
-    Vec<Value>
-);
+via_value!(f16, NaiveTime, TimeDelta, DateTime<Utc>, Vec<Value>);
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{
+        ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
+        Int32Array, TimestampMicrosecondArray,
+    };
+    use arrow::record_batch::RecordBatch;
+
+    use super::*;
+    use crate::Row;
+    use crate::row::describe;
+
+    fn rows(columns: Vec<(&str, ArrayRef)>) -> Vec<Row> {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let described = describe(&batch.schema());
+        (0..batch.num_rows())
+            .map(|i| Row::from_batch(&described, &batch, i).unwrap())
+            .collect()
+    }
+
+    /// What `T` reads through [`Value`], for comparison with the direct reading.
+    fn via<T: FromValue>(row: &Row, n: usize) -> Result<T> {
+        T::from_value(&row.values()?[n]).map_err(conversion_error)
+    }
+
+    /// Each column read as `T` straight from its array and through `Value`: the same value,
+    /// or both an error (NULL, or a type that does not convert).
+    fn agree<T>(row: &Row, n: usize)
+    where
+        T: FromValue + for<'a> FromValueRef<'a> + PartialEq + std::fmt::Debug,
+    {
+        let direct = row.get::<T, _>(n);
+        let through = via::<T>(row, n);
+        match (&direct, &through) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "column {n}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("column {n}: {direct:?} against {through:?}"),
+        }
+        let direct = row.get::<Option<T>, _>(n).map_err(|e| e.to_string());
+        let through = match row.values().unwrap()[n] {
+            Value::Null => Ok(None),
+            ref v => T::from_value(v).map(Some).map_err(|e| e.to_string()),
+        };
+        assert_eq!(direct.is_ok(), through.is_ok(), "column {n}: Option");
+        if let (Ok(a), Ok(b)) = (direct, through) {
+            assert_eq!(a, b, "column {n}: Option");
+        }
+    }
+
+    #[test]
+    fn direct_readers_agree_with_values() {
+        let rows = rows(vec![
+            (
+                "b",
+                Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])) as _,
+            ),
+            (
+                "f32",
+                Arc::new(Float32Array::from(vec![Some(0.5), None, Some(-2.0)])) as _,
+            ),
+            (
+                "f64",
+                Arc::new(Float64Array::from(vec![Some(0.5), None, Some(1e300)])) as _,
+            ),
+            (
+                "d",
+                Arc::new(
+                    Decimal128Array::from(vec![Some(12_345), None, Some(-1)])
+                        .with_precision_and_scale(12, 2)
+                        .unwrap(),
+                ) as _,
+            ),
+            (
+                "day",
+                Arc::new(Date32Array::from(vec![Some(20_000), None, Some(-1)])) as _,
+            ),
+            (
+                "ts",
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(1),
+                    None,
+                    Some(-1),
+                ])) as _,
+            ),
+            (
+                "i",
+                Arc::new(Int32Array::from(vec![Some(7), None, Some(-7)])) as _,
+            ),
+        ]);
+        for row in &rows {
+            for n in 0..row.len() {
+                agree::<bool>(row, n);
+                agree::<f32>(row, n);
+                agree::<f64>(row, n);
+                agree::<Decimal>(row, n);
+                agree::<NaiveDate>(row, n);
+                agree::<NaiveDateTime>(row, n);
+                agree::<i64>(row, n);
+            }
+        }
+        // The values themselves, and the mismatches named.
+        let first = &rows[0];
+        assert!(first.get::<bool, _>("b").unwrap());
+        assert_eq!(first.get::<f32, _>("f32").unwrap(), 0.5);
+        assert_eq!(first.get::<Decimal, _>("d").unwrap().to_string(), "123.45");
+        assert_eq!(
+            first.get::<NaiveDate, _>("day").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 10, 4).unwrap()
+        );
+        let e = first.get::<f32, _>("f64").unwrap_err().to_string();
+        assert!(e.contains("Float64") && e.contains("f32"), "{e}");
+        let e = first.get::<NaiveDate, _>("ts").unwrap_err().to_string();
+        assert!(e.contains("Timestamp") && e.contains("NaiveDate"), "{e}");
+        let e = rows[1].get::<bool, _>("b").unwrap_err().to_string();
+        assert!(e.contains("Null"), "{e}");
+        assert_eq!(rows[1].get::<Option<Decimal>, _>("d").unwrap(), None);
+    }
+}
