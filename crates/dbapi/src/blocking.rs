@@ -718,6 +718,16 @@ impl Cursor {
         self.rt.block_on(self.inner.fetch_batch())?
     }
 
+    /// See [`crate::CursorExt::fetch_rows`]: the rows of the next batch, to iterate.
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::fetch_batch`].
+    pub fn fetch_rows(&mut self) -> Result<Option<crate::BatchRows>> {
+        Ok(self
+            .fetch_batch()?
+            .map(|batch| crate::BatchRows::new(&batch)))
+    }
+
     /// The remaining batches as an Arrow [`RecordBatchReader`](arrow::record_batch::RecordBatchReader)
     /// that owns the cursor (and, through [`BatchReader::into_ffi`], as an Arrow C stream for
     /// other Arrow tools). The first batch is read now: its schema is the reader's.

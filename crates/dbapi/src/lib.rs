@@ -129,7 +129,7 @@ pub use crate::from_value::{FromValue, FromValueError};
 pub use crate::params::{DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, ParamSets, Params};
 pub use crate::redact::{is_secret_key, redact_url};
 pub use crate::registry::{Driver, Registry, connect, default_registry, register};
-pub use crate::row::{Row, RowIndex};
+pub use crate::row::{BatchRows, Row, RowIndex};
 pub use crate::statement::{IngestMode, PreparedStatement};
 pub use crate::stream::{BatchReader, BatchStream, IntoStreams, RowStream};
 pub use crate::transaction::{ConnectionExt, Savepoint, Transaction};

@@ -466,12 +466,18 @@ impl RowData {
                 columns.len()
             )));
         }
-        Ok(RowData {
-            columns: Arc::clone(columns),
+        Ok(RowData::described(Arc::clone(columns), batch))
+    }
+
+    /// The rows of a batch whose columns `columns` describes (one per column of the batch:
+    /// the caller made them from its schema).
+    pub(crate) fn described(columns: Arc<[Column]>, batch: &RecordBatch) -> RowData {
+        RowData {
+            columns,
             readers: batch.columns().iter().map(Reader::new).collect(),
             batch: Some(batch.clone()),
             len: batch.num_rows(),
-        })
+        }
     }
 
     /// One row made of values.

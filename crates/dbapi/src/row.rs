@@ -238,6 +238,80 @@ pub fn describe(schema: &arrow::datatypes::Schema) -> Arc<[Column]> {
         .collect()
 }
 
+/// The rows of one record batch, as an iterator: what [`CursorExt::fetch_rows`] gives, to
+/// read a result row by row without an `await` per row.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow::array::{Int64Array, StringArray};
+/// use arrow::record_batch::RecordBatch;
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("id", Arc::new(Int64Array::from(vec![1, 2])) as _),
+///     ("name", Arc::new(StringArray::from(vec!["a", "b"])) as _),
+/// ])?;
+/// let mut names = String::new();
+/// for row in dbapi::BatchRows::new(&batch) {
+///     let name: &str = row.get("name")?;
+///     names.push_str(name);
+/// }
+/// assert_eq!(names, "ab");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`CursorExt::fetch_rows`]: crate::CursorExt::fetch_rows
+#[derive(Debug, Clone)]
+pub struct BatchRows {
+    data: Arc<RowData>,
+    next: usize,
+}
+
+impl BatchRows {
+    /// The rows of `batch`, its columns described from its schema.
+    pub fn new(batch: &RecordBatch) -> BatchRows {
+        BatchRows {
+            data: Arc::new(RowData::described(describe(&batch.schema()), batch)),
+            next: 0,
+        }
+    }
+
+    /// The columns of the rows.
+    pub fn columns(&self) -> &[Column] {
+        &self.data.columns
+    }
+
+    /// The record batch the rows are read from.
+    pub fn batch(&self) -> Option<&RecordBatch> {
+        self.data.batch.as_ref()
+    }
+}
+
+impl Iterator for BatchRows {
+    type Item = Row;
+
+    #[inline]
+    fn next(&mut self) -> Option<Row> {
+        if self.next >= self.data.len {
+            return None;
+        }
+        let row = Row {
+            data: Arc::clone(&self.data),
+            index: self.next,
+        };
+        self.next += 1;
+        Some(row)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.data.len - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for BatchRows {}
+
+impl std::iter::FusedIterator for BatchRows {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +331,26 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn batch_rows_iterate_every_row_once() {
+        let b = batch();
+        let mut rows = BatchRows::new(&b);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.columns()[1].name(), "name");
+        assert_eq!(rows.batch().map(RecordBatch::num_rows), Some(2));
+        let first = rows.next().unwrap();
+        assert_eq!(rows.size_hint(), (1, Some(1)));
+        let second = rows.next().unwrap();
+        assert!(rows.next().is_none() && rows.next().is_none());
+        assert_eq!(first.get::<i64, _>("id").unwrap(), 1);
+        assert_eq!(second.get::<Option<&str>, _>("name").unwrap(), None);
+        // A row outlives its iterator, as rows from a cursor do.
+        drop(rows);
+        assert_eq!(first.get::<&str, _>(1).unwrap(), "a");
+        let empty = b.slice(2, 0);
+        assert_eq!(BatchRows::new(&empty).count(), 0);
     }
 
     #[test]
