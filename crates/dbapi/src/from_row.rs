@@ -73,7 +73,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::reader::RowData;
+use crate::reader::{Reader, RowData};
 use crate::value_ref::ValueRef;
 use crate::{Column, Error, FromValueRef, Result, Row};
 
@@ -127,6 +127,8 @@ impl Plan {
 pub struct RowRef<'a> {
     data: &'a RowData,
     index: usize,
+    /// The column of each field of the plan, resolved once per batch (`None`: absent).
+    fields: &'a [Option<(usize, &'a Reader)>],
 }
 
 impl std::fmt::Debug for RowRef<'_> {
@@ -135,6 +137,14 @@ impl std::fmt::Debug for RowRef<'_> {
             .field("index", &self.index)
             .finish_non_exhaustive()
     }
+}
+
+/// The column of each field of `plan` in `data`, with its reader.
+fn resolve<'a>(plan: &Plan, data: &'a RowData) -> Vec<Option<(usize, &'a Reader)>> {
+    plan.0
+        .iter()
+        .map(|c| c.and_then(|n| Some((n, data.readers.get(n)?))))
+        .collect()
 }
 
 impl<'a> RowRef<'a> {
@@ -149,6 +159,34 @@ impl<'a> RowRef<'a> {
                 "field `{field}`: no column {n} in the row"
             )));
         };
+        self.read(n, reader, field)
+    }
+
+    /// Field `i` of the plan read as `T` from its column (`field` names it in errors): what
+    /// derived implementations call, the column found once per batch.
+    ///
+    /// # Errors
+    /// As [`FromValueRef::from_value_ref`], naming the field and the column; an
+    /// [`ErrorKind::Internal`](crate::ErrorKind::Internal) error if the plan has no column
+    /// for the field.
+    #[inline(always)]
+    pub fn planned<T: FromValueRef<'a>>(&self, i: usize, field: &str) -> Result<T> {
+        match self.fields.get(i) {
+            Some(Some((n, reader))) => self.read(*n, reader, field),
+            _ => Err(Error::internal(format!(
+                "field `{field}`: no column planned for field {i}"
+            ))),
+        }
+    }
+
+    /// Whether the plan found a column for field `i` (a field with a default may have none).
+    #[inline]
+    pub fn has(&self, i: usize) -> bool {
+        matches!(self.fields.get(i), Some(Some(_)))
+    }
+
+    #[inline(always)]
+    fn read<T: FromValueRef<'a>>(&self, n: usize, reader: &'a Reader, field: &str) -> Result<T> {
         T::from_value_ref(ValueRef::new(reader, self.index)).map_err(|e| {
             let name = self.data.columns.get(n).map_or("?", Column::name);
             e.context(format_args!("field `{field}` (column {n} {name:?})"))
@@ -255,9 +293,15 @@ impl TypedBatches {
             Some(plan) if !new_schema => plan,
             slot => slot.insert(T::plan(&data.columns)?),
         };
+        let fields = resolve(plan, &data);
         out.reserve(data.len);
         for index in 0..data.len {
-            out.push(T::from_row(RowRef { data: &data, index }, plan)?);
+            let row = RowRef {
+                data: &data,
+                index,
+                fields: &fields,
+            };
+            out.push(T::from_row(row, plan)?);
         }
         Ok(())
     }
@@ -280,13 +324,13 @@ impl Row {
     /// As [`FromRow::plan`] and [`FromRow::from_row`].
     pub fn read<T: FromRow>(&self) -> Result<T> {
         let plan = T::plan(self.columns())?;
-        T::from_row(
-            RowRef {
-                data: &self.data,
-                index: self.index,
-            },
-            &plan,
-        )
+        let fields = resolve(&plan, &self.data);
+        let row = RowRef {
+            data: &self.data,
+            index: self.index,
+            fields: &fields,
+        };
+        T::from_row(row, &plan)
     }
 }
 
@@ -302,7 +346,7 @@ macro_rules! tuples {
 
             #[inline]
             fn from_row(row: RowRef<'_>, _: &Plan) -> Result<Self> {
-                Ok(($(row.field::<$t>($i, stringify!($i))?,)+))
+                Ok(($(row.planned::<$t>($i, stringify!($i))?,)+))
             }
         }
     )+};

@@ -1,5 +1,6 @@
 //! Reading one value of a row straight from its Arrow array into a Rust type.
 
+use arrow::array::Array;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use half::f16;
 
@@ -101,6 +102,8 @@ impl<'a> ValueRef<'a> {
     }
 
     /// A mismatch error: this value cannot be read as `T`.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn mismatch<T>(&self, detail: Option<String>) -> Error {
         conversion_error(FromValueError {
             value_type: self.type_name(),
@@ -109,7 +112,10 @@ impl<'a> ValueRef<'a> {
         })
     }
 
-    /// Reads the value through [`Value`] and [`FromValue`].
+    /// Reads the value through [`Value`] and [`FromValue`]: the slow path of the direct
+    /// readers, kept out of line so that they inline where they are called.
+    #[cold]
+    #[inline(never)]
     fn via_value<T: FromValue>(&self) -> Result<T> {
         T::from_value(&self.to_value()?).map_err(conversion_error)
     }
@@ -151,10 +157,16 @@ impl FromValueRef<'_> for Value {
 }
 
 macro_rules! integer {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $variant:ident),*) => {$(
         impl FromValueRef<'_> for $t {
-            #[inline]
+            #[inline(always)]
             fn from_value_ref(value: ValueRef<'_>) -> Result<Self> {
+                // The column of exactly this type first: no widening, no range check.
+                if let Reader::$variant(a) = value.reader
+                    && !a.is_null(value.index)
+                {
+                    return Ok(a.value(value.index));
+                }
                 match value.int() {
                     Some(wide) => <$t>::try_from(wide).map_err(|_| {
                         value.mismatch::<$t>(Some(format!("value {wide} is out of range")))
@@ -166,10 +178,23 @@ macro_rules! integer {
     )*};
 }
 
-integer!(i8, i16, i32, i64, u8, u16, u32, u64, i128);
+integer!(
+    i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64,
+    u8 => UInt8, u16 => UInt16, u32 => UInt32, u64 => UInt64
+);
+
+impl FromValueRef<'_> for i128 {
+    #[inline]
+    fn from_value_ref(value: ValueRef<'_>) -> Result<Self> {
+        match value.int() {
+            Some(wide) => Ok(wide),
+            None => value.via_value(),
+        }
+    }
+}
 
 impl FromValueRef<'_> for f64 {
-    #[inline]
+    #[inline(always)]
     fn from_value_ref(value: ValueRef<'_>) -> Result<Self> {
         match value.float() {
             Some(v) => Ok(v),
@@ -179,8 +204,13 @@ impl FromValueRef<'_> for f64 {
 }
 
 impl FromValueRef<'_> for String {
-    #[inline]
+    #[inline(always)]
     fn from_value_ref(value: ValueRef<'_>) -> Result<Self> {
+        if let Reader::Utf8(a) = value.reader
+            && !a.is_null(value.index)
+        {
+            return Ok(a.value(value.index).to_owned());
+        }
         match value.as_str() {
             Some(s) => Ok(s.to_owned()),
             None => value.via_value(),
@@ -222,7 +252,7 @@ impl<'a> FromValueRef<'a> for &'a [u8] {
 macro_rules! direct {
     ($($t:ty => |$v:ident| $read:expr),* $(,)?) => {$(
         impl FromValueRef<'_> for $t {
-            #[inline]
+            #[inline(always)]
             fn from_value_ref($v: ValueRef<'_>) -> Result<Self> {
                 match $read {
                     Some(read) => read,

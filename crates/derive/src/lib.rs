@@ -92,9 +92,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 if attrs.default {
                     plan.push(quote! { ::dbapi::from_row::find(columns, #column) });
                     values.push(quote! {
-                        #ident: match plan.column(#i) {
-                            ::std::option::Option::Some(n) => row.field::<#ty>(n, #field_name)?,
-                            ::std::option::Option::None => ::std::default::Default::default(),
+                        #ident: if row.has(#i) {
+                            row.planned::<#ty>(#i, #field_name)?
+                        } else {
+                            ::std::default::Default::default()
                         }
                     });
                 } else {
@@ -102,7 +103,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                         ::std::option::Option::Some(::dbapi::from_row::require(columns, #column, #field_name)?)
                     });
                     values.push(quote! {
-                        #ident: row.field::<#ty>(plan.required(#i)?, #field_name)?
+                        #ident: row.planned::<#ty>(#i, #field_name)?
                     });
                 }
             }
@@ -122,7 +123,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 }
                 let ty = &field.ty;
                 let label = i.to_string();
-                values.push(quote! { row.field::<#ty>(#i, #label)? });
+                values.push(quote! { row.planned::<#ty>(#i, #label)? });
             }
             let plan = vec![quote! { ::dbapi::from_row::positions(columns, #n) }];
             return Ok(quote! {
@@ -151,7 +152,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 ::std::result::Result::Ok(::dbapi::from_row::Plan::new(::std::vec![#(#plan),*]))
             }
 
-            fn from_row(row: ::dbapi::from_row::RowRef<'_>, plan: &::dbapi::from_row::Plan) -> ::dbapi::Result<Self> {
+            fn from_row(row: ::dbapi::from_row::RowRef<'_>, _plan: &::dbapi::from_row::Plan) -> ::dbapi::Result<Self> {
                 ::std::result::Result::Ok(#body)
             }
         }
