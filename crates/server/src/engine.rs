@@ -394,9 +394,95 @@ pub(crate) struct State {
     transactions: Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<Transaction>>>>,
     statements: Mutex<HashMap<u64, Handle>>,
     cancelled: Mutex<std::collections::HashSet<u64>>,
+    results: Mutex<KeptResults>,
+}
+
+/// The results of queries split into several endpoints, kept by the `DoGet` that ran the
+/// query for the `DoGet`s of its other parts, so that a query runs once rather than once per
+/// endpoint. Bounded: a result is kept until each other part was read once, at most
+/// [`KEPT_RESULTS`] results and [`KEPT_BYTES`] in all (the oldest go first); a part read
+/// again, or after its result went, runs the query again.
+#[derive(Default)]
+struct KeptResults {
+    kept: std::collections::VecDeque<Kept>,
+    bytes: usize,
+}
+
+struct Kept {
+    /// The ticket's handle without its part: the same query, the same execution.
+    key: Vec<u8>,
+    unread: Vec<u64>,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    bytes: usize,
+}
+
+/// At most this many results are kept.
+const KEPT_RESULTS: usize = 256;
+/// At most this many bytes of results are kept (a larger result is not kept).
+const KEPT_BYTES: usize = 64 << 20;
+
+/// The key of a ticket's result: its handle for part 0.
+fn result_key(handle: &Handle) -> Vec<u8> {
+    Handle {
+        part: 0,
+        ..handle.clone()
+    }
+    .encode_to_vec()
 }
 
 impl State {
+    /// The result of the ticket `handle` when the `DoGet` of another of its parts kept it
+    /// (each part once).
+    pub(crate) fn kept_result(&self, handle: &Handle) -> Option<(SchemaRef, Vec<RecordBatch>)> {
+        if handle.parts <= 1 {
+            return None;
+        }
+        let key = result_key(handle);
+        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = results.kept.iter().position(|k| k.key == key)?;
+        let kept = &mut results.kept[at];
+        let unread = kept.unread.iter().position(|p| *p == handle.part)?;
+        kept.unread.swap_remove(unread);
+        let out = (Arc::clone(&kept.schema), kept.batches.clone());
+        if kept.unread.is_empty()
+            && let Some(gone) = results.kept.remove(at)
+        {
+            results.bytes -= gone.bytes;
+        }
+        Some(out)
+    }
+
+    /// Keeps the result the `DoGet` of ticket `handle` computed, for the other parts.
+    pub(crate) fn keep_result(&self, handle: &Handle, schema: &SchemaRef, batches: &[RecordBatch]) {
+        if handle.parts <= 1 {
+            return;
+        }
+        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        if bytes > KEPT_BYTES {
+            return;
+        }
+        let key = result_key(handle);
+        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+        if results.kept.iter().any(|k| k.key == key) {
+            return;
+        }
+        while results.kept.len() >= KEPT_RESULTS || results.bytes + bytes > KEPT_BYTES {
+            match results.kept.pop_front() {
+                Some(gone) => results.bytes -= gone.bytes,
+                None => break,
+            }
+        }
+        results.bytes += bytes;
+        results.kept.push_back(Kept {
+            key,
+            unread: (0..handle.parts).filter(|p| *p != handle.part).collect(),
+            schema: Arc::clone(schema),
+            batches: batches.to_vec(),
+            bytes,
+        });
+    }
+
     /// A new unique id.
     pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::SeqCst) + 1
@@ -508,6 +594,84 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn result(rows: i64) -> (SchemaRef, Vec<RecordBatch>) {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(arrow::array::Int64Array::from_iter_values(0..rows)) as _,
+        )])
+        .unwrap();
+        (batch.schema(), vec![batch])
+    }
+
+    #[test]
+    fn a_result_is_kept_for_each_other_part_once() {
+        let state = State::default();
+        let ticket = |query_id, part| Handle {
+            sql: "SELECT n FROM t".into(),
+            part,
+            parts: 3,
+            query_id,
+            ..Handle::default()
+        };
+        let (schema, batches) = result(10);
+        assert!(state.kept_result(&ticket(1, 0)).is_none());
+        state.keep_result(&ticket(1, 0), &schema, &batches);
+        // Part 0 ran the query: parts 1 and 2 get its result, once each; another
+        // execution (query 2) does not.
+        assert!(state.kept_result(&ticket(2, 1)).is_none());
+        assert!(state.kept_result(&ticket(1, 0)).is_none());
+        let (_, got) = state.kept_result(&ticket(1, 2)).unwrap();
+        assert_eq!(got[0].num_rows(), 10);
+        assert!(state.kept_result(&ticket(1, 2)).is_none());
+        assert!(state.kept_result(&ticket(1, 1)).is_some());
+        assert!(state.kept_result(&ticket(1, 1)).is_none());
+        let results = state.results.lock().unwrap();
+        assert!(results.kept.is_empty());
+        assert_eq!(results.bytes, 0);
+    }
+
+    #[test]
+    fn kept_results_are_bounded() {
+        let state = State::default();
+        let (schema, batches) = result(10);
+        // A result of one part is never kept.
+        let single = Handle {
+            parts: 1,
+            ..Handle::default()
+        };
+        state.keep_result(&single, &schema, &batches);
+        assert!(state.results.lock().unwrap().kept.is_empty());
+        for query_id in 0..(KEPT_RESULTS as u64 + 10) {
+            let ticket = Handle {
+                parts: 2,
+                query_id,
+                ..Handle::default()
+            };
+            state.keep_result(&ticket, &schema, &batches);
+        }
+        let results = state.results.lock().unwrap();
+        assert_eq!(results.kept.len(), KEPT_RESULTS);
+        // The oldest went first.
+        assert_eq!(
+            results.kept[0].key,
+            result_key(&Handle {
+                parts: 2,
+                query_id: 10,
+                ..Handle::default()
+            })
+        );
+        drop(results);
+        // A result over the byte budget is not kept.
+        let (schema, big) = result((KEPT_BYTES / 8 + 1) as i64);
+        let ticket = Handle {
+            parts: 2,
+            query_id: 99_999,
+            ..Handle::default()
+        };
+        state.keep_result(&ticket, &schema, &big);
+        assert!(state.kept_result(&Handle { part: 1, ..ticket }).is_none());
+    }
 
     #[test]
     fn handles_round_trip_and_reject_garbage() {

@@ -554,8 +554,13 @@ impl Service {
         if !handle.inline.is_empty() {
             return engine::ipc_decode(&handle.inline);
         }
+        if let Some(kept) = self.shared.state.kept_result(handle) {
+            return Ok(kept);
+        }
         let ctx = self.context_of(handle).await?;
-        engine::run(&ctx, &handle.sql, handle.params()?.as_ref()).await
+        let (schema, batches) = engine::run(&ctx, &handle.sql, handle.params()?.as_ref()).await?;
+        self.shared.state.keep_result(handle, &schema, &batches);
+        Ok((schema, batches))
     }
 
     /// The statement a prepared statement handle stands for: the handle itself when the server
