@@ -91,16 +91,6 @@ impl<'a> ValueRef<'a> {
         self.reader.timestamp(self.index)
     }
 
-    #[inline]
-    pub(crate) fn date(&self) -> Option<Result<NaiveDate>> {
-        self.reader.date(self.index)
-    }
-
-    #[inline]
-    pub(crate) fn decimal(&self) -> Option<Decimal> {
-        self.reader.decimal(self.index)
-    }
-
     /// A mismatch error: this value cannot be read as `T`.
     #[cold]
     #[inline(never)]
@@ -265,10 +255,10 @@ macro_rules! direct {
 
 direct!(
     NaiveDateTime => |v| v.timestamp(),
-    NaiveDate => |v| v.date(),
+    NaiveDate => |v| v.reader.date(v.index),
     bool => |v| v.reader.bool(v.index).map(Ok::<_, Error>),
     f32 => |v| v.reader.f32(v.index).map(Ok::<_, Error>),
-    Decimal => |v| v.decimal().map(Ok::<_, Error>),
+    Decimal => |v| v.reader.decimal(v.index).map(Ok::<_, Error>),
 );
 
 macro_rules! via_value {
