@@ -5,6 +5,21 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Variables cargo sets for a test binary (not for the cargo it runs) that name its package.
+const CARGO_TEST_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
+/// Prefixes of such variables.
+const CARGO_TEST_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
+
 /// The C library, built now beside this test binary: `cargo test` builds the libraries its
 /// tests link, and nothing links a C library. Built with the test targets selected too
 /// (`--lib --tests`), so that features resolve as for `cargo test --workspace --all-features`
@@ -12,7 +27,19 @@ use std::process::Command;
 /// not compiled a second time with other features.
 pub fn adbc_library() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    // What cargo sets for this test binary describes the `dbapi-tests` package; inherited, it
+    // would change the inputs of build scripts that track it (ring's tracks
+    // `CARGO_MANIFEST_DIR`) and so rebuild half the workspace inside the test.
+    for (name, _) in std::env::vars_os() {
+        let name_str = name.to_string_lossy();
+        if CARGO_TEST_VARS.iter().any(|v| name_str == *v)
+            || CARGO_TEST_PREFIXES.iter().any(|p| name_str.starts_with(p))
+        {
+            build.env_remove(&name);
+        }
+    }
+    let status = build
         .args([
             "build",
             "--workspace",
