@@ -92,6 +92,22 @@ pub trait FromRow: Sized {
     /// An [`ErrorKind::Data`](crate::ErrorKind::Data) error naming the field, the column and
     /// both types when a value does not convert.
     fn from_row(row: RowRef<'_>, plan: &Plan) -> Result<Self>;
+
+    /// Reads every row of a batch, appending them to `out`: what
+    /// [`fetchall_typed`](crate::CursorExt::fetchall_typed) calls. By default
+    /// [`from_row`](Self::from_row) row by row; the derive implements it with each field's
+    /// column resolved once per batch ([`BatchRef::field`]), as a loop written by hand over
+    /// the batch would.
+    ///
+    /// # Errors
+    /// As [`from_row`](Self::from_row).
+    fn read_rows(batch: BatchRef<'_>, out: &mut Vec<Self>) -> Result<()> {
+        out.reserve(batch.len());
+        for row in batch.rows() {
+            out.push(Self::from_row(row, batch.plan)?);
+        }
+        Ok(())
+    }
 }
 
 /// Where the fields of a [`FromRow`] type are read: a column per field (`None`: absent, the
@@ -187,10 +203,144 @@ impl<'a> RowRef<'a> {
 
     #[inline(always)]
     fn read<T: FromValueRef<'a>>(&self, n: usize, reader: &'a Reader, field: &str) -> Result<T> {
-        T::from_value_ref(ValueRef::new(reader, self.index)).map_err(|e| {
-            let name = self.data.columns.get(n).map_or("?", Column::name);
-            e.context(format_args!("field `{field}` (column {n} {name:?})"))
+        let column = FieldColumn {
+            data: self.data,
+            n,
+            reader,
+        };
+        column.read_at(self.index, field)
+    }
+}
+
+/// The rows of one batch, as [`FromRow::read_rows`] reads them: the column of each field of
+/// the plan resolved once for the batch.
+#[derive(Clone, Copy)]
+pub struct BatchRef<'a> {
+    data: &'a RowData,
+    plan: &'a Plan,
+    /// The column of each field of the plan (`None`: absent).
+    fields: &'a [Option<(usize, &'a Reader)>],
+}
+
+impl std::fmt::Debug for BatchRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchRef")
+            .field("rows", &self.data.len)
+            .field("plan", self.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> BatchRef<'a> {
+    /// The number of rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len
+    }
+
+    /// Whether the batch has no rows.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.data.len == 0
+    }
+
+    /// The plan the fields were resolved with.
+    pub fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
+    /// Each row, as [`FromRow::from_row`] reads it.
+    pub fn rows(&self) -> impl Iterator<Item = RowRef<'a>> + use<'a> {
+        let (data, fields) = (self.data, self.fields);
+        (0..data.len).map(move |index| RowRef {
+            data,
+            index,
+            fields,
         })
+    }
+
+    /// The column of field `i` of the plan (`field` names it in errors), to read the field
+    /// of every row from.
+    ///
+    /// # Errors
+    /// An [`ErrorKind::Internal`](crate::ErrorKind::Internal) error if the plan has no column
+    /// for the field (see [`optional_field`](Self::optional_field) for fields with defaults).
+    #[inline]
+    pub fn field(&self, i: usize, field: &str) -> Result<FieldColumn<'a>> {
+        self.optional_field(i).ok_or_else(|| {
+            Error::internal(format!("field `{field}`: no column planned for field {i}"))
+        })
+    }
+
+    /// The column of field `i` of the plan, if the result has it (a field with a default may
+    /// have none).
+    #[inline]
+    pub fn optional_field(&self, i: usize) -> Option<FieldColumn<'a>> {
+        match self.fields.get(i) {
+            Some(Some((n, reader))) => Some(FieldColumn {
+                data: self.data,
+                n: *n,
+                reader,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The column of one field in a batch ([`BatchRef::field`]): the field of each row is read
+/// from it by the row's index.
+#[derive(Clone, Copy)]
+pub struct FieldColumn<'a> {
+    data: &'a RowData,
+    n: usize,
+    reader: &'a Reader,
+}
+
+impl std::fmt::Debug for FieldColumn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldColumn")
+            .field("column", &self.n)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> FieldColumn<'a> {
+    /// The value of row `index` read as `T`, for field `field` (named in errors).
+    ///
+    /// # Errors
+    /// As [`FromValueRef::from_value_ref`], naming the field and the column; an
+    /// [`ErrorKind::Programming`](crate::ErrorKind::Programming) error when the batch has no
+    /// row `index`.
+    #[inline(always)]
+    pub fn read<T: FromValueRef<'a>>(&self, index: usize, field: &str) -> Result<T> {
+        if index >= self.data.len {
+            return Err(self.no_row(index, field));
+        }
+        self.read_at(index, field)
+    }
+
+    /// [`read`](Self::read) of an index known to be in the batch.
+    #[inline(always)]
+    fn read_at<T: FromValueRef<'a>>(&self, index: usize, field: &str) -> Result<T> {
+        T::from_value_ref(ValueRef::new(self.reader, index)).map_err(|e| self.context(e, field))
+    }
+
+    /// `e` naming the field and the column.
+    #[cold]
+    #[inline(never)]
+    fn context(&self, e: Error, field: &str) -> Error {
+        let n = self.n;
+        let name = self.data.columns.get(n).map_or("?", Column::name);
+        e.context(format_args!("field `{field}` (column {n} {name:?})"))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn no_row(&self, index: usize, field: &str) -> Error {
+        Error::programming(format!(
+            "field `{field}`: no row {index} in a batch of {} rows",
+            self.data.len
+        ))
     }
 }
 
@@ -294,16 +444,14 @@ impl TypedBatches {
             slot => slot.insert(T::plan(&data.columns)?),
         };
         let fields = resolve(plan, &data);
-        out.reserve(data.len);
-        for index in 0..data.len {
-            let row = RowRef {
+        T::read_rows(
+            BatchRef {
                 data: &data,
-                index,
+                plan,
                 fields: &fields,
-            };
-            out.push(T::from_row(row, plan)?);
-        }
-        Ok(())
+            },
+            out,
+        )
     }
 }
 
@@ -348,6 +496,16 @@ macro_rules! tuples {
             fn from_row(row: RowRef<'_>, _: &Plan) -> Result<Self> {
                 Ok(($(row.planned::<$t>($i, stringify!($i))?,)+))
             }
+
+            #[allow(non_snake_case)]
+            fn read_rows(batch: BatchRef<'_>, out: &mut Vec<Self>) -> Result<()> {
+                $(let $t = batch.field($i, stringify!($i))?;)+
+                out.reserve(batch.len());
+                for index in 0..batch.len() {
+                    out.push(($($t.read_at::<$t>(index, stringify!($i))?,)+));
+                }
+                Ok(())
+            }
         }
     )+};
 }
@@ -366,3 +524,94 @@ tuples!(
     (11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10),
     (12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11),
 );
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+
+    use super::*;
+    use crate::ErrorKind;
+
+    fn batch() -> RecordBatch {
+        RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from(vec![Some(1), Some(2), None])) as _,
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from(vec!["a", "bc", "def"])) as _,
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[derive(Debug, PartialEq, crate::FromRow)]
+    struct Derived {
+        name: String,
+        id: Option<i64>,
+        #[dbapi(default)]
+        absent: i64,
+    }
+
+    /// The same fields read row by row, through the provided `read_rows`.
+    #[derive(Debug, PartialEq)]
+    struct ByRow(Derived);
+
+    impl FromRow for ByRow {
+        fn plan(columns: &[Column]) -> Result<Plan> {
+            Derived::plan(columns)
+        }
+
+        fn from_row(row: RowRef<'_>, plan: &Plan) -> Result<Self> {
+            Derived::from_row(row, plan).map(ByRow)
+        }
+    }
+
+    #[test]
+    fn batch_reads_agree_with_row_reads() {
+        let batch = batch();
+        let derived: Vec<Derived> = read_batch(&batch).unwrap();
+        let by_row: Vec<ByRow> = read_batch(&batch).unwrap();
+        assert_eq!(derived.len(), 3);
+        assert_eq!(derived, by_row.into_iter().map(|r| r.0).collect::<Vec<_>>());
+        assert_eq!(
+            derived[2],
+            Derived {
+                name: "def".into(),
+                id: None,
+                absent: 0
+            }
+        );
+        let tuples: Vec<(Option<i64>, String)> = read_batch(&batch).unwrap();
+        assert_eq!(tuples[1], (Some(2), "bc".to_owned()));
+        // A NULL into a type without one fails the batch, naming field and column.
+        let e = read_batch::<(i64,)>(&batch).unwrap_err().to_string();
+        assert!(e.contains(r#"field `0` (column 0 "id")"#), "{e}");
+    }
+
+    #[test]
+    fn a_field_column_refuses_rows_the_batch_lacks() {
+        let batch = batch();
+        let (data, _) = DescribedBatches::new().rows(&batch).unwrap();
+        let plan = Derived::plan(&data.columns).unwrap();
+        let fields = resolve(&plan, &data);
+        let batch = BatchRef {
+            data: &data,
+            plan: &plan,
+            fields: &fields,
+        };
+        assert_eq!(batch.rows().count(), 3);
+        let name = batch.field(0, "name").unwrap();
+        assert_eq!(name.read::<&str>(2, "name").unwrap(), "def");
+        let e = name.read::<&str>(3, "name").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Programming);
+        assert!(
+            e.to_string().contains("no row 3 in a batch of 3 rows"),
+            "{e}"
+        );
+        assert!(batch.optional_field(2).is_none(), "`absent` has no column");
+        let e = batch.field(2, "absent").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Internal);
+    }
+}

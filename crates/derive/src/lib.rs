@@ -17,7 +17,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::Span;
-use quote::quote;
+use quote::{format_ident, quote};
 use syn::{Data, DeriveInput, Fields, LitStr, parse_macro_input};
 
 /// Derives `dbapi::FromRow`; see the crate documentation.
@@ -70,10 +70,13 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
              structs (fields by position)",
         ));
     };
-    let (plan, body) = match &data.fields {
+    // The plan; one row read from a `RowRef`; the columns of a batch; one row read from them.
+    let (plan, body, columns, batch_body) = match &data.fields {
         Fields::Named(fields) => {
             let mut plan = Vec::new();
             let mut values = Vec::new();
+            let mut columns = Vec::new();
+            let mut batch_values = Vec::new();
             for (i, field) in fields.named.iter().enumerate() {
                 let attrs = field_attrs(field)?;
                 let Some(ident) = field.ident.as_ref() else {
@@ -89,7 +92,15 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     .map(|lit| lit.value())
                     .unwrap_or_else(|| field_name.to_owned());
                 let ty = &field.ty;
+                let column_var = format_ident!("__dbapi_column_{}", i);
                 if attrs.default {
+                    columns.push(quote! { let #column_var = batch.optional_field(#i); });
+                    batch_values.push(quote! {
+                        #ident: match #column_var {
+                            ::std::option::Option::Some(column) => column.read::<#ty>(index, #field_name)?,
+                            ::std::option::Option::None => ::std::default::Default::default(),
+                        }
+                    });
                     plan.push(quote! { ::dbapi::from_row::find(columns, #column) });
                     values.push(quote! {
                         #ident: if row.has(#i) {
@@ -99,6 +110,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                         }
                     });
                 } else {
+                    columns.push(quote! { let #column_var = batch.field(#i, #field_name)?; });
+                    batch_values.push(quote! {
+                        #ident: #column_var.read::<#ty>(index, #field_name)?
+                    });
                     plan.push(quote! {
                         ::std::option::Option::Some(::dbapi::from_row::require(columns, #column, #field_name)?)
                     });
@@ -107,11 +122,20 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     });
                 }
             }
-            (plan, quote! { #name { #(#values),* } })
+            (
+                quote! {
+                    ::std::result::Result::Ok(::dbapi::from_row::Plan::new(::std::vec![#(#plan),*]))
+                },
+                quote! { #name { #(#values),* } },
+                quote! { #(#columns)* },
+                quote! { #name { #(#batch_values),* } },
+            )
         }
         Fields::Unnamed(fields) => {
             let n = fields.unnamed.len();
             let mut values = Vec::new();
+            let mut columns = Vec::new();
+            let mut batch_values = Vec::new();
             for (i, field) in fields.unnamed.iter().enumerate() {
                 let attrs = field_attrs(field)?;
                 if attrs.rename.is_some() || attrs.default {
@@ -124,20 +148,16 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 let ty = &field.ty;
                 let label = i.to_string();
                 values.push(quote! { row.planned::<#ty>(#i, #label)? });
+                let column_var = format_ident!("__dbapi_column_{}", i);
+                columns.push(quote! { let #column_var = batch.field(#i, #label)?; });
+                batch_values.push(quote! { #column_var.read::<#ty>(index, #label)? });
             }
-            let plan = vec![quote! { ::dbapi::from_row::positions(columns, #n) }];
-            return Ok(quote! {
-                impl ::dbapi::FromRow for #name {
-                    fn plan(columns: &[::dbapi::Column]) -> ::dbapi::Result<::dbapi::from_row::Plan> {
-                        #(#plan)*
-                    }
-
-                    fn from_row(row: ::dbapi::from_row::RowRef<'_>, plan: &::dbapi::from_row::Plan) -> ::dbapi::Result<Self> {
-                        let _ = plan;
-                        ::std::result::Result::Ok(#name(#(#values),*))
-                    }
-                }
-            });
+            (
+                quote! { ::dbapi::from_row::positions(columns, #n) },
+                quote! { #name(#(#values),*) },
+                quote! { #(#columns)* },
+                quote! { #name(#(#batch_values),*) },
+            )
         }
         Fields::Unit => {
             return Err(syn::Error::new(
@@ -149,11 +169,23 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     Ok(quote! {
         impl ::dbapi::FromRow for #name {
             fn plan(columns: &[::dbapi::Column]) -> ::dbapi::Result<::dbapi::from_row::Plan> {
-                ::std::result::Result::Ok(::dbapi::from_row::Plan::new(::std::vec![#(#plan),*]))
+                #plan
             }
 
             fn from_row(row: ::dbapi::from_row::RowRef<'_>, _plan: &::dbapi::from_row::Plan) -> ::dbapi::Result<Self> {
                 ::std::result::Result::Ok(#body)
+            }
+
+            fn read_rows(
+                batch: ::dbapi::from_row::BatchRef<'_>,
+                out: &mut ::std::vec::Vec<Self>,
+            ) -> ::dbapi::Result<()> {
+                #columns
+                out.reserve(batch.len());
+                for index in 0..batch.len() {
+                    out.push(#batch_body);
+                }
+                ::std::result::Result::Ok(())
             }
         }
     })
