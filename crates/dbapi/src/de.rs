@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use arrow::array::Array;
+
 use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
@@ -310,30 +312,28 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let v = self.0;
         let (reader, i) = v.parts();
-        if reader.is_null(i) {
-            return visitor.visit_unit();
-        }
-        // The common columns read in place; the others through `Value`.
+        // The common columns read in place (each arm checking its own array for NULL: one
+        // `match`), the others through `Value`; NULL is the unit.
         match reader {
-            Reader::Utf8(a) => visitor.visit_borrowed_str(a.value(i)),
-            Reader::LargeUtf8(a) => visitor.visit_borrowed_str(a.value(i)),
-            Reader::Utf8View(a) => visitor.visit_borrowed_str(a.value(i)),
-            Reader::Binary(a) => visitor.visit_borrowed_bytes(a.value(i)),
-            Reader::Bool(a) => visitor.visit_bool(a.value(i)),
-            Reader::Int8(a) => visitor.visit_i64(a.value(i).into()),
-            Reader::Int16(a) => visitor.visit_i64(a.value(i).into()),
-            Reader::Int32(a) => visitor.visit_i64(a.value(i).into()),
-            Reader::Int64(a) => visitor.visit_i64(a.value(i)),
-            Reader::UInt8(a) => visitor.visit_u64(a.value(i).into()),
-            Reader::UInt16(a) => visitor.visit_u64(a.value(i).into()),
-            Reader::UInt32(a) => visitor.visit_u64(a.value(i).into()),
+            Reader::Utf8(a) if !a.is_null(i) => visitor.visit_borrowed_str(a.value(i)),
+            Reader::LargeUtf8(a) if !a.is_null(i) => visitor.visit_borrowed_str(a.value(i)),
+            Reader::Utf8View(a) if !a.is_null(i) => visitor.visit_borrowed_str(a.value(i)),
+            Reader::Binary(a) if !a.is_null(i) => visitor.visit_borrowed_bytes(a.value(i)),
+            Reader::Bool(a) if !a.is_null(i) => visitor.visit_bool(a.value(i)),
+            Reader::Int8(a) if !a.is_null(i) => visitor.visit_i64(a.value(i).into()),
+            Reader::Int16(a) if !a.is_null(i) => visitor.visit_i64(a.value(i).into()),
+            Reader::Int32(a) if !a.is_null(i) => visitor.visit_i64(a.value(i).into()),
+            Reader::Int64(a) if !a.is_null(i) => visitor.visit_i64(a.value(i)),
+            Reader::UInt8(a) if !a.is_null(i) => visitor.visit_u64(a.value(i).into()),
+            Reader::UInt16(a) if !a.is_null(i) => visitor.visit_u64(a.value(i).into()),
+            Reader::UInt32(a) if !a.is_null(i) => visitor.visit_u64(a.value(i).into()),
             // As before: a u64 that fits an i64 is given as one.
-            Reader::UInt64(a) => match i64::try_from(a.value(i)) {
+            Reader::UInt64(a) if !a.is_null(i) => match i64::try_from(a.value(i)) {
                 Ok(n) => visitor.visit_i64(n),
                 Err(_) => visitor.visit_u64(a.value(i)),
             },
-            Reader::Float32(a) => visitor.visit_f64(a.value(i).into()),
-            Reader::Float64(a) => visitor.visit_f64(a.value(i)),
+            Reader::Float32(a) if !a.is_null(i) => visitor.visit_f64(a.value(i).into()),
+            Reader::Float64(a) if !a.is_null(i) => visitor.visit_f64(a.value(i)),
             Reader::Date32(_) => match reader.date(i) {
                 Some(d) => visit_date(d?, visitor),
                 None => visitor.visit_unit(),
@@ -349,7 +349,7 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
                 Some(t) => visit_timestamp(t?, visitor),
                 None => visitor.visit_unit(),
             },
-            Reader::Other(..) | Reader::Given(_) => {
+            Reader::Other(..) | Reader::Given(_) if !reader.is_null(i) => {
                 if let Some(b) = v.as_bytes() {
                     return visitor.visit_borrowed_bytes(b);
                 }
@@ -358,6 +358,7 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
                 }
                 ValueDeserializer(v.to_value()?).deserialize_any(visitor)
             }
+            _ => visitor.visit_unit(),
         }
     }
 
@@ -375,7 +376,12 @@ impl<'de> Deserializer<'de> for CellDeserializer<'de> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         if name == crate::serde_with::TIMESTAMP {
-            // A timestamp asked for by `dbapi::serde_with`: its nanoseconds, no text.
+            // A timestamp asked for by `dbapi::serde_with`: its nanoseconds, no text (and,
+            // for a timestamp column, no calendar).
+            let (reader, i) = self.0.parts();
+            if let Some(n) = reader.timestamp_nanos(i) {
+                return visitor.visit_i64(n);
+            }
             let t = match self.0.timestamp() {
                 Some(t) => Some(t.map_err(|e| DeError(e.to_string()))?),
                 None => match self.0.to_value() {

@@ -333,6 +333,21 @@ impl Reader {
         }
     }
 
+    /// A timestamp without time zone at `i` as nanoseconds since the epoch, when the column
+    /// holds one, the value is not NULL and its nanoseconds fit an `i64` (then it is also in
+    /// chrono's range, and [`timestamp`](Self::timestamp) would give the same instant): no
+    /// calendar arithmetic.
+    #[inline]
+    pub(crate) fn timestamp_nanos(&self, i: usize) -> Option<i64> {
+        match self {
+            Reader::TimestampS(a, _) if !a.is_null(i) => a.value(i).checked_mul(1_000_000_000),
+            Reader::TimestampMs(a, _) if !a.is_null(i) => a.value(i).checked_mul(1_000_000),
+            Reader::TimestampUs(a, _) if !a.is_null(i) => a.value(i).checked_mul(1_000),
+            Reader::TimestampNs(a, _) if !a.is_null(i) => Some(a.value(i)),
+            _ => None,
+        }
+    }
+
     /// The name of the [`Value`] variant this column's values read as (for error messages;
     /// reads the value at `i` for columns without a fast reader).
     pub(crate) fn type_name(&self, i: usize) -> &'static str {
@@ -687,6 +702,25 @@ mod prop_tests {
                     };
                     prop_assert_eq!(Some(got), expected);
                 }
+            }
+        }
+
+        #[test]
+        fn timestamp_nanos_match_the_calendar(values in proptest::collection::vec(prop_oneof![any::<i64>(), -10_000_000_000_000_i64..10_000_000_000_000], 1..20), unit in 0_usize..4) {
+            let array: ArrayRef = match unit {
+                0 => Arc::new(arrow::array::TimestampSecondArray::from(values)),
+                1 => Arc::new(arrow::array::TimestampMillisecondArray::from(values)),
+                2 => Arc::new(arrow::array::TimestampMicrosecondArray::from(values)),
+                _ => Arc::new(arrow::array::TimestampNanosecondArray::from(values)),
+            };
+            let reader = Reader::new(&array);
+            for i in 0..array.len() {
+                let through_calendar = reader
+                    .timestamp(i)
+                    .and_then(|t| t.ok())
+                    .and_then(|t| t.and_utc().timestamp_nanos_opt());
+                // Straight from the value whenever the calendar's answer fits an i64.
+                prop_assert_eq!(reader.timestamp_nanos(i), through_calendar, "{}", i);
             }
         }
     }
