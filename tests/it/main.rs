@@ -18,6 +18,7 @@ mod errors;
 mod faults;
 mod guards;
 mod hostile;
+mod influxdb;
 mod ingest;
 mod load;
 mod metadata;

@@ -49,6 +49,7 @@ mod faults;
 pub mod hostile;
 mod http;
 mod identity;
+mod influx;
 mod options;
 mod server;
 mod service;

@@ -78,6 +78,10 @@ counters! {
     get_schema,
     /// `DoGet` calls.
     do_get,
+    /// `DoGet` calls with InfluxDB's JSON ticket (also counted in `do_get`).
+    influx_tickets,
+    /// Those of them in InfluxQL.
+    influxql_tickets,
     /// `DoGet` streams that ended before sending everything (the client went away).
     do_get_cancelled,
     /// `DoGet` streams open now.
@@ -550,6 +554,52 @@ impl Service {
     }
 
     /// The whole result a ticket's handle stands for.
+    /// `DoGet` of InfluxDB's JSON ticket: the query run with its parameters on the default
+    /// catalog, the database checked against the `database` header the server requires, if
+    /// it requires one.
+    async fn do_get_influx(
+        &self,
+        ticket: crate::influx::InfluxTicket,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        bump(&self.shared.counters.do_get);
+        bump(&self.shared.counters.influx_tickets);
+        if ticket.influxql {
+            bump(&self.shared.counters.influxql_tickets);
+        }
+        self.admit(request.metadata())?;
+        let options = self.options_for(request.metadata())?;
+        if let Some((name, expected)) = &options.required_header
+            && name == "database"
+            && ticket.database != *expected
+        {
+            return Err(Status::not_found(format!(
+                "database {:?} not found",
+                ticket.database
+            )));
+        }
+        let ctx = self.context_of(&Handle::default()).await?;
+        let plan = ctx
+            .state()
+            .create_logical_plan(&ticket.sql)
+            .await
+            .map_err(engine::df_status)?;
+        let plan = match ticket.params {
+            Some(values) => plan.with_param_values(values).map_err(engine::df_status)?,
+            None => plan,
+        };
+        let df = ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(engine::df_status)?;
+        let schema = df.schema().as_arrow().clone();
+        let batches = df.collect().await.map_err(engine::df_status)?;
+        let query_id = self.shared.state.next_id();
+        Ok(Response::new(
+            self.stream(&schema, batches, 0, query_id, &options)?,
+        ))
+    }
+
     async fn result_of(&self, handle: &Handle) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
         if !handle.inline.is_empty() {
             return engine::ipc_decode(&handle.inline);
@@ -1853,7 +1903,11 @@ impl FlightService for Outer {
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
-        self.decorate(FlightService::do_get(&self.0, request).await)
+        match crate::influx::parse(&request.get_ref().ticket) {
+            Some(Ok(ticket)) => self.decorate(self.0.do_get_influx(ticket, request).await),
+            Some(Err(status)) => self.decorate(Err(status)),
+            None => self.decorate(FlightService::do_get(&self.0, request).await),
+        }
     }
 
     async fn do_put(

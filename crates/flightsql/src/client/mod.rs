@@ -7,6 +7,7 @@
 //! `metadata.rs`, `session_options.rs`). Imports `decode`, `transport` and `config`.
 
 mod credentials;
+mod influxdb;
 mod locations;
 mod metadata;
 mod oauth;
@@ -14,6 +15,7 @@ mod rpc;
 mod session_options;
 mod statement;
 
+pub(crate) use self::influxdb::{flight_info as influxdb_info, ticket as influxdb_ticket};
 pub(crate) use self::metadata::{
     decode_catalogs, decode_foreign_keys, decode_primary_keys, decode_schemas,
     decode_table_schema_of, decode_table_types, decode_tables, find_table, for_catalog,

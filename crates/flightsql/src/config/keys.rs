@@ -15,7 +15,7 @@ use crate::config::oauth::{OAuth, OAuthFlow};
 use crate::config::secret::Secret;
 use crate::config::settings::{
     Compression, Config, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD,
-    DEFAULT_STATEMENT_CACHE, Pem,
+    DEFAULT_STATEMENT_CACHE, Pem, QueryLanguage, QueryPath,
 };
 
 /// One URL option.
@@ -997,6 +997,71 @@ static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c, out| put(out, "poll", c.poll.then_some("true")),
+    },
+    Key {
+        name: "query_path",
+        values: r"`flightsql` or `influxdb`",
+        default: r"`flightsql`",
+        meaning: r"how queries reach the server: Flight SQL statements, or InfluxDB 3's own `DoGet` ticket (JSON with the database, the query and its parameters; queries only; see `docs/influxdb.md`)",
+        builder: r"`with_query_path`",
+        expected: "flightsql or influxdb",
+        shown: Shown::Plain,
+        example: "influxdb",
+        set: |c, _, v| {
+            let language = match c.query_path {
+                QueryPath::InfluxDb(language) => language,
+                _ => QueryLanguage::Sql,
+            };
+            c.query_path = match v {
+                "flightsql" if language == QueryLanguage::InfluxQl => {
+                    return Err(Refusal::Because(Error::interface(
+                        "query_language=influxql needs query_path=influxdb: Flight SQL \
+                         statements are SQL",
+                    )));
+                }
+                "flightsql" => QueryPath::FlightSql,
+                "influxdb" => QueryPath::InfluxDb(language),
+                _ => return Err(Refusal::Value),
+            };
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "query_path",
+                matches!(c.query_path, QueryPath::InfluxDb(_)).then_some("influxdb"),
+            )
+        },
+    },
+    Key {
+        name: "query_language",
+        values: r"`sql` or `influxql`",
+        default: r"`sql`",
+        meaning: r"the language of queries sent through InfluxDB's own ticket; `influxql` selects that path (`query_path=influxdb`) by itself",
+        builder: r"`with_query_path`",
+        expected: "sql or influxql",
+        shown: Shown::Plain,
+        example: "influxql",
+        set: |c, _, v| {
+            let language = match v {
+                "sql" => QueryLanguage::Sql,
+                "influxql" => QueryLanguage::InfluxQl,
+                _ => return Err(Refusal::Value),
+            };
+            c.query_path = match (c.query_path, language) {
+                (QueryPath::FlightSql, QueryLanguage::Sql) => QueryPath::FlightSql,
+                _ => QueryPath::InfluxDb(language),
+            };
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "query_language",
+                matches!(c.query_path, QueryPath::InfluxDb(QueryLanguage::InfluxQl))
+                    .then_some("influxql"),
+            )
+        },
     },
 ];
 

@@ -123,6 +123,40 @@ impl Compression {
     }
 }
 
+/// The way queries reach the server (URL keys `query_path` and `query_language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueryPath {
+    /// Flight SQL: `GetFlightInfo` of a statement (prepared when it has parameters), then a
+    /// `DoGet` per endpoint.
+    #[default]
+    FlightSql,
+    /// InfluxDB 3's own Flight ticket: one `DoGet` whose ticket is JSON naming the database,
+    /// the query, its language and its parameters (see `docs/influxdb.md`). Queries only.
+    InfluxDb(QueryLanguage),
+}
+
+/// The query language of InfluxDB's own ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueryLanguage {
+    /// SQL.
+    #[default]
+    Sql,
+    /// InfluxQL.
+    InfluxQl,
+}
+
+impl QueryLanguage {
+    /// The ticket's `query_type`: `sql` or `influxql`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryLanguage::Sql => "sql",
+            QueryLanguage::InfluxQl => "influxql",
+        }
+    }
+}
+
 /// The kinds of calls that have their own timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallKind {
@@ -195,6 +229,7 @@ pub struct Config {
     pub(super) read_ahead: usize,
     pub(super) statement_cache: usize,
     pub(super) poll: bool,
+    pub(super) query_path: QueryPath,
     /// A caller-built TLS configuration ([`Config::with_tls_config`]); not part of the URL.
     pub(super) tls_config: Option<CustomTls>,
 }
@@ -257,6 +292,7 @@ impl Config {
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
+            query_path: QueryPath::FlightSql,
             tls_config: None,
         }
     }
@@ -513,6 +549,13 @@ impl Config {
         self
     }
 
+    /// How queries reach the server (URL keys `query_path` and `query_language`): Flight SQL,
+    /// or InfluxDB 3's own ticket in SQL or InfluxQL.
+    pub fn with_query_path(mut self, path: QueryPath) -> Self {
+        self.query_path = path;
+        self
+    }
+
     /// Obtains bearer tokens through OAuth 2 (URL keys `oauth_*`), refreshed before they
     /// expire.
     pub fn with_oauth(mut self, oauth: OAuth) -> Self {
@@ -731,6 +774,11 @@ impl Config {
     /// Whether queries run through `PollFlightInfo`.
     pub fn poll(&self) -> bool {
         self.poll
+    }
+
+    /// How queries reach the server.
+    pub fn query_path(&self) -> QueryPath {
+        self.query_path
     }
 
     /// Checks what the builder cannot check as it goes: host, header names and values.

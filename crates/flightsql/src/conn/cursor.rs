@@ -17,6 +17,7 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::PreparedHandle;
+use crate::config::{QueryLanguage, QueryPath};
 use crate::conn::state::{Call, Session};
 use crate::decode;
 use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
@@ -108,6 +109,14 @@ impl CancelState {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .1 = Some(info.clone());
+    }
+
+    /// Forgets the execution's `FlightInfo`: a cancel then ends its reads here only.
+    fn forget_info(&self) {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1 = None;
     }
 }
 
@@ -338,6 +347,11 @@ impl FlightSqlCursor {
     ) -> Result<()> {
         let session = Arc::clone(&self.session);
         let client = session.client();
+        if let QueryPath::InfluxDb(language) = client.config().query_path() {
+            return self
+                .run_influxdb(sql, bound, update, statement.is_some(), language, token)
+                .await;
+        }
         let transaction = session.transaction().await?;
         if bound.is_none() && statement.is_none() {
             if update && !session.lacks(Call::DoPutUpdate) {
@@ -371,6 +385,64 @@ impl FlightSqlCursor {
                 outcome
             }
         }
+    }
+
+    /// Runs a query through InfluxDB's own ticket: one `DoGet`, its parameters in the
+    /// ticket; read like any result. Nothing else goes that way.
+    async fn run_influxdb(
+        &mut self,
+        sql: &str,
+        bound: Bound,
+        update: bool,
+        prepared: bool,
+        language: QueryLanguage,
+        token: CancellationToken,
+    ) -> Result<()> {
+        const PATH: &str = "through InfluxDB's own ticket (query_path=influxdb)";
+        if update {
+            return Err(Error::not_supported(format!(
+                "statements that change data {PATH}, which runs queries only (InfluxDB 3 \
+                 takes writes as line protocol over HTTP)"
+            )));
+        }
+        if prepared {
+            return Err(Error::not_supported(format!(
+                "prepared statements {PATH}: execute the query with its parameters instead"
+            )));
+        }
+        if !self.session.autocommit() {
+            return Err(Error::not_supported(format!("transactions {PATH}")));
+        }
+        let params = match bound {
+            Bound::None => Params::None,
+            Bound::Sets(mut sets) if sets.len() <= 1 => sets.pop().unwrap_or_default(),
+            Bound::Sets(_) => {
+                return Err(Error::not_supported(format!(
+                    "several parameter sets (executemany) {PATH}, which runs one query with \
+                     one set"
+                )));
+            }
+            Bound::Arrow(_) => {
+                return Err(Error::not_supported(format!(
+                    "a parameter batch (execute_arrow) {PATH}: give the parameters as values"
+                )));
+            }
+        };
+        let config = self.session.client().config();
+        let database = config.database().ok_or_else(|| {
+            Error::interface(
+                "InfluxDB's own ticket names a database: add database=<name> to the URL (or \
+                 give it as the URL's path)",
+            )
+        })?;
+        let ticket = crate::client::influxdb_ticket(database, sql, language, &params)?;
+        self.set_result(crate::client::influxdb_info(ticket), false, token, None)
+            .await?;
+        // Not a `FlightInfo` the server made: nothing to cancel there (ending the read
+        // ends the query), and nothing to show as one.
+        self.cancel.forget_info();
+        self.info = None;
+        Ok(())
     }
 
     async fn run_prepared(

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use dbapi::{Cursor, Error, ParamSets, Params, PreparedStatement, Result};
 
 use crate::client::PreparedHandle;
+use crate::config::QueryPath;
 use dbapi::driver::changes_data;
 
 use crate::conn::cursor::{Bound, FlightSqlCursor};
@@ -29,6 +30,12 @@ pub struct FlightSqlPreparedStatement {
 impl FlightSqlPreparedStatement {
     pub(crate) async fn prepare(session: Arc<Session>, sql: &str) -> Result<Self> {
         session.check_open()?;
+        if let QueryPath::InfluxDb(_) = session.client().config().query_path() {
+            return Err(Error::not_supported(
+                "prepared statements through InfluxDB's own ticket (query_path=influxdb): \
+                 execute the query with its parameters instead",
+            ));
+        }
         let transaction = session.transaction().await?;
         let handle = session.client().prepare(sql, transaction.as_ref()).await?;
         Ok(FlightSqlPreparedStatement {
