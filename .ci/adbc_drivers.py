@@ -81,6 +81,8 @@ PYTHON_PACKAGES = [
     # client) and the pandas it reads results through.
     "flightsql-dbapi==0.2.2",
     "pandas==3.1.1",
+    # InfluxData's own client, which queries the bundled server through InfluxDB's JSON ticket.
+    "influxdb3-python==0.21.0",
 ]
 
 

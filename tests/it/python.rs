@@ -153,3 +153,36 @@ async fn the_adbc_library_survives_random_call_sequences() {
     .await;
     println!("{stdout}");
 }
+
+/// InfluxData's own client (`influxdb3-python`) queries the bundled server through InfluxDB's
+/// JSON ticket, SQL and InfluxQL with parameters (`tests/python/test_influxdb3_client.py`):
+/// the emulation checked by someone else's client, and its InfluxQL answer equal to ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn influxdatas_own_client_queries_the_bundled_server() {
+    let server = crate::server(dbapi_flightsql_server::Options {
+        required_header: Some(("database".into(), "sensors".into())),
+        ..Default::default()
+    })
+    .await;
+    let port = server.addr().port().to_string();
+    let stdout = run_python("test_influxdb3_client.py", vec![port], "python: 3 passed").await;
+    let stats = server.stats();
+    assert_eq!((stats.influx_tickets, stats.influxql_tickets), (3, 1));
+    let theirs: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("influxql mean: "))
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no mean in {stdout}"));
+    let url = format!("{}&database=sensors&query_language=influxql", server.url());
+    let conn = crate::registry().connect(&url).await.unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute(
+            "SELECT MEAN(value) AS mean FROM numbers WHERE id < $max",
+            dbapi::params! { "max" => 10_i64 },
+        )
+        .await
+        .unwrap();
+    let ours: f64 = cursor.fetchone().await.unwrap().unwrap().get(0).unwrap();
+    assert_eq!(theirs, ours);
+}

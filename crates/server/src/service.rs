@@ -292,6 +292,12 @@ impl Service {
 
     /// Checks credentials and the required header; records what arrived.
     fn admit(&self, metadata: &MetadataMap) -> Result<(), Status> {
+        self.admit_for(metadata, None)
+    }
+
+    /// [`admit`](Self::admit) of a call naming its database itself (InfluxDB's ticket): a
+    /// required `database` header is then checked against that name instead.
+    fn admit_for(&self, metadata: &MetadataMap, database: Option<&str>) -> Result<(), Status> {
         let headers: Vec<(String, String)> = metadata
             .iter()
             .filter_map(|kv| match kv {
@@ -348,7 +354,11 @@ impl Service {
             }
         }
         if let Some((name, expected)) = &options.required_header {
-            match metadata.get(name.as_str()).and_then(|v| v.to_str().ok()) {
+            let given = match database {
+                Some(database) if name == "database" => Some(database),
+                _ => metadata.get(name.as_str()).and_then(|v| v.to_str().ok()),
+            };
+            match given {
                 None => {
                     return Err(Status::invalid_argument(format!(
                         "missing required header {name:?}"
@@ -555,8 +565,7 @@ impl Service {
 
     /// The whole result a ticket's handle stands for.
     /// `DoGet` of InfluxDB's JSON ticket: the query run with its parameters on the default
-    /// catalog, the database checked against the `database` header the server requires, if
-    /// it requires one.
+    /// catalog, the ticket's database checked where the server requires a `database` header.
     async fn do_get_influx(
         &self,
         ticket: crate::influx::InfluxTicket,
@@ -567,17 +576,8 @@ impl Service {
         if ticket.influxql {
             bump(&self.shared.counters.influxql_tickets);
         }
-        self.admit(request.metadata())?;
+        self.admit_for(request.metadata(), Some(&ticket.database))?;
         let options = self.options_for(request.metadata())?;
-        if let Some((name, expected)) = &options.required_header
-            && name == "database"
-            && ticket.database != *expected
-        {
-            return Err(Status::not_found(format!(
-                "database {:?} not found",
-                ticket.database
-            )));
-        }
         let ctx = self.context_of(&Handle::default()).await?;
         let plan = ctx
             .state()
