@@ -298,6 +298,34 @@ mod tests {
     }
 
     #[test]
+    fn query_paths_and_languages() {
+        use crate::config::{QueryLanguage, QueryPath};
+        let path = |url: &str| parse(url).map(|c| c.query_path());
+        assert_eq!(path("flightsql://h").unwrap(), QueryPath::FlightSql);
+        assert_eq!(
+            path("flightsql://h?query_path=influxdb").unwrap(),
+            QueryPath::InfluxDb(QueryLanguage::Sql)
+        );
+        for url in [
+            "flightsql://h?query_language=influxql",
+            "flightsql://h?query_path=influxdb&query_language=influxql",
+            "flightsql://h?query_language=influxql&query_path=influxdb",
+        ] {
+            let c = parse(url).unwrap();
+            assert_eq!(c.query_path(), QueryPath::InfluxDb(QueryLanguage::InfluxQl));
+            assert_eq!(parse(&c.to_url()).unwrap(), c, "{url} printed back");
+        }
+        assert_eq!(
+            path("flightsql://h?query_language=sql").unwrap(),
+            QueryPath::FlightSql
+        );
+        let e = parse("flightsql://h?query_language=influxql&query_path=flightsql").unwrap_err();
+        assert!(e.to_string().contains("influxql"), "{e}");
+        let e = parse("flightsql://h?query_path=influx").unwrap_err();
+        assert!(e.to_string().contains("flightsql or influxdb"), "{e}");
+    }
+
+    #[test]
     fn defaults() {
         let c = parse("flightsql://h").unwrap();
         assert!(c.tls());
