@@ -25,6 +25,7 @@ mod metadata;
 mod policy;
 mod pool;
 mod python;
+mod retries;
 mod statements;
 mod streams;
 mod transactions;

@@ -69,6 +69,7 @@ impl Flags {
     const AUTH: u8 = 2;
     const CONNECTION: u8 = 4;
     const CANCELLED: u8 = 8;
+    const TRANSIENT: u8 = 16;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -82,6 +83,7 @@ impl fmt::Debug for Flags {
             (Flags::AUTH, "auth"),
             (Flags::CONNECTION, "connection"),
             (Flags::CANCELLED, "cancelled"),
+            (Flags::TRANSIENT, "transient"),
         ];
         f.debug_list()
             .entries(
@@ -210,6 +212,11 @@ impl Error {
         self.flag(Flags::CANCELLED)
     }
 
+    /// Marks the error as transient (see [`Error::is_transient`]).
+    pub fn transient(self) -> Self {
+        self.flag(Flags::TRANSIENT)
+    }
+
     fn flag(mut self, bit: u8) -> Self {
         self.inner.flags.0 |= bit;
         self
@@ -257,6 +264,15 @@ impl Error {
     /// [`Operational`](ErrorKind::Operational) error without this flag).
     pub fn is_cancelled(&self) -> bool {
         self.inner.flags.has(Flags::CANCELLED)
+    }
+
+    /// Whether the same call may succeed if tried again: the server was unavailable
+    /// (`UNAVAILABLE`, a proxy's 502, 503 or 504), or the connection was refused, reset or
+    /// closed (`GOAWAY`) under the call. Drivers retry what is safe to repeat themselves
+    /// (see their retry options); a caller retrying on its own should only repeat statements
+    /// that are safe to run twice, and never inside a transaction.
+    pub fn is_transient(&self) -> bool {
+        self.inner.flags.has(Flags::TRANSIENT)
     }
 
     /// Whether the driver or server does not support what was asked.

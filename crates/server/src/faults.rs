@@ -36,6 +36,9 @@ pub struct StreamFaults {
     pub corrupt_endpoint: Option<(usize, Corruption)>,
     /// Send an empty message (no header, no body: a keep-alive) before every batch.
     pub empty_messages: bool,
+    /// Every `n`th `DoGet` stream fails `UNAVAILABLE` before its first message, as a stream
+    /// reset by a proxy does (0: never); counted in `Stats::streams_reset`.
+    pub reset_every: u64,
 }
 
 /// Faults of answers.
@@ -50,6 +53,51 @@ pub struct AnswerFaults {
     pub sql_errors_as_internal: bool,
     /// Redeem each ticket only once (a second `DoGet` of it is `NOT_FOUND`).
     pub tickets_once: bool,
+    /// Every `n`th call of each kind (`Handshake`, `GetFlightInfo`, `PollFlightInfo`,
+    /// `GetSchema`, `DoGet`, `DoPut`, `DoAction`) fails `UNAVAILABLE` before the server looks
+    /// at it, as calls through a flaky proxy do (0: never); counted in
+    /// `Stats::faults_injected`.
+    pub unavailable_every: u64,
+}
+
+/// The kinds of calls [`AnswerFaults::unavailable_every`] counts apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Handshake,
+    GetFlightInfo,
+    PollFlightInfo,
+    GetSchema,
+    DoGet,
+    DoPut,
+    DoAction,
+}
+
+impl CallKind {
+    /// How many kinds there are.
+    pub(crate) const COUNT: usize = 7;
+
+    fn name(self) -> &'static str {
+        match self {
+            CallKind::Handshake => "Handshake",
+            CallKind::GetFlightInfo => "GetFlightInfo",
+            CallKind::PollFlightInfo => "PollFlightInfo",
+            CallKind::GetSchema => "GetSchema",
+            CallKind::DoGet => "DoGet",
+            CallKind::DoPut => "DoPut",
+            CallKind::DoAction => "DoAction",
+        }
+    }
+}
+
+/// Whether call number `n` (from 1) of a kind fails under `every`, and the status it fails
+/// with.
+pub(crate) fn injected(every: u64, n: u64, kind: CallKind) -> Option<Status> {
+    (every > 0 && n % every == 0).then(|| {
+        Status::unavailable(format!(
+            "injected fault: every {every}th {} call fails",
+            kind.name()
+        ))
+    })
 }
 
 /// Faults of `http(s)://` locations.

@@ -131,6 +131,8 @@ impl ServerBuilder {
             issued_tokens: RwLock::default(),
             replicas: RwLock::default(),
             failures: std::sync::Mutex::new((0, 0)),
+            calls_by_kind: Default::default(),
+            streams_begun: Default::default(),
             last_headers: RwLock::default(),
             rotated: std::sync::atomic::AtomicBool::new(false),
             redeemed: std::sync::Mutex::default(),

@@ -41,6 +41,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::catalog::{self, Keys, OptionValue, SESSION_COOKIE, SessionOptions, Sessions};
 use crate::engine::{self, Handle, State, Transaction};
+use crate::faults::CallKind;
 use crate::options::{Auth, Locations, Options, REUSE_CONNECTION};
 
 /// Defines [`Stats`] and the atomic counters behind it, field for field.
@@ -78,6 +79,10 @@ counters! {
     get_schema,
     /// `DoGet` calls.
     do_get,
+    /// Calls failed on purpose by `AnswerFaults::unavailable_every`.
+    faults_injected,
+    /// `DoGet` streams failed before their first message by `StreamFaults::reset_every`.
+    streams_reset,
     /// `DoGet` calls with InfluxDB's JSON ticket (also counted in `do_get`).
     influx_tickets,
     /// Those of them in InfluxQL.
@@ -149,6 +154,10 @@ pub(crate) struct Shared {
     pub(crate) replicas: RwLock<Vec<String>>,
     /// How many of the next `DoGet` streams fail, and after how many batches.
     pub(crate) failures: std::sync::Mutex<(usize, usize)>,
+    /// Calls of each kind seen, for `AnswerFaults::unavailable_every`.
+    pub(crate) calls_by_kind: [AtomicU64; crate::faults::CallKind::COUNT],
+    /// `DoGet` streams begun, for `StreamFaults::reset_every`.
+    pub(crate) streams_begun: AtomicU64,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
     /// The tickets redeemed, when [`crate::AnswerFaults::tickets_once`].
     pub(crate) redeemed: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
@@ -916,6 +925,14 @@ impl Service {
         query_id: u64,
         options: &Options,
     ) -> Result<<Self as FlightService>::DoGetStream, Status> {
+        let reset_every = options.faults.streams.reset_every;
+        if reset_every > 0
+            && (self.shared.streams_begun.fetch_add(1, Ordering::SeqCst) + 1) % reset_every == 0
+        {
+            bump(&self.shared.counters.streams_reset);
+            let reset = Status::unavailable("injected fault: stream reset before any data");
+            return Ok(futures::stream::iter([Err(reset)]).boxed());
+        }
         let (mut encoder, schema_message) = Encoder::new(schema, options.ipc_compression)?;
         let fail_after = {
             let mut failures = self
@@ -1836,6 +1853,23 @@ impl Outer {
 
 impl Outer {
     /// Adds what every answer carries: a rotated token, a cookie.
+    /// The fault of `AnswerFaults::unavailable_every` this call gets, if it gets one.
+    fn injected(&self, kind: crate::faults::CallKind) -> Result<(), Status> {
+        let shared = &self.0.shared;
+        let every = shared.options().faults.answers.unavailable_every;
+        if every == 0 {
+            return Ok(());
+        }
+        let n = shared.calls_by_kind[kind as usize].fetch_add(1, Ordering::SeqCst) + 1;
+        match crate::faults::injected(every, n, kind) {
+            Some(status) => {
+                bump(&shared.counters.faults_injected);
+                Err(status)
+            }
+            None => Ok(()),
+        }
+    }
+
     fn decorate<T>(&self, answer: Result<Response<T>, Status>) -> Result<Response<T>, Status> {
         let options = self.0.shared.options();
         let mut response = answer.map_err(|status| options.faults.answers.status(status))?;
@@ -1868,6 +1902,7 @@ impl FlightService for Outer {
         &self,
         request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Self::HandshakeStream>, Status> {
+        self.injected(CallKind::Handshake)?;
         self.decorate(FlightService::handshake(&self.0, request).await)
     }
 
@@ -1882,6 +1917,7 @@ impl FlightService for Outer {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
+        self.injected(CallKind::GetFlightInfo)?;
         self.decorate(FlightService::get_flight_info(&self.0, request).await)
     }
 
@@ -1889,6 +1925,7 @@ impl FlightService for Outer {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<PollInfo>, Status> {
+        self.injected(CallKind::PollFlightInfo)?;
         self.decorate(Ok(Response::new(self.poll(request).await?)))
     }
 
@@ -1896,6 +1933,7 @@ impl FlightService for Outer {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<SchemaResult>, Status> {
+        self.injected(CallKind::GetSchema)?;
         self.decorate(Ok(Response::new(self.schema(request).await?)))
     }
 
@@ -1903,6 +1941,7 @@ impl FlightService for Outer {
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
+        self.injected(CallKind::DoGet)?;
         match crate::influx::parse(&request.get_ref().ticket) {
             Some(Ok(ticket)) => self.decorate(self.0.do_get_influx(ticket, request).await),
             Some(Err(status)) => self.decorate(Err(status)),
@@ -1914,6 +1953,7 @@ impl FlightService for Outer {
         &self,
         request: Request<Streaming<arrow_flight::FlightData>>,
     ) -> Result<Response<Self::DoPutStream>, Status> {
+        self.injected(CallKind::DoPut)?;
         self.decorate(FlightService::do_put(&self.0, request).await)
     }
 
@@ -1921,6 +1961,7 @@ impl FlightService for Outer {
         &self,
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
+        self.injected(CallKind::DoAction)?;
         self.decorate(FlightService::do_action(&self.0, request).await)
     }
 

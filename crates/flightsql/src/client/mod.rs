@@ -11,6 +11,7 @@ mod influxdb;
 mod locations;
 mod metadata;
 mod oauth;
+mod retry;
 mod rpc;
 mod session_options;
 mod statement;
@@ -21,6 +22,7 @@ pub(crate) use self::metadata::{
     decode_table_schema_of, decode_table_types, decode_tables, find_table, for_catalog,
     server_info,
 };
+pub(crate) use self::retry::after_retries;
 pub use self::rpc::{FlightSqlClient, REUSE_CONNECTION};
 pub use self::session_options::SessionValue;
 pub use self::statement::{CancelOutcome, PreparedHandle};

@@ -31,6 +31,7 @@ use tonic::{Request, Status};
 
 use crate::client::credentials::{Credentials, Destination};
 use crate::client::oauth::TokenSource;
+use crate::client::retry::Retry;
 use crate::config::{CallKind, Compression, Config, bare_host};
 use crate::decode::{self, FlightStreamReader, Limits};
 use crate::transport::{
@@ -194,7 +195,9 @@ impl FlightSqlClient {
                 .password()
                 .map(|p| p.expose().to_owned())
                 .unwrap_or_default();
-            client.handshake(user, &password).await?;
+            Retry::of(&client.inner.config)
+                .run("handshake", || client.handshake(user, &password))
+                .await?;
         }
         Ok(client)
     }
@@ -399,13 +402,35 @@ impl FlightSqlClient {
         let command = CommandStatementQuery {
             query: sql.to_owned(),
             transaction_id: transaction.cloned(),
-        };
-        self.get_flight_info("execute", command.as_any().encode_to_vec())
+        }
+        .as_any()
+        .encode_to_vec();
+        // Never twice inside a transaction, nor a statement that changes data.
+        if transaction.is_some() || dbapi::driver::changes_data(sql) {
+            return self.get_flight_info_once("execute", command).await;
+        }
+        self.get_flight_info("execute", command).await
+    }
+
+    /// The retry policy of this client's calls.
+    pub(crate) fn retry(&self) -> Retry {
+        Retry::of(&self.inner.config)
+    }
+
+    /// `GetFlightInfo` of a command (an `Any`-encoded Flight SQL command) that is safe to
+    /// repeat: retried after transient failures.
+    pub(crate) async fn get_flight_info(&self, what: &str, command: Vec<u8>) -> Result<FlightInfo> {
+        self.retry()
+            .run(what, || self.get_flight_info_once(what, command.clone()))
             .await
     }
 
-    /// `GetFlightInfo` of a command (an `Any`-encoded Flight SQL command).
-    pub(crate) async fn get_flight_info(&self, what: &str, command: Vec<u8>) -> Result<FlightInfo> {
+    /// `GetFlightInfo` of a command, tried once.
+    pub(crate) async fn get_flight_info_once(
+        &self,
+        what: &str,
+        command: Vec<u8>,
+    ) -> Result<FlightInfo> {
         let request = self
             .new_request(
                 FlightDescriptor::new_cmd(command),
@@ -424,8 +449,24 @@ impl FlightSqlClient {
         Ok(response.into_inner())
     }
 
-    /// `PollFlightInfo` of a descriptor.
-    pub(crate) async fn poll_flight_info(&self, descriptor: FlightDescriptor) -> Result<PollInfo> {
+    /// `PollFlightInfo` of a descriptor; `retry`: whether it is safe to repeat (a query
+    /// outside a transaction).
+    pub(crate) async fn poll_flight_info(
+        &self,
+        descriptor: FlightDescriptor,
+        retry: bool,
+    ) -> Result<PollInfo> {
+        if !retry {
+            return self.poll_flight_info_once(descriptor).await;
+        }
+        self.retry()
+            .run("poll_flight_info", || {
+                self.poll_flight_info_once(descriptor.clone())
+            })
+            .await
+    }
+
+    async fn poll_flight_info_once(&self, descriptor: FlightDescriptor) -> Result<PollInfo> {
         let request = self
             .new_request(descriptor, CallKind::Query, self.main())
             .await?;
@@ -440,8 +481,14 @@ impl FlightSqlClient {
         Ok(response.into_inner())
     }
 
-    /// `GetSchema` of a command.
+    /// `GetSchema` of a command, retried after transient failures.
     pub(crate) async fn get_schema(&self, what: &str, command: Vec<u8>) -> Result<SchemaRef> {
+        self.retry()
+            .run(what, || self.get_schema_once(what, command.clone()))
+            .await
+    }
+
+    async fn get_schema_once(&self, what: &str, command: Vec<u8>) -> Result<SchemaRef> {
         let request = self
             .new_request(
                 FlightDescriptor::new_cmd(command),

@@ -15,7 +15,8 @@ use crate::config::oauth::{OAuth, OAuthFlow};
 use crate::config::secret::Secret;
 use crate::config::settings::{
     Compression, Config, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_READ_AHEAD,
-    DEFAULT_STATEMENT_CACHE, Pem, QueryLanguage, QueryPath,
+    DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BUDGET, DEFAULT_STATEMENT_CACHE, Pem,
+    QueryLanguage, QueryPath,
 };
 
 /// One URL option.
@@ -997,6 +998,70 @@ static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c, out| put(out, "poll", c.poll.then_some("true")),
+    },
+    Key {
+        name: "retries",
+        values: r"number of retries, `0` or more",
+        default: r"`3`",
+        meaning: r"how many times a call that is safe to repeat (planning a query, schemas, metadata, the handshake, a `DoGet` before its first batch; never a statement that changes data, never inside a transaction) is retried after a transient failure (`UNAVAILABLE`, a proxy's 502/503/504, a refused, reset or closed connection), with jittered exponential backoff; `0` never retries. Each retry is logged",
+        builder: r"`with_retries`",
+        expected: "a number of retries (0 or more)",
+        shown: Shown::Plain,
+        example: "0",
+        set: |c, _, v| {
+            c.retries = v.parse().map_err(|_| Refusal::Value)?;
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "retries",
+                (c.retries != DEFAULT_RETRIES).then_some(c.retries),
+            )
+        },
+    },
+    Key {
+        name: "retry_budget",
+        values: r"duration",
+        default: r"`10s`",
+        meaning: r"the most time one call's retries may take, waits included: no retry starts that would wait past it",
+        builder: r"`with_retries`",
+        expected: "a duration such as 30s, 500ms or 2m",
+        shown: Shown::Plain,
+        example: "2500ms",
+        set: |c, _, v| {
+            c.retry_budget = duration(v)?;
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "retry_budget",
+                (c.retry_budget != DEFAULT_RETRY_BUDGET).then(|| format_duration(c.retry_budget)),
+            )
+        },
+    },
+    Key {
+        name: "retry_backoff",
+        values: r"duration",
+        default: r"`100ms`",
+        meaning: r"the first wait before a retry; it doubles with each retry up to 2 s, and each wait is jittered down by up to half",
+        builder: r"`with_retry_backoff`",
+        expected: "a duration such as 30s, 500ms or 2m",
+        shown: Shown::Plain,
+        example: "250ms",
+        set: |c, _, v| {
+            c.retry_backoff = duration(v)?;
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "retry_backoff",
+                (c.retry_backoff != DEFAULT_RETRY_BACKOFF)
+                    .then(|| format_duration(c.retry_backoff)),
+            )
+        },
     },
     Key {
         name: "query_path",

@@ -21,5 +21,6 @@ pub use self::oauth::{OAuth, OAuthFlow};
 pub(crate) use self::settings::{CallKind, USER_AGENT};
 pub use self::settings::{
     Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_READ_AHEAD, DEFAULT_STATEMENT_CACHE, Pem, QueryLanguage, QueryPath, SCHEMES,
+    DEFAULT_READ_AHEAD, DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BUDGET,
+    DEFAULT_STATEMENT_CACHE, MAX_RETRY_BACKOFF, Pem, QueryLanguage, QueryPath, SCHEMES,
 };

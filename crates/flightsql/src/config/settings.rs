@@ -22,6 +22,19 @@ pub const DEFAULT_MAX_BATCH_ROWS: usize = 1 << 20;
 /// may take when `connect_timeout` does not say: 30 seconds.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default number of retries of a call that failed transiently (URL key `retries`).
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// The default time a call's retries may take, waits included (URL key `retry_budget`).
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(10);
+
+/// The default first wait before a retry (URL key `retry_backoff`); it doubles with each
+/// retry, up to [`MAX_RETRY_BACKOFF`], and each wait is jittered down by up to half.
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The longest wait before a retry.
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
+
 /// The default number of endpoints opened ahead of the one being read.
 pub const DEFAULT_READ_AHEAD: usize = 2;
 
@@ -230,6 +243,9 @@ pub struct Config {
     pub(super) statement_cache: usize,
     pub(super) poll: bool,
     pub(super) query_path: QueryPath,
+    pub(super) retries: u32,
+    pub(super) retry_budget: Duration,
+    pub(super) retry_backoff: Duration,
     /// A caller-built TLS configuration ([`Config::with_tls_config`]); not part of the URL.
     pub(super) tls_config: Option<CustomTls>,
 }
@@ -293,6 +309,9 @@ impl Config {
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
             query_path: QueryPath::FlightSql,
+            retries: DEFAULT_RETRIES,
+            retry_budget: DEFAULT_RETRY_BUDGET,
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
             tls_config: None,
         }
     }
@@ -549,6 +568,23 @@ impl Config {
         self
     }
 
+    /// Retries calls that are safe to repeat (planning a query, schemas, metadata, the
+    /// handshake, a `DoGet` before its first batch) when they fail transiently
+    /// ([`dbapi::Error::is_transient`]): at most `retries` times, all of them within `budget`
+    /// (waits included). URL keys `retries` and `retry_budget`; `retries` 0 never retries.
+    pub fn with_retries(mut self, retries: u32, budget: Duration) -> Self {
+        self.retries = retries;
+        self.retry_budget = budget;
+        self
+    }
+
+    /// The first wait before a retry (URL key `retry_backoff`): it doubles with each retry up
+    /// to [`MAX_RETRY_BACKOFF`], each wait jittered down by up to half.
+    pub fn with_retry_backoff(mut self, backoff: Duration) -> Self {
+        self.retry_backoff = backoff;
+        self
+    }
+
     /// How queries reach the server (URL keys `query_path` and `query_language`): Flight SQL,
     /// or InfluxDB 3's own ticket in SQL or InfluxQL.
     pub fn with_query_path(mut self, path: QueryPath) -> Self {
@@ -779,6 +815,21 @@ impl Config {
     /// How queries reach the server.
     pub fn query_path(&self) -> QueryPath {
         self.query_path
+    }
+
+    /// How many times a call that failed transiently is retried.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// The time a call's retries may take, waits included.
+    pub fn retry_budget(&self) -> Duration {
+        self.retry_budget
+    }
+
+    /// The first wait before a retry.
+    pub fn retry_backoff(&self) -> Duration {
+        self.retry_backoff
     }
 
     /// Checks what the builder cannot check as it goes: host, header names and values.

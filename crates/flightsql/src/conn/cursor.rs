@@ -535,7 +535,16 @@ impl FlightSqlCursor {
         if let Some(params) = params {
             client.bind(statement, params).await?;
         }
-        let info = client.execute_prepared(statement).await?;
+        // A query outside a transaction is planned again after a transient failure; a
+        // statement that changes data, or one in a transaction, is sent once.
+        let info = if update || !session.autocommit() {
+            client.execute_prepared(statement).await?
+        } else {
+            client
+                .retry()
+                .run("execute", || client.execute_prepared(statement))
+                .await?
+        };
         self.set_result(info, update, token, None).await
     }
 
@@ -550,7 +559,11 @@ impl FlightSqlCursor {
             transaction_id: transaction.cloned(),
         };
         let descriptor = FlightDescriptor::new_cmd(command.as_any().encode_to_vec());
-        let poll = self.session.client().poll_flight_info(descriptor).await?;
+        let poll = self
+            .session
+            .client()
+            .poll_flight_info(descriptor, transaction.is_none())
+            .await?;
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = progress(poll.progress);
         let info = poll
             .info
@@ -581,6 +594,9 @@ impl FlightSqlCursor {
             token,
             poller,
         );
+        if update || !self.session.autocommit() {
+            stream = stream.once();
+        }
         self.info = Some(info);
         if !update {
             self.state.set_rows(Source::Endpoints(stream));

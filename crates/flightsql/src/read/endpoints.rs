@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::FlightSqlClient;
+use crate::client::{FlightSqlClient, after_retries};
 use crate::decode::StreamItem;
 use crate::read::poll::Poller;
 use crate::transport::{runtime, shown};
@@ -55,6 +55,9 @@ pub(crate) struct EndpointStream {
     cancel: CancellationToken,
     /// Where more endpoints come from, for a query run through `PollFlightInfo`.
     poller: Option<Poller>,
+    /// Whether a `DoGet` that failed before its first message may be sent again (not for
+    /// the result of a statement that changes data: a server may run it at `DoGet`).
+    repeatable: bool,
 }
 
 /// The error of a fetch after a cancellation.
@@ -84,7 +87,15 @@ impl EndpointStream {
             failed: false,
             cancel,
             poller,
+            repeatable: true,
         }
+    }
+
+    /// The stream of a statement that changes data: no `DoGet` is sent twice unless its
+    /// ticket says it may be redeemed again.
+    pub(crate) fn once(mut self) -> EndpointStream {
+        self.repeatable = false;
+        self
     }
 
     /// Endpoints read to their end, and all endpoints when known (not while a polled query may
@@ -119,7 +130,7 @@ impl EndpointStream {
             );
             let task = runtime
                 .spawn(tracing::Instrument::instrument(
-                    pump(client, endpoint, tx),
+                    pump(client, endpoint, tx, self.repeatable),
                     span,
                 ))
                 .abort_handle();
@@ -185,9 +196,6 @@ fn describe(schema: &Schema) -> String {
 /// How many times an endpoint is re-read after a transient failure.
 const MAX_RETRIES: u32 = 3;
 
-/// The first pause before a retry; it doubles with each attempt.
-const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
-
 /// Whether the ticket of an endpoint may be redeemed again: its `expiration_time` is set
 /// and in the future.
 fn may_retry(endpoint: &FlightEndpoint) -> bool {
@@ -242,14 +250,15 @@ async fn renewed(client: &FlightSqlClient, endpoint: FlightEndpoint) -> FlightEn
 
 /// Reads one endpoint into a channel; stops when the receiver is gone.
 ///
-/// A transient failure is retried (up to [`MAX_RETRIES`] times, with doubling backoff) when
-/// the endpoint's ticket may be redeemed again, or when nothing was received yet and the
-/// connection failed (the server never answered the ticket). Rows already delivered are
+/// A transient failure is retried, with the connection's backoff, when nothing was received
+/// yet (within its retry policy), or (up to [`MAX_RETRIES`] times) when the endpoint's ticket
+/// may be redeemed again. Rows already delivered are
 /// skipped in the re-read stream, so none is delivered twice.
 async fn pump(
     client: FlightSqlClient,
     endpoint: FlightEndpoint,
     tx: mpsc::Sender<Result<Option<StreamItem>>>,
+    repeatable: bool,
 ) {
     let endpoint = renewed(&client, endpoint).await;
     let mut delivered_rows = 0_usize;
@@ -257,6 +266,7 @@ async fn pump(
     let mut received_anything = false;
     let mut attempt = 0_u32;
     let started = std::time::Instant::now();
+    let policy = client.retry();
     loop {
         let error = match read_endpoint(
             &client,
@@ -287,25 +297,27 @@ async fn pump(
             }
             Err(Some(e)) => e,
         };
-        let retry = attempt < MAX_RETRIES
-            && is_transient(&error)
-            && (may_retry(&endpoint) || (!received_anything && error.is_connection()));
+        // Before its first message a `DoGet` is safe to repeat (the connection's retry
+        // policy); later, only a ticket that may be redeemed again, skipping the rows
+        // already delivered.
+        let wait = policy.wait(attempt);
+        let retry = (repeatable
+            && !received_anything
+            && error.is_transient()
+            && policy.allows(attempt, started, wait))
+            || (attempt < MAX_RETRIES && is_transient(&error) && may_retry(&endpoint));
         if !retry {
-            let error = if attempt > 0 {
-                error.context(format_args!("after {attempt} retries"))
-            } else {
-                error
-            };
-            let _ = tx.send(Err(error)).await;
+            let _ = tx.send(Err(after_retries(error, attempt, &policy))).await;
             return;
         }
-        tracing::info!(
+        tracing::warn!(
             attempt = attempt + 1,
             rows_delivered = delivered_rows,
+            wait_ms = wait.as_secs_f64() * 1e3,
             error = %error,
             "endpoint failed; retrying"
         );
-        tokio::time::sleep(FIRST_BACKOFF * 2_u32.pow(attempt)).await;
+        tokio::time::sleep(wait).await;
         attempt += 1;
     }
 }

@@ -46,7 +46,8 @@ impl Poller {
     /// Polls until new endpoints appear or the query completes.
     pub(super) async fn more(&mut self, client: &FlightSqlClient) -> Result<Vec<FlightEndpoint>> {
         while let Some(descriptor) = self.next.take() {
-            let poll = client.poll_flight_info(descriptor).await?;
+            // Polling again is what the protocol asks: safe to repeat.
+            let poll = client.poll_flight_info(descriptor, true).await?;
             if let Some(p) = progress(poll.progress) {
                 *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = Some(p);
             }

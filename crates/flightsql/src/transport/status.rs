@@ -144,9 +144,16 @@ pub(crate) fn from_status_explained(
         text = format!("{text} ({hint})");
     }
     if explained || broken {
-        return Error::operational(text)
+        let error = Error::operational(text)
             .with_code(code_name(code))
             .connection();
+        // A connection that broke (reset, GOAWAY) may work again; one refused for what it
+        // is (TLS, an HTTP/1 answer) will not.
+        return if broken && !explained {
+            error.transient()
+        } else {
+            error
+        };
     }
     let kind = if lacks_call(code, message) {
         ErrorKind::NotSupported
@@ -162,7 +169,8 @@ pub(crate) fn from_status_explained(
     match code {
         Code::Unauthenticated | Code::PermissionDenied => error = error.auth(),
         Code::DeadlineExceeded => error = error.timeout(),
-        Code::Unavailable => error = error.connection(),
+        // Also what tonic makes of a proxy's 502, 503 and 504.
+        Code::Unavailable => error = error.connection().transient(),
         _ => {}
     }
     error
@@ -243,10 +251,17 @@ pub(crate) fn from_transport(
     }
     let timed_out = chain.contains("timed out") || chain.contains("elapsed");
     // An explained failure says what its causes say; otherwise they are the source.
+    // Refused or reset: transient; explained (TLS, HTTP/1) or timed out: not (a retry
+    // would fail the same way, or wait as long again).
     let e = if explained.is_some() {
         Error::operational(text).connection()
-    } else {
+    } else if timed_out {
         Error::operational(text).with_source(error).connection()
+    } else {
+        Error::operational(text)
+            .with_source(error)
+            .connection()
+            .transient()
     };
     if timed_out { e.timeout() } else { e }
 }
@@ -380,7 +395,25 @@ mod tests {
         let e = from_status(&tonic::Status::deadline_exceeded("slow"), Transport::Tls);
         assert!(e.is_timeout());
         let e = from_status(&tonic::Status::unavailable("down"), Transport::Tls);
-        assert!(e.is_connection());
+        assert!(e.is_connection() && e.is_transient());
+        for status in [
+            tonic::Status::internal("boom"),
+            tonic::Status::invalid_argument("syntax error"),
+            tonic::Status::deadline_exceeded("slow"),
+            tonic::Status::unauthenticated("who"),
+        ] {
+            assert!(
+                !from_status(&status, Transport::Tls).is_transient(),
+                "{status}"
+            );
+        }
+        // A status the transport made from a reset stream: the connection broke.
+        let reset = tonic::Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )));
+        let e = from_status(&reset, Transport::Established);
+        assert!(e.is_connection() && e.is_transient(), "{e:?}");
         let e = from_status(&tonic::Status::unimplemented("no"), Transport::Tls);
         assert!(e.is_not_supported());
     }
