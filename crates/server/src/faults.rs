@@ -92,7 +92,7 @@ impl CallKind {
 /// Whether call number `n` (from 1) of a kind fails under `every`, and the status it fails
 /// with.
 pub(crate) fn injected(every: u64, n: u64, kind: CallKind) -> Option<Status> {
-    (every > 0 && n % every == 0).then(|| {
+    (every > 0 && n.is_multiple_of(every)).then(|| {
         Status::unavailable(format!(
             "injected fault: every {every}th {} call fails",
             kind.name()

@@ -927,7 +927,8 @@ impl Service {
     ) -> Result<<Self as FlightService>::DoGetStream, Status> {
         let reset_every = options.faults.streams.reset_every;
         if reset_every > 0
-            && (self.shared.streams_begun.fetch_add(1, Ordering::SeqCst) + 1) % reset_every == 0
+            && (self.shared.streams_begun.fetch_add(1, Ordering::SeqCst) + 1)
+                .is_multiple_of(reset_every)
         {
             bump(&self.shared.counters.streams_reset);
             let reset = Status::unavailable("injected fault: stream reset before any data");
