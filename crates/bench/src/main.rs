@@ -116,6 +116,13 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         times: usize,
     },
+    /// Only the retry figures: `SELECT 1` latencies through a server failing one call in
+    /// twenty and resetting one stream in twenty, against the same server without faults.
+    Retries {
+        /// Queries through each server.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+    },
     /// Only the compression figures: `SELECT *` from servers compressing their answers each
     /// way, against one that does not.
     Compression {
@@ -258,6 +265,12 @@ async fn main() -> Result<(), BoxError> {
             ref path,
             times,
         }) => profile(rows, path, times).await,
+        Some(Cmd::Retries { queries }) => {
+            for figure in retries(queries.max(20)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
         Some(Cmd::Compression { rows, reps }) => {
             for figure in compression(rows, reps.max(1)).await? {
                 figure.print();
@@ -1656,6 +1669,114 @@ fn param_sets(range: std::ops::Range<i64>) -> Vec<Params> {
         .collect()
 }
 
+/// The first wait before a retry in the retry figures (URL key `retry_backoff`).
+const BENCH_RETRY_BACKOFF: Duration = Duration::from_millis(10);
+
+/// `n` `SELECT 1`s through an in-process server failing every 20th call of each kind and
+/// resetting every 20th stream before its first message, interleaved with `n` through the
+/// same server without faults (and with `retries=0`, what retries cost when nothing fails):
+/// every query must succeed; p50 and p99 of each. Target: the faulty p99 within the
+/// fault-free p99 + the first backoff + one round trip (the fault-free median).
+async fn retries(n: usize) -> Result<Vec<Figure>, BoxError> {
+    use dbapi_flightsql_server::{AnswerFaults, Faults, Options, StreamFaults};
+    let faulty = Server::builder()
+        .options(Options {
+            faults: Faults {
+                answers: AnswerFaults {
+                    unavailable_every: 20,
+                    ..AnswerFaults::default()
+                },
+                streams: StreamFaults {
+                    reset_every: 20,
+                    ..StreamFaults::default()
+                },
+                ..Faults::default()
+            },
+            ..Options::default()
+        })
+        .start()
+        .await?;
+    let clean = Server::builder().start().await?;
+    let backoff = format!("retry_backoff={}ms", BENCH_RETRY_BACKOFF.as_millis());
+    let faulty_conn = registry()
+        .connect(&format!("{}&{backoff}", faulty.url()))
+        .await?;
+    let clean_conn = registry()
+        .connect(&format!("{}&{backoff}", clean.url()))
+        .await?;
+    let bare_conn = registry()
+        .connect(&format!("{}&retries=0", clean.url()))
+        .await?;
+    let (mut with_faults, mut without, mut bare) = (vec![], vec![], vec![]);
+    for conn in [&faulty_conn, &clean_conn, &bare_conn] {
+        fetchall_rows(conn.as_ref(), "SELECT 1").await?;
+    }
+    for i in 0..n {
+        for (conn, out) in [
+            (&faulty_conn, &mut with_faults),
+            (&clean_conn, &mut without),
+            (&bare_conn, &mut bare),
+        ] {
+            let started = Instant::now();
+            let rows = fetchall_rows(conn.as_ref(), "SELECT 1")
+                .await
+                .map_err(|e| format!("query {i}: {e}"))?;
+            if rows != 1 {
+                return Err(format!("query {i}: {rows} rows").into());
+            }
+            out.push(started.elapsed());
+        }
+    }
+    let injected = faulty.stats().faults_injected + faulty.stats().streams_reset;
+    let percentile = |v: &mut Vec<Duration>, p: f64| {
+        v.sort();
+        v[((v.len() - 1) as f64 * p).round() as usize]
+    };
+    let (faulty_p50, faulty_p99) = (
+        percentile(&mut with_faults, 0.5),
+        percentile(&mut with_faults, 0.99),
+    );
+    let (clean_p50, clean_p99) = (
+        percentile(&mut without, 0.5),
+        percentile(&mut without, 0.99),
+    );
+    let bare_p50 = percentile(&mut bare, 0.5);
+    let bound = clean_p99 + BENCH_RETRY_BACKOFF + clean_p50;
+    let ms = |d: Duration| secs(d) * 1000.0;
+    Ok(vec![
+        Figure::plain(
+            &format!("retries_faults_injected_in_{n}_queries"),
+            injected as f64,
+            "faults",
+        ),
+        Figure::plain("retries_select_1_p50_fault_free", ms(clean_p50), "ms"),
+        Figure::plain("retries_select_1_p99_fault_free", ms(clean_p99), "ms"),
+        Figure::plain(
+            "retries_select_1_p50_one_call_in_20_failing",
+            ms(faulty_p50),
+            "ms",
+        ),
+        Figure {
+            name: "retries_select_1_p99_one_call_in_20_failing".into(),
+            value: ms(faulty_p99),
+            unit: "ms",
+            baseline_name: Some("fault-free p99 + first backoff + one round trip".into()),
+            ratio: Some(secs(faulty_p99) / secs(bound)),
+            target: Some("≤ 1".into()),
+            met: Some(faulty_p99 <= bound),
+        },
+        Figure {
+            name: "retries_select_1_median_retries_on_vs_off".into(),
+            value: ms(clean_p50),
+            unit: "ms",
+            baseline_name: Some("retries=0".into()),
+            ratio: Some(secs(clean_p50) / secs(bare_p50)),
+            target: Some("≤ 1.05".into()),
+            met: Some(secs(clean_p50) <= secs(bare_p50) * 1.05),
+        },
+    ])
+}
+
 /// Loading `n` rows three ways (executemany, single executes, ingest) and repeated
 /// parameterised queries with and without the statement cache, against an in-process
 /// server holding only the tables written here.
@@ -2209,6 +2330,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     // 7: statements: executemany vs single executes vs ingest; the statement cache.
     eprintln!("statements ...");
     report.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?)?;
+    eprintln!("retries ...");
+    report.extend(retries(if args.smoke { 100 } else { 1000 }).await?)?;
     if prerequisites.adbc.is_ok() {
         eprintln!("ADBC: SQLite SELECT *, PostgreSQL ingest ...");
         report.extend(adbc_figures(if args.smoke { 10_000 } else { 1_000_000 }, reps).await?)?;
