@@ -13,6 +13,7 @@ mod cancel;
 mod client;
 mod conformance;
 mod cursor;
+mod deadlines;
 mod endpoints;
 mod errors;
 mod faults;

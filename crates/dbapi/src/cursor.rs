@@ -154,6 +154,22 @@ pub trait Cursor: std::any::Any + Send + std::fmt::Debug {
         ))
     }
 
+    /// Bounds each later statement of this cursor, from `execute` to its last row: when
+    /// `timeout` expires the statement is cancelled (on the server too, where the driver
+    /// can) and the pending call or next fetch fails with a timeout error
+    /// ([`Error::is_timeout`]). `None` goes back to the driver's default (for Flight SQL,
+    /// the URL key `statement_timeout`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver supports
+    /// statement timeouts.
+    fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+        let _ = timeout;
+        Err(Error::not_supported(
+            "statement timeouts are not supported by this driver",
+        ))
+    }
+
     /// The server's progress on the current statement, from 0.0 to 1.0, when the driver
     /// polls for it (e.g. Flight SQL's `PollFlightInfo`); `None` when unknown.
     fn progress(&self) -> Option<f64> {

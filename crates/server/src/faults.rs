@@ -58,6 +58,9 @@ pub struct AnswerFaults {
     /// at it, as calls through a flaky proxy do (0: never); counted in
     /// `Stats::faults_injected`.
     pub unavailable_every: u64,
+    /// A pause before answering each `GetFlightInfo`, as a server planning a long query does
+    /// (the call still ends when the client goes away).
+    pub plan_delay: Duration,
 }
 
 /// The kinds of calls [`AnswerFaults::unavailable_every`] counts apart.

@@ -1919,6 +1919,10 @@ impl FlightService for Outer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.injected(CallKind::GetFlightInfo)?;
+        let plan_delay = self.0.shared.options().faults.answers.plan_delay;
+        if !plan_delay.is_zero() {
+            tokio::time::sleep(plan_delay).await;
+        }
         self.decorate(FlightService::get_flight_info(&self.0, request).await)
     }
 

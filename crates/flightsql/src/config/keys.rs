@@ -363,6 +363,27 @@ static KEYS: &[Key] = &[
         get: |c, out| put(out, "query_timeout", c.query_timeout.map(format_duration)),
     },
     Key {
+        name: "statement_timeout",
+        values: r"duration",
+        default: r"none",
+        meaning: r"limit on each statement, from `execute` to its last row: when it expires the statement is cancelled (`CancelFlightInfo` where the server can, and its calls and streams ended), and the pending call or next fetch is a timeout error; `Cursor::set_timeout` sets it per cursor",
+        builder: r"`with_statement_timeout`",
+        expected: "a duration such as 30s, 500ms or 2m",
+        shown: Shown::Plain,
+        example: "1500ms",
+        set: |c, _, v| {
+            c.statement_timeout = Some(duration(v)?);
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "statement_timeout",
+                c.statement_timeout.map(format_duration),
+            )
+        },
+    },
+    Key {
         name: "fetch_timeout",
         values: r"duration",
         default: r"`timeout`",

@@ -216,6 +216,7 @@ pub struct Config {
     pub(super) timeout: Option<Duration>,
     pub(super) connect_timeout: Option<Duration>,
     pub(super) query_timeout: Option<Duration>,
+    pub(super) statement_timeout: Option<Duration>,
     pub(super) fetch_timeout: Option<Duration>,
     pub(super) update_timeout: Option<Duration>,
     pub(super) max_message_size: usize,
@@ -285,6 +286,7 @@ impl Config {
             timeout: None,
             connect_timeout: None,
             query_timeout: None,
+            statement_timeout: None,
             fetch_timeout: None,
             update_timeout: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
@@ -418,6 +420,15 @@ impl Config {
     /// allocates for each.
     pub fn with_max_batch_rows(mut self, rows: usize) -> Self {
         self.max_batch_rows = rows;
+        self
+    }
+
+    /// Bounds each statement, from `execute` to its last row (URL key
+    /// `statement_timeout`): when it expires the statement is cancelled, on the server too,
+    /// and the pending call or next fetch is a timeout error. `Cursor::set_timeout` sets it
+    /// per cursor.
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
         self
     }
 
@@ -681,6 +692,11 @@ impl Config {
     /// The timeout of planning a query, when set apart from `timeout`.
     pub fn query_timeout(&self) -> Option<Duration> {
         self.query_timeout
+    }
+
+    /// The bound on each statement, from `execute` to its last row.
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        self.statement_timeout
     }
 
     /// The timeout of each wait for a result message, when set apart from `timeout`.

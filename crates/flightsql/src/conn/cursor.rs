@@ -1,6 +1,7 @@
 //! The Flight SQL cursor.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -77,7 +78,31 @@ fn decode_schema(info: &FlightInfo) -> Result<Option<SchemaRef>> {
 /// What a cancel token reaches: the cursor's current execution.
 pub(crate) struct CancelState {
     session: Arc<Session>,
-    current: Mutex<(CancellationToken, Option<FlightInfo>)>,
+    current: Mutex<Execution>,
+}
+
+/// The execution a [`CancelState`] reaches.
+struct Execution {
+    token: CancellationToken,
+    /// Which execution of the cursor it is (a deadline armed for an earlier one is void).
+    generation: u64,
+    info: Option<FlightInfo>,
+    /// The statement timeout that expired and cancelled it, if one did.
+    expired: Option<(Duration, &'static str)>,
+    /// The task that cancels it when its statement timeout expires.
+    deadline: Option<tokio::task::AbortHandle>,
+}
+
+impl Execution {
+    fn new(generation: u64) -> Execution {
+        Execution {
+            token: CancellationToken::new(),
+            generation,
+            info: None,
+            expired: None,
+            deadline: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for CancelState {
@@ -89,34 +114,98 @@ impl std::fmt::Debug for CancelState {
 }
 
 impl CancelState {
-    /// A new execution: a fresh token, no `FlightInfo` yet.
+    fn new(session: Arc<Session>) -> CancelState {
+        CancelState {
+            session,
+            current: Mutex::new(Execution::new(0)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Execution> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new execution: a fresh token, no `FlightInfo` yet, no deadline.
     fn start(&self) -> CancellationToken {
-        let token = CancellationToken::new();
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = (token.clone(), None);
-        token
+        let mut current = self.lock();
+        if let Some(deadline) = current.deadline.take() {
+            deadline.abort();
+        }
+        *current = Execution::new(current.generation.wrapping_add(1));
+        current.token.clone()
+    }
+
+    /// Cancels the current execution when `timeout` expires (`key` names the option that
+    /// set it), unless it ends or another starts before.
+    fn arm(self: &Arc<Self>, timeout: Duration, key: &'static str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut current = self.lock();
+        let generation = current.generation;
+        let state = Arc::downgrade(self);
+        let task = runtime.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(state) = state.upgrade() {
+                state.expire(generation, timeout, key).await;
+            }
+        });
+        if let Some(old) = current.deadline.replace(task.abort_handle()) {
+            old.abort();
+        }
+    }
+
+    /// The statement of execution `generation` timed out: cancelled here and on the server.
+    async fn expire(&self, generation: u64, timeout: Duration, key: &'static str) {
+        {
+            let mut current = self.lock();
+            if current.generation != generation || current.token.is_cancelled() {
+                return;
+            }
+            current.expired = Some((timeout, key));
+            current.deadline = None;
+        }
+        tracing::info!(
+            timeout_ms = timeout.as_secs_f64() * 1e3,
+            "statement timed out; cancelling it"
+        );
+        let _ = self.cancel().await;
+    }
+
+    /// The current execution needs no deadline any more (its result is read, or it had
+    /// none to read).
+    fn disarm(&self) {
+        if let Some(deadline) = self.lock().deadline.take() {
+            deadline.abort();
+        }
+    }
+
+    /// `e`, or the timeout error of a statement its timeout cancelled.
+    fn explain(&self, e: Error) -> Error {
+        if !e.is_cancelled() {
+            return e;
+        }
+        match self.lock().expired {
+            Some((timeout, key)) => Error::operational(format!(
+                "the statement timed out after {timeout:?} (URL option {key}) and was \
+                 cancelled"
+            ))
+            .timeout(),
+            None => e,
+        }
     }
 
     fn is_cancelled(&self) -> bool {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0
-            .is_cancelled()
+        self.lock().token.is_cancelled()
     }
 
     fn set_info(&self, info: &FlightInfo) {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .1 = Some(info.clone());
+        self.lock().info = Some(info.clone());
     }
 
     /// Forgets the execution's `FlightInfo`: a cancel then ends its reads here only.
     fn forget_info(&self) {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .1 = None;
+        self.lock().info = None;
     }
 }
 
@@ -125,11 +214,10 @@ impl Cancel for CancelState {
     /// Cancels locally first, always: pending calls and endpoint reads end, and the next
     /// fetch is a `Cancelled` error; then asks the server, as a best effort.
     async fn cancel(&self) -> Result<()> {
-        let (token, info) = self
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let (token, info) = {
+            let current = self.lock();
+            (current.token.clone(), current.info.clone())
+        };
         if token.is_cancelled() {
             return Ok(());
         }
@@ -161,6 +249,8 @@ pub struct FlightSqlCursor {
     info: Option<FlightInfo>,
     cancel: Arc<CancelState>,
     progress: Arc<Mutex<Option<f64>>>,
+    /// The statement timeout set on this cursor ([`Cursor::set_timeout`]), over the URL's.
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for FlightSqlCursor {
@@ -179,10 +269,8 @@ impl std::fmt::Debug for FlightSqlCursor {
 impl FlightSqlCursor {
     pub(crate) fn new(session: Arc<Session>) -> FlightSqlCursor {
         FlightSqlCursor {
-            cancel: Arc::new(CancelState {
-                session: Arc::clone(&session),
-                current: Mutex::new((CancellationToken::new(), None)),
-            }),
+            cancel: Arc::new(CancelState::new(Arc::clone(&session))),
+            timeout: None,
             session,
             state: CursorState::new(),
             info: None,
@@ -203,7 +291,22 @@ impl FlightSqlCursor {
     /// # Errors
     /// As [`Cursor::fetchone`].
     pub async fn fetchone(&mut self) -> Result<Option<Row>> {
-        self.result()?.fetchone().await
+        let row = self.result()?.fetchone().await;
+        self.fetched(row, Option::is_none)
+    }
+
+    /// What a fetch gave, its cancellation explained when a timeout caused it, and the
+    /// statement's deadline disarmed once the result is read to its end (`ended`).
+    fn fetched<T>(&self, outcome: Result<T>, ended: impl FnOnce(&T) -> bool) -> Result<T> {
+        match outcome {
+            Ok(value) => {
+                if ended(&value) {
+                    self.cancel.disarm();
+                }
+                Ok(value)
+            }
+            Err(e) => Err(self.cancel.explain(e)),
+        }
     }
 
     fn check_open(&self) -> Result<()> {
@@ -215,7 +318,7 @@ impl FlightSqlCursor {
         self.check_open()?;
         // After a cancel the next fetch says so, even where rows were already read ahead.
         if self.cancel.is_cancelled() {
-            return Err(cancelled());
+            return Err(self.cancel.explain(cancelled()));
         }
         self.state.result()
     }
@@ -223,6 +326,7 @@ impl FlightSqlCursor {
     /// Drops the current result; a result still being read from the server is cancelled
     /// there too (in the background).
     fn release(&mut self) {
+        self.cancel.disarm();
         let streaming = self
             .state
             .clear()
@@ -255,16 +359,33 @@ impl FlightSqlCursor {
         self.check_open()?;
         self.release();
         let token = self.cancel.start();
+        let config = self.session.client().config();
+        let deadline = match self.timeout {
+            Some(timeout) => Some((timeout, "statement_timeout, set on the cursor")),
+            None => config
+                .statement_timeout()
+                .map(|timeout| (timeout, "statement_timeout")),
+        };
+        if let Some((timeout, key)) = deadline {
+            self.cancel.arm(timeout, key);
+        }
         let outcome = tokio::select! {
             biased;
             () = token.cancelled() => Err(cancelled()),
             outcome = self.run_inner(sql, bound, update, statement, token.clone()) => outcome,
         };
+        let streaming = self
+            .state
+            .current()
+            .is_some_and(|r| matches!(r.source(), Source::Endpoints(_)) && !r.is_exhausted());
+        if !streaming {
+            self.cancel.disarm();
+        }
         if outcome.is_err() {
             self.state.clear();
             self.info = None;
         }
-        outcome
+        outcome.map_err(|e| self.cancel.explain(e))
     }
 
     /// Runs a statement once per chunk of parameter sets (one execution, one parameter batch
@@ -726,15 +847,23 @@ impl Cursor for FlightSqlCursor {
 
     async fn fetchmany(&mut self, size: Option<usize>) -> Result<Vec<Row>> {
         let size = size.unwrap_or(self.state.arraysize());
-        self.result()?.fetchmany(size).await
+        let rows = self.result()?.fetchmany(size).await;
+        self.fetched(rows, |rows| rows.len() < size)
     }
 
     async fn fetchall(&mut self) -> Result<Vec<Row>> {
-        self.result()?.fetchall().await
+        let rows = self.result()?.fetchall().await;
+        self.fetched(rows, |_| true)
     }
 
     async fn fetch_batch(&mut self) -> Result<Option<RecordBatch>> {
-        self.result()?.fetch_batch().await
+        let batch = self.result()?.fetch_batch().await;
+        self.fetched(batch, Option::is_none)
+    }
+
+    fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.timeout = timeout;
+        Ok(())
     }
 
     async fn close(&mut self) -> Result<()> {
