@@ -704,10 +704,13 @@ impl FlightSqlClient {
 /// (a write to a closed socket) a moment before the connection reads what the other side
 /// answered, so this waits briefly for it.
 async fn failure_behind(status: &Status, failure: &Failure) -> Option<String> {
+    // A status the server sent has no source, and no connection failure behind it: no wait
+    // (a server answering UNAVAILABLE is retried at once, after the backoff alone).
     if !matches!(
         status.code(),
         tonic::Code::Unknown | tonic::Code::Unavailable
-    ) {
+    ) || std::error::Error::source(status).is_none()
+    {
         return None;
     }
     for _ in 0..20 {
