@@ -573,6 +573,15 @@ impl Cursor {
         self.inner.set_arraysize(size);
     }
 
+    /// See [`crate::Cursor::set_timeout`]: a bound on each later statement, from `execute`
+    /// to its last row.
+    ///
+    /// # Errors
+    /// As [`crate::Cursor::set_timeout`].
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+        self.inner.set_timeout(timeout)
+    }
+
     /// See [`crate::Cursor::fetchone`].
     ///
     /// # Errors
