@@ -446,3 +446,39 @@ async fn an_expired_ticket_is_refused_by_the_server() {
     };
     assert_eq!(e.code(), Some("NOT_FOUND"), "{e}");
 }
+
+/// A cluster advertising `0.0.0.0` (reachable from nowhere but its own node): read through
+/// `location_map`, either at the mapped address or through the server itself.
+#[tokio::test]
+async fn advertised_addresses_are_read_where_the_map_says() {
+    let main = server(Options::default()).await;
+    let port = main.addr().port();
+    main.set_options(|o| {
+        o.endpoints = 3;
+        o.locations = Locations::Fixed(vec!["grpc+tcp://0.0.0.0:1".into()]);
+    });
+    // As advertised: unreadable, the error naming the location.
+    let conn = connect(&main).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.to_string().contains("0.0.0.0:1"), "{e}");
+    for map in [
+        format!("0.0.0.0:1=127.0.0.1:{port}"),
+        format!("0.0.0.0=127.0.0.1:{port}"),
+        "server".to_owned(),
+    ] {
+        let conn = connect_url(&format!("{}&location_map={map}", main.url())).await;
+        let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+        assert_eq!(ids(cursor.as_mut()).await, all_ids(), "{map}");
+    }
+    // A mapped address still answers to the locations policy.
+    let conn = connect_url(&format!(
+        "{}&location_map=0.0.0.0:1=localhost.example:{port}",
+        main.url()
+    ))
+    .await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    assert!(e.to_string().contains("localhost.example"), "{e}");
+    assert!(e.to_string().contains("mapped from"), "{e}");
+}

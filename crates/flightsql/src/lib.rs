@@ -83,8 +83,8 @@ pub use crate::client::{
 pub use crate::config::{
     Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_READ_AHEAD, DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BUDGET,
-    DEFAULT_STATEMENT_CACHE, Locations, MAX_RETRY_BACKOFF, OAuth, OAuthFlow, Pem, QueryLanguage,
-    QueryPath, SCHEMES,
+    DEFAULT_STATEMENT_CACHE, LocationMap, Locations, MAX_RETRY_BACKOFF, OAuth, OAuthFlow, Pem,
+    QueryLanguage, QueryPath, SCHEMES,
 };
 pub use crate::conn::{
     ConnectionClient, FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement, Partitions,

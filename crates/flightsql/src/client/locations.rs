@@ -10,7 +10,7 @@ use dbapi::{Error, Result};
 
 use crate::client::credentials::Destination;
 use crate::client::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, grpc, tls_of};
-use crate::config::{CallKind, Locations, bare_host};
+use crate::config::{CallKind, LocationMap, Locations, bare_host};
 use crate::decode::FlightStreamReader;
 use crate::transport::{
     Address, Failure, HttpTimeouts, Target, get_stream, http_client_config, is_http_location,
@@ -33,18 +33,28 @@ impl FlightSqlClient {
                 .as_ref()
                 .ok_or_else(|| Error::internal("the server sent an endpoint without a ticket"))
         };
-        if endpoint.location.is_empty() {
+        let map = self.config().location_map();
+        if endpoint.location.is_empty() || *map == LocationMap::Server {
             return self.do_get(ticket()?).await;
         }
         let mut failures = Vec::new();
         let mut last = None;
+        // A location as errors and logs name it: mapped ones with what was advertised.
+        let label = |advertised: &str, uri: &str| {
+            if uri == advertised {
+                shown(uri)
+            } else {
+                format!("{} (mapped from {})", shown(uri), shown(advertised))
+            }
+        };
         for location in &endpoint.location {
-            let shown = shown(&location.uri);
+            let uri = map.map(&location.uri);
+            let shown = label(&location.uri, &uri);
             let attempt = async {
-                if is_http_location(&location.uri) {
-                    return self.get_http(&location.uri).await;
+                if is_http_location(&uri) {
+                    return self.get_http(&uri).await;
                 }
-                match self.peer_for(&location.uri).await? {
+                match self.peer_for(&uri).await? {
                     None => self.do_get(ticket()?).await,
                     Some(peer) => self.do_get_on(&peer, ticket()?).await,
                 }
@@ -63,7 +73,8 @@ impl FlightSqlClient {
         }
         // One location: its own error (and kind), naming it.
         if let (1, Some(only)) = (failures.len(), last.take()) {
-            let shown = shown(&endpoint.location[0].uri);
+            let advertised = &endpoint.location[0].uri;
+            let shown = label(advertised, &map.map(advertised));
             return Err(only.context(format_args!("location {shown}")));
         }
         // The message names each location's failure: no source repeats one.

@@ -93,3 +93,149 @@ mod tests {
         assert_eq!(Locations::default(), Locations::Server);
     }
 }
+
+/// Where endpoint locations are read (URL key `location_map`): as advertised, through the
+/// server itself, or at the addresses a map gives for advertised ones (clusters advertise
+/// internal node addresses or `0.0.0.0` that a client cannot reach).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LocationMap {
+    /// Locations as the server advertises them.
+    #[default]
+    AsAdvertised,
+    /// Every endpoint redeemed on the server that answered, its locations ignored
+    /// (`location_map=server`).
+    Server,
+    /// Advertised `host[:port]` → reachable `host[:port]` (`location_map=a:1=b:2,c=d`): an
+    /// advertised host without a port matches any port, a reachable one without a port
+    /// keeps the advertised port. Scheme and path stay.
+    Map(Vec<(String, String)>),
+}
+
+impl LocationMap {
+    /// Parses the URL value.
+    pub(crate) fn parse(value: &str) -> Option<LocationMap> {
+        match value {
+            "" | "none" => Some(LocationMap::AsAdvertised),
+            "server" => Some(LocationMap::Server),
+            pairs => {
+                let mut map = Vec::new();
+                for pair in pairs.split(',') {
+                    let (from, to) = pair.split_once('=')?;
+                    let (from, to) = (from.trim(), to.trim());
+                    if split_host_port(from).is_none() || split_host_port(to).is_none() {
+                        return None;
+                    }
+                    map.push((from.to_ascii_lowercase(), to.to_owned()));
+                }
+                Some(LocationMap::Map(map))
+            }
+        }
+    }
+
+    /// The URL value.
+    pub(crate) fn url_value(&self) -> String {
+        match self {
+            LocationMap::AsAdvertised => "none".into(),
+            LocationMap::Server => "server".into(),
+            LocationMap::Map(pairs) => pairs
+                .iter()
+                .map(|(from, to)| format!("{from}={to}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// The location to read for the advertised `uri` (`uri` itself when no pair matches).
+    pub fn map(&self, uri: &str) -> String {
+        let LocationMap::Map(pairs) = self else {
+            return uri.to_owned();
+        };
+        let Ok(mut url) = url::Url::parse(uri) else {
+            return uri.to_owned();
+        };
+        let Some(host) = url.host_str().map(|h| bare_host(h).to_ascii_lowercase()) else {
+            return uri.to_owned();
+        };
+        let port = url.port();
+        for (from, to) in pairs {
+            let Some((from_host, from_port)) = split_host_port(from) else {
+                continue;
+            };
+            if bare_host(from_host) != host || from_port.is_some_and(|p| Some(p) != port) {
+                continue;
+            }
+            let Some((to_host, to_port)) = split_host_port(to) else {
+                continue;
+            };
+            if url.set_host(Some(to_host)).is_err() {
+                return uri.to_owned();
+            }
+            if let Some(p) = to_port
+                && url.set_port(Some(p)).is_err()
+            {
+                return uri.to_owned();
+            }
+            return url.to_string();
+        }
+        uri.to_owned()
+    }
+}
+
+/// `host[:port]` (IPv6 literals in brackets), or `None` when malformed.
+fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
+    if s.is_empty() || s.contains('/') || s.contains('@') {
+        return None;
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().ok()?),
+            None if after.is_empty() => None,
+            None => return None,
+        };
+        return Some((&s[..host.len() + 2], port));
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.contains(':') => {
+            Some((host, Some(port.parse().ok()?)))
+        }
+        Some(_) => None,
+        None => Some((s, None)),
+    }
+}
+
+#[cfg(test)]
+mod location_map_tests {
+    use super::*;
+
+    #[test]
+    fn advertised_addresses_are_mapped_to_reachable_ones() {
+        let map = LocationMap::parse("0.0.0.0:50051=127.0.0.1:6000,node-7=10.0.0.7").unwrap();
+        assert_eq!(
+            map.map("grpc+tcp://0.0.0.0:50051"),
+            "grpc+tcp://127.0.0.1:6000"
+        );
+        assert_eq!(
+            map.map("grpc+tcp://0.0.0.0:50052"),
+            "grpc+tcp://0.0.0.0:50052"
+        );
+        assert_eq!(
+            map.map("grpc+tls://NODE-7:8815/path"),
+            "grpc+tls://10.0.0.7:8815/path"
+        );
+        assert_eq!(map.map("not a url"), "not a url");
+        assert_eq!(LocationMap::parse(&map.url_value()), Some(map));
+        let v6 = LocationMap::parse("[::]:1=[::1]:2").unwrap();
+        assert_eq!(v6.map("grpc://[::]:1"), "grpc://[::1]:2");
+        for bad in ["a", "a=", "=b", "a=b/c", "a:x=b", "a=b,c"] {
+            assert_eq!(LocationMap::parse(bad), None, "{bad}");
+        }
+        assert_eq!(LocationMap::parse("server"), Some(LocationMap::Server));
+        assert_eq!(
+            LocationMap::Server.map("grpc://h:1"),
+            "grpc://h:1",
+            "the server mode is decided where endpoints are read"
+        );
+    }
+}

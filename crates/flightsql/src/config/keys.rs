@@ -10,7 +10,7 @@ use dbapi::Error;
 #[cfg(test)]
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::config::hosts::Locations;
+use crate::config::hosts::{LocationMap, Locations};
 use crate::config::oauth::{OAuth, OAuthFlow};
 use crate::config::secret::Secret;
 use crate::config::settings::{
@@ -961,6 +961,25 @@ static KEYS: &[Key] = &[
         get: |c, out| {
             let value = (c.locations != Locations::Server).then(|| c.locations.url_value());
             put(out, "locations", value)
+        },
+    },
+    Key {
+        name: "location_map",
+        values: r"`server`, or comma-separated `advertised=reachable` pairs of `host[:port]`",
+        default: r"none",
+        meaning: r"where endpoint locations are read: `server` redeems every endpoint on the server that answered (its locations ignored); pairs read a location advertised at `advertised` (a host without a port matches any port) at `reachable` instead (a host without a port keeps the advertised one), for clusters advertising internal addresses or `0.0.0.0`. The `locations` policy applies to the address read",
+        builder: r"`with_location_map`",
+        expected: "server, or comma-separated advertised=reachable pairs of host[:port]",
+        shown: Shown::Plain,
+        example: "0.0.0.0:50051=127.0.0.1:6000",
+        set: |c, _, v| {
+            c.location_map = LocationMap::parse(v).ok_or(Refusal::Value)?;
+            Ok(())
+        },
+        get: |c, out| {
+            let value =
+                (c.location_map != LocationMap::AsAdvertised).then(|| c.location_map.url_value());
+            put(out, "location_map", value)
         },
     },
     Key {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dbapi::{Error, Result};
 
-use crate::config::hosts::Locations;
+use crate::config::hosts::{LocationMap, Locations};
 use crate::config::oauth::OAuth;
 use crate::config::secret::Secret;
 
@@ -239,6 +239,7 @@ pub struct Config {
     pub(super) keepalive_timeout: Option<Duration>,
     pub(super) cookies: bool,
     pub(super) locations: Locations,
+    pub(super) location_map: LocationMap,
     pub(super) oauth: Option<OAuth>,
     pub(super) read_ahead: usize,
     pub(super) statement_cache: usize,
@@ -306,6 +307,7 @@ impl Config {
             keepalive_timeout: None,
             cookies: false,
             locations: Locations::Server,
+            location_map: LocationMap::AsAdvertised,
             oauth: None,
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,
@@ -596,6 +598,14 @@ impl Config {
         self
     }
 
+    /// Where endpoint locations are read (URL key `location_map`): as advertised, through
+    /// the server itself, or at the reachable address mapped from an advertised one. The
+    /// `locations` policy applies to the address read.
+    pub fn with_location_map(mut self, map: LocationMap) -> Self {
+        self.location_map = map;
+        self
+    }
+
     /// How queries reach the server (URL keys `query_path` and `query_language`): Flight SQL,
     /// or InfluxDB 3's own ticket in SQL or InfluxQL.
     pub fn with_query_path(mut self, path: QueryPath) -> Self {
@@ -826,6 +836,11 @@ impl Config {
     /// Whether queries run through `PollFlightInfo`.
     pub fn poll(&self) -> bool {
         self.poll
+    }
+
+    /// Where endpoint locations are read.
+    pub fn location_map(&self) -> &LocationMap {
+        &self.location_map
     }
 
     /// How queries reach the server.
