@@ -174,3 +174,43 @@ async fn a_pool_and_a_blocking_connection_from_a_typed_config() {
     });
     assert_eq!(blocking.await.unwrap(), 2);
 }
+
+/// A cursor kept past its connection's return to the pool, its statement still streaming:
+/// the next borrower's connection has nothing running (the statement was cancelled, on the
+/// server too) and runs a query at once.
+#[tokio::test]
+async fn a_connection_is_handed_out_with_no_statement_running() {
+    let server = crate::server(Options {
+        faults: dbapi_flightsql_server::Faults {
+            streams: dbapi_flightsql_server::StreamFaults {
+                delay_between_batches: Duration::from_secs(3),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let pool = pool(&server, 1, HealthCheck::None);
+    let conn = pool.get().await.unwrap();
+    let mut kept = conn.cursor().unwrap();
+    kept.execute("SELECT id FROM numbers", Params::None)
+        .await
+        .unwrap();
+    assert!(kept.fetchone().await.unwrap().is_some());
+    drop(conn);
+    let started = std::time::Instant::now();
+    let conn = pool.get().await.unwrap();
+    assert_eq!(
+        server.stats().cancel_flight_info,
+        1,
+        "the statement left running"
+    );
+    let mut cursor = conn.cursor().unwrap();
+    cursor.execute("SELECT 1", Params::None).await.unwrap();
+    assert_eq!(cursor.fetchall().await.unwrap().len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The kept cursor's statement is over.
+    let e = kept.fetchall().await.unwrap_err();
+    assert!(e.is_cancelled(), "{e:?}");
+}

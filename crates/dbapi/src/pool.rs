@@ -5,7 +5,8 @@
 //! is handed out again, which is where a health check belongs. A [`Manager`] opens
 //! connections from a URL through a [`Registry`] and checks them before reuse:
 //! closed connections are dropped, each is [reset](Connection::reset) to the state of a new
-//! connection (open transaction rolled back, autocommit on, session options as at connect),
+//! connection (open transaction rolled back, autocommit on, session options as at connect;
+//! the Flight SQL driver also ends statements a kept cursor left running),
 //! and the [`HealthCheck`] (by default `SELECT 1`) must pass; a connection that fails either
 //! is discarded.
 //!

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::PreparedHandle;
 use crate::config::{QueryLanguage, QueryPath};
-use crate::conn::state::{Call, Session};
+use crate::conn::state::{Call, Session, Tracked};
 use crate::decode;
 use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
 
@@ -91,6 +91,9 @@ struct Execution {
     expired: Option<(Duration, &'static str)>,
     /// The task that cancels it when its statement timeout expires.
     deadline: Option<tokio::task::AbortHandle>,
+    /// Whether its statement may still be running (started; not read to its end, released
+    /// or cancelled).
+    running: bool,
 }
 
 impl Execution {
@@ -101,6 +104,7 @@ impl Execution {
             info: None,
             expired: None,
             deadline: None,
+            running: false,
         }
     }
 }
@@ -132,6 +136,7 @@ impl CancelState {
             deadline.abort();
         }
         *current = Execution::new(current.generation.wrapping_add(1));
+        current.running = true;
         current.token.clone()
     }
 
@@ -175,7 +180,9 @@ impl CancelState {
     /// The current execution needs no deadline any more (its result is read, or it had
     /// none to read).
     fn disarm(&self) {
-        if let Some(deadline) = self.lock().deadline.take() {
+        let mut current = self.lock();
+        current.running = false;
+        if let Some(deadline) = current.deadline.take() {
             deadline.abort();
         }
     }
@@ -206,6 +213,19 @@ impl CancelState {
     /// Forgets the execution's `FlightInfo`: a cancel then ends its reads here only.
     fn forget_info(&self) {
         self.lock().info = None;
+    }
+}
+
+#[async_trait]
+impl Tracked for CancelState {
+    fn running(&self) -> bool {
+        let current = self.lock();
+        current.running && !current.token.is_cancelled()
+    }
+
+    async fn end(&self) {
+        let _ = Cancel::cancel(self).await;
+        self.disarm();
     }
 }
 
@@ -268,8 +288,11 @@ impl std::fmt::Debug for FlightSqlCursor {
 
 impl FlightSqlCursor {
     pub(crate) fn new(session: Arc<Session>) -> FlightSqlCursor {
+        let cancel = Arc::new(CancelState::new(Arc::clone(&session)));
+        let tracked: Arc<dyn Tracked> = cancel.clone();
+        session.track(Arc::downgrade(&tracked));
         FlightSqlCursor {
-            cancel: Arc::new(CancelState::new(Arc::clone(&session))),
+            cancel,
             timeout: None,
             session,
             state: CursorState::new(),

@@ -111,6 +111,20 @@ pub(crate) struct Session {
     session_changed: AtomicBool,
     /// Least recently used first.
     cache: Mutex<Vec<Cached>>,
+    /// The executions of this connection's cursors, to end those still running when the
+    /// connection is reset for its next user.
+    executions: Mutex<Vec<std::sync::Weak<dyn Tracked>>>,
+}
+
+/// A cursor's current execution, as a reset of its connection sees it.
+#[async_trait::async_trait]
+pub(crate) trait Tracked: Send + Sync {
+    /// Whether its statement may still be running: started, and neither read to its end nor
+    /// released.
+    fn running(&self) -> bool;
+
+    /// Ends it, here and on the server, as its cancel token would.
+    async fn end(&self);
 }
 
 impl Session {
@@ -126,7 +140,34 @@ impl Session {
             served: Mutex::new(BTreeSet::new()),
             session_changed: AtomicBool::new(false),
             cache: Mutex::new(Vec::new()),
+            executions: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Registers a cursor's execution (forgotten when the cursor is gone).
+    pub(crate) fn track(&self, execution: std::sync::Weak<dyn Tracked>) {
+        let mut executions = self
+            .executions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        executions.retain(|e| e.strong_count() > 0);
+        executions.push(execution);
+    }
+
+    /// Ends every statement of this connection's cursors still running; how many there were.
+    async fn end_running(&self) -> usize {
+        let running: Vec<_> = self
+            .executions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .filter(|e| e.running())
+            .collect();
+        for execution in &running {
+            execution.end().await;
+        }
+        running.len()
     }
 
     pub(crate) fn client(&self) -> &FlightSqlClient {
@@ -438,6 +479,11 @@ impl Session {
     /// catalog and schema set again).
     pub(crate) async fn reset(&self) -> Result<()> {
         self.check_open()?;
+        // A statement a cursor of the last user left running is not the next user's.
+        let ended = self.end_running().await;
+        if ended > 0 {
+            tracing::info!(statements = ended, "reset ended statements still running");
+        }
         self.back_to_autocommit(&mut *self.state().await).await?;
         if self.session_changed.swap(false, Ordering::SeqCst) {
             match self.client.close_session().await {
