@@ -5,25 +5,21 @@
 use std::time::{Duration, Instant};
 
 use dbapi::{Cursor, Params};
-use dbapi_flightsql_server::{AnswerFaults, Faults, Options, StreamFaults};
+use dbapi_flightsql_server::{AnswerFaults, Options, StreamFaults};
 
-use crate::{registry, server};
+use crate::{faulty, registry, server};
 
 fn slow(plan: Duration, stream: Duration) -> Options {
-    Options {
-        faults: Faults {
-            answers: AnswerFaults {
-                plan_delay: plan,
-                ..AnswerFaults::default()
-            },
-            streams: StreamFaults {
-                delay_between_batches: stream,
-                ..StreamFaults::default()
-            },
-            ..Faults::default()
+    faulty(
+        AnswerFaults {
+            plan_delay: plan,
+            ..AnswerFaults::default()
         },
-        ..Options::default()
-    }
+        StreamFaults {
+            delay_between_batches: stream,
+            ..StreamFaults::default()
+        },
+    )
 }
 
 /// Runs `sql` and reads it whole; the error and how long it took.

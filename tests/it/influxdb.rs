@@ -5,7 +5,7 @@
 use dbapi::{CursorExt, ErrorKind, ParamSets, Params, Value, params};
 use dbapi_flightsql_server::Options;
 
-use crate::{execute, ids, registry, server};
+use crate::{execute, first_error, ids, registry, server, statement_error};
 
 fn database_required() -> Options {
     Options {
@@ -148,36 +148,16 @@ async fn what_the_ticket_cannot_run_is_refused_by_name() {
     assert_eq!(e.kind(), ErrorKind::NotSupported);
     assert!(e.to_string().contains("$x"), "{e}");
     // The database: required, and checked by the server.
-    let conn = registry().connect(&base).await.unwrap();
-    let e = conn
-        .cursor()
-        .unwrap()
-        .execute("SELECT 1", Params::None)
-        .await
-        .unwrap_err();
+    let e = first_error(&base).await;
     assert_eq!(e.kind(), ErrorKind::Interface);
     assert!(e.to_string().contains("database="), "{e}");
-    let conn = registry()
-        .connect(&format!("{base}&database=other"))
-        .await
-        .unwrap();
-    let e = conn
-        .cursor()
-        .unwrap()
-        .execute("SELECT 1", Params::None)
-        .await
-        .unwrap_err();
+    let e = first_error(&format!("{base}&database=other")).await;
     assert_eq!(e.code(), Some("NOT_FOUND"), "{e}");
     // A server error names its cause.
-    let conn = registry()
-        .connect(&format!("{base}&database=sensors"))
-        .await
-        .unwrap();
-    let e = conn
-        .cursor()
-        .unwrap()
-        .execute("SELECT * FROM no_such_table", Params::None)
-        .await
-        .unwrap_err();
+    let e = statement_error(
+        &format!("{base}&database=sensors"),
+        "SELECT * FROM no_such_table",
+    )
+    .await;
     assert!(e.to_string().contains("no_such_table"), "{e}");
 }

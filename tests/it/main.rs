@@ -78,14 +78,34 @@ pub async fn execute(conn: &dyn Connection, sql: &str) -> Box<dyn Cursor> {
 /// The error of connecting to `url`, or, when connecting succeeds (channels connect
 /// lazily), of its first statement.
 pub async fn first_error(url: &str) -> dbapi::Error {
+    statement_error(url, "SELECT 1").await
+}
+
+/// The error of connecting to `url`, or, when connecting succeeds, of running `sql` on it.
+pub async fn statement_error(url: &str, sql: &str) -> dbapi::Error {
     match registry().connect(url).await {
         Err(e) => e,
         Ok(conn) => conn
             .cursor()
             .unwrap()
-            .execute("SELECT 1", Params::None)
+            .execute(sql, Params::None)
             .await
             .unwrap_err(),
+    }
+}
+
+/// Options of a server breaking answers and streams as asked.
+pub fn faulty(
+    answers: dbapi_flightsql_server::AnswerFaults,
+    streams: dbapi_flightsql_server::StreamFaults,
+) -> Options {
+    Options {
+        faults: dbapi_flightsql_server::Faults {
+            answers,
+            streams,
+            ..Default::default()
+        },
+        ..Options::default()
     }
 }
 

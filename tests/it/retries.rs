@@ -2,25 +2,21 @@
 //! (`AnswerFaults::unavailable_every`, `StreamFaults::reset_every`), counted by the server.
 
 use dbapi::{ErrorKind, Params};
-use dbapi_flightsql_server::{AnswerFaults, Faults, Options, StreamFaults};
+use dbapi_flightsql_server::{AnswerFaults, Options, StreamFaults};
 
-use crate::{registry, server};
+use crate::{faulty, first_error, registry, server, statement_error};
 
 fn flaky(every: u64, resets: u64) -> Options {
-    Options {
-        faults: Faults {
-            answers: AnswerFaults {
-                unavailable_every: every,
-                ..AnswerFaults::default()
-            },
-            streams: StreamFaults {
-                reset_every: resets,
-                ..StreamFaults::default()
-            },
-            ..Faults::default()
+    faulty(
+        AnswerFaults {
+            unavailable_every: every,
+            ..AnswerFaults::default()
         },
-        ..Options::default()
-    }
+        StreamFaults {
+            reset_every: resets,
+            ..StreamFaults::default()
+        },
+    )
 }
 
 #[tokio::test]
@@ -96,34 +92,18 @@ async fn only_what_is_safe_to_repeat_is_repeated() {
         );
     }
     // retries=0: once.
-    let conn = registry()
-        .connect(&format!("{}&retries=0", server.url()))
-        .await
-        .unwrap();
     let before = server.stats().faults_injected;
-    let e = conn
-        .cursor()
-        .unwrap()
-        .execute("SELECT 1", Params::None)
-        .await
-        .unwrap_err();
+    let e = first_error(&format!("{}&retries=0", server.url())).await;
     assert!(e.is_transient());
     assert_eq!(server.stats().faults_injected, before + 1);
     // The budget bounds the retries whatever their number.
-    let conn = registry()
-        .connect(&format!(
-            "{}&retries=1000&retry_backoff=20ms&retry_budget=200ms",
-            server.url()
-        ))
-        .await
-        .unwrap();
     let before = server.stats().faults_injected;
     let started = std::time::Instant::now();
-    conn.cursor()
-        .unwrap()
-        .execute("SELECT 1", Params::None)
-        .await
-        .unwrap_err();
+    first_error(&format!(
+        "{}&retries=1000&retry_backoff=20ms&retry_budget=200ms",
+        server.url()
+    ))
+    .await;
     let tries = server.stats().faults_injected - before;
     assert!((2..=12).contains(&tries), "{tries} tries in 200 ms");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
@@ -132,14 +112,8 @@ async fn only_what_is_safe_to_repeat_is_repeated() {
 #[tokio::test]
 async fn errors_that_are_not_transient_are_not_retried() {
     let server = server(Options::default()).await;
-    let conn = crate::connect(&server).await;
     let before = server.stats().get_flight_info;
-    let e = conn
-        .cursor()
-        .unwrap()
-        .execute("SELECT * FROM no_such_table", Params::None)
-        .await
-        .unwrap_err();
+    let e = statement_error(&server.url(), "SELECT * FROM no_such_table").await;
     assert_eq!(e.kind(), ErrorKind::Programming);
     assert!(!e.is_transient());
     assert_eq!(server.stats().get_flight_info, before + 1);

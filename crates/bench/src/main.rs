@@ -1756,24 +1756,20 @@ async fn retries(n: usize) -> Result<Vec<Figure>, BoxError> {
             ms(faulty_p50),
             "ms",
         ),
-        Figure {
-            name: "retries_select_1_p99_one_call_in_20_failing".into(),
-            value: ms(faulty_p99),
-            unit: "ms",
-            baseline_name: Some("fault-free p99 + first backoff + one round trip".into()),
-            ratio: Some(secs(faulty_p99) / secs(bound)),
-            target: Some("≤ 1".into()),
-            met: Some(faulty_p99 <= bound),
-        },
-        Figure {
-            name: "retries_select_1_median_retries_on_vs_off".into(),
-            value: ms(clean_p50),
-            unit: "ms",
-            baseline_name: Some("retries=0".into()),
-            ratio: Some(secs(clean_p50) / secs(bare_p50)),
-            target: Some("≤ 1.05".into()),
-            met: Some(secs(clean_p50) <= secs(bare_p50) * 1.05),
-        },
+        ratio_figure(
+            "retries_select_1_p99_one_call_in_20_failing",
+            faulty_p99,
+            "fault-free p99 + first backoff + one round trip",
+            bound,
+            1.0,
+        ),
+        ratio_figure(
+            "retries_select_1_median_retries_on_vs_off",
+            clean_p50,
+            "retries=0",
+            bare_p50,
+            1.05,
+        ),
     ])
 }
 

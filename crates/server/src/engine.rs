@@ -215,11 +215,7 @@ pub(crate) async fn plan(
     sql: &str,
     params: Option<(&RecordBatch, usize)>,
 ) -> Result<LogicalPlan, Status> {
-    let plan = ctx
-        .state()
-        .create_logical_plan(sql)
-        .await
-        .map_err(df_status)?;
+    let plan = plan_with(ctx, sql, None).await?;
     match params {
         None => Ok(plan),
         Some((batch, row)) => {
@@ -227,6 +223,33 @@ pub(crate) async fn plan(
             plan.with_param_values(values).map_err(df_status)
         }
     }
+}
+
+/// Plans a statement with `values` bound.
+pub(crate) async fn plan_with(
+    ctx: &SessionContext,
+    sql: &str,
+    values: Option<ParamValues>,
+) -> Result<LogicalPlan, Status> {
+    let plan = ctx
+        .state()
+        .create_logical_plan(sql)
+        .await
+        .map_err(df_status)?;
+    match values {
+        None => Ok(plan),
+        Some(values) => plan.with_param_values(values).map_err(df_status),
+    }
+}
+
+/// Runs a plan: its schema and batches.
+pub(crate) async fn collect(
+    ctx: &SessionContext,
+    plan: LogicalPlan,
+) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    let df = ctx.execute_logical_plan(plan).await.map_err(df_status)?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    Ok((schema, df.collect().await.map_err(df_status)?))
 }
 
 /// For a statement whose only placeholders are in a one-row `VALUES` list (`INSERT INTO t
@@ -280,9 +303,7 @@ pub(crate) async fn run(
     if let Some(batch) = params.filter(|p| p.num_rows() > 1) {
         let plan = plan(ctx, sql, None).await?;
         if let Some(bulk) = bind_values_rows(&plan, batch)? {
-            let df = ctx.execute_logical_plan(bulk).await.map_err(df_status)?;
-            let schema = Arc::new(df.schema().as_arrow().clone());
-            return Ok((schema, df.collect().await.map_err(df_status)?));
+            return collect(ctx, bulk).await;
         }
     }
     let rows: Vec<Option<(&RecordBatch, usize)>> = match params {
@@ -292,10 +313,9 @@ pub(crate) async fn run(
     let mut schema: Option<SchemaRef> = None;
     let mut out = Vec::new();
     for row in rows {
-        let plan = plan(ctx, sql, row).await?;
-        let df = ctx.execute_logical_plan(plan).await.map_err(df_status)?;
-        schema.get_or_insert_with(|| Arc::new(df.schema().as_arrow().clone()));
-        out.extend(df.collect().await.map_err(df_status)?);
+        let (run_schema, batches) = collect(ctx, plan(ctx, sql, row).await?).await?;
+        schema.get_or_insert(run_schema);
+        out.extend(batches);
     }
     let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
     Ok((schema, out))

@@ -162,26 +162,26 @@ fn influxql_as_sql(query: &str) -> Result<String, Status> {
     Ok(replace_word(trimmed, "mean", "avg"))
 }
 
-/// `text` with each whole word `word` (any case) followed by `(` replaced by `with`.
+/// `text` with each whole word `word` (lower case; matched in any case) followed by `(`
+/// replaced by `with`.
 fn replace_word(text: &str, word: &str, with: &str) -> String {
+    // ASCII lower-casing keeps every byte offset, so offsets in `lower` are offsets in `text`.
+    let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.to_ascii_lowercase().find(word) {
-        let before_ok = rest[..at]
+    let mut copied = 0;
+    for (at, _) in lower.match_indices(word) {
+        let before_ok = text[..at]
             .chars()
             .next_back()
             .is_none_or(|c| !c.is_alphanumeric() && c != '_');
-        let after = &rest[at + word.len()..];
-        let call = after.trim_start().starts_with('(');
-        out.push_str(&rest[..at]);
+        let call = text[at + word.len()..].trim_start().starts_with('(');
         if before_ok && call {
+            out.push_str(&text[copied..at]);
             out.push_str(with);
-        } else {
-            out.push_str(&rest[at..at + word.len()]);
+            copied = at + word.len();
         }
-        rest = after;
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
 }
 

@@ -588,21 +588,8 @@ impl Service {
         self.admit_for(request.metadata(), Some(&ticket.database))?;
         let options = self.options_for(request.metadata())?;
         let ctx = self.context_of(&Handle::default()).await?;
-        let plan = ctx
-            .state()
-            .create_logical_plan(&ticket.sql)
-            .await
-            .map_err(engine::df_status)?;
-        let plan = match ticket.params {
-            Some(values) => plan.with_param_values(values).map_err(engine::df_status)?,
-            None => plan,
-        };
-        let df = ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(engine::df_status)?;
-        let schema = df.schema().as_arrow().clone();
-        let batches = df.collect().await.map_err(engine::df_status)?;
+        let plan = engine::plan_with(&ctx, &ticket.sql, ticket.params).await?;
+        let (schema, batches) = engine::collect(&ctx, plan).await?;
         let query_id = self.shared.state.next_id();
         Ok(Response::new(
             self.stream(&schema, batches, 0, query_id, &options)?,

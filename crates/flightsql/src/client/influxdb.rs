@@ -3,7 +3,7 @@
 //! send it. InfluxDB binds parameters there (named `$host`, positional `$1` as `"1"`), which
 //! its Flight SQL prepared statements do not.
 
-use arrow_flight::{FlightEndpoint, FlightInfo, Ticket};
+use arrow_flight::Ticket;
 use dbapi::{Error, Params, Result, Value};
 use serde_json::{Map, Number, Value as Json};
 
@@ -31,14 +31,6 @@ pub(crate) fn ticket(
     let bytes = serde_json::to_vec(&Json::Object(ticket))
         .map_err(|e| Error::internal(format!("writing the InfluxDB ticket: {e}")))?;
     Ok(Ticket::new(bytes))
-}
-
-/// The result of a ticket as a `FlightInfo`: one endpoint, read from the server itself; the
-/// schema comes with the stream.
-pub(crate) fn flight_info(ticket: Ticket) -> FlightInfo {
-    FlightInfo::new()
-        .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
-        .with_ordered(true)
 }
 
 /// The parameters by name: positional ones as `"1"`, `"2"`, ... (InfluxDB's `$1`, `$2`),

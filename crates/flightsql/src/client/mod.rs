@@ -16,7 +16,7 @@ mod rpc;
 mod session_options;
 mod statement;
 
-pub(crate) use self::influxdb::{flight_info as influxdb_info, ticket as influxdb_ticket};
+pub(crate) use self::influxdb::ticket as influxdb_ticket;
 pub(crate) use self::metadata::{
     decode_catalogs, decode_foreign_keys, decode_primary_keys, decode_schemas,
     decode_table_schema_of, decode_table_types, decode_tables, find_table, for_catalog,

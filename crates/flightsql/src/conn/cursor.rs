@@ -6,7 +6,7 @@ use std::time::Duration;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::sql::{CommandStatementQuery, ProstMessageExt};
-use arrow_flight::{FlightDescriptor, FlightInfo};
+use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo};
 use async_trait::async_trait;
 use bytes::Bytes;
 use dbapi::driver::{BatchSource, Batches, CursorState, ResultSet, add_count, changes_data};
@@ -209,11 +209,6 @@ impl CancelState {
     fn set_info(&self, info: &FlightInfo) {
         self.lock().info = Some(info.clone());
     }
-
-    /// Forgets the execution's `FlightInfo`: a cancel then ends its reads here only.
-    fn forget_info(&self) {
-        self.lock().info = None;
-    }
 }
 
 #[async_trait]
@@ -350,10 +345,7 @@ impl FlightSqlCursor {
     /// there too (in the background).
     fn release(&mut self) {
         self.cancel.disarm();
-        let streaming = self
-            .state
-            .clear()
-            .is_some_and(|r| matches!(r.source(), Source::Endpoints(_)) && !r.is_exhausted());
+        let streaming = self.state.clear().is_some_and(|r| is_streaming(&r));
         *self.progress.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let info = self.info.take();
         if let (true, Some(info)) = (streaming, info)
@@ -397,11 +389,7 @@ impl FlightSqlCursor {
             () = token.cancelled() => Err(cancelled()),
             outcome = self.run_inner(sql, bound, update, statement, token.clone()) => outcome,
         };
-        let streaming = self
-            .state
-            .current()
-            .is_some_and(|r| matches!(r.source(), Source::Endpoints(_)) && !r.is_exhausted());
-        if !streaming {
+        if !self.state.current().is_some_and(is_streaming) {
             self.cancel.disarm();
         }
         if outcome.is_err() {
@@ -580,13 +568,17 @@ impl FlightSqlCursor {
             )
         })?;
         let ticket = crate::client::influxdb_ticket(database, sql, language, &params)?;
-        self.set_result(crate::client::influxdb_info(ticket), false, token, None)
-            .await?;
-        // Not a `FlightInfo` the server made: nothing to cancel there (ending the read
-        // ends the query), and nothing to show as one.
-        self.cancel.forget_info();
-        self.info = None;
-        Ok(())
+        // One endpoint at the server itself; the schema comes with the stream. Ending the
+        // read ends the query (InfluxDB has no `CancelFlightInfo`).
+        let endpoint = FlightEndpoint::new().with_ticket(ticket);
+        self.read_result(vec![endpoint], None, false, token, None)
+            .await
+    }
+
+    /// Whether what a statement sends is sent once, never repeated after a transient
+    /// failure: it changes data, or runs inside a transaction.
+    fn sends_once(&self, update: bool) -> bool {
+        update || !self.session.autocommit()
     }
 
     async fn run_prepared(
@@ -681,7 +673,7 @@ impl FlightSqlCursor {
         }
         // A query outside a transaction is planned again after a transient failure; a
         // statement that changes data, or one in a transaction, is sent once.
-        let info = if update || !session.autocommit() {
+        let info = if self.sends_once(update) {
             client.execute_prepared(statement).await?
         } else {
             client
@@ -731,17 +723,33 @@ impl FlightSqlCursor {
     ) -> Result<()> {
         let schema = decode_schema(&info)?;
         self.cancel.set_info(&info);
+        let endpoints = info.endpoint.clone();
+        self.info = Some(info);
+        self.read_result(endpoints, schema, update, token, poller)
+            .await
+    }
+
+    /// Reads the result at `endpoints`: lazily for a query, now for a statement that changed
+    /// data. Without a `FlightInfo` of the server's (InfluxDB's ticket), nothing is there to
+    /// cancel on the server or to show.
+    async fn read_result(
+        &mut self,
+        endpoints: Vec<FlightEndpoint>,
+        schema: Option<SchemaRef>,
+        update: bool,
+        token: CancellationToken,
+        poller: Option<Poller>,
+    ) -> Result<()> {
         let mut stream = EndpointStream::new(
             self.session.client().clone(),
-            info.endpoint.clone(),
+            endpoints,
             schema.clone(),
             token,
             poller,
         );
-        if update || !self.session.autocommit() {
+        if self.sends_once(update) {
             stream = stream.once();
         }
-        self.info = Some(info);
         if !update {
             self.state.set_rows(Source::Endpoints(stream));
             if schema.is_none() {
@@ -770,6 +778,11 @@ impl FlightSqlCursor {
         }
         Ok(())
     }
+}
+
+/// Whether a result is still being read from the server.
+fn is_streaming(result: &ResultSet<Source>) -> bool {
+    matches!(result.source(), Source::Endpoints(_)) && !result.is_exhausted()
 }
 
 /// Whether a server refused a parameter batch for having more than one row.
