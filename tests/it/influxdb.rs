@@ -161,3 +161,62 @@ async fn what_the_ticket_cannot_run_is_refused_by_name() {
     .await;
     assert!(e.to_string().contains("no_such_table"), "{e}");
 }
+
+/// `query_path=auto` (the default): a query with parameters to a server that says it is
+/// InfluxDB goes through InfluxDB's ticket, where InfluxDB binds them; everything else, and
+/// every other server, takes Flight SQL.
+#[tokio::test]
+async fn parameters_take_the_ticket_by_themselves_on_a_server_named_influxdb() {
+    let server = server(Options {
+        server_name: Some("InfluxDB 3 Core".into()),
+        parameters_by_name: true,
+        ..database_required()
+    })
+    .await;
+    let conn = registry()
+        .connect(&format!("{}&database=sensors", server.url()))
+        .await
+        .unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute(
+            "SELECT id FROM numbers WHERE id >= $1 AND id < $2 ORDER BY id",
+            params![5_i64, 8_i64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(cursor.as_mut()).await, [5, 6, 7]);
+    let stats = server.stats();
+    assert_eq!(stats.influx_tickets, 1, "{stats:?}");
+    // Without parameters, updates, inside a transaction: Flight SQL.
+    execute(conn.as_ref(), "SELECT 1").await;
+    cursor
+        .execute_update("DELETE FROM numbers WHERE id = $1", params![999_i64])
+        .await
+        .unwrap();
+    let stats = server.stats();
+    assert_eq!(stats.influx_tickets, 1, "{stats:?}");
+    // Forced off: Flight SQL prepared statements, which InfluxDB does not bind by position.
+    let forced = registry()
+        .connect(&format!(
+            "{}&database=sensors&query_path=flightsql",
+            server.url()
+        ))
+        .await
+        .unwrap();
+    let mut cursor = forced.cursor().unwrap();
+    let _ = cursor
+        .execute("SELECT id FROM numbers WHERE id = $1", params![5_i64])
+        .await;
+    assert_eq!(server.stats().influx_tickets, 1);
+    // Another server: Flight SQL whatever the parameters.
+    let other = crate::server(Options::default()).await;
+    let conn = registry().connect(&other.url()).await.unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute("SELECT id FROM numbers WHERE id = $1", params![5_i64])
+        .await
+        .unwrap();
+    assert_eq!(ids(cursor.as_mut()).await, [5]);
+    assert_eq!(other.stats().influx_tickets, 0);
+}

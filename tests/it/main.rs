@@ -16,6 +16,7 @@ mod cursor;
 mod deadlines;
 mod endpoints;
 mod errors;
+mod failover;
 mod faults;
 mod guards;
 mod hostile;

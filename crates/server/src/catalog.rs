@@ -659,9 +659,16 @@ pub(crate) async fn create_demo_objects(ctx: &SessionContext) -> Result<Keys, St
 }
 
 /// The server's `SqlInfo`: one item of each value type the union has.
-pub(crate) fn sql_info(transactions: bool, cancel: bool) -> Result<SqlInfoData, Status> {
+pub(crate) fn sql_info(
+    name: Option<&str>,
+    transactions: bool,
+    cancel: bool,
+) -> Result<SqlInfoData, Status> {
     let mut builder = SqlInfoDataBuilder::new();
-    builder.append(SqlInfo::FlightSqlServerName, "dbapi-flightsql-server");
+    builder.append(
+        SqlInfo::FlightSqlServerName,
+        name.unwrap_or("dbapi-flightsql-server"),
+    );
     builder.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
     builder.append(SqlInfo::FlightSqlServerArrowVersion, "59");
     builder.append(SqlInfo::FlightSqlServerReadOnly, false);

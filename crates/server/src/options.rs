@@ -102,6 +102,9 @@ pub struct Options {
     pub says_it_cancels: bool,
     /// Whether `GetSqlInfo` is served.
     pub sql_info: bool,
+    /// The server name `SqlInfo` gives (`FLIGHT_SQL_SERVER_NAME`): `dbapi-flightsql-server`
+    /// unless set, e.g. to `InfluxDB 3 Core` to pass for that server.
+    pub server_name: Option<String>,
     /// How long each `PollFlightInfo` call takes; each call reveals one more endpoint.
     pub poll_delay: Duration,
     /// List schemas and tables only when a catalog filter is given (answer nothing without
@@ -168,6 +171,7 @@ impl Default for Options {
             cancel_flight_info: true,
             says_it_cancels: true,
             sql_info: true,
+            server_name: None,
             poll_delay: Duration::ZERO,
             metadata_needs_catalog: false,
             unimplemented: Vec::new(),

@@ -900,7 +900,11 @@ impl Service {
     /// The server's `SqlInfo` values.
     fn sql_info(&self) -> Result<SqlInfoData, Status> {
         let options = self.shared.options();
-        catalog::sql_info(options.transactions, options.says_it_cancels)
+        catalog::sql_info(
+            options.server_name.as_deref(),
+            options.transactions,
+            options.says_it_cancels,
+        )
     }
 
     /// A `DoGet` stream of batches, with the server's fault hooks and cancellation applied.

@@ -9,9 +9,11 @@ use arrow_flight::FlightEndpoint;
 use dbapi::{Error, Result};
 
 use crate::client::credentials::Destination;
+use crate::client::failover::fails_over;
 use crate::client::rpc::{FlightSqlClient, Peer, REUSE_CONNECTION, grpc, tls_of};
 use crate::config::{CallKind, LocationMap, Locations, bare_host};
 use crate::decode::FlightStreamReader;
+use crate::transport::health;
 use crate::transport::{
     Address, Failure, HttpTimeouts, Target, get_stream, http_client_config, is_http_location,
     open_channel, shown,
@@ -47,7 +49,11 @@ impl FlightSqlClient {
                 format!("{} (mapped from {})", shown(uri), shown(advertised))
             }
         };
-        for location in &endpoint.location {
+        // Locations remembered as dead (their last connection failed) are tried last.
+        let ordered = health::order(endpoint.location.iter().collect(), |l| {
+            health_key(&map.map(&l.uri))
+        });
+        for location in ordered {
             let uri = map.map(&location.uri);
             let shown = label(&location.uri, &uri);
             let attempt = async {
@@ -62,10 +68,14 @@ impl FlightSqlClient {
             match attempt.await {
                 Ok(reader) => {
                     tracing::debug!(location = %shown, "reading from location");
+                    health::answered(&health_key(&uri));
                     return Ok(reader);
                 }
                 Err(e) => {
                     tracing::info!(location = %shown, error = %e, "location failed");
+                    if fails_over(&e) {
+                        health::failed(&health_key(&uri));
+                    }
                     failures.push(format!("{shown}: {}", e.message()));
                     last = Some(e);
                 }
@@ -224,6 +234,18 @@ impl FlightSqlClient {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, peer.clone());
         Ok(Some(peer))
+    }
+}
+
+/// The address of a location in the remembered-dead list: `host:port` as a server of a host
+/// list is known by, else the location itself.
+fn health_key(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(url) => match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            _ => uri.to_owned(),
+        },
+        Err(_) => uri.to_owned(),
     }
 }
 

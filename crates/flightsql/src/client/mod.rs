@@ -3,10 +3,11 @@
 //! `DoAction`/`DoPut` results), the one credential policy every request's headers come from
 //! (`credentials.rs`: bearer of any origin, Basic, cookies scoped by RFC 6265, secret
 //! headers, checked against where the request goes), the token source (`oauth.rs`), endpoint
-//! locations (`locations.rs`), and the Flight SQL commands on top (`statement.rs`,
+//! locations (`locations.rs`), one of several hosts (`failover.rs`), and the Flight SQL commands on top (`statement.rs`,
 //! `metadata.rs`, `session_options.rs`). Imports `decode`, `transport` and `config`.
 
 mod credentials;
+mod failover;
 mod influxdb;
 mod locations;
 mod metadata;

@@ -30,6 +30,7 @@ use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 use crate::client::credentials::{Credentials, Destination};
+use crate::client::failover;
 use crate::client::oauth::TokenSource;
 use crate::client::retry::Retry;
 use crate::config::{CallKind, Compression, Config, bare_host};
@@ -119,13 +120,21 @@ impl FlightSqlClient {
     }
 
     /// Connects with a [`Config`]; performs the Basic handshake when the configuration has a
-    /// user name.
+    /// user name. With several hosts, tries them in the order of
+    /// [`host_selection`](Config::host_selection), hosts remembered as dead last, until one
+    /// answers; the client's [`config`](Self::config) then names that host first.
     ///
     /// # Errors
-    /// As [`FlightSqlClient::connect`].
+    /// As [`FlightSqlClient::connect`]; with several hosts, an error naming each host's
+    /// failure when none answers.
     pub async fn connect_with(config: Config) -> Result<FlightSqlClient> {
         config.validate()?;
         runtime()?;
+        failover::connect(config, Self::connect_to).await
+    }
+
+    /// Connects to the configuration's first host.
+    async fn connect_to(config: Config) -> Result<FlightSqlClient> {
         let credentials = Credentials::new(&config)?;
         let tls = std::sync::OnceLock::new();
         let address = match config.unix_socket() {

@@ -205,6 +205,52 @@ fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
+/// Which of several hosts (`flightsql://h1:8181,h2:8181`) a new connection tries first (URL
+/// key `host_selection`). Whatever the choice, a host remembered as dead (its last connection
+/// failed, within its backoff) is tried after the others, and a host that refuses, fails or
+/// does not answer within `connect_timeout` gives way to the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostSelection {
+    /// The hosts in the order the URL lists them (`first`): the first that answers.
+    #[default]
+    First,
+    /// Each new connection of the process starts one host further along the list
+    /// (`round_robin`), spreading connections evenly.
+    RoundRobin,
+    /// Each new connection starts at a host picked at random (`random`).
+    Random,
+}
+
+impl HostSelection {
+    /// Parses the URL value.
+    pub(crate) fn parse(value: &str) -> Option<HostSelection> {
+        match value {
+            "first" => Some(HostSelection::First),
+            "round_robin" => Some(HostSelection::RoundRobin),
+            "random" => Some(HostSelection::Random),
+            _ => None,
+        }
+    }
+
+    /// The URL value.
+    pub(crate) fn url_value(self) -> &'static str {
+        match self {
+            HostSelection::First => "first",
+            HostSelection::RoundRobin => "round_robin",
+            HostSelection::Random => "random",
+        }
+    }
+}
+
+/// `host[:port]` of one host of a host list, the port `None` when not given; `None` when
+/// malformed.
+pub(crate) fn parse_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    split_host_port(s)
+        .filter(|(host, _)| !host.contains(['?', '#', ' ', ',']))
+        .map(|(host, port)| (host.to_owned(), port))
+}
+
 #[cfg(test)]
 mod location_map_tests {
     use super::*;

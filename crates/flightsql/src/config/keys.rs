@@ -10,7 +10,7 @@ use dbapi::Error;
 #[cfg(test)]
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::config::hosts::{LocationMap, Locations};
+use crate::config::hosts::{HostSelection, LocationMap, Locations};
 use crate::config::oauth::{OAuth, OAuthFlow};
 use crate::config::secret::Secret;
 use crate::config::settings::{
@@ -964,6 +964,25 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "host_selection",
+        values: r"`first`, `round_robin`, `random`",
+        default: r"`first`",
+        meaning: r"which host of a host list (`flightsql://h1:8181,h2:8181`) a new connection tries first: the first listed, each connection of the process one further along (`round_robin`), or one at random. A host that refuses, fails or sends nothing within `connect_timeout` gives way to the next, and is tried last for a backoff (1 s, doubling to 1 min) by every connection of the process",
+        builder: r"`with_host_selection`",
+        expected: "first, round_robin or random",
+        shown: Shown::Plain,
+        example: "round_robin",
+        set: |c, _, v| {
+            c.host_selection = HostSelection::parse(v).ok_or(Refusal::Value)?;
+            Ok(())
+        },
+        get: |c, out| {
+            let value = (c.host_selection != HostSelection::First)
+                .then(|| c.host_selection.url_value().to_owned());
+            put(out, "host_selection", value)
+        },
+    },
+    Key {
         name: "location_map",
         values: r"`server`, or comma-separated `advertised=reachable` pairs of `host[:port]`",
         default: r"none",
@@ -1105,11 +1124,11 @@ static KEYS: &[Key] = &[
     },
     Key {
         name: "query_path",
-        values: r"`flightsql` or `influxdb`",
-        default: r"`flightsql`",
-        meaning: r"how queries reach the server: Flight SQL statements, or InfluxDB 3's own `DoGet` ticket (JSON with the database, the query and its parameters; queries only; see `docs/influxdb.md`)",
+        values: r"`auto`, `flightsql` or `influxdb`",
+        default: r"`auto`",
+        meaning: r"how queries reach the server: Flight SQL statements, or InfluxDB 3's own `DoGet` ticket (JSON with the database, the query and its parameters; queries only; see `docs/influxdb.md`); `auto` takes InfluxDB's ticket for a query with parameters outside a transaction when the server's `SqlInfo` name says InfluxDB (the one way InfluxDB 3 binds parameters), Flight SQL otherwise",
         builder: r"`with_query_path`",
-        expected: "flightsql or influxdb",
+        expected: "auto, flightsql or influxdb",
         shown: Shown::Plain,
         example: "influxdb",
         set: |c, _, v| {
@@ -1124,6 +1143,8 @@ static KEYS: &[Key] = &[
                          statements are SQL",
                     )));
                 }
+                "auto" if language == QueryLanguage::InfluxQl => QueryPath::InfluxDb(language),
+                "auto" => QueryPath::Auto,
                 "flightsql" => QueryPath::FlightSql,
                 "influxdb" => QueryPath::InfluxDb(language),
                 _ => return Err(Refusal::Value),
@@ -1131,11 +1152,12 @@ static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c, out| {
-            put(
-                out,
-                "query_path",
-                matches!(c.query_path, QueryPath::InfluxDb(_)).then_some("influxdb"),
-            )
+            let value = match c.query_path {
+                QueryPath::InfluxDb(_) => Some("influxdb"),
+                QueryPath::FlightSql => Some("flightsql"),
+                _ => None,
+            };
+            put(out, "query_path", value)
         },
     },
     Key {
@@ -1154,7 +1176,16 @@ static KEYS: &[Key] = &[
                 _ => return Err(Refusal::Value),
             };
             c.query_path = match (c.query_path, language) {
-                (QueryPath::FlightSql, QueryLanguage::Sql) => QueryPath::FlightSql,
+                (QueryPath::FlightSql, QueryLanguage::InfluxQl) => {
+                    return Err(Refusal::Because(Error::interface(
+                        "query_language=influxql needs query_path=influxdb: Flight SQL \
+                         statements are SQL",
+                    )));
+                }
+                (path, QueryLanguage::Sql) => match path {
+                    QueryPath::InfluxDb(_) => QueryPath::InfluxDb(language),
+                    other => other,
+                },
                 _ => QueryPath::InfluxDb(language),
             };
             Ok(())

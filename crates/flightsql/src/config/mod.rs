@@ -14,7 +14,7 @@ mod secret;
 mod settings;
 mod url;
 
-pub use self::hosts::{LocationMap, Locations};
+pub use self::hosts::{HostSelection, LocationMap, Locations};
 pub(crate) use self::hosts::{bare_host, is_local_host};
 pub(crate) use self::limits::Limits;
 pub use self::oauth::{OAuth, OAuthFlow};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dbapi::{Error, Result};
 
-use crate::config::hosts::{LocationMap, Locations};
+use crate::config::hosts::{HostSelection, LocationMap, Locations};
 use crate::config::oauth::OAuth;
 use crate::config::secret::Secret;
 
@@ -140,9 +140,13 @@ impl Compression {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum QueryPath {
+    /// Flight SQL, except for a query with parameters on a server whose `SqlInfo` name says
+    /// InfluxDB, outside a transaction: that goes through InfluxDB's own ticket in SQL, the
+    /// one way InfluxDB 3 binds parameters (`query_path=auto`, the default).
+    #[default]
+    Auto,
     /// Flight SQL: `GetFlightInfo` of a statement (prepared when it has parameters), then a
     /// `DoGet` per endpoint.
-    #[default]
     FlightSql,
     /// InfluxDB 3's own Flight ticket: one `DoGet` whose ticket is JSON naming the database,
     /// the query, its language and its parameters (see `docs/influxdb.md`). Queries only.
@@ -205,6 +209,9 @@ pub(crate) enum CallKind {
 pub struct Config {
     pub(super) host: String,
     pub(super) port: u16,
+    /// The hosts after the first of a host list (`flightsql://h1:1,h2:2`), in URL order.
+    pub(super) other_hosts: Vec<(String, u16)>,
+    pub(super) host_selection: HostSelection,
     pub(super) tls: bool,
     pub(super) username: Option<String>,
     pub(super) password: Option<Secret>,
@@ -276,6 +283,8 @@ impl Config {
         Config {
             host: host.into(),
             port,
+            other_hosts: Vec::new(),
+            host_selection: HostSelection::First,
             tls: true,
             username: None,
             password: None,
@@ -312,7 +321,7 @@ impl Config {
             read_ahead: DEFAULT_READ_AHEAD,
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
-            query_path: QueryPath::FlightSql,
+            query_path: QueryPath::Auto,
             retries: DEFAULT_RETRIES,
             retry_budget: DEFAULT_RETRY_BUDGET,
             retry_backoff: DEFAULT_RETRY_BACKOFF,
@@ -391,6 +400,19 @@ impl Config {
     /// `timeout`).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Adds a host to try when the ones before it refuse or do not answer (the URL's host
+    /// list, `flightsql://h1:8181,h2:8181`).
+    pub fn with_other_host(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.other_hosts.push((host.into(), port));
+        self
+    }
+
+    /// Which host of several a new connection tries first (URL key `host_selection`).
+    pub fn with_host_selection(mut self, selection: HostSelection) -> Self {
+        self.host_selection = selection;
         self
     }
 
@@ -625,9 +647,44 @@ impl Config {
         self.oauth.as_ref()
     }
 
-    /// The host name or address.
+    /// The host name or address (the first of a host list; of a connection's configuration,
+    /// the host it connected to).
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// Every host and port of the URL's host list, [`host`](Self::host) first (one for a URL
+    /// naming one host, none for a Unix socket).
+    pub fn hosts(&self) -> Vec<(&str, u16)> {
+        if self.unix.is_some() {
+            return Vec::new();
+        }
+        std::iter::once((self.host.as_str(), self.port))
+            .chain(self.other_hosts.iter().map(|(h, p)| (h.as_str(), *p)))
+            .collect()
+    }
+
+    /// Which host of several a new connection tries first.
+    pub fn host_selection(&self) -> HostSelection {
+        self.host_selection
+    }
+
+    /// This configuration with host `index` of [`hosts`](Self::hosts) first, the others
+    /// after it in their order.
+    pub(crate) fn on_host(&self, index: usize) -> Config {
+        let mut hosts: Vec<(String, u16)> = self
+            .hosts()
+            .into_iter()
+            .map(|(h, p)| (h.to_owned(), p))
+            .collect();
+        let mut config = self.clone();
+        if index < hosts.len() {
+            let (host, port) = hosts.remove(index);
+            config.host = host;
+            config.port = port;
+            config.other_hosts = hosts;
+        }
+        config
     }
 
     /// The port.
@@ -870,6 +927,16 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         if self.host.is_empty() && self.unix.is_none() {
             return Err(Error::interface("connection URL has no host"));
+        }
+        if self.unix.is_some() && !self.other_hosts.is_empty() {
+            return Err(Error::interface(
+                "a grpc+unix:// URL names one socket, not a list of hosts",
+            ));
+        }
+        if let Some((host, _)) = self.other_hosts.iter().find(|(h, _)| h.is_empty()) {
+            return Err(Error::interface(format!(
+                "connection URL has an empty host in its host list {host:?}"
+            )));
         }
         if self.unix.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(Error::interface(

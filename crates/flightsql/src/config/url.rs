@@ -8,6 +8,7 @@ use dbapi::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
+use crate::config::hosts::parse_host_port;
 use crate::config::keys;
 use crate::config::secret::Secret;
 use crate::config::settings::{Config, SCHEMES};
@@ -62,8 +63,12 @@ impl Config {
                 url.push_str(&utf8_percent_encode(&path, PATH).to_string());
             }
             None => {
-                url.push_str(&self.host);
-                url.push_str(&format!(":{}", self.port));
+                let hosts: Vec<String> = self
+                    .hosts()
+                    .into_iter()
+                    .map(|(host, port)| format!("{host}:{port}"))
+                    .collect();
+                url.push_str(&hosts.join(","));
             }
         }
         let query: Vec<String> = keys::pairs(self, secrets)
@@ -94,6 +99,9 @@ impl fmt::Debug for Config {
             Some(path) => d.field("unix", path),
             None => d.field("host", &self.host).field("port", &self.port),
         };
+        if !self.other_hosts.is_empty() {
+            d.field("other_hosts", &self.other_hosts);
+        }
         if let Some(user) = &self.username {
             d.field("username", user).field("password", &self.password);
         }
@@ -119,6 +127,46 @@ fn decode(s: &str, what: &str) -> Result<String> {
         .decode_utf8()
         .map(|c| c.into_owned())
         .map_err(|_| Error::interface(format!("{what} in the connection URL is not valid UTF-8")))
+}
+
+/// A host of a host list and its port, when given.
+type HostPort = (String, Option<u16>);
+
+/// Splits a URL naming several hosts (`flightsql://u@h1:1,h2:2/db?k=v`, which the `url` crate
+/// refuses) into the URL with its first host and the other hosts, each `host[:port]`.
+fn split_host_list(s: &str) -> Result<(String, Vec<HostPort>)> {
+    let Some(start) = s.find("://").map(|i| i + 3) else {
+        return Ok((s.to_owned(), Vec::new()));
+    };
+    let rest = &s[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let hosts_start = authority.rfind('@').map_or(0, |at| at + 1);
+    let list = &authority[hosts_start..];
+    if !list.contains(',') {
+        return Ok((s.to_owned(), Vec::new()));
+    }
+    let mut hosts = list.split(',');
+    let first = hosts.next().unwrap_or_default();
+    let mut others = Vec::new();
+    for host in std::iter::once(first).chain(hosts) {
+        let parsed = parse_host_port(host).filter(|(h, _)| !h.is_empty());
+        match parsed {
+            Some(parsed) => others.push(parsed),
+            None => {
+                return Err(Error::interface(format!(
+                    "malformed connection URL {:?}: {host:?} in its host list is not host[:port]",
+                    dbapi::redact_url(s)
+                )));
+            }
+        }
+    }
+    others.remove(0);
+    let mut url = String::with_capacity(s.len());
+    url.push_str(&s[..start + hosts_start]);
+    url.push_str(first);
+    url.push_str(&rest[authority_end..]);
+    Ok((url, others))
 }
 
 impl FromStr for Config {
@@ -154,6 +202,8 @@ impl Config {
         s: &str,
         options: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Config> {
+        let (first, others) = split_host_list(s)?;
+        let s = first.as_str();
         let url = Url::parse(s).map_err(|e| {
             Error::interface(format!(
                 "malformed connection URL {:?}: {e}",
@@ -256,7 +306,16 @@ impl Config {
             }
         }
         if !unix {
-            config.port = url.port().unwrap_or(if config.tls { 443 } else { 80 });
+            let default_port = if config.tls { 443 } else { 80 };
+            config.port = url.port().unwrap_or(default_port);
+            config.other_hosts = others
+                .into_iter()
+                .map(|(host, port)| (host, port.unwrap_or(default_port)))
+                .collect();
+        } else if !others.is_empty() {
+            return Err(Error::interface(
+                "a grpc+unix:// URL names one socket, not a list of hosts",
+            ));
         }
         config.validate()?;
         Ok(config)
@@ -301,7 +360,15 @@ mod tests {
     fn query_paths_and_languages() {
         use crate::config::{QueryLanguage, QueryPath};
         let path = |url: &str| parse(url).map(|c| c.query_path());
-        assert_eq!(path("flightsql://h").unwrap(), QueryPath::FlightSql);
+        assert_eq!(path("flightsql://h").unwrap(), QueryPath::Auto);
+        assert_eq!(
+            path("flightsql://h?query_path=flightsql").unwrap(),
+            QueryPath::FlightSql
+        );
+        let forced = parse("flightsql://h?query_path=flightsql").unwrap();
+        assert_eq!(parse(&forced.to_url()).unwrap(), forced);
+        let e = parse("flightsql://h?query_path=flightsql&query_language=influxql").unwrap_err();
+        assert!(e.to_string().contains("influxql"), "{e}");
         assert_eq!(
             path("flightsql://h?query_path=influxdb").unwrap(),
             QueryPath::InfluxDb(QueryLanguage::Sql)
@@ -317,12 +384,75 @@ mod tests {
         }
         assert_eq!(
             path("flightsql://h?query_language=sql").unwrap(),
-            QueryPath::FlightSql
+            QueryPath::Auto
         );
         let e = parse("flightsql://h?query_language=influxql&query_path=flightsql").unwrap_err();
         assert!(e.to_string().contains("influxql"), "{e}");
         let e = parse("flightsql://h?query_path=influx").unwrap_err();
         assert!(e.to_string().contains("flightsql or influxdb"), "{e}");
+    }
+
+    #[test]
+    fn host_lists() {
+        use crate::config::HostSelection;
+        let c = parse(
+            "flightsql://alice:p%40ss@H1.example.com:8181,h2.example.com,[::1]:9/db?host_selection=round_robin&token_is_absent=",
+        );
+        assert!(c.unwrap_err().to_string().contains("token_is_absent"));
+        let c = parse(
+            "flightsql://alice:p%40ss@H1.example.com:8181,H2.example.com,[::1]:9/db?host_selection=round_robin",
+        )
+        .unwrap();
+        assert_eq!(
+            c.hosts(),
+            [
+                ("H1.example.com", 8181),
+                ("H2.example.com", 443),
+                ("[::1]", 9)
+            ]
+        );
+        assert_eq!(c.host_selection(), HostSelection::RoundRobin);
+        assert_eq!(c.database(), Some("db"));
+        assert_eq!(c.password().map(Secret::expose), Some("p@ss"));
+        assert_eq!(parse(&c.to_url()).unwrap(), c);
+        let shown = c.to_string();
+        assert!(
+            shown.contains("H1.example.com:8181,H2.example.com:443,[::1]:9"),
+            "{shown}"
+        );
+        assert!(!shown.contains("p@ss") && !format!("{c:?}").contains("p@ss"));
+        assert!(format!("{c:?}").contains("H2.example.com"));
+        assert!(!dbapi::redact_url("flightsql://u:secret@h1:1,h2:2?x=1").contains("secret"));
+        // The connection to the second host lists it first.
+        let second = c.on_host(1);
+        assert_eq!(second.host(), "H2.example.com");
+        assert_eq!(
+            second.hosts()[1..],
+            [("H1.example.com", 8181), ("[::1]", 9)]
+        );
+        // Plaintext hosts default to port 80, each.
+        let c = parse("grpc://a,b:2").unwrap();
+        assert_eq!(c.hosts(), [("a", 80), ("b", 2)]);
+        for bad in [
+            "flightsql://a,,b",
+            "flightsql://a,b:x",
+            "flightsql://a,",
+            "flightsql://,a",
+            "flightsql://a,b c",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(
+                e.to_string().contains("host list") || e.to_string().contains("malformed"),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse("grpc+unix:///tmp/a,b").map(|c| c.hosts().len());
+        assert!(
+            matches!(e, Ok(0)),
+            "a comma in a socket path is part of the path: {e:?}"
+        );
+        let e = parse("flightsql://h?host_selection=nearest").unwrap_err();
+        assert!(e.to_string().contains("round_robin"), "{e}");
     }
 
     #[test]

@@ -479,7 +479,18 @@ impl FlightSqlCursor {
     ) -> Result<()> {
         let session = Arc::clone(&self.session);
         let client = session.client();
-        if let QueryPath::InfluxDb(language) = client.config().query_path() {
+        let language = match client.config().query_path() {
+            QueryPath::InfluxDb(language) => Some(language),
+            QueryPath::Auto
+                if self
+                    .auto_influxdb(&bound, update, statement.is_some())
+                    .await =>
+            {
+                Some(QueryLanguage::Sql)
+            }
+            _ => None,
+        };
+        if let Some(language) = language {
             return self
                 .run_influxdb(sql, bound, update, statement.is_some(), language, token)
                 .await;
@@ -573,6 +584,25 @@ impl FlightSqlCursor {
         let endpoint = FlightEndpoint::new().with_ticket(ticket);
         self.read_result(vec![endpoint], None, false, token, None)
             .await
+    }
+
+    /// Whether `query_path=auto` sends a statement through InfluxDB's own ticket: a query
+    /// with one set of parameters, not prepared, outside a transaction, to a server whose
+    /// `SqlInfo` name says InfluxDB (asked once per connection, only for such queries).
+    async fn auto_influxdb(&self, bound: &Bound, update: bool, prepared: bool) -> bool {
+        let one_set = matches!(bound, Bound::Sets(sets) if sets.len() == 1 && !sets[0].is_empty());
+        if update || prepared || !one_set || !self.session.autocommit() {
+            return false;
+        }
+        let influxdb = self.session.server_info().await.is_ok_and(|info| {
+            info.name
+                .as_deref()
+                .is_some_and(|name| name.to_ascii_lowercase().contains("influxdb"))
+        });
+        if influxdb {
+            tracing::debug!("InfluxDB binds parameters only through its own ticket: using it");
+        }
+        influxdb
     }
 
     /// Whether what a statement sends is sent once, never repeated after a transient

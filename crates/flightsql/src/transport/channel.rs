@@ -157,12 +157,70 @@ pub(crate) async fn open_channel(config: &Config, target: Target) -> Result<Chan
     }
     let transport = target.transport();
     let address = target.address.to_string();
-    endpoint
+    let heard = Arc::new(Heard::default());
+    let limit = config.effective_connect_timeout();
+    let channel = endpoint
         .connect_with_connector(Connector {
             target: Arc::new(target),
+            heard: Arc::clone(&heard),
         })
         .await
-        .map_err(|e| from_transport(&format!("cannot connect to {address}"), e, transport))
+        .map_err(|e| from_transport(&format!("cannot connect to {address}"), e, transport))?;
+    // HTTP/2 lets the client speak first, so a peer that accepts connections and never
+    // answers would pass for connected until the first call hung: a connection counts once
+    // the server has sent something (its HTTP/2 settings, at once).
+    match tokio::time::timeout(limit, heard.wait()).await {
+        Ok(Ok(())) => Ok(channel),
+        Ok(Err(why)) => {
+            Err(Error::operational(format!("cannot connect to {address}: {why}")).connection())
+        }
+        Err(_) => Err(Error::operational(format!(
+            "cannot connect to {address}: it accepted the connection but sent nothing within \
+             {limit:?} (URL option connect_timeout): a server that does not answer, or not an \
+             HTTP/2 server"
+        ))
+        .connection()
+        .timeout()),
+    }
+}
+
+/// Whether a channel's connection has heard from the server: not yet, yes, or why not.
+#[derive(Debug, Default)]
+struct Heard {
+    state: std::sync::Mutex<Option<std::result::Result<(), String>>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Heard {
+    /// Records the first answer or failure; later ones change nothing.
+    fn set(&self, outcome: std::result::Result<(), String>) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.is_none() {
+            *state = Some(outcome);
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Waits for the first answer (`Ok`) or failure (why).
+    async fn wait(&self) -> std::result::Result<(), String> {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(outcome) = self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+            {
+                return outcome;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// A stream the channel reads and writes.
@@ -174,6 +232,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 #[derive(Clone)]
 struct Connector {
     target: Arc<Target>,
+    heard: Arc<Heard>,
 }
 
 impl tower_service::Service<Uri> for Connector {
@@ -187,9 +246,10 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, _uri: Uri) -> Self::Future {
         let target = Arc::clone(&self.target);
+        let heard = Arc::clone(&self.heard);
         Box::pin(async move {
             match dial(&target).await {
-                Ok(io) => Ok(TokioIo::new(Sniff::new(io, target.failure.clone()))),
+                Ok(io) => Ok(TokioIo::new(Sniff::new(io, target.failure.clone(), heard))),
                 Err(e) => {
                     if let Some(f) = e.get_ref().and_then(|e| e.downcast_ref::<ConnectFailure>()) {
                         target.failure.set(f.0.clone());
@@ -266,14 +326,16 @@ struct Sniff<S> {
     inner: S,
     checked: bool,
     failure: Failure,
+    heard: Arc<Heard>,
 }
 
 impl<S> Sniff<S> {
-    fn new(inner: S, failure: Failure) -> Sniff<S> {
+    fn new(inner: S, failure: Failure, heard: Arc<Heard>) -> Sniff<S> {
         Sniff {
             inner,
             checked: false,
             failure,
+            heard,
         }
     }
 }
@@ -289,16 +351,24 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
         match &poll {
             Poll::Ready(Ok(())) if !self.checked => {
                 let first = &buf.filled()[before..];
-                if !first.is_empty() {
-                    self.checked = true;
-                    if let Some(what) = sniff_answer(first) {
-                        self.failure.set(what.to_owned());
-                        return Poll::Ready(Err(io::Error::other(ConnectFailure(what.to_owned()))));
-                    }
+                self.checked = true;
+                if first.is_empty() {
+                    self.heard.set(Err(
+                        "the server closed the connection without answering".into()
+                    ));
+                } else if let Some(what) = sniff_answer(first) {
+                    self.failure.set(what.to_owned());
+                    self.heard.set(Err(what.to_owned()));
+                    return Poll::Ready(Err(io::Error::other(ConnectFailure(what.to_owned()))));
+                } else {
+                    self.heard.set(Ok(()));
                 }
             }
             Poll::Ready(Err(e)) => {
-                if let Some(text) = explain_io(e, "the server") {
+                let text = explain_io(e, "the server");
+                self.heard
+                    .set(Err(text.clone().unwrap_or_else(|| e.to_string())));
+                if let Some(text) = text {
                     self.failure.set(text);
                 }
             }
