@@ -30,6 +30,7 @@ mod python;
 mod retries;
 mod statements;
 mod streams;
+mod telemetry;
 mod transactions;
 mod transport;
 mod typed;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use dbapi::{Error, Result};
 
 use crate::config::{Config, MAX_RETRY_BACKOFF};
+use crate::transport::telemetry;
 
 /// The retry policy of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,7 @@ impl Retry {
                 error = %error,
                 "transient failure; retrying"
             );
+            telemetry::retried(what);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

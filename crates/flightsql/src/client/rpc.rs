@@ -35,6 +35,7 @@ use crate::client::oauth::TokenSource;
 use crate::client::retry::Retry;
 use crate::config::{CallKind, Compression, Config, bare_host};
 use crate::decode::{self, FlightStreamReader, Limits};
+use crate::transport::telemetry;
 use crate::transport::{
     Address, Failure, Target, Tls, Transport, from_status, from_status_explained, open_channel,
     runtime, within,
@@ -261,6 +262,15 @@ impl FlightSqlClient {
         let mut request = Request::new(message);
         if let Some((t, _)) = self.inner.config.deadline(kind) {
             request.set_timeout(t);
+        }
+        if let Some((parent, state)) = telemetry::trace_headers(&self.inner.config) {
+            let metadata = request.metadata_mut();
+            if let Ok(value) = AsciiMetadataValue::try_from(parent) {
+                metadata.insert("traceparent", value);
+            }
+            if let Some(Ok(value)) = state.map(AsciiMetadataValue::try_from) {
+                metadata.insert("tracestate", value);
+            }
         }
         self.inner
             .credentials

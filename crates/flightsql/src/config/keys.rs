@@ -1199,7 +1199,59 @@ static KEYS: &[Key] = &[
             )
         },
     },
+    Key {
+        name: "otel_query_text",
+        values: r"`true` or `false`",
+        default: r"`false`",
+        meaning: r"with the cargo feature `opentelemetry`: statement spans carry `db.query.text`, the SQL with its literals (strings, numbers) replaced by `?`",
+        builder: r"`with_otel_query_text`",
+        expected: "true or false",
+        shown: Shown::Plain,
+        example: "true",
+        set: |c, key, v| {
+            c.otel_query_text = telemetry_flag(key, v)?;
+            Ok(())
+        },
+        get: |c, out| put(out, "otel_query_text", c.otel_query_text.then_some("true")),
+    },
+    Key {
+        name: "otel_traceparent",
+        values: r"`true` or `false`",
+        default: r"`false`",
+        meaning: r"with the cargo feature `opentelemetry`: every call carries the W3C `traceparent` (and `tracestate`) of the current span (the statement's span, a child of the caller's), so that the server's spans join the caller's trace",
+        builder: r"`with_otel_traceparent`",
+        expected: "true or false",
+        shown: Shown::Plain,
+        example: "true",
+        set: |c, key, v| {
+            c.otel_traceparent = telemetry_flag(key, v)?;
+            Ok(())
+        },
+        get: |c, out| {
+            put(
+                out,
+                "otel_traceparent",
+                c.otel_traceparent.then_some("true"),
+            )
+        },
+    },
 ];
+
+/// A `true`/`false` telemetry key: `true` needs the cargo feature `opentelemetry`.
+fn telemetry_flag(key: &str, value: &str) -> Result<bool, Refusal> {
+    let on = match value {
+        "true" => true,
+        "false" => false,
+        _ => return Err(Refusal::Value),
+    };
+    if on && !cfg!(feature = "opentelemetry") {
+        return Err(Refusal::Because(Error::not_supported(format!(
+            "URL option {key}=true needs dbapi-flightsql built with its cargo feature \
+             opentelemetry"
+        ))));
+    }
+    Ok(on)
+}
 
 /// Parses `30`, `1.5`, `30s`, `500ms`, `2m`, `1h`, `250us`, `10ns` (a bare number is
 /// seconds). Whole numbers are exact; fractions are rounded to the nanosecond.
@@ -1315,6 +1367,16 @@ mod tests {
     #[test]
     fn every_key_parses_prints_and_hides_by_the_table() {
         for key in KEYS {
+            if key.name.starts_with("otel_") && !cfg!(feature = "opentelemetry") {
+                let e = key
+                    .set(&mut Config::new("h", 1), key.name, "true")
+                    .unwrap_err();
+                assert!(e.is_not_supported(), "{e}");
+                assert!(e.to_string().contains("feature opentelemetry"), "{e}");
+                key.set(&mut Config::new("h", 1), key.name, "false")
+                    .unwrap();
+                continue;
+            }
             let given = key.name.replace("<name>", "x-api-key");
             let url = format!(
                 "flightsql://h:1?{given}={}",

@@ -255,6 +255,8 @@ pub struct Config {
     pub(super) retries: u32,
     pub(super) retry_budget: Duration,
     pub(super) retry_backoff: Duration,
+    pub(super) otel_query_text: bool,
+    pub(super) otel_traceparent: bool,
     /// A caller-built TLS configuration ([`Config::with_tls_config`]); not part of the URL.
     pub(super) tls_config: Option<CustomTls>,
 }
@@ -325,6 +327,8 @@ impl Config {
             retries: DEFAULT_RETRIES,
             retry_budget: DEFAULT_RETRY_BUDGET,
             retry_backoff: DEFAULT_RETRY_BACKOFF,
+            otel_query_text: false,
+            otel_traceparent: false,
             tls_config: None,
         }
     }
@@ -407,6 +411,20 @@ impl Config {
     /// list, `flightsql://h1:8181,h2:8181`).
     pub fn with_other_host(mut self, host: impl Into<String>, port: u16) -> Self {
         self.other_hosts.push((host.into(), port));
+        self
+    }
+
+    /// Puts the query text, literals replaced by `?`, on statement spans (URL key
+    /// `otel_query_text`; cargo feature `opentelemetry`).
+    pub fn with_otel_query_text(mut self, on: bool) -> Self {
+        self.otel_query_text = on;
+        self
+    }
+
+    /// Sends the W3C `traceparent` of the current span with every call (URL key
+    /// `otel_traceparent`; cargo feature `opentelemetry`).
+    pub fn with_otel_traceparent(mut self, on: bool) -> Self {
+        self.otel_traceparent = on;
         self
     }
 
@@ -667,6 +685,16 @@ impl Config {
     /// Which host of several a new connection tries first.
     pub fn host_selection(&self) -> HostSelection {
         self.host_selection
+    }
+
+    /// Whether statement spans carry the query text (literals replaced by `?`).
+    pub fn otel_query_text(&self) -> bool {
+        self.otel_query_text
+    }
+
+    /// Whether calls carry the W3C `traceparent` of the current span.
+    pub fn otel_traceparent(&self) -> bool {
+        self.otel_traceparent
     }
 
     /// This configuration with host `index` of [`hosts`](Self::hosts) first, the others

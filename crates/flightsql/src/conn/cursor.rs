@@ -22,6 +22,7 @@ use crate::config::{QueryLanguage, QueryPath};
 use crate::conn::state::{Call, Session, Tracked};
 use crate::decode;
 use crate::read::{EndpointStream, Poller, Source, cancelled, progress};
+use crate::transport::telemetry;
 
 /// The parameters of one execution.
 #[derive(Debug)]
@@ -384,11 +385,18 @@ impl FlightSqlCursor {
         if let Some((timeout, key)) = deadline {
             self.cancel.arm(timeout, key);
         }
-        let outcome = tokio::select! {
-            biased;
-            () = token.cancelled() => Err(cancelled()),
-            outcome = self.run_inner(sql, bound, update, statement, token.clone()) => outcome,
-        };
+        let telemetry = telemetry::Statement::start(config, sql);
+        let outcome = telemetry
+            .trace()
+            .bind(async {
+                tokio::select! {
+                    biased;
+                    () = token.cancelled() => Err(cancelled()),
+                    outcome = self.run_inner(sql, bound, update, statement, token.clone()) => outcome,
+                }
+            })
+            .await;
+        telemetry.end(&outcome);
         if !self.state.current().is_some_and(is_streaming) {
             self.cancel.disarm();
         }

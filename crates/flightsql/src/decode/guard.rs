@@ -20,6 +20,7 @@ use arrow::ipc::{CompressionType, Message, MessageHeader};
 
 use crate::config::Limits;
 use crate::decode::layout;
+use crate::transport::telemetry;
 use arrow_flight::FlightData;
 use dbapi::{Error, Result};
 
@@ -35,6 +36,15 @@ pub(crate) struct MessageGuard {
     schema: Option<Schema>,
     /// The decoded bytes each dictionary holds: delta batches add to it.
     dictionaries: std::collections::HashMap<i64, u64>,
+    /// Rows and bytes of the messages checked, for the stream's telemetry.
+    rows: u64,
+    bytes: u64,
+}
+
+impl Drop for MessageGuard {
+    fn drop(&mut self) {
+        telemetry::received(self.rows, self.bytes);
+    }
 }
 
 /// A message body copied to aligned memory (a union's offsets are read in place).
@@ -53,6 +63,8 @@ impl MessageGuard {
             limits,
             schema: None,
             dictionaries: std::collections::HashMap::new(),
+            rows: 0,
+            bytes: 0,
         }
     }
 
@@ -70,6 +82,9 @@ impl MessageGuard {
         let message = arrow::ipc::root_as_message(&data.data_header)
             .map_err(|e| malformed(format!("invalid IPC message header: {e}")))?;
         let body = data.data_body.len();
+        self.bytes = self
+            .bytes
+            .saturating_add((data.data_header.len() + body) as u64);
         let declared = message.bodyLength();
         if usize::try_from(declared).map_or(true, |d| d > body) {
             return Err(malformed(format!(
@@ -108,6 +123,9 @@ impl MessageGuard {
         let decoded = self.decoded_size(&batch, &data.data_body, compression)?;
         // Checked after the bytes: a message lying about both is refused for its bytes.
         check_rows(batch.length(), "a batch", self.limits)?;
+        if dictionary.is_none() {
+            self.rows = self.rows.saturating_add(batch.length().max(0) as u64);
+        }
         if let Some(dictionary) = dictionary {
             let total = self.dictionaries.entry(dictionary.id()).or_default();
             *total = if dictionary.isDelta() {

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{FlightSqlClient, after_retries};
 use crate::decode::StreamItem;
 use crate::read::poll::Poller;
+use crate::transport::telemetry::{self, Trace};
 use crate::transport::{runtime, shown};
 
 /// Messages buffered per open endpoint.
@@ -58,6 +59,8 @@ pub(crate) struct EndpointStream {
     /// Whether a `DoGet` that failed before its first message may be sent again (not for
     /// the result of a statement that changes data: a server may run it at `DoGet`).
     repeatable: bool,
+    /// The trace of the statement whose result this is: its endpoints' calls belong to it.
+    trace: Trace,
 }
 
 /// The error of a fetch after a cancellation.
@@ -88,6 +91,7 @@ impl EndpointStream {
             cancel,
             poller,
             repeatable: true,
+            trace: Trace::current(),
         }
     }
 
@@ -130,7 +134,7 @@ impl EndpointStream {
             );
             let task = runtime
                 .spawn(tracing::Instrument::instrument(
-                    pump(client, endpoint, tx, self.repeatable),
+                    self.trace.bind(pump(client, endpoint, tx, self.repeatable)),
                     span,
                 ))
                 .abort_handle();
@@ -317,6 +321,7 @@ async fn pump(
             error = %error,
             "endpoint failed; retrying"
         );
+        telemetry::retried("DoGet");
         tokio::time::sleep(wait).await;
         attempt += 1;
     }

@@ -1,7 +1,7 @@
 //! Layer 2: bytes to and from other machines. Owns gRPC channels (`channel.rs`: TCP or Unix
 //! socket, HTTP/2 settings), TLS settings (`tls.rs`), plain HTTP/1.1 requests (`http.rs`: OAuth
 //! token requests and `http(s)://` locations, with bounded reads of error bodies), time limits
-//! (`deadline.rs`), the remembered-dead list of addresses (`health.rs`), and the explanation of failures: TLS and connection problems
+//! (`deadline.rs`), the remembered-dead list of addresses (`health.rs`), OpenTelemetry (`telemetry.rs`), and the explanation of failures: TLS and connection problems
 //! (`explain.rs`) and the one table mapping gRPC statuses to errors (`status.rs`). Knows
 //! nothing of Flight SQL; imports only `config`.
 
@@ -11,6 +11,7 @@ mod explain;
 pub(crate) mod health;
 mod http;
 mod status;
+pub(crate) mod telemetry;
 mod tls;
 
 pub(crate) use self::channel::{Address, Failure, Target, open_channel};
