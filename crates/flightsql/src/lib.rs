@@ -67,6 +67,11 @@
 //! `docs/statements.md`; catalogs, schemas, tables, keys, server info and session options
 //! (the current catalog and schema) in `docs/metadata.md`.
 //!
+//! A URL may list several hosts (`flightsql://h1:8181,h2:8181`): connections fail over and
+//! spread by [`HostSelection`]. The cargo feature `opentelemetry` (off by default) adds
+//! statement spans by the database client semantic conventions, the W3C `traceparent` on
+//! calls and metrics (`docs/observability.md`).
+//!
 //! The low-level [`FlightSqlClient`] gives the Flight objects themselves:
 //! [`FlightSqlClient::execute`] returns the `FlightInfo`, [`FlightSqlClient::do_get`] a
 //! [`FlightStreamReader`] with `read_all` and `read_chunk`; [`FlightSqlClient::prepare`],
@@ -83,8 +88,8 @@ pub use crate::client::{
 pub use crate::config::{
     Compression, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_READ_AHEAD, DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BUDGET,
-    DEFAULT_STATEMENT_CACHE, LocationMap, Locations, MAX_RETRY_BACKOFF, OAuth, OAuthFlow, Pem,
-    QueryLanguage, QueryPath, SCHEMES,
+    DEFAULT_STATEMENT_CACHE, HostSelection, LocationMap, Locations, MAX_RETRY_BACKOFF, OAuth,
+    OAuthFlow, Pem, QueryLanguage, QueryPath, SCHEMES,
 };
 pub use crate::conn::{
     ConnectionClient, FlightSqlConnection, FlightSqlCursor, FlightSqlPreparedStatement, Partitions,
