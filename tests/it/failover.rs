@@ -162,3 +162,33 @@ async fn a_silent_location_costs_its_timeout_once() {
         "tried {tried} times in {elapsed:?}: the dead location is tried last"
     );
 }
+
+/// Trying locations one after another is bounded as a whole (twice `connect_timeout`): a list
+/// of silent locations is not tried to its end, and the error says which were not tried.
+#[tokio::test]
+async fn trying_locations_one_after_another_is_bounded() {
+    let main = server(Options::default()).await;
+    let mut silent = Vec::new();
+    for _ in 0..6 {
+        silent.push(silent_port().await);
+    }
+    main.set_options(|o| {
+        o.locations = Locations::Fixed(
+            silent
+                .iter()
+                .map(|(port, _)| format!("grpc+tcp://127.0.0.1:{port}"))
+                .collect(),
+        );
+    });
+    let conn = connect_url(&format!("{}&connect_timeout=200ms&retries=0", main.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let e = cursor.fetchall().await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("all 6 locations failed"), "{text}");
+    assert!(text.contains("not tried"), "{text}");
+    let tried: usize = silent
+        .iter()
+        .map(|(_, accepted)| accepted.load(Ordering::SeqCst))
+        .sum();
+    assert!((2..6).contains(&tried), "{tried} of 6 tried: {text}");
+}

@@ -37,7 +37,8 @@ pub struct StreamFaults {
     /// Send an empty message (no header, no body: a keep-alive) before every batch.
     pub empty_messages: bool,
     /// Every `n`th `DoGet` stream fails `UNAVAILABLE` before its first message, as a stream
-    /// reset by a proxy does (0: never); counted in `Stats::streams_reset`.
+    /// reset by a proxy does (0: never); counted in `Stats::streams_reset`. Its phase differs
+    /// from that of `AnswerFaults::unavailable_every`'s kinds, so one query meets one fault.
     pub reset_every: u64,
 }
 
@@ -56,7 +57,8 @@ pub struct AnswerFaults {
     /// Every `n`th call of each kind (`Handshake`, `GetFlightInfo`, `PollFlightInfo`,
     /// `GetSchema`, `DoGet`, `DoPut`, `DoAction`) fails `UNAVAILABLE` before the server looks
     /// at it, as calls through a flaky proxy do (0: never); counted in
-    /// `Stats::faults_injected`.
+    /// `Stats::faults_injected`. Each kind has its own phase (the first `GetFlightInfo` to
+    /// fail is not the first `DoGet` to), so that a query meets one fault, not several.
     pub unavailable_every: u64,
     /// A pause before answering each `GetFlightInfo`, as a server planning a long query does
     /// (the call still ends when the client goes away).
@@ -92,10 +94,22 @@ impl CallKind {
     }
 }
 
+/// Whether number `n` (from 1) of what `slot` counts (a kind of call, or
+/// [`STREAM_SLOT`] for streams) is the one in `every` that fails. Each slot has its own phase,
+/// spread over the period, so that faults of different kinds fall on different queries (a
+/// query makes one call of several kinds): every `every`th of each kind still fails.
+pub(crate) fn nth(every: u64, n: u64, slot: usize) -> bool {
+    let phase = (slot as u64 * every) / (CallKind::COUNT as u64 + 1);
+    every > 0 && (n + phase).is_multiple_of(every)
+}
+
+/// The phase slot of `StreamFaults::reset_every`, after the kinds of calls.
+pub(crate) const STREAM_SLOT: usize = CallKind::COUNT;
+
 /// Whether call number `n` (from 1) of a kind fails under `every`, and the status it fails
 /// with.
 pub(crate) fn injected(every: u64, n: u64, kind: CallKind) -> Option<Status> {
-    (every > 0 && n.is_multiple_of(every)).then(|| {
+    nth(every, n, kind as usize).then(|| {
         Status::unavailable(format!(
             "injected fault: every {every}th {} call fails",
             kind.name()
@@ -221,5 +235,28 @@ fn corrupt(messages: &mut [Result<FlightData, Status>], corruption: Corruption) 
         Corruption::TruncatedBody => {
             last.data_body = last.data_body.slice(..last.data_body.len() / 2);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_nth_of_each_kind_fails_at_its_own_phase() {
+        for slot in 0..=STREAM_SLOT {
+            assert_eq!(
+                (1..=200).filter(|&n| nth(20, n, slot)).count(),
+                10,
+                "{slot}"
+            );
+            assert!((1..=5).all(|n| nth(1, n, slot)));
+            assert!(!(1..=50).any(|n| nth(0, n, slot)));
+        }
+        // The n-th call of two kinds (one query's GetFlightInfo and DoGet) never both fail.
+        let (info, get) = (CallKind::GetFlightInfo as usize, CallKind::DoGet as usize);
+        assert!(
+            !(1..=1000).any(|n| nth(20, n, info) && (nth(20, n, get) || nth(20, n, STREAM_SLOT)))
+        );
     }
 }

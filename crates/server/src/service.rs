@@ -918,8 +918,11 @@ impl Service {
     ) -> Result<<Self as FlightService>::DoGetStream, Status> {
         let reset_every = options.faults.streams.reset_every;
         if reset_every > 0
-            && (self.shared.streams_begun.fetch_add(1, Ordering::SeqCst) + 1)
-                .is_multiple_of(reset_every)
+            && crate::faults::nth(
+                reset_every,
+                self.shared.streams_begun.fetch_add(1, Ordering::SeqCst) + 1,
+                crate::faults::STREAM_SLOT,
+            )
         {
             bump(&self.shared.counters.streams_reset);
             let reset = Status::unavailable("injected fault: stream reset before any data");

@@ -53,9 +53,23 @@ impl FlightSqlClient {
         let ordered = health::order(endpoint.location.iter().collect(), |l| {
             health_key(&map.map(&l.uri))
         });
+        // Trying locations one after another is bounded as a whole: once twice
+        // `connect_timeout` has passed since the first was tried, the others are not (each
+        // attempt's connection is bounded by `connect_timeout` too), so a list of unreachable
+        // locations costs about three times `connect_timeout` at most, not that many times
+        // it, while one location that does not answer still leaves time for the next.
+        let started = std::time::Instant::now();
+        let bound = self.inner.config.effective_connect_timeout() * 2;
         for location in ordered {
             let uri = map.map(&location.uri);
             let shown = label(&location.uri, &uri);
+            if !failures.is_empty() && started.elapsed() >= bound {
+                failures.push(format!(
+                    "{shown}: not tried, {bound:?} (twice the URL option connect_timeout) spent \
+                     on the locations before it"
+                ));
+                continue;
+            }
             let attempt = async {
                 if is_http_location(&uri) {
                     return self.get_http(&uri).await;

@@ -205,8 +205,11 @@ impl FlightSqlClient {
                 .password()
                 .map(|p| p.expose().to_owned())
                 .unwrap_or_default();
+            let bound = client.housekeeping_bound("Handshake");
             Retry::of(&client.inner.config)
-                .run("handshake", || client.handshake(user, &password))
+                .run("handshake", || async {
+                    within(bound, "handshake", client.handshake(user, &password)).await?
+                })
                 .await?;
         }
         Ok(client)
@@ -561,18 +564,42 @@ impl FlightSqlClient {
         body: Vec<u8>,
         session: bool,
     ) -> Result<Vec<Bytes>> {
-        let request = self
-            .new_request(Action::new(kind, body), CallKind::Update, self.main())
-            .await?;
-        let response = self
-            .call(
-                what,
-                CallKind::Update,
-                session,
-                self.main().grpc.clone().do_action(request),
+        let action = async {
+            let request = self
+                .new_request(Action::new(kind, body), CallKind::Update, self.main())
+                .await?;
+            let response = self
+                .call(
+                    what,
+                    CallKind::Update,
+                    session,
+                    self.main().grpc.clone().do_action(request),
+                )
+                .await?;
+            self.results(response.into_inner(), what, |r| r.body).await
+        };
+        within(self.housekeeping_bound(kind), what, action).await?
+    }
+
+    /// The bound of a call that only establishes or ends something (the handshake, closing a
+    /// prepared statement or a session, cancelling) when no timeout key bounds it: such calls
+    /// run when connecting, and when a cursor, a statement or a pooled connection is given
+    /// back, and must not hang there on a server that stopped answering. `connect_timeout`
+    /// (30 s by default) bounds them; `None` when a timeout key already does.
+    pub(super) fn housekeeping_bound(&self, kind: &str) -> Option<(Duration, &'static str)> {
+        const HOUSEKEEPING: &[&str] = &[
+            "Handshake",
+            "ClosePreparedStatement",
+            "CloseSession",
+            "CancelFlightInfo",
+            "CancelQuery",
+        ];
+        (self.deadline(CallKind::Update).is_none() && HOUSEKEEPING.contains(&kind)).then(|| {
+            (
+                self.inner.config.effective_connect_timeout(),
+                "connect_timeout",
             )
-            .await?;
-        self.results(response.into_inner(), what, |r| r.body).await
+        })
     }
 
     /// The results of a `DoAction` or `DoPut` answer, each within the update timeout, all
