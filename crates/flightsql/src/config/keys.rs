@@ -330,7 +330,7 @@ static KEYS: &[Key] = &[
         name: "connect_timeout",
         values: r"duration",
         default: r"`30s`",
-        meaning: r"limit on establishing a connection (TCP, TLS handshake), to the server, a location, an `http(s)://` location or the OAuth token endpoint",
+        meaning: r"limit on establishing a connection (TCP, TLS handshake, the server's first bytes), to the server, a location, an `http(s)://` location or the OAuth token endpoint; when no timeout key bounds them, also on the handshake and on the calls that close or cancel (statements, sessions); trying the locations of an endpoint one after another stops once twice this has passed",
         builder: r"`with_connect_timeout`",
         expected: "a duration such as 30s, 500ms or 2m",
         shown: Shown::Plain,
