@@ -24,6 +24,7 @@ mod influxdb;
 mod ingest;
 mod load;
 mod metadata;
+mod partitions;
 mod policy;
 mod pool;
 mod python;

@@ -180,6 +180,27 @@ impl Connection {
         })
     }
 
+    /// Runs a query as independent parts; see [`crate::Connection::execute_partitions`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::execute_partitions`].
+    pub fn execute_partitions(&self, sql: &str, params: Params) -> Result<crate::Partitions> {
+        self.rt
+            .block_on(self.inner.execute_partitions(sql, params))?
+    }
+
+    /// A cursor over one part; see [`crate::Connection::read_partition`].
+    ///
+    /// # Errors
+    /// As [`crate::Connection::read_partition`].
+    pub fn read_partition(&self, part: &[u8]) -> Result<Cursor> {
+        Ok(Cursor {
+            inner: self.rt.block_on(self.inner.read_partition(part))??,
+            rt: Arc::clone(&self.rt),
+            failed: false,
+        })
+    }
+
     /// Whether autocommit is on; see [`crate::Connection::autocommit`].
     pub fn autocommit(&self) -> bool {
         self.inner.autocommit()

@@ -8,7 +8,27 @@ use crate::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use crate::{Cursor, Error, IngestMode, PreparedStatement, Result};
+use crate::{Cursor, Error, IngestMode, Params, PreparedStatement, Result};
+
+/// A query's result as independent parts ([`Connection::execute_partitions`]): the schema
+/// every part's batches have, and each part serialized, to be read by
+/// [`Connection::read_partition`] on any connection to the same service, in another task,
+/// process or machine.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Partitions {
+    /// The schema of every part's batches.
+    pub schema: arrow::datatypes::SchemaRef,
+    /// The parts, each opaque bytes in the driver's own form.
+    pub parts: Vec<Vec<u8>>,
+}
+
+impl Partitions {
+    /// Parts with their schema.
+    pub fn new(schema: arrow::datatypes::SchemaRef, parts: Vec<Vec<u8>>) -> Partitions {
+        Partitions { schema, parts }
+    }
+}
 
 /// The error of a metadata method a driver does not implement.
 fn no_metadata(what: &str) -> Error {
@@ -53,6 +73,37 @@ pub trait Connection: std::any::Any + Send + Sync + std::fmt::Debug {
         let _ = sql;
         Err(Error::not_supported(
             "prepared statements are not supported by this driver",
+        ))
+    }
+
+    /// Runs a query as independent parts without reading any (Flight SQL: one part per
+    /// endpoint of its result), each readable by [`read_partition`](Connection::read_partition)
+    /// anywhere: the way to read one result in parallel, by several tasks, processes or
+    /// machines.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) unless the driver has
+    /// partitions; a [`Programming`](crate::ErrorKind::Programming) error inside a
+    /// transaction (parts are read by other connections, which cannot see it) or for a
+    /// statement without a result; the server's error.
+    async fn execute_partitions(&self, sql: &str, params: Params) -> Result<Partitions> {
+        let _ = (sql, params);
+        Err(Error::not_supported(
+            "partitioned results are not supported by this driver",
+        ))
+    }
+
+    /// A cursor over one part that [`execute_partitions`](Connection::execute_partitions)
+    /// gave, on this connection or any other to the same service.
+    ///
+    /// # Errors
+    /// As [`execute_partitions`](Connection::execute_partitions); a
+    /// [`Programming`](crate::ErrorKind::Programming) error for bytes that are no part of this
+    /// driver's.
+    async fn read_partition(&self, part: &[u8]) -> Result<Box<dyn Cursor>> {
+        let _ = part;
+        Err(Error::not_supported(
+            "partitioned results are not supported by this driver",
         ))
     }
 

@@ -121,7 +121,7 @@
 extern crate self as dbapi;
 
 pub use crate::column::{Column, TypeCode};
-pub use crate::connection::{Abandoned, Connection};
+pub use crate::connection::{Abandoned, Connection, Partitions};
 pub use crate::cursor::{Cancel, CancelToken, Cursor, CursorExt, DEFAULT_ARRAYSIZE, FetchProgress};
 pub use crate::error::{BoxError, Error, ErrorKind, Report, Result};
 pub use crate::from_row::FromRow;

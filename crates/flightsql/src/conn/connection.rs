@@ -10,7 +10,9 @@ use dbapi::metadata::{
     ForeignKey, KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo,
     TableRef,
 };
-use dbapi::{Abandoned, Connection, Cursor, IngestMode, PreparedStatement, Result};
+use dbapi::{
+    Abandoned, Connection, Cursor, IngestMode, Params, Partitions, PreparedStatement, Result,
+};
 use futures::stream::BoxStream;
 
 use crate::client::{FlightSqlClient, SessionValue};
@@ -279,6 +281,16 @@ impl Connection for FlightSqlConnection {
     async fn server_info(&self) -> Result<ServerInfo> {
         self.session.check_open()?;
         self.session.server_info().await
+    }
+
+    async fn execute_partitions(&self, sql: &str, params: Params) -> Result<Partitions> {
+        FlightSqlConnection::execute_partitions(self, sql, params).await
+    }
+
+    async fn read_partition(&self, part: &[u8]) -> Result<Box<dyn Cursor>> {
+        Ok(Box::new(
+            FlightSqlConnection::read_partition(self, part).await?,
+        ))
     }
 
     async fn metadata(&self, request: &MetadataRequest) -> Result<Box<dyn Cursor>> {

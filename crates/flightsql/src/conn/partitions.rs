@@ -3,25 +3,15 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::Schema;
 use arrow_flight::{FlightEndpoint, FlightInfo};
+pub use dbapi::Partitions;
 use dbapi::{Cursor as _, Error, Params, Result};
 use prost::Message;
 
 use crate::conn::connection::FlightSqlConnection;
 use crate::conn::cursor::FlightSqlCursor;
 use crate::decode;
-
-/// A query's result as independent parts: its schema, and one serialized part per endpoint
-/// (see [`FlightSqlConnection::execute_partitions`]).
-#[derive(Debug, Clone)]
-pub struct Partitions {
-    /// The schema every part's batches have.
-    pub schema: SchemaRef,
-    /// The parts, each readable on its own by [`FlightSqlConnection::read_partition`] on any
-    /// connection to the same service (in another task, process or machine).
-    pub parts: Vec<Vec<u8>>,
-}
 
 /// What a part holds: a `FlightInfo` of one endpoint (the reference driver's form, written
 /// here), or a bare `FlightEndpoint` (read too).
@@ -90,10 +80,10 @@ impl FlightSqlConnection {
                 .encode_to_vec()
             })
             .collect();
-        Ok(Partitions {
-            schema: schema.unwrap_or_else(|| Arc::new(Schema::empty())),
+        Ok(Partitions::new(
+            schema.unwrap_or_else(|| Arc::new(Schema::empty())),
             parts,
-        })
+        ))
     }
 
     /// A cursor over one part of a result (either driver's form: a `FlightInfo`, or a bare

@@ -1,0 +1,88 @@
+//! Partitions through the driver-neutral traits: a result as parts, each read on another
+//! connection (in another task), async and blocking; refused inside a transaction; and
+//! `NotSupported` from a driver without them.
+
+use dbapi::{ErrorKind, Params, params};
+
+use crate::{all_ids, connect, ids, server_with_endpoints};
+
+#[tokio::test]
+async fn a_result_in_parts_read_by_other_connections() {
+    let server = server_with_endpoints(4).await;
+    let conn = connect(&server).await;
+    let partitions = conn
+        .execute_partitions("SELECT id FROM numbers WHERE id >= 0", Params::None)
+        .await
+        .unwrap();
+    assert_eq!(partitions.parts.len(), 4);
+    assert_eq!(partitions.schema.field(0).name(), "id");
+    // The server announced the schema: nothing was read before the parts are.
+    let stats = server.stats();
+    assert_eq!(stats.do_get, 0, "{stats:?}");
+    // Each part on a connection of its own, in a task of its own.
+    let mut tasks = Vec::new();
+    for part in partitions.parts.clone() {
+        let url = server.url();
+        tasks.push(tokio::spawn(async move {
+            let other = crate::connect_url(&url).await;
+            let mut cursor = other.read_partition(&part).await.unwrap();
+            ids(cursor.as_mut()).await
+        }));
+    }
+    let mut got = Vec::new();
+    for task in tasks {
+        got.extend(task.await.unwrap());
+    }
+    got.sort_unstable();
+    assert_eq!(got, all_ids(), "every row once");
+    // Inside a transaction: refused, naming why.
+    conn.set_autocommit(false).await.unwrap();
+    let e = conn
+        .execute_partitions("SELECT id FROM numbers", Params::None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Programming, "{e}");
+    assert!(e.to_string().contains("transaction"), "{e}");
+    conn.set_autocommit(true).await.unwrap();
+    // Bytes that are no part.
+    let e = conn.read_partition(b"\xff\xfe").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Programming, "{e}");
+}
+
+#[test]
+fn parts_through_the_blocking_facade() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(server_with_endpoints(3));
+    let url = server.url();
+    let conn = dbapi::blocking::Connection::connect_with(&crate::registry(), &url).unwrap();
+    let partitions = conn
+        .execute_partitions("SELECT id FROM numbers WHERE id >= $1", params![0_i64])
+        .unwrap();
+    assert_eq!(partitions.parts.len(), 3);
+    let mut got: Vec<i64> = Vec::new();
+    for part in &partitions.parts {
+        let other = dbapi::blocking::Connection::connect_with(&crate::registry(), &url).unwrap();
+        for row in other.read_partition(part).unwrap() {
+            got.push(row.unwrap().get(0).unwrap());
+        }
+    }
+    got.sort_unstable();
+    assert_eq!(got, all_ids());
+    drop(rt);
+}
+
+/// An ADBC driver without partitions (SQLite): `NotSupported`, saying what.
+#[tokio::test]
+async fn a_driver_without_partitions_says_so() {
+    let dir = dbapi_tests::adbc::scratch("partitions").unwrap();
+    let url = dbapi_tests::adbc::sqlite_url(&dir.join("p.db")).unwrap();
+    let registry = crate::adbc::registry();
+    let conn = registry.connect(&url).await.unwrap();
+    let e = conn
+        .execute_partitions("SELECT 1", Params::None)
+        .await
+        .unwrap_err();
+    assert!(e.is_not_supported(), "{e}");
+    assert!(e.to_string().contains("partition"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
