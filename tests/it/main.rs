@@ -13,6 +13,7 @@ mod cancel;
 mod client;
 mod conformance;
 mod cursor;
+mod datafusion;
 mod deadlines;
 mod endpoints;
 mod errors;

@@ -134,6 +134,7 @@ impl ServerBuilder {
             calls_by_kind: Default::default(),
             streams_begun: Default::default(),
             last_headers: RwLock::default(),
+            statements: RwLock::default(),
             rotated: std::sync::atomic::AtomicBool::new(false),
             redeemed: std::sync::Mutex::default(),
             state: crate::engine::State::default(),
@@ -319,6 +320,16 @@ impl Server {
     /// The RPC counters (shared with replicas).
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
+    }
+
+    /// The SQL of every statement received (queries planned through `GetFlightInfo`, and
+    /// prepared statements), oldest first: what clients pushed down.
+    pub fn statements(&self) -> Vec<String> {
+        self.shared
+            .statements
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The ASCII headers of the last call that reached authentication.

@@ -159,6 +159,9 @@ pub(crate) struct Shared {
     /// `DoGet` streams begun, for `StreamFaults::reset_every`.
     pub(crate) streams_begun: AtomicU64,
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
+    /// The SQL of the statements received (`CommandStatementQuery`, prepared statements), in
+    /// order: what a client pushed down.
+    pub(crate) statements: RwLock<Vec<String>>,
     /// The tickets redeemed, when [`crate::AnswerFaults::tickets_once`].
     pub(crate) redeemed: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
     /// Whether an answer carried the token of [`crate::Options::rotate_token`].
@@ -181,6 +184,18 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Records a statement received (at most the last 10,000 are kept).
+    pub(crate) fn record_statement(&self, sql: &str) {
+        let mut statements = self
+            .statements
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if statements.len() >= 10_000 {
+            statements.remove(0);
+        }
+        statements.push(sql.to_owned());
+    }
+
     pub(crate) fn options(&self) -> Options {
         self.options
             .read()
@@ -1127,6 +1142,7 @@ impl FlightSqlService for Service {
     ) -> Result<Response<FlightInfo>, Status> {
         bump(&self.shared.counters.get_flight_info);
         self.admit(request.metadata())?;
+        self.shared.record_statement(&query.query);
         let options = self.options_for(request.metadata())?;
         let (catalog, schema) = self.namespace(request.metadata());
         let handle = Handle {
@@ -1512,6 +1528,7 @@ impl FlightSqlService for Service {
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         bump(&self.shared.counters.do_action);
         self.admit(request.metadata())?;
+        self.shared.record_statement(&query.query);
         let transaction = query.transaction_id.map(|t| t.to_vec()).unwrap_or_default();
         let (catalog, schema) = self.namespace(request.metadata());
         let ctx = self.context(&transaction, (&catalog, &schema)).await?;

@@ -1,0 +1,260 @@
+//! The scan node: the remote statement, run when the plan is executed (never when it is only
+//! planned or explained), its result read in parts spread over the DataFusion partitions.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{
+    Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
+};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use dbapi::{Connection, Cursor, Params};
+use tokio::sync::OnceCell;
+
+/// A `dbapi` error as DataFusion's, kind and cause kept (downcast the `External` error to
+/// [`dbapi::Error`]).
+pub(crate) fn external(error: dbapi::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}
+
+/// How the remote result is read.
+enum Remote {
+    /// In parts ([`Connection::execute_partitions`]), part `i` by partition `i % n`.
+    Parts(Vec<Vec<u8>>),
+    /// In one piece by partition 0: the driver has no partitions.
+    Whole,
+}
+
+/// The scan of a remote table: one statement, its result read by `partitions` DataFusion
+/// partitions.
+pub struct DbapiScan {
+    conn: Arc<dyn Connection>,
+    sql: String,
+    schema: SchemaRef,
+    partitions: usize,
+    properties: Arc<PlanProperties>,
+    /// The statement's parts, asked for by the first partition executed.
+    parts: Arc<OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>>,
+}
+
+impl fmt::Debug for DbapiScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbapiScan")
+            .field("sql", &self.sql)
+            .field("partitions", &self.partitions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbapiScan {
+    pub(crate) fn new(
+        conn: Arc<dyn Connection>,
+        sql: String,
+        schema: SchemaRef,
+        partitions: usize,
+    ) -> DbapiScan {
+        let partitions = partitions.max(1);
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        DbapiScan {
+            conn,
+            sql,
+            schema,
+            partitions,
+            properties,
+            parts: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The statement sent to the remote server.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+impl DisplayAs for DbapiScan {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbapiScan: sql={}", self.sql)
+    }
+}
+
+impl ExecutionPlan for DbapiScan {
+    fn name(&self) -> &'static str {
+        "DbapiScan"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        _: Vec<Arc<dyn ExecutionPlan>>,
+        _: ReplaceChildrenOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.replace_children(
+            children,
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        if partition >= self.partitions {
+            return Err(DataFusionError::Internal(format!(
+                "DbapiScan has {} partitions, not {partition}",
+                self.partitions
+            )));
+        }
+        let reader = Reader {
+            conn: Arc::clone(&self.conn),
+            sql: self.sql.clone(),
+            schema: Arc::clone(&self.schema),
+            partition,
+            partitions: self.partitions,
+            parts: Arc::clone(&self.parts),
+            queue: None,
+            cursor: None,
+        };
+        let stream = futures::stream::try_unfold(reader, |mut reader| async move {
+            match reader.next().await? {
+                Some(batch) => Ok(Some((batch, reader))),
+                None => Ok(None),
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+}
+
+/// What one partition reads: its parts one after another.
+struct Reader {
+    conn: Arc<dyn Connection>,
+    sql: String,
+    schema: SchemaRef,
+    partition: usize,
+    partitions: usize,
+    parts: Arc<OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>>,
+    /// This partition's parts not yet opened (`None` until the statement ran).
+    queue: Option<VecDeque<Vec<u8>>>,
+    cursor: Option<Box<dyn Cursor>>,
+}
+
+/// The statement's parts: run once, by whichever partition comes first.
+async fn run_once(
+    conn: &Arc<dyn Connection>,
+    sql: &str,
+    parts: &OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>,
+) -> Result<Arc<Remote>> {
+    {
+        let outcome = parts
+            .get_or_init(|| async {
+                match conn.execute_partitions(sql, Params::None).await {
+                    Ok(partitions) => Ok(Arc::new(Remote::Parts(partitions.parts))),
+                    Err(e) if e.is_not_supported() => Ok(Arc::new(Remote::Whole)),
+                    Err(e) => Err(Arc::new(e)),
+                }
+            })
+            .await;
+        outcome
+            .clone()
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+}
+
+impl Reader {
+    /// The next batch of this partition, in the scan's schema.
+    async fn next(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            if let Some(cursor) = &mut self.cursor {
+                match cursor.fetch_batch().await.map_err(external)? {
+                    Some(batch) => return self.conform(batch).map(Some),
+                    None => self.cursor = None,
+                }
+            }
+            if self.queue.is_none() {
+                let remote = run_once(&self.conn, &self.sql, &self.parts).await?;
+                let queue = match &*remote {
+                    Remote::Parts(parts) => parts
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % self.partitions == self.partition)
+                        .map(|(_, part)| part.clone())
+                        .collect(),
+                    Remote::Whole if self.partition == 0 => {
+                        let mut cursor = self.conn.cursor().map_err(external)?;
+                        cursor
+                            .execute(&self.sql, Params::None)
+                            .await
+                            .map_err(external)?;
+                        self.cursor = Some(cursor);
+                        VecDeque::new()
+                    }
+                    Remote::Whole => VecDeque::new(),
+                };
+                self.queue = Some(queue);
+                continue;
+            }
+            let Some(part) = self.queue.as_mut().and_then(VecDeque::pop_front) else {
+                return Ok(None);
+            };
+            self.cursor = Some(self.conn.read_partition(&part).await.map_err(external)?);
+        }
+    }
+
+    /// A remote batch in the scan's schema: the same columns by position (names and
+    /// nullability as DataFusion planned them); a scan of no columns keeps only row counts.
+    fn conform(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let columns = if self.schema.fields().is_empty() {
+            Vec::new()
+        } else {
+            batch.columns().to_vec()
+        };
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options).map_err(
+            |e| {
+                DataFusionError::Execution(format!(
+                    "the remote result does not have the table's columns ({e}): {}",
+                    self.sql
+                ))
+            },
+        )
+    }
+}

@@ -1,0 +1,126 @@
+//! A remote table as a DataFusion [`TableProvider`].
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::Result;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use dbapi::Connection;
+use dbapi::metadata::TableRef;
+
+use crate::exec::{DbapiScan, external};
+use crate::sql::{Dialect, statement};
+
+/// A table of any `dbapi` connection (Flight SQL, ADBC, ...) as a DataFusion table.
+///
+/// Its schema comes from the connection's metadata API. A scan sends one statement: the
+/// columns the query needs, the filters the remote server can run (comparisons, `AND`/`OR`/
+/// `NOT`, `IS NULL`, `IN`, `BETWEEN`, `LIKE` over columns and literals; other filters stay in
+/// DataFusion, and [`supports_filters_pushdown`](TableProvider::supports_filters_pushdown)
+/// says which), and the limit. The statement runs when the plan is executed, not when it is
+/// planned or explained; its result is read in parts
+/// ([`Connection::execute_partitions`]: one per endpoint for Flight SQL) spread over the
+/// scan's partitions, or whole by one partition when the driver has no partitions. Errors
+/// keep their `dbapi` kind and cause: downcast DataFusion's `External` error to
+/// [`dbapi::Error`].
+#[derive(Debug)]
+pub struct DbapiTable {
+    conn: Arc<dyn Connection>,
+    table: TableRef,
+    schema: SchemaRef,
+    dialect: Dialect,
+}
+
+impl DbapiTable {
+    /// The table `table` of `conn`, its schema read now and the dialect taken from the
+    /// server's `SqlInfo` (its identifier quote; `"` when it does not say).
+    ///
+    /// # Errors
+    /// The connection's error reading the table's schema (an unknown table).
+    pub async fn new(conn: Arc<dyn Connection>, table: TableRef) -> dbapi::Result<DbapiTable> {
+        let schema = conn.table_schema(&table).await?;
+        let dialect = conn
+            .server_info()
+            .await
+            .map(|info| Dialect::of(&info))
+            .unwrap_or_default();
+        Ok(DbapiTable {
+            conn,
+            table,
+            schema,
+            dialect,
+        })
+    }
+
+    /// The same table with its remote SQL written in `dialect`.
+    #[must_use]
+    pub fn with_dialect(mut self, dialect: Dialect) -> DbapiTable {
+        self.dialect = dialect;
+        self
+    }
+
+    /// The remote table.
+    pub fn table(&self) -> &TableRef {
+        &self.table
+    }
+}
+
+#[async_trait]
+impl TableProvider for DbapiTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match self.dialect.filter(f) {
+                Some(_) => TableProviderFilterPushDown::Exact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = match projection {
+            Some(indices) => Arc::new(self.schema.project(indices)?),
+            None => Arc::clone(&self.schema),
+        };
+        let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let mut pushed = Vec::with_capacity(filters.len());
+        for filter in filters {
+            // DataFusion hands over only the filters said to be exact: each must be sent.
+            let sql = self.dialect.filter(filter).ok_or_else(|| {
+                external(dbapi::Error::internal(format!(
+                    "a filter DataFusion pushed down cannot be written as SQL: {filter}"
+                )))
+            })?;
+            pushed.push(sql);
+        }
+        let sql = statement(&self.dialect, &self.table, &columns, &pushed, limit);
+        let partitions = state.config().target_partitions();
+        Ok(Arc::new(DbapiScan::new(
+            Arc::clone(&self.conn),
+            sql,
+            schema,
+            partitions,
+        )))
+    }
+}

@@ -1,0 +1,201 @@
+//! `dbapi-datafusion`: remote tables in DataFusion SQL. The bundled server records the
+//! statements it receives, which shows what was pushed down; an SQLite table through `adbc:`
+//! joins a Flight SQL table.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use dbapi::metadata::TableRef;
+use dbapi::{Connection, Params};
+use dbapi_datafusion::DbapiTable;
+use dbapi_flightsql_server::Options;
+
+use crate::{NUMBERS, registry, server};
+
+async fn numbers_table(url: &str) -> Arc<DbapiTable> {
+    let conn: Arc<dyn Connection> = Arc::from(registry().connect(url).await.unwrap());
+    Arc::new(
+        DbapiTable::new(conn, TableRef::new("numbers").in_schema("public"))
+            .await
+            .unwrap(),
+    )
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_parallel() {
+    let server = server(Options {
+        endpoints: 4,
+        ..Options::default()
+    })
+    .await;
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", numbers_table(&server.url()).await)
+        .unwrap();
+    // Planning and explaining run nothing remotely.
+    let before = server.statements().len();
+    ctx.sql("EXPLAIN SELECT id FROM numbers WHERE id < 10")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(server.statements().len(), before, "EXPLAIN ran a statement");
+    let gets = server.stats().do_get;
+    let batches = ctx
+        .sql("SELECT id, name FROM numbers WHERE id >= 100 AND id < 300 LIMIT 150")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let got = ids(&batches);
+    assert_eq!(got.len(), 150);
+    assert!(got.iter().all(|id| (100..300).contains(id)), "{got:?}");
+    let sql = server.statements().last().cloned().unwrap();
+    assert!(sql.starts_with("SELECT \"id\", \"name\" FROM"), "{sql}");
+    assert!(
+        sql.contains("\"id\" >= 100") && sql.contains("\"id\" < 300"),
+        "{sql}"
+    );
+    assert!(sql.contains("LIMIT 150"), "{sql}");
+    assert!(!sql.contains("value"), "only the columns needed: {sql}");
+    // Every endpoint read, each a part of its own.
+    assert_eq!(server.stats().do_get - gets, 4);
+    // A whole table: every row once, in parts.
+    let batches = ctx
+        .sql("SELECT id FROM numbers")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut all = ids(&batches);
+    all.sort_unstable();
+    assert_eq!(all, (0..NUMBERS as i64).collect::<Vec<_>>());
+    // A filter the remote server may not run alike stays in DataFusion, and says so.
+    let batches = ctx
+        .sql("SELECT id FROM numbers WHERE upper(name) = name AND id < 3 ORDER BY id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let sql = server.statements().last().cloned().unwrap();
+    assert!(!sql.contains("upper"), "{sql}");
+    assert!(sql.contains("\"id\" < 3"), "{sql}");
+    assert!(ids(&batches).len() <= 3);
+    // count(*) needs no column.
+    let batches = ctx
+        .sql("SELECT count(*) FROM numbers WHERE id < 10")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        batches[0].column(0).as_primitive::<Int64Type>().value(0),
+        10
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flight_sql_table_joins_an_sqlite_table() {
+    let server = server(Options {
+        endpoints: 3,
+        ..Options::default()
+    })
+    .await;
+    let dir = dbapi_tests::adbc::scratch("datafusion").unwrap();
+    let url = dbapi_tests::adbc::sqlite_url(&dir.join("labels.db")).unwrap();
+    let sqlite: Arc<dyn Connection> =
+        Arc::from(crate::adbc::registry().connect(&url).await.unwrap());
+    let mut cursor = sqlite.cursor().unwrap();
+    cursor
+        .execute("CREATE TABLE labels (id INTEGER, label TEXT)", Params::None)
+        .await
+        .unwrap();
+    cursor
+        .execute(
+            "INSERT INTO labels VALUES (1, 'one'), (2, 'two'), (5, 'five'), (5000, 'none')",
+            Params::None,
+        )
+        .await
+        .unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", numbers_table(&server.url()).await)
+        .unwrap();
+    ctx.register_table(
+        "labels",
+        Arc::new(
+            DbapiTable::new(sqlite, TableRef::new("labels"))
+                .await
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    let batches = ctx
+        .sql(
+            "SELECT n.id, l.label FROM numbers n JOIN labels l ON n.id = l.id \
+             WHERE n.id < 100 ORDER BY n.id",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&batches), [1, 2, 5]);
+    let labels: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let column = datafusion::arrow::compute::cast(
+                b.column(1),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            column
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(labels, ["one", "two", "five"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_keep_their_kind_through_datafusion() {
+    let server = server(Options::default()).await;
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", numbers_table(&server.url()).await)
+        .unwrap();
+    server.set_options(|o| o.faults.answers.unavailable_every = 1);
+    let e = ctx
+        .sql("SELECT id FROM numbers")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
+    let root = e.find_root();
+    let DataFusionError::External(inner) = root else {
+        panic!("{e:?}");
+    };
+    let dbapi_error = inner
+        .downcast_ref::<Arc<dbapi::Error>>()
+        .map(|e| e.as_ref())
+        .or_else(|| inner.downcast_ref::<dbapi::Error>())
+        .unwrap_or_else(|| panic!("{inner:?}"));
+    assert!(dbapi_error.is_transient(), "{dbapi_error:?}");
+    assert_eq!(dbapi_error.code(), Some("UNAVAILABLE"));
+}
