@@ -199,3 +199,47 @@ async fn errors_keep_their_kind_through_datafusion() {
     assert!(dbapi_error.is_transient(), "{dbapi_error:?}");
     assert_eq!(dbapi_error.code(), Some("UNAVAILABLE"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_external_table_stored_as_dbapi() {
+    let server = server(Options::default()).await;
+    let ctx = SessionContext::new();
+    dbapi_datafusion::DbapiTableFactory::new(registry()).register(&ctx);
+    let url = server.url();
+    ctx.sql(&format!(
+        "CREATE EXTERNAL TABLE nums STORED AS DBAPI LOCATION '{url}' OPTIONS ('table' 'public.numbers')"
+    ))
+    .await
+    .unwrap()
+    .collect()
+    .await
+    .unwrap();
+    let batches = ctx
+        .sql("SELECT id FROM nums WHERE id BETWEEN 10 AND 12 ORDER BY id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&batches), [10, 11, 12]);
+    let sql = server.statements().last().cloned().unwrap();
+    assert!(
+        sql.contains("\"id\" >= 10") && sql.contains("\"id\" <= 12"),
+        "{sql}"
+    );
+    // Unknown options and tables are errors that say so.
+    let e = ctx
+        .sql(&format!(
+            "CREATE EXTERNAL TABLE x STORED AS DBAPI LOCATION '{url}' OPTIONS ('tabel' 'numbers')"
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown option \"tabel\""), "{e}");
+    let e = ctx
+        .sql(&format!(
+            "CREATE EXTERNAL TABLE y STORED AS DBAPI LOCATION '{url}' OPTIONS ('table' 'public.no_such')"
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no_such"), "{e}");
+}

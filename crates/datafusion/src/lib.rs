@@ -30,12 +30,16 @@
 //!
 //! [`DbapiTable`] is the `TableProvider`; [`DbapiScan`] its execution plan, which runs the
 //! remote statement when executed and reads its result in parts
-//! ([`dbapi::Connection::execute_partitions`]) spread over DataFusion's partitions.
+//! ([`dbapi::Connection::execute_partitions`]) spread over DataFusion's partitions;
+//! [`DbapiTableFactory`] declares remote tables in SQL (`CREATE EXTERNAL TABLE … STORED AS
+//! DBAPI`).
 
 mod exec;
+mod factory;
 mod sql;
 mod table;
 
 pub use crate::exec::DbapiScan;
+pub use crate::factory::DbapiTableFactory;
 pub use crate::sql::Dialect;
 pub use crate::table::DbapiTable;
