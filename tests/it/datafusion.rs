@@ -243,3 +243,80 @@ async fn create_external_table_stored_as_dbapi() {
         .unwrap_err();
     assert!(e.to_string().contains("no_such"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_remote_catalog_is_listed_by_show_tables() {
+    let server = server(Options::default()).await;
+    let conn: Arc<dyn Connection> = Arc::from(registry().connect(&server.url()).await.unwrap());
+    let catalog = dbapi_datafusion::DbapiCatalog::new(Arc::clone(&conn), None)
+        .await
+        .unwrap();
+    let ctx = SessionContext::new_with_config(
+        datafusion::prelude::SessionConfig::new().with_information_schema(true),
+    );
+    ctx.register_catalog("remote", Arc::new(catalog));
+    let batches = ctx
+        .sql("SHOW TABLES")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let listed: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let catalogs = b.column(0).as_string::<i32>();
+            let schemas = b.column(1).as_string::<i32>();
+            let tables = b.column(2).as_string::<i32>();
+            (0..b.num_rows())
+                .map(|i| {
+                    format!(
+                        "{}.{}.{}",
+                        catalogs.value(i),
+                        schemas.value(i),
+                        tables.value(i)
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        listed.iter().any(|t| t == "remote.public.numbers"),
+        "{listed:?}"
+    );
+    let batches = ctx
+        .sql("SELECT count(*) FROM remote.public.numbers WHERE id < 7")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(batches[0].column(0).as_primitive::<Int64Type>().value(0), 7);
+    let e = ctx
+        .sql("SELECT * FROM remote.public.no_such_table")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no_such_table"), "{e}");
+    // The listing is kept for its time to live: a table made since is seen by a catalog
+    // whose listing expired, not by one whose listing is fresh.
+    let live = dbapi_datafusion::DbapiCatalog::with_ttl(
+        Arc::clone(&conn),
+        None,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    ctx.register_catalog("live", Arc::new(live));
+    crate::execute(conn.as_ref(), "CREATE TABLE fresh (x BIGINT)").await;
+    ctx.sql("SELECT * FROM live.public.fresh")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let e = ctx
+        .sql("SELECT * FROM remote.public.fresh")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("fresh"), "{e}");
+}

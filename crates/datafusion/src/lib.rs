@@ -32,13 +32,15 @@
 //! remote statement when executed and reads its result in parts
 //! ([`dbapi::Connection::execute_partitions`]) spread over DataFusion's partitions;
 //! [`DbapiTableFactory`] declares remote tables in SQL (`CREATE EXTERNAL TABLE … STORED AS
-//! DBAPI`).
+//! DBAPI`); [`DbapiCatalog`] makes a whole remote catalog a DataFusion catalog.
 
+mod catalog;
 mod exec;
 mod factory;
 mod sql;
 mod table;
 
+pub use crate::catalog::{DEFAULT_LISTING_TTL, DbapiCatalog};
 pub use crate::exec::DbapiScan;
 pub use crate::factory::DbapiTableFactory;
 pub use crate::sql::Dialect;
