@@ -6,10 +6,11 @@ peers the benchmarks compare with (the Go Flight SQL driver adbc-driver-flightsq
 flightsql-dbapi): the tests load
 this workspace's Flight SQL driver (libadbc_driver_dbapi_flightsql.so) from Python through it.
 
-The SQLite and PostgreSQL drivers come from their PyPI wheels (each holds one self-contained
-shared library): the libraries go to target/adbc/lib/, and an ADBC driver manifest for each
-to target/adbc/drivers/, so that `ADBC_DRIVER_PATH=target/adbc/drivers` makes `adbc:sqlite`
-and `adbc:postgresql` URLs work, and tests can name the manifests by path.
+The SQLite, PostgreSQL and (Go) Flight SQL drivers come from their PyPI wheels (each holds one
+self-contained shared library): the libraries go to target/adbc/lib/, and an ADBC driver
+manifest for each to target/adbc/drivers/, so that `ADBC_DRIVER_PATH=target/adbc/drivers` makes
+`adbc:sqlite`, `adbc:postgresql` and `adbc:flightsql` URLs work, and tests can name the
+manifests by path.
 """
 
 import pathlib
@@ -20,7 +21,12 @@ import tempfile
 import zipfile
 
 VERSION = "1.13.0"
-DRIVERS = {"sqlite": "adbc-driver-sqlite", "postgresql": "adbc-driver-postgresql"}
+DRIVERS = {
+    "sqlite": "adbc-driver-sqlite",
+    "postgresql": "adbc-driver-postgresql",
+    # The reference Flight SQL driver (Go), a driver with partitions of its own.
+    "flightsql": "adbc-driver-flightsql",
+}
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "adbc"
 

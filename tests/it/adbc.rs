@@ -27,6 +27,7 @@ async fn conformance_sqlite() {
             constraints: None,
             booleans: Some("SQLite has no boolean type"),
             strict_types: Some("SQLite keeps no declared types in results"),
+            savepoints: None,
         },
     )
     .await;
@@ -40,6 +41,25 @@ async fn conformance_postgresql() {
         "adbc postgresql",
         conformance::opener(registry(), pg.url().unwrap()),
         Lacks::default(),
+    )
+    .await;
+}
+
+/// The reference Flight SQL driver (Go) against the bundled server: a third ADBC driver.
+#[tokio::test]
+async fn conformance_go_flightsql() {
+    let server = crate::server(dbapi_flightsql_server::Options::default()).await;
+    conformance::run(
+        "adbc flightsql (Go)",
+        conformance::opener(registry(), crate::partitions::go_url(&server)),
+        Lacks {
+            constraints: Some("the bundled DataFusion server enforces no keys"),
+            savepoints: Some(
+                "ADBC has no call for savepoints, and the bundled server takes no SAVEPOINT \
+                 statement (Flight SQL's savepoint actions are for Flight SQL clients)",
+            ),
+            ..Lacks::default()
+        },
     )
     .await;
 }

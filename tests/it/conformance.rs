@@ -24,6 +24,8 @@ pub struct Lacks {
     pub booleans: Option<&'static str>,
     /// Declared column types are not kept (SQLite's affinities).
     pub strict_types: Option<&'static str>,
+    /// No savepoints.
+    pub savepoints: Option<&'static str>,
 }
 
 /// Opens connections to one database, as many as a check asks for.
@@ -440,7 +442,10 @@ async fn transactions(open: Opener, _: Lacks) -> CheckResult {
     Ok(Outcome::Passed)
 }
 
-async fn savepoints(open: Opener, _: Lacks) -> CheckResult {
+async fn savepoints(open: Opener, lacks: Lacks) -> CheckResult {
+    if let Some(why) = lacks.savepoints {
+        return Ok(Outcome::Skipped(why));
+    }
     let conn = open().await;
     exec(conn.as_ref(), "CREATE TABLE conf_sp (id BIGINT)").await?;
     let e = conn

@@ -320,3 +320,124 @@ async fn the_remote_catalog_is_listed_by_show_tables() {
         .unwrap_err();
     assert!(e.to_string().contains("fresh"), "{e}");
 }
+
+/// Federation: queries whose tables all live on one connection go to the server as one
+/// statement, for each shape federation takes (joins, aggregates, `ORDER BY … LIMIT`,
+/// subqueries), and give the rows DataFusion gives running the same query itself; a query
+/// that also reads a local table sends the remote part and joins locally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_on_one_connection_go_to_its_server_whole() {
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::execution::SessionStateBuilder;
+
+    let server = server(Options {
+        endpoints: 3,
+        ..Options::default()
+    })
+    .await;
+    let conn: Arc<dyn Connection> = Arc::from(registry().connect(&server.url()).await.unwrap());
+    let table = |name: &str| {
+        let conn = Arc::clone(&conn);
+        let name = name.to_owned();
+        async move {
+            Arc::new(
+                DbapiTable::new(conn, TableRef::new(name).in_schema("public"))
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    let plain = SessionContext::new();
+    let federated = SessionContext::new_with_state(
+        dbapi_datafusion::federate(SessionStateBuilder::new().with_default_features()).build(),
+    );
+    for ctx in [&plain, &federated] {
+        ctx.register_table("numbers", table("numbers").await)
+            .unwrap();
+        ctx.register_table("readings", table("readings").await)
+            .unwrap();
+    }
+    let run = |ctx: &SessionContext, sql: &str| {
+        let (ctx, sql) = (ctx.clone(), sql.to_owned());
+        async move {
+            let batches = ctx
+                .sql(&sql)
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            pretty_format_batches(&batches).unwrap().to_string()
+        }
+    };
+    // (query, what the one remote statement must hold)
+    let shapes = [
+        (
+            "SELECT a.id, b.name FROM numbers a JOIN numbers b ON a.id = b.id + 1 \
+             WHERE a.id < 20 ORDER BY a.id",
+            "JOIN",
+        ),
+        (
+            "SELECT sensor, count(*) AS n, avg(temperature) AS t, max(humidity) AS h \
+             FROM readings GROUP BY sensor ORDER BY sensor",
+            "GROUP BY",
+        ),
+        (
+            "SELECT id, name FROM numbers WHERE id > 10 ORDER BY value DESC, id LIMIT 5",
+            "LIMIT 5",
+        ),
+        (
+            "SELECT s.sensor, s.hot FROM (SELECT sensor, max(temperature) AS hot FROM \
+             readings GROUP BY sensor) s WHERE s.hot > 20 ORDER BY s.sensor",
+            "max(",
+        ),
+        (
+            "SELECT r.location, count(*) AS n FROM readings r JOIN numbers x \
+             ON x.value = r.humidity WHERE r.humidity IS NOT NULL GROUP BY r.location \
+             ORDER BY r.location",
+            "GROUP BY",
+        ),
+    ];
+    for (sql, holds) in shapes {
+        let expected = run(&plain, sql).await;
+        let before = server.statements().len();
+        let got = run(&federated, sql).await;
+        assert_eq!(got, expected, "{sql}");
+        let sent = server.statements()[before..].to_vec();
+        assert_eq!(sent.len(), 1, "one statement for {sql}: {sent:#?}");
+        assert!(sent[0].contains(holds), "{sql}\nsent: {}", sent[0]);
+        let explained = run(&federated, &format!("EXPLAIN {sql}")).await;
+        assert!(explained.contains("RemoteQuery"), "{explained}");
+    }
+    // A local table among the remote ones: the remote part goes as one statement (the
+    // filter and the aggregate with it), the join runs in DataFusion.
+    let local = datafusion::arrow::array::RecordBatch::try_from_iter(vec![(
+        "sensor",
+        Arc::new(datafusion::arrow::array::StringArray::from(vec![
+            "s1", "s3",
+        ])) as datafusion::arrow::array::ArrayRef,
+    )])
+    .unwrap();
+    for ctx in [&plain, &federated] {
+        ctx.register_batch("wanted", local.clone()).unwrap();
+    }
+    let sql = "SELECT w.sensor, r.n FROM wanted w JOIN (SELECT sensor, count(*) AS n FROM \
+               readings WHERE temperature > 16 GROUP BY sensor) r ON r.sensor = w.sensor \
+               ORDER BY w.sensor";
+    let expected = run(&plain, sql).await;
+    let before = server.statements().len();
+    assert_eq!(run(&federated, sql).await, expected);
+    let sent = server.statements()[before..].to_vec();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].contains("GROUP BY"), "{}", sent[0]);
+    // What federation does not take stays in DataFusion, with the same rows.
+    for sql in [
+        "SELECT upper(name) AS u FROM numbers WHERE id < 3 ORDER BY u",
+        "SELECT id FROM numbers WHERE id IN (SELECT id * 2 FROM numbers WHERE id < 10) \
+         ORDER BY id",
+        "SELECT id, name FROM numbers WHERE value > (SELECT avg(value) FROM numbers) \
+         ORDER BY id DESC LIMIT 3",
+    ] {
+        assert_eq!(run(&federated, sql).await, run(&plain, sql).await, "{sql}");
+    }
+}

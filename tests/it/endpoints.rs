@@ -106,6 +106,66 @@ async fn read_ahead_is_bounded() {
     assert_eq!(ids(cursor.as_mut()).await.len(), 999);
 }
 
+/// Sixteen endpoints read at once (`read_ahead=15`): every row once, in order (count and
+/// checksum), all sixteen streams open together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_endpoints_read_at_once_are_exact_and_in_order() {
+    let server = server(
+        Options {
+            endpoints: 16,
+            ..Options::default()
+        }
+        .with_faults(|f| f.streams.delay_between_batches = Duration::from_millis(5)),
+    )
+    .await;
+    let conn = connect_url(&format!("{}&read_ahead=15", server.url())).await;
+    let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+    let first = cursor.fetchone().await.unwrap().unwrap();
+    assert_eq!(first.get::<i64, _>("id").unwrap(), 0);
+    let mut got = vec![0];
+    got.extend(ids(cursor.as_mut()).await);
+    assert_eq!(server.stats().do_get, 16);
+    assert_eq!(got.len(), crate::NUMBERS);
+    assert_eq!(got.iter().sum::<i64>(), all_ids().iter().sum::<i64>());
+    assert_eq!(got, all_ids(), "in endpoint order");
+}
+
+/// An unordered result (`FlightInfo.ordered` false) with `arrival_order=true`: the batches of
+/// fast endpoints come before those of a slow first one; every row once. An ordered result,
+/// or a connection that does not ask, keeps endpoint order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unordered_result_is_delivered_as_it_arrives() {
+    let slow_first = |ordered| {
+        Options {
+            endpoints: 4,
+            ordered,
+            ..Options::default()
+        }
+        .with_faults(|f| f.streams.slow_endpoint = Some((0, Duration::from_millis(1500))))
+    };
+    let unordered = server(slow_first(false)).await;
+    let ordered = server(slow_first(true)).await;
+    // The first endpoint holds ids 0..250.
+    for (server, arrival, first_from_endpoint_0) in [
+        (&unordered, true, false),
+        (&unordered, false, true),
+        (&ordered, true, true),
+    ] {
+        let url = format!("{}&read_ahead=3&arrival_order={arrival}", server.url());
+        let conn = connect_url(&url).await;
+        let mut cursor = execute(conn.as_ref(), "SELECT id FROM numbers").await;
+        let mut got = ids(cursor.as_mut()).await;
+        assert_eq!(
+            got[0] < 250,
+            first_from_endpoint_0,
+            "{url}: first id {}",
+            got[0]
+        );
+        got.sort_unstable();
+        assert_eq!(got, all_ids(), "{url}");
+    }
+}
+
 #[tokio::test]
 async fn dropping_a_cursor_mid_result_cancels_its_streams() {
     let server = server(

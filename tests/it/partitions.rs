@@ -71,18 +71,95 @@ fn parts_through_the_blocking_facade() {
     drop(rt);
 }
 
-/// An ADBC driver without partitions (SQLite): `NotSupported`, saying what.
+/// An ADBC driver without partitions (SQLite): one part, holding the query, read on another
+/// connection; parameters and transactions refused, saying why.
 #[tokio::test]
-async fn a_driver_without_partitions_says_so() {
+async fn a_driver_without_partitions_gives_one_part() {
     let dir = dbapi_tests::adbc::scratch("partitions").unwrap();
     let url = dbapi_tests::adbc::sqlite_url(&dir.join("p.db")).unwrap();
     let registry = crate::adbc::registry();
     let conn = registry.connect(&url).await.unwrap();
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute("CREATE TABLE t (id INTEGER)", Params::None)
+        .await
+        .unwrap();
+    cursor
+        .executemany(
+            "INSERT INTO t VALUES (?)",
+            (0..50_i64).map(|i| params![i]).collect::<Vec<_>>().into(),
+        )
+        .await
+        .unwrap();
+    let partitions = conn
+        .execute_partitions("SELECT id FROM t WHERE id % 2 = 0", Params::None)
+        .await
+        .unwrap();
+    assert_eq!(partitions.parts.len(), 1);
+    assert_eq!(partitions.schema.field(0).name(), "id");
+    let other = registry.connect(&url).await.unwrap();
+    let mut cursor = other.read_partition(&partitions.parts[0]).await.unwrap();
+    let got = ids(cursor.as_mut()).await;
+    assert_eq!(got, (0..50).step_by(2).collect::<Vec<_>>());
     let e = conn
-        .execute_partitions("SELECT 1", Params::None)
+        .execute_partitions("SELECT id FROM t WHERE id > ?", params![3_i64])
         .await
         .unwrap_err();
     assert!(e.is_not_supported(), "{e}");
-    assert!(e.to_string().contains("partition"), "{e}");
+    assert!(e.to_string().contains("parameters"), "{e}");
+    conn.set_autocommit(false).await.unwrap();
+    let e = conn
+        .execute_partitions("SELECT id FROM t", Params::None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Programming, "{e}");
+    assert!(e.to_string().contains("transaction"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The reference Flight SQL driver (Go, through ADBC) has partitions of its own, in the same
+/// form as this project's Flight SQL driver: parts of either are read by the other, and a
+/// query with a parameter is planned once with its value.
+#[tokio::test]
+async fn the_go_drivers_parts_and_ours_are_the_same_bytes() {
+    let server = server_with_endpoints(4).await;
+    let registry = crate::adbc::registry();
+    let go = registry.connect(&go_url(&server)).await.unwrap();
+    let partitions = go
+        .execute_partitions("SELECT id FROM numbers WHERE id >= $1", params![10_i64])
+        .await
+        .unwrap();
+    assert_eq!(partitions.parts.len(), 4);
+    assert_eq!(partitions.schema.field(0).name(), "id");
+    let ours = connect(&server).await;
+    let other_go = registry.connect(&go_url(&server)).await.unwrap();
+    let mut got = Vec::new();
+    for (i, part) in partitions.parts.iter().enumerate() {
+        let reader = if i % 2 == 0 { &ours } else { &other_go };
+        let mut cursor = reader.read_partition(part).await.unwrap();
+        got.extend(ids(cursor.as_mut()).await);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (10..crate::NUMBERS as i64).collect::<Vec<_>>());
+    // Ours, read by the Go driver.
+    let partitions = ours
+        .execute_partitions("SELECT id FROM numbers", Params::None)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    for part in &partitions.parts {
+        let mut cursor = go.read_partition(part).await.unwrap();
+        got.extend(ids(cursor.as_mut()).await);
+    }
+    got.sort_unstable();
+    assert_eq!(got, all_ids());
+}
+
+/// The `adbc:` URL of the bundled server through the Go Flight SQL driver.
+pub fn go_url(server: &dbapi_flightsql_server::Server) -> String {
+    format!(
+        "adbc:{}?uri={}",
+        dbapi_tests::adbc::manifest("flightsql").unwrap().display(),
+        crate::url_encode(&format!("grpc://{}", server.addr()))
+    )
 }

@@ -12,13 +12,16 @@ use async_trait::async_trait;
 use dbapi::metadata::{
     KeyColumn, MetadataRequest, SchemaInfo, ServerInfo, TableFilter, TableInfo, TableRef,
 };
-use dbapi::{Abandoned, Connection, Cursor, Error, IngestMode, PreparedStatement, Result};
+use dbapi::{
+    Abandoned, Connection, Cursor, Error, IngestMode, Params, Partitions, PreparedStatement, Result,
+};
 use futures::stream::BoxStream;
 use tokio::sync::OnceCell;
 
 use crate::catalog;
-use crate::cursor::AdbcCursor;
+use crate::cursor::{AdbcCursor, one_set};
 use crate::native::{Native, quote, sql_update};
+use crate::partitions;
 use crate::statement::AdbcPrepared;
 
 /// A connection through an ADBC driver.
@@ -90,6 +93,36 @@ impl Connection for AdbcConnection {
         Ok(Box::new(
             AdbcPrepared::new(Arc::clone(&self.native), sql).await?,
         ))
+    }
+
+    async fn execute_partitions(&self, sql: &str, params: Params) -> Result<Partitions> {
+        self.check_open()?;
+        if !self.autocommit() {
+            return Err(Error::programming(
+                "partitions in a transaction: parts are read by other connections, which \
+                 cannot see it; commit first, or read the query with a cursor",
+            ));
+        }
+        let params = one_set(params, None)?;
+        let sql = sql.to_owned();
+        self.native
+            .run("executing as partitions", move |call| {
+                partitions::execute(call, &sql, params)
+            })
+            .await
+    }
+
+    async fn read_partition(&self, part: &[u8]) -> Result<Box<dyn Cursor>> {
+        self.check_open()?;
+        let part = part.to_vec();
+        let reader = self
+            .native
+            .run("reading a part", move |call| partitions::read(call, &part))
+            .await?;
+        Ok(Box::new(AdbcCursor::with_reader(
+            Arc::clone(&self.native),
+            reader,
+        )))
     }
 
     fn autocommit(&self) -> bool {

@@ -154,7 +154,15 @@ impl AdbcCursor {
         let outcome = self
             .native
             .run("executing", move |call| {
-                let statement = statement(call, &sql, &cancel)?;
+                let mut statement = statement(call, &sql, &cancel)?;
+                if params.is_some() {
+                    // Parameters bound to a statement that was not prepared mean bulk
+                    // ingestion to some drivers (the Flight SQL one among them): prepared,
+                    // they are the query's parameters to every driver.
+                    statement
+                        .prepare()
+                        .map_err(|e| call.error(e, "preparing"))?;
+                }
                 execute(call, statement, params, update)
             })
             .await;

@@ -38,6 +38,9 @@
 //!
 //! Savepoints are SQL statements (`SAVEPOINT "name"`), as ADBC has no call for them; keys
 //! other than primary keys are not listed (ADBC's `GetObjects` does not give their rules).
+//! Partitioned results ([`dbapi::Connection::execute_partitions`]) are the driver's own
+//! partitions where it has them (the Flight SQL driver's: one per endpoint), else one part
+//! holding the query (without parameters), run by the connection that reads it.
 
 mod catalog;
 mod config;
@@ -48,6 +51,7 @@ mod error;
 mod ingest;
 mod native;
 mod objects;
+mod partitions;
 mod result;
 mod statement;
 

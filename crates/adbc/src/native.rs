@@ -20,7 +20,8 @@ use crate::error::from_adbc;
 /// A connection to the driver, shared by the `dbapi` connection, its cursors and their
 /// result streams.
 pub(crate) struct Native {
-    conn: ManagedConnection,
+    /// Taken when dropped, to be released off the async executor ([`release`]).
+    conn: Option<ManagedConnection>,
     lock: Mutex<Pending>,
     closed: AtomicBool,
     secrets: Arc<[String]>,
@@ -78,7 +79,7 @@ impl Call<'_> {
 impl Native {
     pub(crate) fn new(conn: ManagedConnection, secrets: Arc<[String]>, driver: String) -> Self {
         Native {
-            conn,
+            conn: Some(conn),
             lock: Mutex::new(Pending::default()),
             closed: AtomicBool::new(false),
             secrets,
@@ -113,10 +114,10 @@ impl Native {
         if self.is_closed() {
             return Err(Error::interface("the connection is closed"));
         }
-        let mut call = Call {
-            conn: self.conn.clone(),
-            native: self,
+        let Some(conn) = self.conn.clone() else {
+            return Err(Error::interface("the connection is closed"));
         };
+        let mut call = Call { conn, native: self };
         for what in std::mem::take(&mut pending.abandoned) {
             if let Err(e) = undo(&mut call, &what) {
                 tracing::warn!(error = %e, "undoing an abandoned {what:?} failed");
@@ -177,6 +178,27 @@ impl Native {
     pub(crate) fn close(&self) {
         let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.closed.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for Native {
+    fn drop(&mut self) {
+        // Releasing may talk to the server (the Flight SQL driver closes its channel): never
+        // on the async executor, whose thread may be the one serving that server.
+        let conn = self.conn.take();
+        release(move || drop(conn));
+    }
+}
+
+/// Runs `drop_handles` (which drops handles of the driver: a connection, a statement, a
+/// stream) on a blocking thread when a Tokio runtime is at hand, else here: the driver's
+/// release calls block, and may wait for the network.
+pub(crate) fn release(drop_handles: impl FnOnce() + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn_blocking(drop_handles);
+        }
+        Err(_) => drop_handles(),
     }
 }
 

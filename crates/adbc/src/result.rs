@@ -51,10 +51,14 @@ impl Drop for Source {
             keep,
         } = self
         {
-            // The stream first, then the statement it came from, under the lock.
-            let _entered = native.enter();
-            drop(reader.take());
-            drop(keep.take());
+            // The stream first, then the statement it came from, under the lock, off the
+            // async executor.
+            let (native, reader, keep) = (Arc::clone(native), reader.take(), keep.take());
+            crate::native::release(move || {
+                let _entered = native.enter();
+                drop(reader);
+                drop(keep);
+            });
         }
     }
 }

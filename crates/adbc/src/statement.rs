@@ -29,6 +29,20 @@ struct Handle {
     reading: Weak<()>,
 }
 
+impl Drop for AdbcPrepared {
+    fn drop(&mut self) {
+        // Closing a prepared statement may talk to the server: off the async executor.
+        // Under the connection's lock, as every call.
+        if let Some(handle) = self.statement.take() {
+            let native = Arc::clone(&self.native);
+            crate::native::release(move || {
+                let _entered = native.enter();
+                drop(handle);
+            });
+        }
+    }
+}
+
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
@@ -157,7 +171,14 @@ impl PreparedStatement for AdbcPrepared {
     }
 
     async fn close(&mut self) -> Result<()> {
-        self.statement = None;
+        if let Some(handle) = self.statement.take() {
+            self.native
+                .run("closing the statement", move |_call| {
+                    drop(handle);
+                    Ok(())
+                })
+                .await?;
+        }
         Ok(())
     }
 }

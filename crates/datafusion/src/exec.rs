@@ -244,8 +244,36 @@ impl Reader {
     fn conform(&self, batch: RecordBatch) -> Result<RecordBatch> {
         let columns = if self.schema.fields().is_empty() {
             Vec::new()
+        } else if batch.num_columns() != self.schema.fields().len() {
+            return Err(DataFusionError::Execution(format!(
+                "the remote result has {} columns where {} were planned: {}",
+                batch.num_columns(),
+                self.schema.fields().len(),
+                self.sql
+            )));
         } else {
-            batch.columns().to_vec()
+            // A server may type a column otherwise than DataFusion planned it (an SQLite
+            // count, a PostgreSQL numeric): cast to the planned type, or say why not.
+            batch
+                .columns()
+                .iter()
+                .zip(self.schema.fields())
+                .map(|(column, field)| {
+                    if column.data_type() == field.data_type() {
+                        Ok(Arc::clone(column))
+                    } else {
+                        arrow::compute::cast(column, field.data_type()).map_err(|e| {
+                            DataFusionError::Execution(format!(
+                                "the remote column {} is {}, not {} as planned ({e}): {}",
+                                field.name(),
+                                column.data_type(),
+                                field.data_type(),
+                                self.sql
+                            ))
+                        })
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?
         };
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options).map_err(

@@ -37,11 +37,13 @@
 mod catalog;
 mod exec;
 mod factory;
+mod federation;
 mod sql;
 mod table;
 
 pub use crate::catalog::{DEFAULT_LISTING_TTL, DbapiCatalog};
 pub use crate::exec::DbapiScan;
 pub use crate::factory::DbapiTableFactory;
+pub use crate::federation::{Federation, FederationPlanner, RemoteQuery, federate};
 pub use crate::sql::Dialect;
 pub use crate::table::DbapiTable;

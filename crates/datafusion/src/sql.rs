@@ -38,10 +38,15 @@ impl Dialect {
         Dialect { quote }
     }
 
-    fn unparser_dialect(&self) -> CustomDialect {
+    pub(crate) fn unparser_dialect(&self) -> CustomDialect {
         CustomDialectBuilder::new()
             .with_identifier_quote_style(self.quote)
             .build()
+    }
+
+    /// The quote that opens an identifier.
+    pub(crate) fn quote_char(&self) -> char {
+        self.quote
     }
 
     /// `name` quoted.

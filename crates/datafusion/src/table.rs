@@ -67,6 +67,16 @@ impl DbapiTable {
     pub fn table(&self) -> &TableRef {
         &self.table
     }
+
+    /// The connection the table is read through.
+    pub(crate) fn conn(&self) -> Arc<dyn Connection> {
+        Arc::clone(&self.conn)
+    }
+
+    /// How its remote SQL is written.
+    pub(crate) fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
 }
 
 #[async_trait]

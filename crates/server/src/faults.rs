@@ -29,6 +29,9 @@ pub struct StreamFaults {
     /// A pause before each later batch of every stream (paces streams, so that tests can act
     /// while a stream is open).
     pub delay_between_batches: Duration,
+    /// A pause before the first batch of one endpoint's stream (0-based), on top of
+    /// `delay_before_first_batch`: one slow part among fast ones.
+    pub slow_endpoint: Option<(usize, Duration)>,
     /// Serve the stream of this endpoint (0-based) with every column renamed (`<name>_x`):
     /// clients must reject a stream whose schema differs.
     pub rename_columns_in_endpoint: Option<usize>,
@@ -140,10 +143,14 @@ pub enum Corruption {
 }
 
 impl StreamFaults {
-    /// The pause before batch `n` of a stream.
-    pub(crate) fn delay(&self, n: usize) -> Duration {
+    /// The pause before batch `n` of the stream of endpoint `part`.
+    pub(crate) fn delay(&self, part: usize, n: usize) -> Duration {
         if n == 0 {
-            self.delay_before_first_batch
+            let slow = match self.slow_endpoint {
+                Some((slow, pause)) if slow == part => pause,
+                _ => Duration::ZERO,
+            };
+            self.delay_before_first_batch + slow
         } else {
             self.delay_between_batches
         }

@@ -967,7 +967,7 @@ impl Service {
         let shared = Arc::clone(&self.shared);
         let body = futures::stream::iter(batches.into_iter().enumerate())
             .then(move |(n, batch)| {
-                let delay = pacing.delay(n);
+                let delay = pacing.delay(part, n);
                 async move {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;

@@ -43,13 +43,18 @@ impl Retry {
     }
 
     /// Whether retry `attempt` (0 for the first) of a call that started at `started` may
-    /// start after its wait: within the attempts and the budget.
-    pub(crate) fn allows(&self, attempt: u32, started: Instant, wait: Duration) -> bool {
-        attempt < self.retries && started.elapsed() + wait <= self.budget
+    /// start at `resume`: within the attempts and the budget.
+    pub(crate) fn allows(&self, attempt: u32, started: Instant, resume: Instant) -> bool {
+        attempt < self.retries && resume.saturating_duration_since(started) <= self.budget
     }
 
     /// Runs `call` until it succeeds, fails for good, or the retries or the budget are spent;
     /// each retry is logged. `what` names the call in the log and in the error.
+    ///
+    /// The wait spaces the starts of attempts: a retry starts its wait after the start of the
+    /// attempt that failed, not after the failure, so an attempt that failed slowly is not
+    /// made slower still by the full wait, and a server failing at once still sees its
+    /// callers' attempts at least the (jittered) backoff apart.
     pub(crate) async fn run<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -58,12 +63,14 @@ impl Retry {
         let started = Instant::now();
         let mut attempt = 0_u32;
         loop {
+            let attempt_started = Instant::now();
             let error = match call().await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
             let wait = self.wait(attempt);
-            if !error.is_transient() || !self.allows(attempt, started, wait) {
+            let resume = attempt_started + wait;
+            if !error.is_transient() || !self.allows(attempt, started, resume) {
                 return Err(after_retries(error, attempt, self));
             }
             tracing::warn!(
@@ -75,7 +82,7 @@ impl Retry {
                 "transient failure; retrying"
             );
             telemetry::retried(what);
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep_until(resume.into()).await;
             attempt += 1;
         }
     }
@@ -148,6 +155,28 @@ mod tests {
             .unwrap_err();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(!e.to_string().contains("retries"), "{e}");
+        // Attempts start at least the jittered backoff apart, counted from the start of the
+        // attempt before.
+        let starts = std::sync::Mutex::new(Vec::new());
+        let retry = Retry {
+            retries: 3,
+            budget: Duration::from_secs(10),
+            backoff: Duration::from_millis(20),
+        };
+        let e = retry
+            .run("call", || async {
+                starts.lock().unwrap().push(Instant::now());
+                Err::<(), _>(Error::operational("down").transient())
+            })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("after 3 retries"), "{e}");
+        let starts = starts.into_inner().unwrap();
+        assert_eq!(starts.len(), 4);
+        for (i, pair) in starts.windows(2).enumerate() {
+            let least = Duration::from_millis(10) * 2_u32.pow(i as u32);
+            assert!(pair[1] - pair[0] >= least, "{i}: {:?}", pair[1] - pair[0]);
+        }
         // No budget: no retry.
         calls.store(0, Ordering::SeqCst);
         policy(3, 0).run("call", flaky).await.unwrap_err();

@@ -1005,7 +1005,7 @@ static KEYS: &[Key] = &[
         name: "read_ahead",
         values: r"number of endpoints, `0` or more",
         default: r"`2`",
-        meaning: r"how many endpoints of a result are opened ahead of the one being read; `0` reads endpoints strictly one after another",
+        meaning: r"how many endpoints of a result are opened ahead of the one being read (`read_ahead` + 1 endpoints are read at once, each task buffering at most two messages); `0` reads endpoints strictly one after another",
         builder: r"`with_read_ahead`",
         expected: "a number of endpoints (0 or more)",
         shown: Shown::Plain,
@@ -1021,6 +1021,21 @@ static KEYS: &[Key] = &[
                 (c.read_ahead != DEFAULT_READ_AHEAD).then_some(c.read_ahead),
             )
         },
+    },
+    Key {
+        name: "arrival_order",
+        values: r"`true` or `false`",
+        default: r"`false`",
+        meaning: r"deliver the batches of a result the server says is unordered (`FlightInfo.ordered` false) as they arrive from whichever endpoint is being read (`read_ahead` + 1 at once), instead of endpoint after endpoint; an ordered result keeps its order. Memory stays bounded by the batches in flight",
+        builder: r"`with_arrival_order`",
+        expected: "true or false",
+        shown: Shown::Plain,
+        example: "true",
+        set: |c, _, v| {
+            c.arrival_order = boolean(v)?;
+            Ok(())
+        },
+        get: |c, out| put(out, "arrival_order", c.arrival_order.then_some("true")),
     },
     Key {
         name: "statement_cache",
@@ -1104,7 +1119,7 @@ static KEYS: &[Key] = &[
         name: "retry_backoff",
         values: r"duration",
         default: r"`100ms`",
-        meaning: r"the first wait before a retry; it doubles with each retry up to 2 s, and each wait is jittered down by up to half",
+        meaning: r"the first wait before a retry, counted from the start of the attempt that failed (attempts start at least this far apart); it doubles with each retry up to 2 s, and each wait is jittered down by up to half",
         builder: r"`with_retry_backoff`",
         expected: "a duration such as 30s, 500ms or 2m",
         shown: Shown::Plain,

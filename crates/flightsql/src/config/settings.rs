@@ -249,6 +249,7 @@ pub struct Config {
     pub(super) location_map: LocationMap,
     pub(super) oauth: Option<OAuth>,
     pub(super) read_ahead: usize,
+    pub(super) arrival_order: bool,
     pub(super) statement_cache: usize,
     pub(super) poll: bool,
     pub(super) query_path: QueryPath,
@@ -321,6 +322,7 @@ impl Config {
             location_map: LocationMap::AsAdvertised,
             oauth: None,
             read_ahead: DEFAULT_READ_AHEAD,
+            arrival_order: false,
             statement_cache: DEFAULT_STATEMENT_CACHE,
             poll: false,
             query_path: QueryPath::Auto,
@@ -604,6 +606,14 @@ impl Config {
     /// `read_ahead`; 0 reads endpoints strictly one after another).
     pub fn with_read_ahead(mut self, endpoints: usize) -> Self {
         self.read_ahead = endpoints;
+        self
+    }
+
+    /// Delivers the batches of an unordered result (`FlightInfo.ordered` false) as they
+    /// arrive from any endpoint being read, instead of endpoint after endpoint (URL key
+    /// `arrival_order`); an ordered result keeps its order.
+    pub fn with_arrival_order(mut self, arrival: bool) -> Self {
+        self.arrival_order = arrival;
         self
     }
 
@@ -911,6 +921,11 @@ impl Config {
     /// The number of endpoints opened ahead.
     pub fn read_ahead(&self) -> usize {
         self.read_ahead
+    }
+
+    /// Whether an unordered result's batches are delivered as they arrive.
+    pub fn arrival_order(&self) -> bool {
+        self.arrival_order
     }
 
     /// How many prepared statements a connection keeps for reuse.

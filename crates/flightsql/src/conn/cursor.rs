@@ -590,7 +590,7 @@ impl FlightSqlCursor {
         // One endpoint at the server itself; the schema comes with the stream. Ending the
         // read ends the query (InfluxDB has no `CancelFlightInfo`).
         let endpoint = FlightEndpoint::new().with_ticket(ticket);
-        self.read_result(vec![endpoint], None, false, token, None)
+        self.read_result(vec![endpoint], None, false, token, None, true)
             .await
     }
 
@@ -762,8 +762,9 @@ impl FlightSqlCursor {
         let schema = decode_schema(&info)?;
         self.cancel.set_info(&info);
         let endpoints = info.endpoint.clone();
+        let ordered = info.ordered;
         self.info = Some(info);
-        self.read_result(endpoints, schema, update, token, poller)
+        self.read_result(endpoints, schema, update, token, poller, ordered)
             .await
     }
 
@@ -777,6 +778,7 @@ impl FlightSqlCursor {
         update: bool,
         token: CancellationToken,
         poller: Option<Poller>,
+        ordered: bool,
     ) -> Result<()> {
         let mut stream = EndpointStream::new(
             self.session.client().clone(),
@@ -784,12 +786,13 @@ impl FlightSqlCursor {
             schema.clone(),
             token,
             poller,
-        );
+        )
+        .in_arrival_order(ordered);
         if self.sends_once(update) {
             stream = stream.once();
         }
         if !update {
-            self.state.set_rows(Source::Endpoints(stream));
+            self.state.set_rows(Source::Endpoints(Box::new(stream)));
             if schema.is_none() {
                 // The server announced no schema: the result is read up to its first batch
                 // (or its stream's schema), so that the description is known after execute

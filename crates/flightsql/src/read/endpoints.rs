@@ -61,6 +61,11 @@ pub(crate) struct EndpointStream {
     repeatable: bool,
     /// The trace of the statement whose result this is: its endpoints' calls belong to it.
     trace: Trace,
+    /// Whether batches are delivered as they arrive from any open endpoint (an unordered
+    /// result, URL key `arrival_order`), not endpoint after endpoint.
+    arrival: bool,
+    /// The open endpoint looked at first in arrival order (each gets its turn).
+    turn: usize,
 }
 
 /// The error of a fetch after a cancellation.
@@ -92,7 +97,17 @@ impl EndpointStream {
             poller,
             repeatable: true,
             trace: Trace::current(),
+            arrival: false,
+            turn: 0,
         }
+    }
+
+    /// Delivers batches as they arrive from any open endpoint, for a result whose order does
+    /// not matter (`FlightInfo.ordered` false) when the connection asks for it (URL key
+    /// `arrival_order`).
+    pub(crate) fn in_arrival_order(mut self, ordered: bool) -> EndpointStream {
+        self.arrival = !ordered && self.client.config().arrival_order();
+        self
     }
 
     /// The stream of a statement that changes data: no `DoGet` is sent twice unless its
@@ -272,6 +287,7 @@ async fn pump(
     let started = std::time::Instant::now();
     let policy = client.retry();
     loop {
+        let attempt_started = std::time::Instant::now();
         let error = match read_endpoint(
             &client,
             &endpoint,
@@ -304,11 +320,13 @@ async fn pump(
         // Before its first message a `DoGet` is safe to repeat (the connection's retry
         // policy); later, only a ticket that may be redeemed again, skipping the rows
         // already delivered.
+        // The wait counts from the start of the attempt that failed, as for every retry.
         let wait = policy.wait(attempt);
+        let resume = attempt_started + wait;
         let retry = (repeatable
             && !received_anything
             && error.is_transient()
-            && policy.allows(attempt, started, wait))
+            && policy.allows(attempt, started, resume))
             || (attempt < MAX_RETRIES && is_transient(&error) && may_retry(&endpoint));
         if !retry {
             let _ = tx.send(Err(after_retries(error, attempt, &policy))).await;
@@ -322,7 +340,7 @@ async fn pump(
             "endpoint failed; retrying"
         );
         telemetry::retried("DoGet");
-        tokio::time::sleep(wait).await;
+        tokio::time::sleep_until(resume.into()).await;
         attempt += 1;
     }
 }
@@ -367,6 +385,31 @@ async fn read_endpoint(
     Ok(())
 }
 
+/// The next item of the open endpoints (at least one), with the position of the endpoint it
+/// came from: the first endpoint's, or in arrival order whichever endpoint's is ready first,
+/// each endpoint looked at first in turn so that none waits behind a busy one.
+async fn next_item(
+    open: &mut VecDeque<Open>,
+    arrival: bool,
+    turn: &mut usize,
+) -> (usize, Option<Result<Option<StreamItem>>>) {
+    if !arrival || open.len() == 1 {
+        return (0, open[0].rx.recv().await);
+    }
+    std::future::poll_fn(|cx| {
+        let n = open.len();
+        for k in 0..n {
+            let position = (*turn + k) % n;
+            if let std::task::Poll::Ready(received) = open[position].rx.poll_recv(cx) {
+                *turn = position + 1;
+                return std::task::Poll::Ready((position, received));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 #[async_trait]
 impl BatchSource for EndpointStream {
     async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
@@ -402,22 +445,19 @@ impl BatchSource for EndpointStream {
                     }
                 }
             }
-            let Some(open) = self.open.front_mut() else {
-                return Ok(None);
-            };
-            let index = open.index;
-            let received = tokio::select! {
+            let (position, received) = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => {
                     self.fail();
                     return Err(cancelled());
                 }
-                received = open.rx.recv() => received,
+                received = next_item(&mut self.open, self.arrival, &mut self.turn) => received,
             };
+            let index = self.open[position].index;
             let item = match received {
                 Some(Ok(Some(item))) => Ok(item),
                 Some(Ok(None)) => {
-                    self.open.pop_front();
+                    self.open.remove(position);
                     self.done += 1;
                     continue;
                 }
@@ -458,7 +498,7 @@ impl BatchSource for EndpointStream {
 /// result of a statement that changes data, read to learn its row count).
 #[derive(Debug)]
 pub(crate) enum Source {
-    Endpoints(EndpointStream),
+    Endpoints(Box<EndpointStream>),
     Memory(Batches),
 }
 
