@@ -163,3 +163,43 @@ pub fn go_url(server: &dbapi_flightsql_server::Server) -> String {
         crate::url_encode(&format!("grpc://{}", server.addr()))
     )
 }
+
+/// Parts serialized, sent to another process and read there: a Python process reads them
+/// through the Go Flight SQL ADBC driver (`tests/python/read_parts.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_are_read_in_another_process() {
+    let server = server_with_endpoints(4).await;
+    let conn = connect(&server).await;
+    let partitions = conn
+        .execute_partitions("SELECT id FROM numbers", Params::None)
+        .await
+        .unwrap();
+    let hex: Vec<String> = partitions
+        .parts
+        .iter()
+        .map(|part| part.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/read_parts.py");
+    let uri = format!("grpc://{}", server.addr());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(crate::python::python())
+            .arg(script)
+            .arg(uri)
+            .args(hex)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sum: i64 = all_ids().iter().sum();
+    assert!(
+        stdout.contains(&format!("parts 4 rows {} sum {sum}", crate::NUMBERS)),
+        "{stdout}"
+    );
+}

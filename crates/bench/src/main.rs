@@ -7,6 +7,7 @@
 
 mod adbc;
 mod fuzz;
+mod provider;
 mod wide;
 
 use std::io::{BufRead, BufReader};
@@ -115,6 +116,17 @@ enum Cmd {
         /// How many times to read the whole table.
         #[arg(long, default_value_t = 3)]
         times: usize,
+    },
+    /// Only the DataFusion figures: a selective query and a full scan through
+    /// `dbapi-datafusion`'s table provider against the same remote SQL through the Arrow path,
+    /// and the bytes the selective query receives against pulling the table first.
+    Provider {
+        /// Rows in `numbers`.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Repetitions of each measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
     },
     /// Only the retry figures: `SELECT 1` latencies through a server failing one call in
     /// twenty and resetting one stream in twenty, against the same server without faults.
@@ -265,6 +277,14 @@ async fn main() -> Result<(), BoxError> {
             ref path,
             times,
         }) => profile(rows, path, times).await,
+        Some(Cmd::Provider { rows, reps }) => {
+            let server = spawn_server(rows, 1)?;
+            let url = format!("flightsql://{}?tls=false", server.addr);
+            for figure in provider::figures(&url, rows, reps.max(1)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
         Some(Cmd::Retries { queries }) => {
             for figure in retries(queries.max(20)).await? {
                 figure.print();
@@ -2267,7 +2287,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         median(ahead_e),
         "one endpoint",
         one,
-        2.0,
+        1.3,
     ))?;
     let seq = median(seq_e);
     report.push(Figure {
@@ -2328,6 +2348,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     report.extend(statements(if args.smoke { 2_000 } else { 100_000 }, reps).await?)?;
     eprintln!("retries ...");
     report.extend(retries(if args.smoke { 100 } else { 1000 }).await?)?;
+    eprintln!("DataFusion: the table provider against the Arrow path ...");
+    report.extend(provider::figures(&url, rows, reps).await?)?;
     if prerequisites.adbc.is_ok() {
         eprintln!("ADBC: SQLite SELECT *, PostgreSQL ingest ...");
         report.extend(adbc_figures(if args.smoke { 10_000 } else { 1_000_000 }, reps).await?)?;

@@ -91,6 +91,8 @@ counters! {
     do_get_cancelled,
     /// `DoGet` streams open now.
     streams_open,
+    /// Bytes of Arrow IPC (message headers and bodies) sent in `DoGet` streams.
+    bytes_sent,
     /// `DoAction` calls.
     do_action,
     /// `DoPut` calls.
@@ -1003,8 +1005,17 @@ impl Service {
                 }
                 futures::future::ready(out)
             });
+        let counted = Arc::clone(&self.shared);
         let data = futures::stream::once(futures::future::ready(Ok(schema_message)))
             .chain(body)
+            .inspect(move |message| {
+                if let Ok(data) = message {
+                    counted.counters.bytes_sent.fetch_add(
+                        (data.data_header.len() + data.data_body.len()) as u64,
+                        Ordering::SeqCst,
+                    );
+                }
+            })
             .chain(futures::stream::poll_fn(move |_| {
                 guard.finish();
                 std::task::Poll::Ready(None)

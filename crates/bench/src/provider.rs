@@ -1,0 +1,151 @@
+//! `dbapi-datafusion`'s table provider against the driver's Arrow path, on the same server:
+//! a selective query (`WHERE` 1 % of the rows, `LIMIT 1000`) and a full scan, each against
+//! the remote statement the provider sends read as Arrow; and the bytes the selective query
+//! receives against pulling the table into a `MemTable` first and querying that.
+
+use std::sync::Arc;
+
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use dbapi::Connection;
+use dbapi::metadata::TableRef;
+use dbapi_datafusion::DbapiTable;
+use dbapi_flightsql_server::overrides;
+
+use crate::{
+    BoxError, Figure, arrow_rows, loopback_bytes_received, median, ratio_figure, registry, timed,
+};
+
+/// The endpoints of every result in these figures.
+const ENDPOINTS: usize = 4;
+
+/// The figures, against the server at `url` whose `numbers` holds `rows` rows.
+pub(crate) async fn figures(url: &str, rows: usize, reps: usize) -> Result<Vec<Figure>, BoxError> {
+    let url = format!("{url}&header.{}={ENDPOINTS}", overrides::ENDPOINTS);
+    let conn: Arc<dyn Connection> = Arc::from(registry().connect(&url).await?);
+    let table = DbapiTable::new(Arc::clone(&conn), TableRef::new("numbers")).await?;
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", Arc::new(table))?;
+
+    let hundredth = rows / 100;
+    let selective =
+        format!("SELECT id, value, name FROM numbers WHERE id < {hundredth} LIMIT 1000");
+    let selected = hundredth.min(1000);
+    let full = "SELECT * FROM numbers";
+    let remote_selective = remote_sql(&ctx, &selective).await?;
+    let remote_full = remote_sql(&ctx, full).await?;
+
+    let (mut provider_sel, mut arrow_sel, mut provider_full, mut arrow_full) =
+        (vec![], vec![], vec![], vec![]);
+    let (mut provider_bytes, mut pulled_bytes) = (vec![], vec![]);
+    for _ in 0..reps {
+        let before = loopback_bytes_received()?;
+        provider_sel.push(
+            timed(selected, "provider, selective", || {
+                provided(&ctx, &selective)
+            })
+            .await?,
+        );
+        provider_bytes.push(loopback_bytes_received()? - before);
+        arrow_sel.push(
+            timed(selected, "Arrow path, selective", || {
+                arrow_rows_any_order(conn.as_ref(), &remote_selective)
+            })
+            .await?,
+        );
+        provider_full.push(timed(rows, "provider, full scan", || provided(&ctx, full)).await?);
+        arrow_full.push(
+            timed(rows, "Arrow path, full scan", || {
+                arrow_rows(conn.as_ref(), &remote_full)
+            })
+            .await?,
+        );
+        let before = loopback_bytes_received()?;
+        let pulled = pull_then_query(conn.as_ref(), &selective).await?;
+        if pulled != selected {
+            return Err(format!("MemTable: {pulled} rows, expected {selected}").into());
+        }
+        pulled_bytes.push(loopback_bytes_received()? - before);
+    }
+    let bytes = median_bytes(provider_bytes) as f64;
+    let pulled = median_bytes(pulled_bytes) as f64;
+    Ok(vec![
+        ratio_figure(
+            &format!("provider_where_1_percent_limit_1000_of_{rows}"),
+            median(provider_sel),
+            "the same remote SQL through the Arrow path",
+            median(arrow_sel),
+            1.1,
+        ),
+        Figure {
+            name: format!("provider_where_1_percent_limit_1000_of_{rows}_bytes"),
+            value: bytes / (1024.0 * 1024.0),
+            unit: "MiB received",
+            baseline_name: Some("pulling the table into a MemTable first".into()),
+            ratio: Some(bytes / pulled),
+            target: Some("≤ 0.05".into()),
+            met: Some(bytes / pulled <= 0.05),
+        },
+        ratio_figure(
+            &format!("provider_full_scan_of_{rows}"),
+            median(provider_full),
+            "the same remote SQL through the Arrow path",
+            median(arrow_full),
+            1.1,
+        ),
+    ])
+}
+
+/// The statement the provider sends for `sql`, from the physical plan.
+async fn remote_sql(ctx: &SessionContext, sql: &str) -> Result<String, BoxError> {
+    let plan = ctx.sql(sql).await?.create_physical_plan().await?;
+    let shown = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(false)
+        .to_string();
+    shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("DbapiScan: sql="))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no DbapiScan in the plan of {sql}:\n{shown}").into())
+}
+
+/// Rows of `sql` run by DataFusion.
+async fn provided(ctx: &SessionContext, sql: &str) -> Result<usize, BoxError> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(batches.iter().map(|b| b.num_rows()).sum())
+}
+
+/// Rows of `sql` read as Arrow, in whatever order.
+async fn arrow_rows_any_order(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor.execute(sql, dbapi::Params::None).await?;
+    let mut rows = 0;
+    while let Some(batch) = cursor.fetch_batch().await? {
+        rows += batch.num_rows();
+    }
+    Ok(rows)
+}
+
+/// The whole table pulled into a `MemTable`, then `sql` run on it: rows.
+async fn pull_then_query(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
+    let mut cursor = conn.cursor()?;
+    cursor
+        .execute("SELECT * FROM numbers", dbapi::Params::None)
+        .await?;
+    let mut batches = Vec::new();
+    while let Some(batch) = cursor.fetch_batch().await? {
+        batches.push(batch);
+    }
+    let schema = cursor.schema().ok_or("no schema")?;
+    let ctx = SessionContext::new();
+    ctx.register_table(
+        "numbers",
+        Arc::new(MemTable::try_new(schema, vec![batches])?),
+    )?;
+    provided(&ctx, sql).await
+}
+
+fn median_bytes(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
