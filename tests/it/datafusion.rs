@@ -51,6 +51,7 @@ async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_par
         .unwrap();
     assert_eq!(server.statements().len(), before, "EXPLAIN ran a statement");
     let gets = server.stats().do_get;
+    let bytes_before = server.stats().bytes_sent;
     let batches = ctx
         .sql("SELECT id, name FROM numbers WHERE id >= 100 AND id < 300 LIMIT 150")
         .await
@@ -71,6 +72,19 @@ async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_par
     assert!(!sql.contains("value"), "only the columns needed: {sql}");
     // Every endpoint read, each a part of its own.
     assert_eq!(server.stats().do_get - gets, 4);
+    let pushed_bytes = server.stats().bytes_sent - bytes_before;
+    let before = server.stats().bytes_sent;
+    ctx.sql("SELECT * FROM numbers")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let whole_bytes = server.stats().bytes_sent - before;
+    assert!(
+        pushed_bytes * 5 < whole_bytes,
+        "pushed down: {pushed_bytes} bytes, the whole table: {whole_bytes}"
+    );
     // A whole table: every row once, in parts.
     let batches = ctx
         .sql("SELECT id FROM numbers")

@@ -737,6 +737,18 @@ fn next_to_us(name: &str) -> Result<std::path::PathBuf, String> {
         .map_err(|e| format!("cannot find this program's folder: {e}"))
 }
 
+/// The memory figure `name` of a run that must have handled `rows` rows.
+fn checked_memory(
+    name: String,
+    (mib, seen): (f64, usize),
+    rows: usize,
+) -> Result<Figure, BoxError> {
+    if seen != rows {
+        return Err(format!("{name}: {seen} rows, expected {rows}").into());
+    }
+    Ok(Figure::memory(name, mib))
+}
+
 /// Runs the `mem` child; returns (peak above idle in MiB, rows).
 fn measure_memory(url: &str, sql: &str) -> Result<(f64, usize), BoxError> {
     measure_memory_of(&["mem", "--url", url, "--sql", sql])
@@ -2299,14 +2311,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
         target: None,
         met: None,
     })?;
-    let (mem_par, n_par) = measure_memory(&par_url(8, 7), all)?;
-    if n_par != rows {
-        return Err(format!("parallel memory run read {n_par} rows").into());
+    for endpoints in [8, 16] {
+        let ahead = endpoints - 1;
+        report.push(checked_memory(
+            format!("memory_fetchmany_{endpoints}_endpoints_read_ahead_{ahead}"),
+            measure_memory(&par_url(endpoints, ahead), all)?,
+            rows,
+        )?)?;
     }
-    report.push(Figure::memory(
-        "memory_fetchmany_8_endpoints_read_ahead_7".into(),
-        mem_par,
-    ))?;
 
     // 6: endpoints on a second instance vs the same 8 endpoints on the first.
     eprintln!("locations ...");
@@ -2359,14 +2371,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
         report.extend(python_adbc_figures(peers, rows, reps, delay_ms).await?)?;
     }
     eprintln!("ingest memory ...");
-    let (mem_ingest, n_ingest) = measure_ingest_memory(&url, rows)?;
-    if n_ingest != rows {
-        return Err(format!("the ingest memory run loaded {n_ingest} rows").into());
-    }
-    report.push(Figure::memory(
+    report.push(checked_memory(
         format!("memory_ingest_{rows}_rows"),
-        mem_ingest,
-    ))?;
+        measure_ingest_memory(&url, rows)?,
+        rows,
+    )?)?;
 
     // 8: the command-line client exporting the table to CSV: peak memory, full vs a tenth.
     if let Some(cli) = cli {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -149,6 +150,7 @@ impl ExecutionPlan for DbapiScan {
             partitions: self.partitions,
             parts: Arc::clone(&self.parts),
             queue: None,
+            opening: VecDeque::new(),
             cursor: None,
         };
         let stream = futures::stream::try_unfold(reader, |mut reader| async move {
@@ -174,7 +176,26 @@ struct Reader {
     parts: Arc<OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>>,
     /// This partition's parts not yet opened (`None` until the statement ran).
     queue: Option<VecDeque<Vec<u8>>>,
+    /// Parts being opened ahead of the one read, in order (their first batch asked for, so
+    /// that the round trips of a partition's parts overlap).
+    opening: VecDeque<SpawnedTask<Result<Opened>>>,
     cursor: Option<Box<dyn Cursor>>,
+}
+
+/// How many parts a partition opens ahead of the one it reads.
+const PARTS_AHEAD: usize = 1;
+
+/// A part opened: its cursor, and its first batch.
+struct Opened {
+    cursor: Box<dyn Cursor>,
+    first: Option<RecordBatch>,
+}
+
+/// Opens `part` on `conn` and reads its first batch.
+async fn open(conn: Arc<dyn Connection>, part: Vec<u8>) -> Result<Opened> {
+    let mut cursor = conn.read_partition(&part).await.map_err(external)?;
+    let first = cursor.fetch_batch().await.map_err(external)?;
+    Ok(Opened { cursor, first })
 }
 
 /// The statement's parts: run once, by whichever partition comes first.
@@ -232,10 +253,24 @@ impl Reader {
                 self.queue = Some(queue);
                 continue;
             }
-            let Some(part) = self.queue.as_mut().and_then(VecDeque::pop_front) else {
+            // The next part, and up to PARTS_AHEAD more being opened meanwhile.
+            while self.opening.len() <= PARTS_AHEAD {
+                let Some(part) = self.queue.as_mut().and_then(VecDeque::pop_front) else {
+                    break;
+                };
+                self.opening
+                    .push_back(SpawnedTask::spawn(open(Arc::clone(&self.conn), part)));
+            }
+            let Some(task) = self.opening.pop_front() else {
                 return Ok(None);
             };
-            self.cursor = Some(self.conn.read_partition(&part).await.map_err(external)?);
+            let opened = task.join().await.map_err(|e| {
+                DataFusionError::Execution(format!("reading a part of the remote result: {e}"))
+            })??;
+            self.cursor = Some(opened.cursor);
+            if let Some(batch) = opened.first {
+                return self.conform(batch).map(Some);
+            }
         }
     }
 
