@@ -63,8 +63,9 @@ pub fn federate(builder: SessionStateBuilder) -> SessionStateBuilder {
 /// columns, literals, comparisons, arithmetic, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN`,
 /// `BETWEEN` and `LIKE`. Subqueries in `FROM` go too; scalar, `IN` and `EXISTS` subqueries
 /// stay in DataFusion (which runs them as subqueries or semi and anti joins), each side sent
-/// on its own. Anything else (other functions, casts, windows, unions, tables of other connections or
-/// local tables) stays in DataFusion, whose plan then reads the remote parts it needs. Tables
+/// on its own. Anything else (other functions, casts, windows, unions, tables of other
+/// connections or local tables) stays in DataFusion, whose plan then reads the remote parts it
+/// needs. Tables
 /// are of one connection when their [`DbapiTable`]s share the same `Arc<dyn Connection>` (a
 /// [`DbapiCatalog`](crate::DbapiCatalog)'s tables do) and dialect.
 #[derive(Debug, Default, Clone, Copy)]
@@ -83,11 +84,12 @@ impl OptimizerRule for Federation {
         let target_partitions = config.options().execution.target_partitions;
         let (plan, source) = federate_node(plan, target_partitions)?;
         match source {
-            Some(source) if !is_bare_scan(&plan.data) => Ok(Transformed::yes(remote(
-                plan.data,
-                &source,
-                target_partitions,
-            )?)),
+            Some(source) if !is_bare_scan(&plan.data) => {
+                let changed = plan.transformed;
+                let mut remote = remote(plan.data, &source, target_partitions)?;
+                remote.transformed |= changed;
+                Ok(remote)
+            }
             _ => Ok(plan),
         }
     }
@@ -145,9 +147,7 @@ fn federate_node(
     // statement.
     let mut sources = sources.into_iter();
     let plan = plan.map_children(|child| match sources.next().flatten() {
-        Some(source) if !is_bare_scan(&child) => {
-            Ok(Transformed::yes(remote(child, &source, target_partitions)?))
-        }
+        Some(source) if !is_bare_scan(&child) => remote(child, &source, target_partitions),
         _ => Ok(Transformed::no(child)),
     })?;
     let transformed = changed || plan.transformed;
@@ -243,8 +243,13 @@ fn is_sorted(plan: &LogicalPlan) -> bool {
     }
 }
 
-/// `plan` (all of one connection) as a [`RemoteQuery`] node.
-fn remote(plan: LogicalPlan, source: &Source, target_partitions: usize) -> Result<LogicalPlan> {
+/// `plan` (all of one connection) as a [`RemoteQuery`] node; `plan` unchanged when the
+/// unparser cannot write it.
+fn remote(
+    plan: LogicalPlan,
+    source: &Source,
+    target_partitions: usize,
+) -> Result<Transformed<LogicalPlan>> {
     let schema = Arc::clone(plan.schema());
     // Sorted rows are read by one partition, part after part, in the result's order.
     let partitions = if is_sorted(&plan) {
@@ -254,16 +259,16 @@ fn remote(plan: LogicalPlan, source: &Source, target_partitions: usize) -> Resul
     };
     let Some(sql) = remote_sql(&plan, &source.dialect) else {
         // The unparser cannot write it: DataFusion runs it, each table scanned on its own.
-        return Ok(plan);
+        return Ok(Transformed::no(plan));
     };
-    Ok(LogicalPlan::Extension(Extension {
+    Ok(Transformed::yes(LogicalPlan::Extension(Extension {
         node: Arc::new(RemoteQuery {
             conn: Arc::clone(&source.conn),
             sql,
             schema,
             partitions,
         }),
-    }))
+    })))
 }
 
 /// The remote statement of `plan`, written by DataFusion's unparser and then made to name the
