@@ -316,7 +316,13 @@ impl Connection for AdbcConnection {
         } else {
             self.rollback().await
         };
-        self.native.close();
+        // Closing waits for the connection's lock, which a call on a blocking thread may hold
+        // while it waits for the server: never on the async executor (whose thread may be the
+        // one serving that server).
+        let native = Arc::clone(&self.native);
+        tokio::task::spawn_blocking(move || native.close())
+            .await
+            .map_err(|e| Error::internal(format!("closing the connection: {e}")))?;
         outcome
     }
 

@@ -22,7 +22,11 @@ use crate::error::from_adbc;
 pub(crate) struct Native {
     /// Taken when dropped, to be released off the async executor ([`release`]).
     conn: Option<ManagedConnection>,
-    lock: Mutex<Pending>,
+    /// Held for each call into the driver.
+    lock: Mutex<()>,
+    /// Undo work left by abandoned guards; held only to push or take, never across a call,
+    /// so that a guard dropped on the async executor never waits for a call to end.
+    pending: Mutex<Pending>,
     closed: AtomicBool,
     secrets: Arc<[String]>,
     /// What the driver is called, for messages.
@@ -33,6 +37,9 @@ pub(crate) struct Native {
 #[derive(Default)]
 pub(crate) struct Pending {
     abandoned: Vec<Abandoned>,
+    /// Handles of the driver let go of (statements, streams), dropped under the call lock
+    /// before the next call, in the order they were let go of.
+    released: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 impl std::fmt::Debug for Native {
@@ -80,7 +87,8 @@ impl Native {
     pub(crate) fn new(conn: ManagedConnection, secrets: Arc<[String]>, driver: String) -> Self {
         Native {
             conn: Some(conn),
-            lock: Mutex::new(Pending::default()),
+            lock: Mutex::new(()),
+            pending: Mutex::new(Pending::default()),
             closed: AtomicBool::new(false),
             secrets,
             driver,
@@ -109,8 +117,16 @@ impl Native {
 
     /// Takes the lock on the calling (blocking) thread, runs the undo work left by abandoned
     /// guards, and gives the connection; fails once the connection is closed.
-    pub(crate) fn enter(&self) -> Result<(MutexGuard<'_, Pending>, Call<'_>)> {
-        let mut pending = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn enter(&self) -> Result<(MutexGuard<'_, ()>, Call<'_>)> {
+        let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let released = std::mem::take(
+            &mut self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .released,
+        );
+        drop(released);
         if self.is_closed() {
             return Err(Error::interface("the connection is closed"));
         }
@@ -118,12 +134,19 @@ impl Native {
             return Err(Error::interface("the connection is closed"));
         };
         let mut call = Call { conn, native: self };
-        for what in std::mem::take(&mut pending.abandoned) {
+        let abandoned = std::mem::take(
+            &mut self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .abandoned,
+        );
+        for what in abandoned {
             if let Err(e) = undo(&mut call, &what) {
                 tracing::warn!(error = %e, "undoing an abandoned {what:?} failed");
             }
         }
-        Ok((pending, call))
+        Ok((guard, call))
     }
 
     /// Runs `f` with the connection on a blocking thread.
@@ -156,10 +179,27 @@ impl Native {
         .await
     }
 
+    /// Lets go of `handles` of the driver (a statement, a stream): they are released under the
+    /// call lock before the next call, and at once on a blocking thread when a runtime is at
+    /// hand (here otherwise), never on the async executor — the driver's release calls block,
+    /// and may wait for the server.
+    pub(crate) fn release_later(self: &Arc<Self>, handles: Box<dyn std::any::Any + Send>) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .released
+            .push(handles);
+        let this = Arc::clone(self);
+        release(move || {
+            // Entering releases them; a closed connection releases them when it is dropped.
+            let _ = this.enter();
+        });
+    }
+
     /// Leaves undo work for the next call, and starts it in the background when a runtime
     /// is at hand.
     pub(crate) fn abandon(self: &Arc<Self>, what: Abandoned) {
-        self.lock
+        self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .abandoned
@@ -185,8 +225,18 @@ impl Drop for Native {
     fn drop(&mut self) {
         // Releasing may talk to the server (the Flight SQL driver closes its channel): never
         // on the async executor, whose thread may be the one serving that server.
+        let released = std::mem::take(
+            &mut self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .released,
+        );
         let conn = self.conn.take();
-        release(move || drop(conn));
+        release(move || {
+            drop(released);
+            drop(conn);
+        });
     }
 }
 

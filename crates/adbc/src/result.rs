@@ -53,12 +53,7 @@ impl Drop for Source {
         {
             // The stream first, then the statement it came from, under the lock, off the
             // async executor.
-            let (native, reader, keep) = (Arc::clone(native), reader.take(), keep.take());
-            crate::native::release(move || {
-                let _entered = native.enter();
-                drop(reader);
-                drop(keep);
-            });
+            native.release_later(Box::new((reader.take(), keep.take())));
         }
     }
 }

@@ -34,11 +34,7 @@ impl Drop for AdbcPrepared {
         // Closing a prepared statement may talk to the server: off the async executor.
         // Under the connection's lock, as every call.
         if let Some(handle) = self.statement.take() {
-            let native = Arc::clone(&self.native);
-            crate::native::release(move || {
-                let _entered = native.enter();
-                drop(handle);
-            });
+            self.native.release_later(Box::new(handle));
         }
     }
 }
