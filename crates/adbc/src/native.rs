@@ -84,6 +84,12 @@ impl Call<'_> {
 }
 
 impl Native {
+    /// Takes a queue of the pending work (held only as long as that takes).
+    fn take_pending<T>(&self, queue: impl FnOnce(&mut Pending) -> &mut Vec<T>) -> Vec<T> {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(queue(&mut pending))
+    }
+
     pub(crate) fn new(conn: ManagedConnection, secrets: Arc<[String]>, driver: String) -> Self {
         Native {
             conn: Some(conn),
@@ -119,13 +125,7 @@ impl Native {
     /// guards, and gives the connection; fails once the connection is closed.
     pub(crate) fn enter(&self) -> Result<(MutexGuard<'_, ()>, Call<'_>)> {
         let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let released = std::mem::take(
-            &mut self
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .released,
-        );
+        let released = self.take_pending(|p| &mut p.released);
         drop(released);
         if self.is_closed() {
             return Err(Error::interface("the connection is closed"));
@@ -134,13 +134,7 @@ impl Native {
             return Err(Error::interface("the connection is closed"));
         };
         let mut call = Call { conn, native: self };
-        let abandoned = std::mem::take(
-            &mut self
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .abandoned,
-        );
+        let abandoned = self.take_pending(|p| &mut p.abandoned);
         for what in abandoned {
             if let Err(e) = undo(&mut call, &what) {
                 tracing::warn!(error = %e, "undoing an abandoned {what:?} failed");
@@ -225,13 +219,7 @@ impl Drop for Native {
     fn drop(&mut self) {
         // Releasing may talk to the server (the Flight SQL driver closes its channel): never
         // on the async executor, whose thread may be the one serving that server.
-        let released = std::mem::take(
-            &mut self
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .released,
-        );
+        let released = self.take_pending(|p| &mut p.released);
         let conn = self.conn.take();
         release(move || {
             drop(released);
