@@ -121,16 +121,33 @@ fn pump<K>(
     keep: K,
     tx: &mpsc::Sender<Result<RecordBatch>>,
 ) {
-    while let Some(item) = read_one(native, reader.as_mut()) {
-        let failed = item.is_err();
-        if tx.blocking_send(item).is_err() || failed {
-            break;
+    // The stream first, then the statement it came from, under the lock.
+    let release = |reader, keep| {
+        let _entered = native.enter();
+        drop(reader);
+        drop(keep);
+    };
+    loop {
+        match read_one(native, reader.as_mut()) {
+            Some(Ok(batch)) => {
+                if tx.blocking_send(Ok(batch)).is_err() {
+                    break;
+                }
+            }
+            // The end, or an error: the driver's handles are released before the cursor
+            // hears of it, so that its next statement finds the connection free (a
+            // cancelled PostgreSQL query's stream released after the next query began broke
+            // that query's result).
+            last => {
+                release(reader, keep);
+                if let Some(Err(e)) = last {
+                    let _ = tx.blocking_send(Err(e));
+                }
+                return;
+            }
         }
     }
-    // The stream first, then the statement it came from.
-    let _entered = native.enter();
-    drop(reader);
-    drop(keep);
+    release(reader, keep);
 }
 
 #[async_trait]
