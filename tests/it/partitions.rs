@@ -174,32 +174,14 @@ async fn parts_are_read_in_another_process() {
         .execute_partitions("SELECT id FROM numbers", Params::None)
         .await
         .unwrap();
-    let hex: Vec<String> = partitions
-        .parts
-        .iter()
-        .map(|part| part.iter().map(|b| format!("{b:02x}")).collect())
-        .collect();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/read_parts.py");
-    let uri = format!("grpc://{}", server.addr());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(crate::python::python())
-            .arg(script)
-            .arg(uri)
-            .args(hex)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let mut args = vec![format!("grpc://{}", server.addr())];
+    args.extend(
+        partitions
+            .parts
+            .iter()
+            .map(|part| part.iter().map(|b| format!("{b:02x}")).collect::<String>()),
     );
     let sum: i64 = all_ids().iter().sum();
-    assert!(
-        stdout.contains(&format!("parts 4 rows {} sum {sum}", crate::NUMBERS)),
-        "{stdout}"
-    );
+    let expect = format!("parts 4 rows {} sum {sum}", crate::NUMBERS);
+    crate::python::run_script("read_parts.py", args, &expect).await;
 }

@@ -73,21 +73,23 @@ pub fn python() -> PathBuf {
 /// Runs `tests/python/SCRIPT` with the C library (built now) and `args`, off the runtime; its
 /// standard output, after checking it ended well and says `expect`.
 async fn run_python(script: &str, args: Vec<String>, expect: &str) -> String {
+    let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
+    let lib = lib.display().to_string();
+    run_script(script, std::iter::once(lib).chain(args).collect(), expect).await
+}
+
+/// Runs `tests/python/SCRIPT` with `args`, off the runtime; its standard output, after
+/// checking it ended well and says `expect`.
+pub async fn run_script(script: &str, args: Vec<String>, expect: &str) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("python")
         .join(script);
-    let lib = tokio::task::spawn_blocking(adbc_library).await.unwrap();
     let python = python();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(lib)
-            .args(args)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(python).arg(script).args(args).output())
+            .await
+            .unwrap()
+            .unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr),

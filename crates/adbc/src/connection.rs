@@ -115,13 +115,14 @@ impl Connection for AdbcConnection {
     async fn read_partition(&self, part: &[u8]) -> Result<Box<dyn Cursor>> {
         self.check_open()?;
         let part = part.to_vec();
-        let reader = self
+        let (reader, statement) = self
             .native
             .run("reading a part", move |call| partitions::read(call, &part))
             .await?;
-        Ok(Box::new(AdbcCursor::with_reader(
+        Ok(Box::new(AdbcCursor::with_reader_keeping(
             Arc::clone(&self.native),
             reader,
+            statement,
         )))
     }
 

@@ -113,8 +113,18 @@ impl AdbcCursor {
         native: Arc<Native>,
         reader: Box<dyn RecordBatchReader + Send>,
     ) -> Self {
+        AdbcCursor::with_reader_keeping(native, reader, ())
+    }
+
+    /// A cursor over `reader`, keeping `keep` (the statement it came from) as long as it is
+    /// read.
+    pub(crate) fn with_reader_keeping(
+        native: Arc<Native>,
+        reader: Box<dyn RecordBatchReader + Send>,
+        keep: impl Send + 'static,
+    ) -> Self {
         let mut cursor = AdbcCursor::new(native);
-        cursor.set_rows(reader, ());
+        cursor.set_rows(reader, keep);
         cursor
     }
 
@@ -154,16 +164,8 @@ impl AdbcCursor {
         let outcome = self
             .native
             .run("executing", move |call| {
-                let mut statement = statement(call, &sql, &cancel)?;
-                if params.is_some() {
-                    // Parameters bound to a statement that was not prepared mean bulk
-                    // ingestion to some drivers (the Flight SQL one among them): prepared,
-                    // they are the query's parameters to every driver.
-                    statement
-                        .prepare()
-                        .map_err(|e| call.error(e, "preparing"))?;
-                }
-                execute(call, statement, params, update)
+                let statement = statement_with(call, &sql, params, &cancel)?;
+                execute(call, statement, None, update)
             })
             .await;
         let outcome = match outcome {
@@ -186,6 +188,33 @@ pub(crate) fn statement(
     Ok(statement)
 }
 
+/// A new statement for `sql` with `params` bound, reachable by `cancel`. With parameters it
+/// is prepared first: parameters bound to a statement that was not prepared mean bulk
+/// ingestion to some drivers (the Flight SQL one among them); prepared, they are the query's
+/// parameters to every driver.
+pub(crate) fn statement_with(
+    call: &mut Call<'_>,
+    sql: &str,
+    params: Option<RecordBatch>,
+    cancel: &CancelState,
+) -> Result<ManagedStatement> {
+    let mut statement = statement(call, sql, cancel)?;
+    if let Some(params) = params {
+        statement
+            .prepare()
+            .map_err(|e| call.error(e, "preparing"))?;
+        bind_to(call, &mut statement, params)?;
+    }
+    Ok(statement)
+}
+
+/// Binds `params` to `statement`.
+fn bind_to(call: &Call<'_>, statement: &mut ManagedStatement, params: RecordBatch) -> Result<()> {
+    statement
+        .bind(params)
+        .map_err(|e| call.error(e, "binding the parameters"))
+}
+
 /// Binds `params` to `statement` and executes it, for a count when `update`, else for rows.
 pub(crate) fn execute(
     call: &Call<'_>,
@@ -194,9 +223,7 @@ pub(crate) fn execute(
     update: bool,
 ) -> Result<Outcome> {
     if let Some(params) = params {
-        statement
-            .bind(params)
-            .map_err(|e| call.error(e, "binding the parameters"))?;
+        bind_to(call, &mut statement, params)?;
     }
     if update {
         let n = statement

@@ -11,7 +11,9 @@ use adbc_core::error::Status;
 use arrow::record_batch::RecordBatchReader;
 use dbapi::{Error, Partitions, Result};
 
-use crate::cursor::{CancelState, statement};
+use adbc_driver_manager::ManagedStatement;
+
+use crate::cursor::{CancelState, statement, statement_with};
 use crate::native::Call;
 
 /// How a part that holds a query begins: no driver's partition does (they are the driver's own
@@ -50,19 +52,12 @@ pub(crate) fn execute(
     sql: &str,
     params: Option<arrow::record_batch::RecordBatch>,
 ) -> Result<Partitions> {
-    let mut statement = statement(call, sql, &CancelState::default())?;
-    if let Some(params) = &params {
-        statement
-            .prepare()
-            .map_err(|e| call.error(e, "preparing"))?;
-        statement
-            .bind(params.clone())
-            .map_err(|e| call.error(e, "binding the parameters"))?;
-    }
+    let has_params = params.is_some();
+    let mut statement = statement_with(call, sql, params, &CancelState::default())?;
     match statement.execute_partitions() {
         Ok(result) => Ok(Partitions::new(Arc::new(result.schema), result.partitions)),
         Err(e) if e.status == Status::NotImplemented => {
-            if params.is_some() {
+            if has_params {
                 return Err(Error::not_supported(
                     "partitions of a query with parameters: this ADBC driver has no \
                      partitions of its own, and a part that holds the query holds no \
@@ -87,46 +82,28 @@ pub(crate) fn execute(
     }
 }
 
-/// A reader of `part`, on this connection.
+/// A reader of `part`, on this connection, with the statement it came from (none for the
+/// driver's own partitions), to be kept as long as it is read.
 pub(crate) fn read(
     call: &mut Call<'_>,
     part: &[u8],
-) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
+) -> Result<(
+    Box<dyn RecordBatchReader + Send + 'static>,
+    Option<ManagedStatement>,
+)> {
     match parse(part)? {
         Part::Query(sql) => {
             let mut statement = statement(call, sql, &CancelState::default())?;
             let reader = statement
                 .execute()
                 .map_err(|e| call.error(e, "reading a part (running its query)"))?;
-            Ok(Box::new(Keep {
-                reader,
-                _statement: statement,
-            }))
+            Ok((Box::new(reader), Some(statement)))
         }
         Part::Driver(bytes) => call
             .conn
             .read_partition(bytes)
+            .map(|reader| (reader, None))
             .map_err(|e| call.error(e, "reading a part")),
-    }
-}
-
-/// A reader with the statement it came from, which lives as long as it is read.
-struct Keep<R> {
-    reader: R,
-    _statement: adbc_driver_manager::ManagedStatement,
-}
-
-impl<R: RecordBatchReader> Iterator for Keep<R> {
-    type Item = std::result::Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.reader.next()
-    }
-}
-
-impl<R: RecordBatchReader> RecordBatchReader for Keep<R> {
-    fn schema(&self) -> arrow::datatypes::SchemaRef {
-        self.reader.schema()
     }
 }
 

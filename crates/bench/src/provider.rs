@@ -9,7 +9,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use dbapi::Connection;
 use dbapi::metadata::TableRef;
-use dbapi_datafusion::DbapiTable;
+use dbapi_datafusion::{DbapiScan, DbapiTable};
 use dbapi_flightsql_server::overrides;
 
 use crate::{
@@ -96,17 +96,17 @@ pub(crate) async fn figures(url: &str, rows: usize, reps: usize) -> Result<Vec<F
     ])
 }
 
-/// The statement the provider sends for `sql`, from the physical plan.
+/// The statement the provider sends for `sql`: its scan's, in the physical plan.
 async fn remote_sql(ctx: &SessionContext, sql: &str) -> Result<String, BoxError> {
     let plan = ctx.sql(sql).await?.create_physical_plan().await?;
-    let shown = datafusion::physical_plan::displayable(plan.as_ref())
-        .indent(false)
-        .to_string();
-    shown
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("DbapiScan: sql="))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no DbapiScan in the plan of {sql}:\n{shown}").into())
+    let mut nodes = vec![plan];
+    while let Some(node) = nodes.pop() {
+        if let Some(scan) = node.downcast_ref::<DbapiScan>() {
+            return Ok(scan.sql().to_owned());
+        }
+        nodes.extend(node.children().into_iter().cloned());
+    }
+    Err(format!("no DbapiScan in the plan of {sql}").into())
 }
 
 /// Rows of `sql` run by DataFusion.
@@ -119,11 +119,12 @@ async fn provided(ctx: &SessionContext, sql: &str) -> Result<usize, BoxError> {
 async fn arrow_rows_any_order(conn: &dyn Connection, sql: &str) -> Result<usize, BoxError> {
     let mut cursor = conn.cursor()?;
     cursor.execute(sql, dbapi::Params::None).await?;
-    let mut rows = 0;
-    while let Some(batch) = cursor.fetch_batch().await? {
-        rows += batch.num_rows();
-    }
-    Ok(rows)
+    Ok(cursor
+        .fetch_all_batches()
+        .await?
+        .iter()
+        .map(|b| b.num_rows())
+        .sum())
 }
 
 /// The whole table pulled into a `MemTable`, then `sql` run on it: rows.
@@ -132,10 +133,7 @@ async fn pull_then_query(conn: &dyn Connection, sql: &str) -> Result<usize, BoxE
     cursor
         .execute("SELECT * FROM numbers", dbapi::Params::None)
         .await?;
-    let mut batches = Vec::new();
-    while let Some(batch) = cursor.fetch_batch().await? {
-        batches.push(batch);
-    }
+    let batches = cursor.fetch_all_batches().await?;
     let schema = cursor.schema().ok_or("no schema")?;
     let ctx = SessionContext::new();
     ctx.register_table(

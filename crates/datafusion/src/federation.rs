@@ -18,10 +18,9 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchemaRef, NullEquality, Result, TableReference};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::QueryPlanner;
-use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{
-    Distinct, Expr, Extension, JoinType, LogicalPlan, Operator, TableScan, UserDefinedLogicalNode,
+    Distinct, Expr, Extension, JoinType, LogicalPlan, TableScan, UserDefinedLogicalNode,
     UserDefinedLogicalNodeCore,
 };
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
@@ -32,7 +31,7 @@ use datafusion::sql::unparser::Unparser;
 use dbapi::Connection;
 
 use crate::exec::DbapiScan;
-use crate::sql::Dialect;
+use crate::sql::{Dialect, Sent, portable};
 use crate::table::DbapiTable;
 
 /// `builder` with federation: the [`Federation`] optimizer rule and the
@@ -186,49 +185,7 @@ fn runs_remotely(plan: &LogicalPlan) -> bool {
         }
         _ => false,
     };
-    operator && plan.expressions().iter().all(portable)
-}
-
-/// Whether an expression is made only of what every SQL server runs alike.
-fn portable(expr: &Expr) -> bool {
-    match expr {
-        Expr::Column(_) | Expr::Literal(..) => true,
-        Expr::Alias(alias) => portable(&alias.expr),
-        Expr::BinaryExpr(b) => {
-            matches!(
-                b.op,
-                Operator::Eq
-                    | Operator::NotEq
-                    | Operator::Lt
-                    | Operator::LtEq
-                    | Operator::Gt
-                    | Operator::GtEq
-                    | Operator::And
-                    | Operator::Or
-                    | Operator::Plus
-                    | Operator::Minus
-                    | Operator::Multiply
-            ) && portable(&b.left)
-                && portable(&b.right)
-        }
-        Expr::Not(e) | Expr::IsNull(e) | Expr::IsNotNull(e) => portable(e),
-        Expr::Between(b) => portable(&b.expr) && portable(&b.low) && portable(&b.high),
-        Expr::InList(list) => portable(&list.expr) && list.list.iter().all(portable),
-        Expr::Like(like) => {
-            !like.case_insensitive
-                && like.escape_char.is_none()
-                && portable(&like.expr)
-                && portable(&like.pattern)
-        }
-        Expr::AggregateFunction(AggregateFunction { func, params }) => {
-            matches!(func.name(), "count" | "sum" | "min" | "max" | "avg")
-                && params.filter.is_none()
-                && params.order_by.is_empty()
-                && params.null_treatment.is_none()
-                && params.args.iter().all(portable)
-        }
-        _ => false,
-    }
+    operator && plan.expressions().iter().all(|e| portable(e, Sent::Query))
 }
 
 /// Whether the rows of `plan` come in an order that matters (an `ORDER BY` at its top, under
@@ -283,10 +240,7 @@ fn remote_sql(plan: &LogicalPlan, dialect: &Dialect) -> Option<String> {
             && let Some(table) = dbapi_table(scan)
             && !tables.iter().any(|t| t.local == scan.table_name)
         {
-            tables.push(Renamed {
-                local: scan.table_name.clone(),
-                remote: table.table().clone(),
-            });
+            tables.push(Renamed::new(&scan.table_name, table.table()));
         }
         Ok(TreeNodeRecursion::Continue)
     })
@@ -308,18 +262,30 @@ fn remote_sql(plan: &LogicalPlan, dialect: &Dialect) -> Option<String> {
 /// A table as DataFusion names it and as the remote server does.
 struct Renamed {
     local: TableReference,
+    /// The parts of the DataFusion name, as the unparser writes them.
+    local_parts: Vec<String>,
     remote: dbapi::metadata::TableRef,
 }
 
 impl Renamed {
-    /// Whether `parts` (an unparsed table name or column qualifier) name this table.
-    fn is(&self, parts: &[&str]) -> bool {
-        let local: Vec<&str> = [self.local.catalog(), self.local.schema()]
+    fn new(local: &TableReference, remote: &dbapi::metadata::TableRef) -> Renamed {
+        let local_parts = [local.catalog(), local.schema()]
             .into_iter()
             .flatten()
-            .chain(std::iter::once(self.local.table()))
+            .chain(std::iter::once(local.table()))
+            .map(str::to_owned)
             .collect();
-        local == parts
+        Renamed {
+            local: local.clone(),
+            local_parts,
+            remote: remote.clone(),
+        }
+    }
+
+    /// Whether `parts` (an unparsed table name or column qualifier) name this table.
+    fn is(&self, parts: &[&str]) -> bool {
+        self.local_parts.len() == parts.len()
+            && self.local_parts.iter().zip(parts).all(|(a, b)| a == b)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use datafusion::common::Column;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{Expr, Operator};
 use datafusion::sql::unparser::Unparser;
 use datafusion::sql::unparser::dialect::{CustomDialect, CustomDialectBuilder};
@@ -75,7 +76,7 @@ impl Dialect {
     /// Column references lose their DataFusion qualifier (the remote table has its own
     /// name). `None` for anything else, which DataFusion then runs itself.
     pub fn filter(&self, expr: &Expr) -> Option<String> {
-        if !pushable(expr) {
+        if !portable(expr, Sent::Filter) {
             return None;
         }
         let unqualified = expr
@@ -98,13 +99,28 @@ impl Dialect {
     }
 }
 
-/// Whether a filter is made only of what every SQL server runs alike.
-fn pushable(expr: &Expr) -> bool {
+/// Where an expression is sent: into a scan's `WHERE`, or within a whole federated query
+/// (which may also hold aliases, arithmetic and aggregates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// A filter of one table's scan.
+    Filter,
+    /// Any expression of a federated query.
+    Query,
+}
+
+/// Whether an expression is made only of what every SQL server runs alike, for where it is
+/// `sent`: columns, literals, comparisons, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN` lists,
+/// `BETWEEN` and `LIKE`; in a federated query also aliases, `+ - *` and the aggregates
+/// `count`, `sum`, `min`, `max` and `avg`.
+pub(crate) fn portable(expr: &Expr, sent: Sent) -> bool {
+    let part = |e: &Expr| portable(e, sent);
+    let query = sent == Sent::Query;
     match expr {
-        Expr::Column(_) => true,
-        Expr::Literal(..) => true,
+        Expr::Column(_) | Expr::Literal(..) => true,
+        Expr::Alias(alias) => query && part(&alias.expr),
         Expr::BinaryExpr(b) => {
-            matches!(
+            let compares = matches!(
                 b.op,
                 Operator::Eq
                     | Operator::NotEq
@@ -114,17 +130,26 @@ fn pushable(expr: &Expr) -> bool {
                     | Operator::GtEq
                     | Operator::And
                     | Operator::Or
-            ) && pushable(&b.left)
-                && pushable(&b.right)
+            );
+            let computes = matches!(b.op, Operator::Plus | Operator::Minus | Operator::Multiply);
+            (compares || (query && computes)) && part(&b.left) && part(&b.right)
         }
-        Expr::Not(e) | Expr::IsNull(e) | Expr::IsNotNull(e) => pushable(e),
-        Expr::Between(b) => pushable(&b.expr) && pushable(&b.low) && pushable(&b.high),
-        Expr::InList(list) => pushable(&list.expr) && list.list.iter().all(pushable),
+        Expr::Not(e) | Expr::IsNull(e) | Expr::IsNotNull(e) => part(e),
+        Expr::Between(b) => part(&b.expr) && part(&b.low) && part(&b.high),
+        Expr::InList(list) => part(&list.expr) && list.list.iter().all(part),
         Expr::Like(like) => {
             !like.case_insensitive
                 && like.escape_char.is_none()
-                && pushable(&like.expr)
-                && pushable(&like.pattern)
+                && part(&like.expr)
+                && part(&like.pattern)
+        }
+        Expr::AggregateFunction(AggregateFunction { func, params }) => {
+            query
+                && matches!(func.name(), "count" | "sum" | "min" | "max" | "avg")
+                && params.filter.is_none()
+                && params.order_by.is_empty()
+                && params.null_treatment.is_none()
+                && params.args.iter().all(part)
         }
         _ => false,
     }
