@@ -10,7 +10,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use dbapi::metadata::TableRef;
 use dbapi::{Connection, Params};
-use dbapi_datafusion::DbapiTable;
+use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts};
 use dbapi_flightsql_server::Options;
 
 use crate::{NUMBERS, registry, server};
@@ -120,6 +120,66 @@ async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_par
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         10
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only_then() {
+    let server = server(Options {
+        endpoints: 5,
+        ..Options::default()
+    })
+    .await;
+    let conn: Arc<dyn Connection> = Arc::from(registry().connect(&server.url()).await.unwrap());
+    let schema = conn
+        .table_schema(&TableRef::new("numbers").in_schema("public"))
+        .await
+        .unwrap();
+    // Built from a known schema (as a plan received from another process): nothing asked.
+    let before = server.stats();
+    let table = DbapiTable::with_schema(conn, TableRef::new("numbers").in_schema("public"), schema)
+        .with_parts_at_planning();
+    assert_eq!(server.stats().get_flight_info, before.get_flight_info);
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", Arc::new(table)).unwrap();
+    let statements = server.statements().len();
+    let plan = ctx
+        .sql("SELECT id FROM numbers WHERE id >= 10")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.statements().len(),
+        statements + 1,
+        "run when planned"
+    );
+    // One partition per part, the parts in the plan.
+    let mut scans = Vec::new();
+    let mut stack = vec![Arc::clone(&plan)];
+    while let Some(node) = stack.pop() {
+        if let Some(scan) = node.downcast_ref::<DbapiScan>() {
+            scans.push((
+                datafusion::physical_plan::ExecutionPlan::properties(scan)
+                    .partitioning
+                    .partition_count(),
+                scan.remote_parts().cloned(),
+            ));
+        }
+        stack.extend(node.children().into_iter().cloned());
+    }
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0].0, 5);
+    assert!(matches!(&scans[0].1, Some(RemoteParts::Parts(p)) if p.len() == 5));
+    let gets = server.stats().do_get;
+    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+        .await
+        .unwrap();
+    let mut got = ids(&batches);
+    got.sort_unstable();
+    assert_eq!(got, (10..NUMBERS as i64).collect::<Vec<_>>());
+    assert_eq!(server.statements().len(), statements + 1, "not run again");
+    assert_eq!(server.stats().do_get - gets, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

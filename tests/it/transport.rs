@@ -946,3 +946,35 @@ async fn a_caller_built_rustls_config_is_used_as_given() {
         .unwrap_err();
     assert!(e.to_string().contains("plaintext"), "{e}");
 }
+
+#[tokio::test]
+async fn connections_leave_from_the_local_address_asked_for() {
+    let server = server(Options {
+        endpoints: 2,
+        ..Options::default()
+    })
+    .await;
+    let url = format!("{}&local_address=127.0.0.2", server.url());
+    assert_eq!(count_numbers(&url).await.unwrap(), NUMBERS as i64);
+    let peers = server.do_get_peers();
+    assert!(
+        !peers.is_empty() && peers.iter().all(|p| p.ip().to_string() == "127.0.0.2"),
+        "{peers:?}"
+    );
+    // The URL prints it back; a value that is not an address, or an address this machine
+    // does not have, is named.
+    let config: Config = url.parse().unwrap();
+    assert!(
+        config.to_string().contains("local_address=127.0.0.2"),
+        "{config}"
+    );
+    let e = crate::first_error(&format!("{}&local_address=nowhere", server.url())).await;
+    assert!(e.to_string().contains("local_address"), "{e}");
+    // 192.0.2.1 is reserved for documentation: binding it fails here, nothing is sent.
+    let e = crate::first_error(&format!("{}&local_address=192.0.2.1", server.url())).await;
+    assert!(
+        e.to_string()
+            .contains("cannot connect from local_address 192.0.2.1"),
+        "{e}"
+    );
+}

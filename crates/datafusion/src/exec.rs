@@ -28,11 +28,13 @@ pub(crate) fn external(error: dbapi::Error) -> DataFusionError {
     DataFusionError::External(Box::new(error))
 }
 
-/// How the remote result is read.
-enum Remote {
-    /// In parts ([`Connection::execute_partitions`]), part `i` by partition `i % n`.
+/// How a scan's remote result is read, once its statement has run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteParts {
+    /// In parts ([`Connection::execute_partitions`], serialized as the driver writes them),
+    /// part `i` by partition `i % n`.
     Parts(Vec<Vec<u8>>),
-    /// In one piece by partition 0: the driver has no partitions.
+    /// In one piece by partition 0, which runs the statement: the driver has no partitions.
     Whole,
 }
 
@@ -45,7 +47,7 @@ pub struct DbapiScan {
     partitions: usize,
     properties: Arc<PlanProperties>,
     /// The statement's parts, asked for by the first partition executed.
-    parts: Arc<OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>>,
+    parts: Arc<OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>>,
 }
 
 impl fmt::Debug for DbapiScan {
@@ -81,9 +83,43 @@ impl DbapiScan {
         }
     }
 
+    /// A scan whose statement has already run: `remote` holds its parts, one partition each
+    /// (one partition for a result read whole). What a plan sent to other processes holds
+    /// (Ballista: planned by the scheduler, read by the executors); the parts are read
+    /// through `conn`, a connection to the same service.
+    pub fn planned(
+        conn: Arc<dyn Connection>,
+        sql: String,
+        schema: SchemaRef,
+        remote: RemoteParts,
+    ) -> DbapiScan {
+        let partitions = match &remote {
+            RemoteParts::Parts(parts) => parts.len(),
+            RemoteParts::Whole => 1,
+        };
+        let scan = DbapiScan::new(conn, sql, schema, partitions);
+        // A fresh cell: set cannot fail.
+        let _ = scan.parts.set(Ok(Arc::new(remote)));
+        scan
+    }
+
     /// The statement sent to the remote server.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    /// The connection the result is read through.
+    pub fn connection(&self) -> &Arc<dyn Connection> {
+        &self.conn
+    }
+
+    /// The result's parts, once the statement has run (when the plan was made with
+    /// [`DbapiScan::planned`], or once executed); `None` before.
+    pub fn remote_parts(&self) -> Option<&RemoteParts> {
+        match self.parts.get() {
+            Some(Ok(remote)) => Some(remote),
+            _ => None,
+        }
     }
 }
 
@@ -173,7 +209,7 @@ struct Reader {
     schema: SchemaRef,
     partition: usize,
     partitions: usize,
-    parts: Arc<OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>>,
+    parts: Arc<OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>>,
     /// This partition's parts not yet opened (`None` until the statement ran).
     queue: Option<VecDeque<Vec<u8>>>,
     /// Parts being opened ahead of the one read, in order (their first batch asked for, so
@@ -202,14 +238,14 @@ async fn open(conn: Arc<dyn Connection>, part: Vec<u8>) -> Result<Opened> {
 async fn run_once(
     conn: &Arc<dyn Connection>,
     sql: &str,
-    parts: &OnceCell<std::result::Result<Arc<Remote>, Arc<dbapi::Error>>>,
-) -> Result<Arc<Remote>> {
+    parts: &OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>,
+) -> Result<Arc<RemoteParts>> {
     {
         let outcome = parts
             .get_or_init(|| async {
                 match conn.execute_partitions(sql, Params::None).await {
-                    Ok(partitions) => Ok(Arc::new(Remote::Parts(partitions.parts))),
-                    Err(e) if e.is_not_supported() => Ok(Arc::new(Remote::Whole)),
+                    Ok(partitions) => Ok(Arc::new(RemoteParts::Parts(partitions.parts))),
+                    Err(e) if e.is_not_supported() => Ok(Arc::new(RemoteParts::Whole)),
                     Err(e) => Err(Arc::new(e)),
                 }
             })
@@ -233,13 +269,13 @@ impl Reader {
             if self.queue.is_none() {
                 let remote = run_once(&self.conn, &self.sql, &self.parts).await?;
                 let queue = match &*remote {
-                    Remote::Parts(parts) => parts
+                    RemoteParts::Parts(parts) => parts
                         .iter()
                         .enumerate()
                         .filter(|(i, _)| i % self.partitions == self.partition)
                         .map(|(_, part)| part.clone())
                         .collect(),
-                    Remote::Whole if self.partition == 0 => {
+                    RemoteParts::Whole if self.partition == 0 => {
                         let mut cursor = self.conn.cursor().map_err(external)?;
                         cursor
                             .execute(&self.sql, Params::None)
@@ -248,7 +284,7 @@ impl Reader {
                         self.cursor = Some(cursor);
                         VecDeque::new()
                     }
-                    Remote::Whole => VecDeque::new(),
+                    RemoteParts::Whole => VecDeque::new(),
                 };
                 self.queue = Some(queue);
                 continue;

@@ -115,7 +115,7 @@ fn federate_node(
 ) -> Result<(Transformed<LogicalPlan>, Option<Source>)> {
     if let LogicalPlan::TableScan(scan) = &plan {
         let source = dbapi_table(scan).map(|t| Source {
-            conn: t.conn(),
+            conn: Arc::clone(t.connection()),
             dialect: t.dialect().clone(),
         });
         return Ok((Transformed::no(plan), source));

@@ -46,7 +46,7 @@ impl Dialect {
     }
 
     /// The quote that opens an identifier.
-    pub(crate) fn quote_char(&self) -> char {
+    pub fn quote_char(&self) -> char {
         self.quote
     }
 

@@ -9,10 +9,10 @@ use datafusion::common::Result;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use dbapi::Connection;
 use dbapi::metadata::TableRef;
+use dbapi::{Connection, Params};
 
-use crate::exec::{DbapiScan, external};
+use crate::exec::{DbapiScan, RemoteParts, external};
 use crate::sql::{Dialect, statement};
 
 /// A table of any `dbapi` connection (Flight SQL, ADBC, ...) as a DataFusion table.
@@ -33,6 +33,8 @@ pub struct DbapiTable {
     table: TableRef,
     schema: SchemaRef,
     dialect: Dialect,
+    /// Whether `scan` runs the statement (see [`DbapiTable::with_parts_at_planning`]).
+    parts_at_planning: bool,
 }
 
 impl DbapiTable {
@@ -48,12 +50,34 @@ impl DbapiTable {
             .await
             .map(|info| Dialect::of(&info))
             .unwrap_or_default();
-        Ok(DbapiTable {
+        Ok(DbapiTable::with_schema(conn, table, schema).with_dialect(dialect))
+    }
+
+    /// The table `table` of `conn` with a schema known already (read before, or sent by
+    /// another process), in the default dialect: nothing is asked of the server.
+    pub fn with_schema(
+        conn: Arc<dyn Connection>,
+        table: TableRef,
+        schema: SchemaRef,
+    ) -> DbapiTable {
+        DbapiTable {
             conn,
             table,
             schema,
-            dialect,
-        })
+            dialect: Dialect::default(),
+            parts_at_planning: false,
+        }
+    }
+
+    /// The same table, its statement run when a physical plan is made, not when the plan is
+    /// executed: the plan then holds the result's parts ([`DbapiScan::planned`], one
+    /// DataFusion partition per part), as a plan spread over other processes must
+    /// (Ballista's scheduler plans, its executors read). Planning an `EXPLAIN` then runs
+    /// the statement too.
+    #[must_use]
+    pub fn with_parts_at_planning(mut self) -> DbapiTable {
+        self.parts_at_planning = true;
+        self
     }
 
     /// The same table with its remote SQL written in `dialect`.
@@ -69,13 +93,19 @@ impl DbapiTable {
     }
 
     /// The connection the table is read through.
-    pub(crate) fn conn(&self) -> Arc<dyn Connection> {
-        Arc::clone(&self.conn)
+    pub fn connection(&self) -> &Arc<dyn Connection> {
+        &self.conn
     }
 
     /// How its remote SQL is written.
-    pub(crate) fn dialect(&self) -> &Dialect {
+    pub fn dialect(&self) -> &Dialect {
         &self.dialect
+    }
+
+    /// Whether its statement runs when a physical plan is made
+    /// ([`DbapiTable::with_parts_at_planning`]).
+    pub fn parts_at_planning(&self) -> bool {
+        self.parts_at_planning
     }
 }
 
@@ -125,6 +155,19 @@ impl TableProvider for DbapiTable {
             pushed.push(sql);
         }
         let sql = statement(&self.dialect, &self.table, &columns, &pushed, limit);
+        if self.parts_at_planning {
+            let remote = match self.conn.execute_partitions(&sql, Params::None).await {
+                Ok(partitions) => RemoteParts::Parts(partitions.parts),
+                Err(e) if e.is_not_supported() => RemoteParts::Whole,
+                Err(e) => return Err(external(e)),
+            };
+            return Ok(Arc::new(DbapiScan::planned(
+                Arc::clone(&self.conn),
+                sql,
+                schema,
+                remote,
+            )));
+        }
         let partitions = state.config().target_partitions();
         Ok(Arc::new(DbapiScan::new(
             Arc::clone(&self.conn),

@@ -135,6 +135,7 @@ impl ServerBuilder {
             streams_begun: Default::default(),
             last_headers: RwLock::default(),
             statements: RwLock::default(),
+            do_get_peers: RwLock::default(),
             rotated: std::sync::atomic::AtomicBool::new(false),
             redeemed: std::sync::Mutex::default(),
             state: crate::engine::State::default(),
@@ -327,6 +328,16 @@ impl Server {
     pub fn statements(&self) -> Vec<String> {
         self.shared
             .statements
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The peer address of every `DoGet` received over TCP (at most the last 10,000), oldest
+    /// first: which hosts read the results.
+    pub fn do_get_peers(&self) -> Vec<std::net::SocketAddr> {
+        self.shared
+            .do_get_peers
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()

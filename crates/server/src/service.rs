@@ -164,6 +164,9 @@ pub(crate) struct Shared {
     /// The SQL of the statements received (`CommandStatementQuery`, prepared statements), in
     /// order: what a client pushed down.
     pub(crate) statements: RwLock<Vec<String>>,
+    /// The peer address of every `DoGet` received over TCP, in order (at most the last
+    /// 10,000): which machines read the results.
+    pub(crate) do_get_peers: RwLock<Vec<std::net::SocketAddr>>,
     /// The tickets redeemed, when [`crate::AnswerFaults::tickets_once`].
     pub(crate) redeemed: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
     /// Whether an answer carried the token of [`crate::Options::rotate_token`].
@@ -196,6 +199,18 @@ impl Shared {
             statements.remove(0);
         }
         statements.push(sql.to_owned());
+    }
+
+    /// Records the peer of a `DoGet` (at most the last 10,000 are kept).
+    pub(crate) fn record_do_get_peer(&self, peer: std::net::SocketAddr) {
+        let mut peers = self
+            .do_get_peers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if peers.len() >= 10_000 {
+            peers.remove(0);
+        }
+        peers.push(peer);
     }
 
     pub(crate) fn options(&self) -> Options {
@@ -1968,6 +1983,9 @@ impl FlightService for Outer {
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
+        if let Some(peer) = request.remote_addr() {
+            self.0.shared.record_do_get_peer(peer);
+        }
         self.injected(CallKind::DoGet)?;
         match crate::influx::parse(&request.get_ref().ticket) {
             Some(Ok(ticket)) => self.decorate(self.0.do_get_influx(ticket, request).await),

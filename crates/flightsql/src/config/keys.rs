@@ -595,6 +595,21 @@ static KEYS: &[Key] = &[
         get: |c, out| put(out, "user_agent", c.user_agent.clone()),
     },
     Key {
+        name: "local_address",
+        values: r"an IP address",
+        default: r"any",
+        meaning: r"the local address the connections to the server and to endpoint locations leave from, on a host with several (the port is the system's choice); a host name that has no address of the same family cannot be reached",
+        builder: r"`with_local_address`",
+        expected: "an IPv4 or IPv6 address (127.0.0.2, ::1)",
+        shown: Shown::Plain,
+        example: "127.0.0.2",
+        set: |c, _, v| {
+            c.local_address = Some(v.parse().map_err(|_| Refusal::Value)?);
+            Ok(())
+        },
+        get: |c, out| put(out, "local_address", c.local_address),
+    },
+    Key {
         name: "compression",
         values: r"`gzip`, `zstd` or `none`",
         default: r"`none`",

@@ -241,6 +241,7 @@ pub struct Config {
     pub(super) tls_skip_verify: bool,
     pub(super) authority: Option<String>,
     pub(super) user_agent: Option<String>,
+    pub(super) local_address: Option<std::net::IpAddr>,
     pub(super) compression: Option<Compression>,
     pub(super) keepalive_interval: Option<Duration>,
     pub(super) keepalive_timeout: Option<Duration>,
@@ -314,6 +315,7 @@ impl Config {
             tls_skip_verify: false,
             authority: None,
             user_agent: None,
+            local_address: None,
             compression: None,
             keepalive_interval: None,
             keepalive_timeout: None,
@@ -566,6 +568,13 @@ impl Config {
     /// The `user-agent` prefix (URL key `user_agent`); default `dbapi-flightsql/<version>`.
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Connects from this local address (URL key `local_address`): the server's and the
+    /// endpoint locations' connections leave through it, on a host with several addresses.
+    pub fn with_local_address(mut self, address: std::net::IpAddr) -> Self {
+        self.local_address = Some(address);
         self
     }
 
@@ -891,6 +900,11 @@ impl Config {
     /// The `user-agent` sent.
     pub fn user_agent(&self) -> &str {
         self.user_agent.as_deref().unwrap_or(USER_AGENT)
+    }
+
+    /// The local address connections leave from, when set.
+    pub fn local_address(&self) -> Option<std::net::IpAddr> {
+        self.local_address
     }
 
     /// The compression of the messages sent.

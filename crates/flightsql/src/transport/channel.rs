@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use dbapi::{Error, Result};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::config::{Config, bare_host, is_local_host};
@@ -163,6 +165,7 @@ pub(crate) async fn open_channel(config: &Config, target: Target) -> Result<Chan
         .connect_with_connector(Connector {
             target: Arc::new(target),
             heard: Arc::clone(&heard),
+            local: config.local_address(),
         })
         .await
         .map_err(|e| from_transport(&format!("cannot connect to {address}"), e, transport))?;
@@ -233,6 +236,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 struct Connector {
     target: Arc<Target>,
     heard: Arc<Heard>,
+    /// The local address to connect from (URL key `local_address`).
+    local: Option<IpAddr>,
 }
 
 impl tower_service::Service<Uri> for Connector {
@@ -247,8 +252,9 @@ impl tower_service::Service<Uri> for Connector {
     fn call(&mut self, _uri: Uri) -> Self::Future {
         let target = Arc::clone(&self.target);
         let heard = Arc::clone(&self.heard);
+        let local = self.local;
         Box::pin(async move {
-            match dial(&target).await {
+            match dial(&target, local).await {
                 Ok(io) => Ok(TokioIo::new(Sniff::new(io, target.failure.clone(), heard))),
                 Err(e) => {
                     if let Some(f) = e.get_ref().and_then(|e| e.downcast_ref::<ConnectFailure>()) {
@@ -261,10 +267,47 @@ impl tower_service::Service<Uri> for Connector {
     }
 }
 
-async fn dial(target: &Target) -> io::Result<Box<dyn Io>> {
+/// A TCP connection to `host:port` leaving from `local`: each address of the host of the
+/// same family in turn.
+async fn connect_from(local: IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
+    let mut last = None;
+    for address in tokio::net::lookup_host((host, port)).await? {
+        if address.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = if local.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        if let Err(e) = socket.bind(SocketAddr::new(local, 0)) {
+            return Err(io::Error::new(
+                e.kind(),
+                ConnectFailure(format!(
+                    "cannot connect from local_address {local}: {e} (not an address of this host?)"
+                )),
+            ));
+        }
+        match socket.connect(address).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::other(ConnectFailure(format!(
+            "{host} has no {} address to reach from local_address {local}",
+            if local.is_ipv4() { "IPv4" } else { "IPv6" }
+        )))
+    }))
+}
+
+async fn dial(target: &Target, local: Option<IpAddr>) -> io::Result<Box<dyn Io>> {
     let raw: Box<dyn Io> = match &target.address {
         Address::Tcp { host, port } => {
-            let stream = tokio::net::TcpStream::connect((bare_host(host), *port)).await?;
+            let stream = match local {
+                Some(local) => connect_from(local, bare_host(host), *port).await?,
+                None => TcpStream::connect((bare_host(host), *port)).await?,
+            };
             // Small requests must not wait for Nagle's algorithm.
             stream.set_nodelay(true)?;
             Box::new(stream)

@@ -1,0 +1,177 @@
+//! A Ballista cluster on 127.0.0.1 (a scheduler and two executors from the Ballista crates,
+//! in this process) querying a table of the bundled Flight SQL server: the scheduler runs the
+//! statement once, each executor reads the parts of its tasks, and the server sees the
+//! `DoGet`s of both executors (each connects from an address of its own, `127.0.0.2` and
+//! `127.0.0.3`) and none from the scheduler or the client.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use dbapi::Connection;
+use dbapi::metadata::TableRef;
+use dbapi_ballista::DbapiCodec;
+use dbapi_datafusion::DbapiTable;
+use dbapi_flightsql_server::{Options, Server};
+
+const ROWS: i64 = 20_000;
+const PARTS: usize = 6;
+
+async fn connect(url: &str) -> Arc<dyn Connection> {
+    dbapi_flightsql::register();
+    Arc::from(dbapi::connect(url).await.unwrap())
+}
+
+/// A session state whose Ballista codecs read the source `numbers` through `conn`.
+fn state(conn: Arc<dyn Connection>) -> SessionState {
+    let codec = DbapiCodec::new().with_source("numbers", conn);
+    SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(codec.configure(SessionConfig::new_with_ballista()))
+        .build()
+}
+
+fn column(batches: &[RecordBatch], i: usize) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| b.column(i).as_primitive::<Int64Type>().values().to_vec())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
+    // Six endpoints, each taking 300 ms before its first batch: with one task slot each,
+    // both executors must take part.
+    let server = Server::builder()
+        .table(
+            "numbers",
+            dbapi_flightsql_server::generated(ROWS as usize, 1_000).unwrap(),
+        )
+        .options(
+            Options {
+                endpoints: PARTS,
+                ..Options::default()
+            }
+            .with_faults(|f| f.streams.delay_before_first_batch = Duration::from_millis(300)),
+        )
+        .start()
+        .await
+        .unwrap();
+    let url = server.url();
+
+    let scheduler_state = state(connect(&url).await);
+    let scheduler = ballista_scheduler::standalone::new_standalone_scheduler_from_state(
+        &scheduler_state,
+    )
+    .await
+    .unwrap();
+    let scheduler_url = format!("http://localhost:{}", scheduler.port());
+    for local in ["127.0.0.2", "127.0.0.3"] {
+        let conn = connect(&format!("{url}&local_address={local}")).await;
+        let client = SchedulerGrpcClient::connect(scheduler_url.clone())
+            .await
+            .unwrap();
+        ballista_executor::new_standalone_executor_from_state(client, 1, &state(conn))
+            .await
+            .unwrap();
+    }
+
+    let client_conn = connect(&url).await;
+    let ctx = SessionContext::remote_with_state(
+        &format!("df://localhost:{}", scheduler.port()),
+        state(Arc::clone(&client_conn)),
+    )
+    .await
+    .unwrap();
+    let table = DbapiTable::new(client_conn, TableRef::new("numbers").in_schema("public"))
+        .await
+        .unwrap();
+    ctx.register_table("numbers", Arc::new(table)).unwrap();
+
+    let statements = server.statements().len();
+    let gets = server.stats().do_get;
+    let batches = ctx
+        .sql(
+            "SELECT id % 7 AS k, count(*) AS n, sum(id) AS s FROM numbers \
+             WHERE id >= 1000 GROUP BY id % 7 ORDER BY k",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let (keys, counts, sums) = (
+        column(&batches, 0),
+        column(&batches, 1),
+        column(&batches, 2),
+    );
+    let mut expected = vec![(0_i64, 0_i64); 7];
+    for id in 1000..ROWS {
+        let slot = &mut expected[(id % 7) as usize];
+        slot.0 += 1;
+        slot.1 += id;
+    }
+    assert_eq!(keys, (0..7).collect::<Vec<i64>>());
+    assert_eq!(
+        counts.iter().zip(&sums).map(|(n, s)| (*n, *s)).collect::<Vec<_>>(),
+        expected
+    );
+
+    // The statement ran once (planned by the scheduler), its filter pushed down, and every
+    // part was read once.
+    let sent: Vec<String> = server.statements()[statements..].to_vec();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("\"id\" >= 1000"), "{sent:?}");
+    assert_eq!(server.stats().do_get - gets, PARTS as u64);
+    // Read by both executors, from their own addresses; not by the scheduler or the client.
+    let readers: BTreeSet<IpAddr> = server.do_get_peers().iter().map(|p| p.ip()).collect();
+    let executors: BTreeSet<IpAddr> = ["127.0.0.2", "127.0.0.3"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    assert_eq!(readers, executors);
+}
+
+#[tokio::test]
+async fn a_table_of_a_connection_the_codec_does_not_know_is_refused_by_name() {
+    let server = Server::builder().demo().start().await.unwrap();
+    let known = connect(&server.url()).await;
+    let other = connect(&server.url()).await;
+    let codec = DbapiCodec::new().with_source("sensors", known);
+    let table = DbapiTable::new(other, TableRef::new("readings").in_schema("public"))
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let e = datafusion_proto::logical_plan::LogicalExtensionCodec::try_encode_table_provider(
+        &codec,
+        &"readings".into(),
+        Arc::new(table),
+        &mut buf,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("the table readings") && e.contains("none of this codec's sources"),
+        "{e}"
+    );
+    // And a process without the source a plan names says which.
+    let e = datafusion_proto::logical_plan::LogicalExtensionCodec::try_decode_table_provider(
+        &DbapiCodec::new(),
+        &[b"dbapi-table/1\n".as_slice(), b"\x0a\x07sensors\x22\x01t\x2a\x01\""].concat(),
+        &"t".into(),
+        Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+        &datafusion::execution::TaskContext::default(),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(e.contains("\"sensors\""), "{e}");
+}
