@@ -1,8 +1,9 @@
 //! A Ballista cluster on 127.0.0.1 (a scheduler and two executors from the Ballista crates,
 //! in this process) querying a table of the bundled Flight SQL server: the scheduler runs the
-//! statement once, each executor reads the parts of its tasks, and the server sees the
-//! `DoGet`s of both executors (each connects from an address of its own, `127.0.0.2` and
-//! `127.0.0.3`) and none from the scheduler or the client.
+//! statement once, each executor reads the parts of its tasks at their locations (two other
+//! instances of the server), and the servers see the `DoGet`s of both executors (each
+//! connects from an address of its own, `127.0.0.2` and `127.0.0.3`) and none from the
+//! scheduler or the client.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -21,7 +22,7 @@ use dbapi::Connection;
 use dbapi::metadata::TableRef;
 use dbapi_ballista::DbapiCodec;
 use dbapi_datafusion::DbapiTable;
-use dbapi_flightsql_server::{Options, Server};
+use dbapi_flightsql_server::{Locations, Options, Server};
 
 const ROWS: i64 = 20_000;
 const PARTS: usize = 6;
@@ -66,6 +67,14 @@ async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
         .start()
         .await
         .unwrap();
+    // The parts live on two other instances, read at their locations.
+    let replicas = [
+        server.spawn_replica().await.unwrap(),
+        server.spawn_replica().await.unwrap(),
+    ];
+    server.set_options(|o| {
+        o.locations = Locations::RoundRobin(replicas.iter().map(|r| r.location()).collect());
+    });
     let url = server.url();
 
     let scheduler_state = state(connect(&url).await);
