@@ -126,6 +126,7 @@ async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_par
 async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only_then() {
     let server = server(Options {
         endpoints: 5,
+        send_total_records: true,
         ..Options::default()
     })
     .await;
@@ -164,6 +165,10 @@ async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only
                     .partitioning
                     .partition_count(),
                 scan.remote_parts().cloned(),
+                datafusion::physical_plan::StatisticsContext::new()
+                    .compute(scan, &datafusion::physical_plan::StatisticsArgs::new())
+                    .unwrap()
+                    .num_rows,
             ));
         }
         stack.extend(node.children().into_iter().cloned());
@@ -171,6 +176,11 @@ async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only
     assert_eq!(scans.len(), 1);
     assert_eq!(scans[0].0, 5);
     assert!(matches!(&scans[0].1, Some(RemoteParts::Parts(p)) if p.len() == 5));
+    // The server's total, an estimate DataFusion may plan with but never answer from.
+    assert_eq!(
+        scans[0].2,
+        datafusion::common::stats::Precision::Inexact(NUMBERS - 10)
+    );
     let gets = server.stats().do_get;
     let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
         .await

@@ -16,6 +16,11 @@ async fn a_result_in_parts_read_by_other_connections() {
         .unwrap();
     assert_eq!(partitions.parts.len(), 4);
     assert_eq!(partitions.schema.field(0).name(), "id");
+    // The server gives no totals (-1): none claimed.
+    assert_eq!(
+        (partitions.total_rows, partitions.total_bytes),
+        (None, None)
+    );
     // The server announced the schema: nothing was read before the parts are.
     let stats = server.stats();
     assert_eq!(stats.do_get, 0, "{stats:?}");

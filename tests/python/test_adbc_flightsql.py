@@ -94,6 +94,15 @@ def test_partitions_are_endpoints():
             cur.adbc_read_partition(partition)
             ids += [row[0] for row in cur.fetchall()]
         assert sorted(ids) == list(range(1000)), len(ids)
+        # With a parameter: the parts of that one query.
+        partitions, _ = cur.adbc_execute_partitions(
+            "SELECT id FROM numbers WHERE id >= $1", (990,)
+        )
+        ids = []
+        for partition in partitions:
+            cur.adbc_read_partition(partition)
+            ids += [row[0] for row in cur.fetchall()]
+        assert sorted(ids) == list(range(990, 1000)), ids
 
 
 def test_errors_carry_a_kind_and_the_grpc_status():

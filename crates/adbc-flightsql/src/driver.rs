@@ -724,6 +724,31 @@ fn rows(mut cursor: Box<dyn Cursor>, changed_data: bool) -> Result<BatchReader> 
     }))
 }
 
+/// The parameters of a partitioned query: one row, by position (a result in parts is one
+/// query's).
+fn one_row_of_params(batches: &[RecordBatch]) -> Result<Params> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Err(adbc(
+            Status::InvalidArguments,
+            "the bound parameters have no row",
+        ));
+    };
+    if rows != 1 {
+        return Err(adbc(
+            Status::InvalidArguments,
+            format!("partitions are of one query: bind one row of parameters, not {rows}"),
+        ));
+    }
+    let values = batch
+        .columns()
+        .iter()
+        .map(|column| dbapi::Value::from_arrow(column.as_ref(), 0))
+        .collect::<dbapi::Result<Vec<_>>>()
+        .map_err(|e| adbc(Status::InvalidArguments, format!("the parameters: {e}")))?;
+    Ok(Params::Positional(values))
+}
+
 /// Parameters bound to a statement.
 enum Bound {
     Batch(RecordBatch),
@@ -998,16 +1023,19 @@ impl adbc_core::Statement for FlightSqlAdbcStatement {
     fn execute_partitions(&mut self) -> Result<PartitionedResult> {
         let wall = self.wall.clone();
         wall.run("execute_partitions", || {
-            if self.bound.is_some() || self.ingest_table.is_some() {
+            if self.ingest_table.is_some() {
                 return Err(adbc(
-                    Status::NotImplemented,
-                    "partitions of a statement with parameters or an ingest",
+                    Status::InvalidState,
+                    "bulk ingest has no result to partition: use execute_update",
                 ));
             }
+            let params = match self.bound.take() {
+                Some(bound) => one_row_of_params(&bound.batches()?)?,
+                None => Params::None,
+            };
             let sql = self.sql()?;
             let conn = Arc::clone(&self.conn);
-            let partitions =
-                call(async move { conn.execute_partitions(&sql, Params::None).await })?;
+            let partitions = call(async move { conn.execute_partitions(&sql, params).await })?;
             Ok(PartitionedResult {
                 partitions: partitions.parts,
                 schema: partitions.schema.as_ref().clone(),

@@ -18,7 +18,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use dbapi::Connection;
 use dbapi::metadata::TableRef;
-use dbapi_datafusion::{DbapiScan, DbapiTable, Dialect};
+use dbapi_datafusion::{DbapiScan, DbapiTable, Dialect, Totals};
 use prost::Message;
 
 use crate::parts::{ClusterTable, DbapiPartsExec};
@@ -54,6 +54,12 @@ struct PartsNode {
     sql: String,
     #[prost(message, optional, tag = "3")]
     schema: Option<datafusion_proto::protobuf::Schema>,
+    /// The result's rows as the server gave them.
+    #[prost(uint64, optional, tag = "4")]
+    total_rows: Option<u64>,
+    /// The result's bytes as the server gave them.
+    #[prost(uint64, optional, tag = "5")]
+    total_bytes: Option<u64>,
 }
 
 /// The logical and physical extension codec of a Ballista cluster reading `dbapi` tables:
@@ -322,12 +328,18 @@ impl PhysicalExtensionCodec for DbapiCodec {
                 format!("it has {} inputs, not one", inputs.len()),
             ));
         };
-        Ok(Arc::new(DbapiPartsExec::new(
-            self.source(&node.source)?,
-            node.sql,
-            Arc::new(schema),
-            Arc::clone(input),
-        )))
+        Ok(Arc::new(
+            DbapiPartsExec::new(
+                self.source(&node.source)?,
+                node.sql,
+                Arc::new(schema),
+                Arc::clone(input),
+            )
+            .with_totals(Totals {
+                rows: node.total_rows,
+                bytes: node.total_bytes,
+            }),
+        ))
     }
 
     fn try_encode(
@@ -354,6 +366,8 @@ impl PhysicalExtensionCodec for DbapiCodec {
             source: self.name_of(reader.connection(), &what)?,
             sql: reader.sql().to_owned(),
             schema: Some(schema),
+            total_rows: reader.totals().rows,
+            total_bytes: reader.totals().bytes,
         };
         encode(PARTS_MAGIC, &message, buf)
     }

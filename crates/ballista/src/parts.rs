@@ -11,12 +11,13 @@ use datafusion::arrow::array::{Array, AsArray, BinaryArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::StatisticsArgs;
 use datafusion::physical_plan::execution_plan::{
     Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
 };
@@ -25,7 +26,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use dbapi::Connection;
-use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts};
+use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts, Totals};
 use futures::{StreamExt, TryStreamExt};
 
 /// The column of the parts source: a part's bytes, or null for "run the statement whole"
@@ -100,6 +101,7 @@ pub struct DbapiPartsExec {
     schema: SchemaRef,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
+    totals: Totals,
 }
 
 impl fmt::Debug for DbapiPartsExec {
@@ -132,7 +134,19 @@ impl DbapiPartsExec {
             schema,
             input,
             properties,
+            totals: Totals::default(),
         }
+    }
+
+    /// The same reader with the result's totals, its statistics.
+    pub(crate) fn with_totals(mut self, totals: Totals) -> DbapiPartsExec {
+        self.totals = totals;
+        self
+    }
+
+    /// The result's rows and bytes as the server gave them.
+    pub fn totals(&self) -> Totals {
+        self.totals
     }
 
     /// The statement whose result is read.
@@ -165,6 +179,17 @@ impl ExecutionPlan for DbapiPartsExec {
         vec![&self.input]
     }
 
+    fn statistics_from_inputs(
+        &self,
+        _inputs: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        Ok(Arc::new(match args.partition() {
+            None => self.totals.statistics(&self.schema),
+            Some(_) => Statistics::new_unknown(&self.schema),
+        }))
+    }
+
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {
         // One part per partition already: more partitions of the parts would gain nothing.
         vec![false]
@@ -188,12 +213,15 @@ impl ExecutionPlan for DbapiPartsExec {
                 children.len()
             )));
         }
-        Ok(Arc::new(DbapiPartsExec::new(
-            Arc::clone(&self.conn),
-            self.sql.clone(),
-            Arc::clone(&self.schema),
-            children.swap_remove(0),
-        )))
+        Ok(Arc::new(
+            DbapiPartsExec::new(
+                Arc::clone(&self.conn),
+                self.sql.clone(),
+                Arc::clone(&self.schema),
+                children.swap_remove(0),
+            )
+            .with_totals(self.totals),
+        ))
     }
 
     fn with_new_children(
@@ -286,12 +314,15 @@ impl TableProvider for ClusterTable {
         let remote = scan.remote_parts().ok_or_else(|| {
             DataFusionError::Internal("a dbapi table planned without its parts".into())
         })?;
-        Ok(Arc::new(DbapiPartsExec::new(
-            Arc::clone(scan.connection()),
-            scan.sql().to_owned(),
-            plan.schema(),
-            parts_source(remote)?,
-        )))
+        Ok(Arc::new(
+            DbapiPartsExec::new(
+                Arc::clone(scan.connection()),
+                scan.sql().to_owned(),
+                plan.schema(),
+                parts_source(remote)?,
+            )
+            .with_totals(scan.totals()),
+        ))
     }
 }
 

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::StatisticsArgs;
 use datafusion::physical_plan::execution_plan::{
     Boundedness, ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions,
 };
@@ -48,6 +50,33 @@ pub struct DbapiScan {
     properties: Arc<PlanProperties>,
     /// The statement's parts, asked for by the first partition executed.
     parts: Arc<OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>>,
+    /// The result's rows and bytes as the server gave them, when the statement ran at
+    /// planning.
+    totals: Totals,
+}
+
+/// A result's rows and bytes as its server gave them (estimates: a server may be wrong).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// The rows of the whole result.
+    pub rows: Option<u64>,
+    /// The bytes of the whole result.
+    pub bytes: Option<u64>,
+}
+
+impl Totals {
+    /// The statistics of a plan node of `schema` with these totals: inexact row and byte
+    /// counts (DataFusion never answers a query from them), nothing known of the columns.
+    pub fn statistics(&self, schema: &SchemaRef) -> Statistics {
+        let estimate = |n: Option<u64>| match n.and_then(|n| usize::try_from(n).ok()) {
+            Some(n) => Precision::Inexact(n),
+            None => Precision::Absent,
+        };
+        let mut statistics = Statistics::new_unknown(schema);
+        statistics.num_rows = estimate(self.rows);
+        statistics.total_byte_size = estimate(self.bytes);
+        statistics
+    }
 }
 
 impl fmt::Debug for DbapiScan {
@@ -80,7 +109,21 @@ impl DbapiScan {
             partitions,
             properties,
             parts: Arc::new(OnceCell::new()),
+            totals: Totals::default(),
         }
+    }
+
+    /// The same scan with the result's totals (from [`dbapi::Partitions`]), given to
+    /// DataFusion as inexact statistics.
+    #[must_use]
+    pub fn with_totals(mut self, totals: Totals) -> DbapiScan {
+        self.totals = totals;
+        self
+    }
+
+    /// The result's totals, when known.
+    pub fn totals(&self) -> Totals {
+        self.totals
     }
 
     /// A scan whose statement has already run: `remote` holds its parts, one partition each
@@ -140,6 +183,17 @@ impl ExecutionPlan for DbapiScan {
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         Vec::new()
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        _inputs: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        Ok(Arc::new(match args.partition() {
+            None => self.totals.statistics(&self.schema),
+            Some(_) => Statistics::new_unknown(&self.schema),
+        }))
     }
 
     fn apply_expressions(

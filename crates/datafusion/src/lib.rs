@@ -42,7 +42,7 @@ mod sql;
 mod table;
 
 pub use crate::catalog::{DEFAULT_LISTING_TTL, DbapiCatalog};
-pub use crate::exec::{DbapiScan, RemoteParts};
+pub use crate::exec::{DbapiScan, RemoteParts, Totals};
 pub use crate::factory::DbapiTableFactory;
 pub use crate::federation::{Federation, FederationPlanner, RemoteQuery, federate};
 pub use crate::sql::Dialect;

@@ -12,7 +12,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use dbapi::metadata::TableRef;
 use dbapi::{Connection, Params};
 
-use crate::exec::{DbapiScan, RemoteParts, external};
+use crate::exec::{DbapiScan, RemoteParts, Totals, external};
 use crate::sql::{Dialect, statement};
 
 /// A table of any `dbapi` connection (Flight SQL, ADBC, ...) as a DataFusion table.
@@ -73,7 +73,8 @@ impl DbapiTable {
     /// executed: the plan then holds the result's parts ([`DbapiScan::planned`], one
     /// DataFusion partition per part), as a plan spread over other processes must
     /// (Ballista's scheduler plans, its executors read). Planning an `EXPLAIN` then runs
-    /// the statement too.
+    /// the statement too. The result's totals, when the server gives them
+    /// (`FlightInfo.total_records`, `total_bytes`), become the scan's statistics, inexact.
     #[must_use]
     pub fn with_parts_at_planning(mut self) -> DbapiTable {
         self.parts_at_planning = true;
@@ -156,17 +157,20 @@ impl TableProvider for DbapiTable {
         }
         let sql = statement(&self.dialect, &self.table, &columns, &pushed, limit);
         if self.parts_at_planning {
-            let remote = match self.conn.execute_partitions(&sql, Params::None).await {
-                Ok(partitions) => RemoteParts::Parts(partitions.parts),
-                Err(e) if e.is_not_supported() => RemoteParts::Whole,
+            let (remote, totals) = match self.conn.execute_partitions(&sql, Params::None).await {
+                Ok(partitions) => (
+                    RemoteParts::Parts(partitions.parts),
+                    Totals {
+                        rows: partitions.total_rows,
+                        bytes: partitions.total_bytes,
+                    },
+                ),
+                Err(e) if e.is_not_supported() => (RemoteParts::Whole, Totals::default()),
                 Err(e) => return Err(external(e)),
             };
-            return Ok(Arc::new(DbapiScan::planned(
-                Arc::clone(&self.conn),
-                sql,
-                schema,
-                remote,
-            )));
+            return Ok(Arc::new(
+                DbapiScan::planned(Arc::clone(&self.conn), sql, schema, remote).with_totals(totals),
+            ));
         }
         let partitions = state.config().target_partitions();
         Ok(Arc::new(DbapiScan::new(

@@ -21,12 +21,29 @@ pub struct Partitions {
     pub schema: arrow::datatypes::SchemaRef,
     /// The parts, each opaque bytes in the driver's own form.
     pub parts: Vec<Vec<u8>>,
+    /// The rows of the whole result, when the server says (an estimate: not checked).
+    pub total_rows: Option<u64>,
+    /// The bytes of the whole result, when the server says (an estimate: not checked).
+    pub total_bytes: Option<u64>,
 }
 
 impl Partitions {
-    /// Parts with their schema.
+    /// Parts with their schema, their totals unknown.
     pub fn new(schema: arrow::datatypes::SchemaRef, parts: Vec<Vec<u8>>) -> Partitions {
-        Partitions { schema, parts }
+        Partitions {
+            schema,
+            parts,
+            total_rows: None,
+            total_bytes: None,
+        }
+    }
+
+    /// The same parts with the result's totals as the server gave them.
+    #[must_use]
+    pub fn with_totals(mut self, rows: Option<u64>, bytes: Option<u64>) -> Partitions {
+        self.total_rows = rows;
+        self.total_bytes = bytes;
+        self
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) use self::metadata::{
     decode_table_schema_of, decode_table_types, decode_tables, find_table, for_catalog,
     server_info,
 };
-pub(crate) use self::retry::after_retries;
+pub(crate) use self::retry::{after_retries, sleep_until};
 pub use self::rpc::{FlightSqlClient, REUSE_CONNECTION};
 pub use self::session_options::SessionValue;
 pub use self::statement::{CancelOutcome, PreparedHandle};

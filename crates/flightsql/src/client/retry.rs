@@ -82,9 +82,25 @@ impl Retry {
                 "transient failure; retrying"
             );
             telemetry::retried(what);
-            tokio::time::sleep_until(resume.into()).await;
+            sleep_until(resume).await;
             attempt += 1;
         }
+    }
+}
+
+/// How late Tokio's timer may fire: it wakes on the first millisecond tick after a deadline,
+/// and the runtime parks for whole milliseconds.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
+
+/// Waits until `deadline`, not later: a retry's wait is short (milliseconds), and the
+/// timer's lateness would add up to [`TIMER_SLACK`] to each. Sleeps to just before the
+/// deadline, then yields to the runtime until it has come.
+pub(crate) async fn sleep_until(deadline: Instant) {
+    if let Some(early) = deadline.checked_sub(TIMER_SLACK) {
+        tokio::time::sleep_until(early.into()).await;
+    }
+    while Instant::now() < deadline {
+        tokio::task::yield_now().await;
     }
 }
 
@@ -176,6 +192,14 @@ mod tests {
         for (i, pair) in starts.windows(2).enumerate() {
             let least = Duration::from_millis(10) * 2_u32.pow(i as u32);
             assert!(pair[1] - pair[0] >= least, "{i}: {:?}", pair[1] - pair[0]);
+        }
+        // Not later either: each within a millisecond of its wait (the timer alone could be
+        // two late).
+        for _ in 0..20 {
+            let deadline = Instant::now() + Duration::from_micros(4_300);
+            sleep_until(deadline).await;
+            let late = Instant::now() - deadline;
+            assert!(late < Duration::from_millis(1), "{late:?} late");
         }
         // No budget: no retry.
         calls.store(0, Ordering::SeqCst);

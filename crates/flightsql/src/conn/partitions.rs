@@ -80,10 +80,12 @@ impl FlightSqlConnection {
                 .encode_to_vec()
             })
             .collect();
-        Ok(Partitions::new(
-            schema.unwrap_or_else(|| Arc::new(Schema::empty())),
-            parts,
-        ))
+        // -1 means unknown; any other negative number is no count either.
+        let total = |n: i64| u64::try_from(n).ok();
+        Ok(
+            Partitions::new(schema.unwrap_or_else(|| Arc::new(Schema::empty())), parts)
+                .with_totals(total(info.total_records), total(info.total_bytes)),
+        )
     }
 
     /// A cursor over one part of a result (either driver's form: a `FlightInfo`, or a bare

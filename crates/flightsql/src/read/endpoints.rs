@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{FlightSqlClient, after_retries};
+use crate::client::{FlightSqlClient, after_retries, sleep_until};
 use crate::decode::StreamItem;
 use crate::read::poll::Poller;
 use crate::transport::telemetry::{self, Trace};
@@ -340,7 +340,7 @@ async fn pump(
             "endpoint failed; retrying"
         );
         telemetry::retried("DoGet");
-        tokio::time::sleep_until(resume.into()).await;
+        sleep_until(resume).await;
         attempt += 1;
     }
 }
