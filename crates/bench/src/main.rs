@@ -128,6 +128,16 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         reps: usize,
     },
+    /// Only the endpoint figures: 8 endpoints each delayed 100 ms read in parallel against
+    /// one, and the peak memory of reading the table from 8 and 16 endpoints.
+    Endpoints {
+        /// Rows in `numbers` (the memory figures read them all).
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: usize,
+        /// Repetitions of each measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
     /// Only the retry figures: `SELECT 1` latencies through a server failing one call in
     /// twenty and resetting one stream in twenty, against the same server without faults.
     Retries {
@@ -281,6 +291,15 @@ async fn main() -> Result<(), BoxError> {
             let server = spawn_server(rows, 1)?;
             let url = format!("flightsql://{}?tls=false", server.addr);
             for figure in provider::figures(&url, rows, reps.max(1)).await? {
+                figure.print();
+            }
+            Ok(())
+        }
+        Some(Cmd::Endpoints { rows, reps }) => {
+            let par_rows = rows.min(800_000);
+            let server = spawn_server(rows, par_rows)?;
+            let url = format!("flightsql://{}?tls=false", server.addr);
+            for figure in endpoint_figures(&url, rows, par_rows, reps.max(1), 100).await? {
                 figure.print();
             }
             Ok(())
@@ -1701,6 +1720,82 @@ fn param_sets(range: std::ops::Range<i64>) -> Vec<Params> {
         .collect()
 }
 
+/// 8 endpoints of `par`, each delayed `delay_ms` before its first batch, read with read-ahead
+/// 7 (target ≤ 1.3 × one such endpoint) and one after another; and the peak memory of reading
+/// the `rows` of `numbers` from 8 and 16 endpoints with as many read ahead.
+async fn endpoint_figures(
+    url: &str,
+    rows: usize,
+    par_rows: usize,
+    reps: usize,
+    delay_ms: u64,
+) -> Result<Vec<Figure>, BoxError> {
+    let mut figures = Vec::new();
+    let delay = delay_ms.to_string();
+    let par_url = |endpoints: usize, read_ahead: usize| {
+        format!(
+            "{url}&read_ahead={read_ahead}&header.{}={endpoints}&header.{}={delay}",
+            overrides::ENDPOINTS,
+            overrides::DELAY_MS
+        )
+    };
+    let one_conn = registry().connect(&par_url(1, 0)).await?;
+    let ahead_conn = registry().connect(&par_url(8, 7)).await?;
+    let seq_conn = registry().connect(&par_url(8, 0)).await?;
+    let eighth = par_rows / 8;
+    let one_sql = format!("SELECT * FROM par WHERE id < {eighth}");
+    let (mut one_e, mut ahead_e, mut seq_e) = (vec![], vec![], vec![]);
+    for _ in 0..reps {
+        one_e.push(
+            timed(eighth, "one endpoint", || {
+                arrow_rows(one_conn.as_ref(), &one_sql)
+            })
+            .await?,
+        );
+        ahead_e.push(
+            timed(par_rows, "8 endpoints, read-ahead 7", || {
+                arrow_rows(ahead_conn.as_ref(), "SELECT * FROM par")
+            })
+            .await?,
+        );
+        seq_e.push(
+            timed(par_rows, "8 endpoints, sequential", || {
+                arrow_rows(seq_conn.as_ref(), "SELECT * FROM par")
+            })
+            .await?,
+        );
+    }
+    let one = median(one_e);
+    figures.push(Figure::plain("one_delayed_endpoint", secs(one), "s"));
+    figures.push(ratio_figure(
+        "eight_delayed_endpoints_read_ahead_7",
+        median(ahead_e),
+        "one endpoint",
+        one,
+        1.3,
+    ));
+    let seq = median(seq_e);
+    figures.push(Figure {
+        name: "eight_delayed_endpoints_sequential".into(),
+        value: secs(seq),
+        unit: "s",
+        baseline_name: Some("one endpoint".into()),
+        ratio: Some(secs(seq) / secs(one)),
+        target: None,
+        met: None,
+    });
+    for endpoints in [8, 16] {
+        let ahead = endpoints - 1;
+        figures.push(checked_memory(
+            format!("memory_fetchmany_{endpoints}_endpoints_read_ahead_{ahead}"),
+            measure_memory(&par_url(endpoints, ahead), "SELECT * FROM numbers")?,
+            rows,
+        )?);
+    }
+
+    Ok(figures)
+}
+
 /// The first wait before a retry in the retry figures (URL key `retry_backoff`).
 const BENCH_RETRY_BACKOFF: Duration = Duration::from_millis(10);
 
@@ -2258,67 +2353,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     // 5: 8 endpoints, each delayed before its first batch; with and without read-ahead.
     eprintln!("parallel endpoints ...");
-    let delay = delay_ms.to_string();
-    let par_url = |endpoints: usize, read_ahead: usize| {
-        format!(
-            "{url}&read_ahead={read_ahead}&header.{}={endpoints}&header.{}={delay}",
-            overrides::ENDPOINTS,
-            overrides::DELAY_MS
-        )
-    };
-    let one_conn = registry().connect(&par_url(1, 0)).await?;
-    let ahead_conn = registry().connect(&par_url(8, 7)).await?;
-    let seq_conn = registry().connect(&par_url(8, 0)).await?;
-    let eighth = par_rows / 8;
-    let one_sql = format!("SELECT * FROM par WHERE id < {eighth}");
-    let (mut one_e, mut ahead_e, mut seq_e) = (vec![], vec![], vec![]);
-    for _ in 0..reps {
-        one_e.push(
-            timed(eighth, "one endpoint", || {
-                arrow_rows(one_conn.as_ref(), &one_sql)
-            })
-            .await?,
-        );
-        ahead_e.push(
-            timed(par_rows, "8 endpoints, read-ahead 7", || {
-                arrow_rows(ahead_conn.as_ref(), "SELECT * FROM par")
-            })
-            .await?,
-        );
-        seq_e.push(
-            timed(par_rows, "8 endpoints, sequential", || {
-                arrow_rows(seq_conn.as_ref(), "SELECT * FROM par")
-            })
-            .await?,
-        );
-    }
-    let one = median(one_e);
-    report.push(Figure::plain("one_delayed_endpoint", secs(one), "s"))?;
-    report.push(ratio_figure(
-        "eight_delayed_endpoints_read_ahead_7",
-        median(ahead_e),
-        "one endpoint",
-        one,
-        1.3,
-    ))?;
-    let seq = median(seq_e);
-    report.push(Figure {
-        name: "eight_delayed_endpoints_sequential".into(),
-        value: secs(seq),
-        unit: "s",
-        baseline_name: Some("one endpoint".into()),
-        ratio: Some(secs(seq) / secs(one)),
-        target: None,
-        met: None,
-    })?;
-    for endpoints in [8, 16] {
-        let ahead = endpoints - 1;
-        report.push(checked_memory(
-            format!("memory_fetchmany_{endpoints}_endpoints_read_ahead_{ahead}"),
-            measure_memory(&par_url(endpoints, ahead), all)?,
-            rows,
-        )?)?;
-    }
+    report.extend(endpoint_figures(&url, rows, par_rows, reps, delay_ms).await?)?;
 
     // 6: endpoints on a second instance vs the same 8 endpoints on the first.
     eprintln!("locations ...");

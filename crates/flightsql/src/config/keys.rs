@@ -1020,7 +1020,7 @@ static KEYS: &[Key] = &[
         name: "read_ahead",
         values: r"number of endpoints, `0` or more",
         default: r"`2`",
-        meaning: r"how many endpoints of a result are opened ahead of the one being read (`read_ahead` + 1 endpoints are read at once, each task buffering at most two messages); `0` reads endpoints strictly one after another",
+        meaning: r"how many endpoints of a result are opened ahead of the one being read (`read_ahead` + 1 endpoints are read at once, each task buffering at most two messages, their streams holding at most 32 MiB unread together: 4 MiB each, less when more than 8 are read at once, 1 MiB at least); `0` reads endpoints strictly one after another",
         builder: r"`with_read_ahead`",
         expected: "a number of endpoints (0 or more)",
         shown: Shown::Plain,

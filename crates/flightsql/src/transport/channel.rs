@@ -22,8 +22,24 @@ use crate::transport::explain::{ConnectFailure, explain_io, sniff_answer};
 use crate::transport::status::{Transport, from_transport};
 use crate::transport::tls::Tls;
 
-/// The HTTP/2 flow-control window of each stream: how much a result stream may hold unread.
+/// The HTTP/2 flow-control window of each stream at most: how much a result stream may hold
+/// unread.
 const STREAM_WINDOW: u32 = 4 << 20;
+
+/// The HTTP/2 flow-control window of each stream at least.
+const MIN_STREAM_WINDOW: u32 = 1 << 20;
+
+/// What the streams of the endpoints a cursor reads at once (the current one and `read_ahead`
+/// more) may hold unread together: each stream's window is this divided among them, within
+/// [`MIN_STREAM_WINDOW`] and [`STREAM_WINDOW`]. So reading more endpoints at once does not
+/// hold more data unread (up to 32 endpoints at once).
+const STREAMS_BUDGET: u32 = 32 << 20;
+
+/// The window of each stream when `read_ahead` endpoints are read ahead of the current one.
+fn stream_window(read_ahead: usize) -> u32 {
+    let streams = u32::try_from(read_ahead.saturating_add(1)).unwrap_or(u32::MAX);
+    (STREAMS_BUDGET / streams).clamp(MIN_STREAM_WINDOW, STREAM_WINDOW)
+}
 
 /// The HTTP/2 window of the whole connection: the largest HTTP/2 allows. Endpoints read ahead
 /// (and cursors not being read) hold unread data in their streams; with a smaller connection
@@ -139,7 +155,7 @@ pub(crate) async fn open_channel(config: &Config, target: Target) -> Result<Chan
         .origin(origin)
         .user_agent(config.user_agent())
         .map_err(|e| Error::interface("user_agent is not valid in an HTTP header").with_source(e))?
-        .initial_stream_window_size(Some(STREAM_WINDOW))
+        .initial_stream_window_size(Some(stream_window(config.read_ahead())))
         .initial_connection_window_size(Some(CONNECTION_WINDOW));
     endpoint = endpoint.connect_timeout(config.effective_connect_timeout());
     if let Some(interval) = config.keepalive_interval() {
@@ -454,6 +470,19 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Sniff<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_windows_share_a_budget() {
+        // The default read-ahead keeps the largest window; more endpoints at once share 32 MiB.
+        assert_eq!(stream_window(2), STREAM_WINDOW);
+        assert_eq!(stream_window(7), STREAM_WINDOW);
+        assert_eq!(stream_window(15), 2 << 20);
+        assert_eq!(stream_window(1_000), MIN_STREAM_WINDOW);
+        assert_eq!(stream_window(usize::MAX), MIN_STREAM_WINDOW);
+        for read_ahead in 0..32 {
+            assert!(stream_window(read_ahead) as usize * (read_ahead + 1) <= 32 << 20);
+        }
+    }
 
     #[test]
     fn local_addresses() {
