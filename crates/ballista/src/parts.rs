@@ -184,10 +184,9 @@ impl ExecutionPlan for DbapiPartsExec {
         _inputs: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        Ok(Arc::new(match args.partition() {
-            None => self.totals.statistics(&self.schema),
-            Some(_) => Statistics::new_unknown(&self.schema),
-        }))
+        Ok(Arc::new(
+            self.totals.statistics(&self.schema, args.partition()),
+        ))
     }
 
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {

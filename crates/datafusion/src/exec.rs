@@ -65,9 +65,13 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// The statistics of a plan node of `schema` with these totals: inexact row and byte
-    /// counts (DataFusion never answers a query from them), nothing known of the columns.
-    pub fn statistics(&self, schema: &SchemaRef) -> Statistics {
+    /// The statistics of a plan node of `schema` with these totals, of all its partitions
+    /// (`partition` `None`: inexact row and byte counts, so that DataFusion never answers a
+    /// query from them, nothing known of the columns) or of one (nothing known).
+    pub fn statistics(&self, schema: &SchemaRef, partition: Option<usize>) -> Statistics {
+        if partition.is_some() {
+            return Statistics::new_unknown(schema);
+        }
         let estimate = |n: Option<u64>| match n.and_then(|n| usize::try_from(n).ok()) {
             Some(n) => Precision::Inexact(n),
             None => Precision::Absent,
@@ -190,10 +194,9 @@ impl ExecutionPlan for DbapiScan {
         _inputs: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        Ok(Arc::new(match args.partition() {
-            None => self.totals.statistics(&self.schema),
-            Some(_) => Statistics::new_unknown(&self.schema),
-        }))
+        Ok(Arc::new(
+            self.totals.statistics(&self.schema, args.partition()),
+        ))
     }
 
     fn apply_expressions(
