@@ -193,6 +193,39 @@ async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_read_after_they_expired_say_so() {
+    // Tickets live 200 ms and are not renewed: a plan holding its parts (as a cluster's
+    // does) executed later fails, naming the expiry.
+    let server = server(Options {
+        endpoints: 2,
+        expiration: Some(std::time::Duration::from_millis(200)),
+        renew_endpoints: false,
+        ..Options::default()
+    })
+    .await;
+    let conn: Arc<dyn Connection> = Arc::from(registry().connect(&server.url()).await.unwrap());
+    let table = DbapiTable::new(conn, TableRef::new("numbers").in_schema("public"))
+        .await
+        .unwrap()
+        .with_parts_at_planning();
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", Arc::new(table)).unwrap();
+    let plan = ctx
+        .sql("SELECT id FROM numbers")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let e = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+        .await
+        .unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("expired") && e.contains("not renewed"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flight_sql_table_joins_an_sqlite_table() {
     let server = server(Options {
         endpoints: 3,

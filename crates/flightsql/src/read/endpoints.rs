@@ -241,6 +241,25 @@ fn is_transient(e: &Error) -> bool {
         )
 }
 
+/// `error` of reading `endpoint`, saying so when the endpoint had expired (its ticket may be
+/// why: a result's parts kept too long, read after the server forgot them).
+fn with_expiry(error: Error, endpoint: &FlightEndpoint) -> Error {
+    let Some(t) = &endpoint.expiration_time else {
+        return error;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let expired = now.as_secs_f64() - (t.seconds as f64 + f64::from(t.nanos) / 1e9);
+    if expired <= 0.0 {
+        return error;
+    }
+    error.context(format_args!(
+        "the endpoint expired {expired:.1} s before this read (its expiration_time) and was not \
+         renewed"
+    ))
+}
+
 /// How close to its expiration an endpoint is renewed before it is read.
 const RENEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -329,7 +348,8 @@ async fn pump(
             && policy.allows(attempt, started, resume))
             || (attempt < MAX_RETRIES && is_transient(&error) && may_retry(&endpoint));
         if !retry {
-            let _ = tx.send(Err(after_retries(error, attempt, &policy))).await;
+            let error = after_retries(error, attempt, &policy);
+            let _ = tx.send(Err(with_expiry(error, &endpoint))).await;
             return;
         }
         tracing::warn!(
