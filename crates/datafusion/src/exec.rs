@@ -291,26 +291,42 @@ async fn open(conn: Arc<dyn Connection>, part: Vec<u8>) -> Result<Opened> {
     Ok(Opened { cursor, first })
 }
 
+/// Runs `sql` on `conn` for its parts and their totals: the driver's parts, or the whole
+/// result read by one partition when the driver has no partitions.
+pub(crate) async fn run_for_parts(
+    conn: &dyn Connection,
+    sql: &str,
+) -> dbapi::Result<(RemoteParts, Totals)> {
+    match conn.execute_partitions(sql, Params::None).await {
+        Ok(partitions) => Ok((
+            RemoteParts::Parts(partitions.parts),
+            Totals {
+                rows: partitions.total_rows,
+                bytes: partitions.total_bytes,
+            },
+        )),
+        Err(e) if e.is_not_supported() => Ok((RemoteParts::Whole, Totals::default())),
+        Err(e) => Err(e),
+    }
+}
+
 /// The statement's parts: run once, by whichever partition comes first.
 async fn run_once(
     conn: &Arc<dyn Connection>,
     sql: &str,
     parts: &OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>,
 ) -> Result<Arc<RemoteParts>> {
-    {
-        let outcome = parts
-            .get_or_init(|| async {
-                match conn.execute_partitions(sql, Params::None).await {
-                    Ok(partitions) => Ok(Arc::new(RemoteParts::Parts(partitions.parts))),
-                    Err(e) if e.is_not_supported() => Ok(Arc::new(RemoteParts::Whole)),
-                    Err(e) => Err(Arc::new(e)),
-                }
-            })
-            .await;
-        outcome
-            .clone()
-            .map_err(|e| DataFusionError::External(Box::new(e)))
-    }
+    let outcome = parts
+        .get_or_init(|| async {
+            run_for_parts(conn.as_ref(), sql)
+                .await
+                .map(|(remote, _)| Arc::new(remote))
+                .map_err(Arc::new)
+        })
+        .await;
+    outcome
+        .clone()
+        .map_err(|e| DataFusionError::External(Box::new(e)))
 }
 
 impl Reader {

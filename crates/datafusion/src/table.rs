@@ -9,10 +9,10 @@ use datafusion::common::Result;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
+use dbapi::Connection;
 use dbapi::metadata::TableRef;
-use dbapi::{Connection, Params};
 
-use crate::exec::{DbapiScan, RemoteParts, Totals, external};
+use crate::exec::{DbapiScan, external, run_for_parts};
 use crate::sql::{Dialect, statement};
 
 /// A table of any `dbapi` connection (Flight SQL, ADBC, ...) as a DataFusion table.
@@ -157,17 +157,9 @@ impl TableProvider for DbapiTable {
         }
         let sql = statement(&self.dialect, &self.table, &columns, &pushed, limit);
         if self.parts_at_planning {
-            let (remote, totals) = match self.conn.execute_partitions(&sql, Params::None).await {
-                Ok(partitions) => (
-                    RemoteParts::Parts(partitions.parts),
-                    Totals {
-                        rows: partitions.total_rows,
-                        bytes: partitions.total_bytes,
-                    },
-                ),
-                Err(e) if e.is_not_supported() => (RemoteParts::Whole, Totals::default()),
-                Err(e) => return Err(external(e)),
-            };
+            let (remote, totals) = run_for_parts(self.conn.as_ref(), &sql)
+                .await
+                .map_err(external)?;
             return Ok(Arc::new(
                 DbapiScan::planned(Arc::clone(&self.conn), sql, schema, remote).with_totals(totals),
             ));

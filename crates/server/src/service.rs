@@ -188,29 +188,24 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// Appends `item` to a log that keeps the last 10,000 items.
+fn keep_last<T>(log: &RwLock<Vec<T>>, item: T) {
+    let mut log = log.write().unwrap_or_else(PoisonError::into_inner);
+    if log.len() >= 10_000 {
+        log.remove(0);
+    }
+    log.push(item);
+}
+
 impl Shared {
     /// Records a statement received (at most the last 10,000 are kept).
     pub(crate) fn record_statement(&self, sql: &str) {
-        let mut statements = self
-            .statements
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if statements.len() >= 10_000 {
-            statements.remove(0);
-        }
-        statements.push(sql.to_owned());
+        keep_last(&self.statements, sql.to_owned());
     }
 
     /// Records the peer of a `DoGet` (at most the last 10,000 are kept).
     pub(crate) fn record_do_get_peer(&self, peer: std::net::SocketAddr) {
-        let mut peers = self
-            .do_get_peers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if peers.len() >= 10_000 {
-            peers.remove(0);
-        }
-        peers.push(peer);
+        keep_last(&self.do_get_peers, peer);
     }
 
     pub(crate) fn options(&self) -> Options {

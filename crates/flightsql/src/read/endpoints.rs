@@ -221,15 +221,21 @@ fn may_retry(endpoint: &FlightEndpoint) -> bool {
     expires_after(endpoint, std::time::Duration::ZERO) == Some(true)
 }
 
+/// Seconds from now to an endpoint's expiration (negative once expired); `None` when it does
+/// not expire.
+fn expires_in(endpoint: &FlightEndpoint) -> Option<f64> {
+    endpoint.expiration_time.as_ref().map(|t| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (t.seconds as f64 + f64::from(t.nanos) / 1e9) - now.as_secs_f64()
+    })
+}
+
 /// Whether an endpoint's expiration is later than `from_now` from now; `None` when it does
 /// not expire.
 fn expires_after(endpoint: &FlightEndpoint, from_now: std::time::Duration) -> Option<bool> {
-    endpoint.expiration_time.as_ref().map(|t| {
-        let then = (std::time::SystemTime::now() + from_now)
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        (t.seconds, t.nanos) > (then.as_secs() as i64, then.subsec_nanos() as i32)
-    })
+    expires_in(endpoint).map(|left| left > from_now.as_secs_f64())
 }
 
 /// Whether an error may go away on a second try (not a SQL error, auth failure...).
@@ -244,16 +250,10 @@ fn is_transient(e: &Error) -> bool {
 /// `error` of reading `endpoint`, saying so when the endpoint had expired (its ticket may be
 /// why: a result's parts kept too long, read after the server forgot them).
 fn with_expiry(error: Error, endpoint: &FlightEndpoint) -> Error {
-    let Some(t) = &endpoint.expiration_time else {
-        return error;
+    let expired = match expires_in(endpoint) {
+        Some(left) if left < 0.0 => -left,
+        _ => return error,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let expired = now.as_secs_f64() - (t.seconds as f64 + f64::from(t.nanos) / 1e9);
-    if expired <= 0.0 {
-        return error;
-    }
     error.context(format_args!(
         "the endpoint expired {expired:.1} s before this read (its expiration_time) and was not \
          renewed"
