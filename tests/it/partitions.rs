@@ -40,6 +40,13 @@ async fn a_result_in_parts_read_by_other_connections() {
     }
     got.sort_unstable();
     assert_eq!(got, all_ids(), "every row once");
+    // The parts' DoGets, together or not, ran the query once between them.
+    let stats = server.stats();
+    assert_eq!(
+        (stats.do_get, stats.queries_run_at_do_get),
+        (4, 1),
+        "{stats:?}"
+    );
     // Inside a transaction: refused, naming why.
     conn.set_autocommit(false).await.unwrap();
     let e = conn

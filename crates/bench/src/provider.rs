@@ -12,6 +12,7 @@ use dbapi::Connection;
 use dbapi::metadata::TableRef;
 use dbapi_datafusion::{DbapiScan, DbapiTable};
 use dbapi_flightsql_server::overrides;
+use futures::StreamExt;
 
 use crate::{
     BoxError, Figure, arrow_rows, loopback_bytes_received, median, ratio_figure, registry, secs,
@@ -37,43 +38,72 @@ pub(crate) async fn figures(url: &str, rows: usize, reps: usize) -> Result<Vec<F
     let remote_selective = remote_sql(&ctx, &selective).await?;
     let remote_full = remote_sql(&ctx, full).await?;
 
-    let (mut provider_sel, mut arrow_sel, mut provider_full, mut arrow_full) =
-        (vec![], vec![], vec![], vec![]);
-    let (mut provider_bytes, mut pulled_bytes) = (vec![], vec![]);
-    let (mut planning, mut executing) = (vec![], vec![]);
-    for _ in 0..reps {
-        // DataFusion's share of the selective query: parsing and planning it, no remote call.
+    // Each comparison in a loop of its own (a full scan of the table just before a selective
+    // query slows whichever side comes next), the two sides taking turns to go first; one
+    // round of each before the timed ones.
+    let (mut provider_sel, mut arrow_sel) = (vec![], vec![]);
+    let (mut planning, mut executing, mut provider_bytes) = (vec![], vec![], vec![]);
+    for rep in 0..=reps {
+        for side in turns(rep) {
+            if side {
+                let before = loopback_bytes_received()?;
+                let took = timed(selected, "provider, selective", || {
+                    provided(&ctx, &selective)
+                })
+                .await?;
+                let bytes = loopback_bytes_received()? - before;
+                if rep > 0 {
+                    provider_sel.push(took);
+                    provider_bytes.push(bytes);
+                }
+            } else {
+                let took = timed(selected, "Arrow path, selective", || {
+                    arrow_rows_any_order(conn.as_ref(), &remote_selective)
+                })
+                .await?;
+                if rep > 0 {
+                    arrow_sel.push(took);
+                }
+            }
+        }
+        // DataFusion's share of the selective query: parsing and planning it, no remote
+        // call; then executing the planned query alone.
         let started = Instant::now();
         let plan = ctx.sql(&selective).await?.create_physical_plan().await?;
-        planning.push(started.elapsed());
+        let planned = started.elapsed();
         let started = Instant::now();
         let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await?;
         let got: usize = batches.iter().map(|b| b.num_rows()).sum();
         if got != selected {
             return Err(format!("provider, planned: {got} rows, expected {selected}").into());
         }
-        executing.push(started.elapsed());
-        let before = loopback_bytes_received()?;
-        provider_sel.push(
-            timed(selected, "provider, selective", || {
-                provided(&ctx, &selective)
-            })
-            .await?,
-        );
-        provider_bytes.push(loopback_bytes_received()? - before);
-        arrow_sel.push(
-            timed(selected, "Arrow path, selective", || {
-                arrow_rows_any_order(conn.as_ref(), &remote_selective)
-            })
-            .await?,
-        );
-        provider_full.push(timed(rows, "provider, full scan", || provided(&ctx, full)).await?);
-        arrow_full.push(
-            timed(rows, "Arrow path, full scan", || {
-                arrow_rows(conn.as_ref(), &remote_full)
-            })
-            .await?,
-        );
+        if rep > 0 {
+            planning.push(planned);
+            executing.push(started.elapsed());
+        }
+    }
+    let (mut provider_full, mut arrow_full) = (vec![], vec![]);
+    for rep in 0..=reps {
+        for side in turns(rep) {
+            let took = if side {
+                timed(rows, "provider, full scan", || provided(&ctx, full)).await?
+            } else {
+                timed(rows, "Arrow path, full scan", || {
+                    arrow_rows(conn.as_ref(), &remote_full)
+                })
+                .await?
+            };
+            if rep > 0 {
+                if side {
+                    provider_full.push(took);
+                } else {
+                    arrow_full.push(took);
+                }
+            }
+        }
+    }
+    let mut pulled_bytes = vec![];
+    for _ in 0..reps {
         let before = loopback_bytes_received()?;
         let pulled = pull_then_query(conn.as_ref(), &selective).await?;
         if pulled != selected {
@@ -144,10 +174,14 @@ async fn remote_sql(ctx: &SessionContext, sql: &str) -> Result<String, BoxError>
     Err(format!("no DbapiScan in the plan of {sql}").into())
 }
 
-/// Rows of `sql` run by DataFusion.
+/// Rows of `sql` run by DataFusion, streamed (as the Arrow path reads them).
 async fn provided(ctx: &SessionContext, sql: &str) -> Result<usize, BoxError> {
-    let batches = ctx.sql(sql).await?.collect().await?;
-    Ok(batches.iter().map(|b| b.num_rows()).sum())
+    let mut stream = ctx.sql(sql).await?.execute_stream().await?;
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        rows += batch?.num_rows();
+    }
+    Ok(rows)
 }
 
 /// Rows of `sql` read as Arrow, in whatever order.
@@ -176,6 +210,15 @@ async fn pull_then_query(conn: &dyn Connection, sql: &str) -> Result<usize, BoxE
         Arc::new(MemTable::try_new(schema, vec![batches])?),
     )?;
     provided(&ctx, sql).await
+}
+
+/// The order of the two sides of a comparison in round `rep`: `true` is the provider.
+fn turns(rep: usize) -> [bool; 2] {
+    if rep % 2 == 0 {
+        [true, false]
+    } else {
+        [false, true]
+    }
 }
 
 fn median_bytes(mut v: Vec<u64>) -> u64 {

@@ -415,6 +415,36 @@ pub(crate) struct State {
     statements: Mutex<HashMap<u64, Handle>>,
     cancelled: Mutex<std::collections::HashSet<u64>>,
     results: Mutex<KeptResults>,
+    /// Results of several parts being computed: the `DoGet`s of a result's other parts wait
+    /// for the one computing it (and then take the result it kept) rather than run the query
+    /// again each.
+    computing: Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The turn of one `DoGet` to compute a result of several parts (see
+/// [`State::computing_turn`]); the next waiting `DoGet` gets it when this one is dropped.
+pub(crate) struct ComputingTurn<'a> {
+    state: &'a State,
+    key: Vec<u8>,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for ComputingTurn<'_> {
+    fn drop(&mut self) {
+        let mut computing = self
+            .state
+            .computing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.turn = None;
+        // Nobody else waits (a waiter holds a clone, taken under this lock): forget the key.
+        if computing
+            .get(&self.key)
+            .is_some_and(|turns| Arc::strong_count(turns) == 1)
+        {
+            computing.remove(&self.key);
+        }
+    }
 }
 
 /// The results of queries split into several endpoints, kept by the `DoGet` that ran the
@@ -471,6 +501,29 @@ impl State {
             results.bytes -= gone.bytes;
         }
         Some(out)
+    }
+
+    /// Waits until no other `DoGet` computes the result of `handle` (a result of several
+    /// parts), then holds the turn to compute it until the turn is dropped: the caller looks
+    /// for a kept result again before running the query. `None` for a result of one part.
+    pub(crate) async fn computing_turn(&self, handle: &Handle) -> Option<ComputingTurn<'_>> {
+        if handle.parts <= 1 {
+            return None;
+        }
+        let key = result_key(handle);
+        let turns = Arc::clone(
+            self.computing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key.clone())
+                .or_default(),
+        );
+        let turn = turns.lock_owned().await;
+        Some(ComputingTurn {
+            state: self,
+            key,
+            turn: Some(turn),
+        })
     }
 
     /// Keeps the result the `DoGet` of ticket `handle` computed, for the other parts.

@@ -141,6 +141,9 @@ counters! {
     http_gets,
     /// GET requests of HTTP locations that carried an `authorization` or `cookie` header.
     http_gets_with_credentials,
+    /// `DoGet`s that ran their ticket's query (the `DoGet`s of a result's other parts take
+    /// the result one of them ran, when they come together or soon after).
+    queries_run_at_do_get,
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -599,7 +602,6 @@ impl Service {
         Ok(info)
     }
 
-    /// The whole result a ticket's handle stands for.
     /// `DoGet` of InfluxDB's JSON ticket: the query run with its parameters on the default
     /// catalog, the ticket's database checked where the server requires a `database` header.
     async fn do_get_influx(
@@ -623,6 +625,8 @@ impl Service {
         ))
     }
 
+    /// The whole result a ticket's handle stands for: run once for all its parts when their
+    /// `DoGet`s come together or one after another (while it is kept).
     async fn result_of(&self, handle: &Handle) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
         if !handle.inline.is_empty() {
             return engine::ipc_decode(&handle.inline);
@@ -630,7 +634,12 @@ impl Service {
         if let Some(kept) = self.shared.state.kept_result(handle) {
             return Ok(kept);
         }
+        let _turn = self.shared.state.computing_turn(handle).await;
+        if let Some(kept) = self.shared.state.kept_result(handle) {
+            return Ok(kept);
+        }
         let ctx = self.context_of(handle).await?;
+        bump(&self.shared.counters.queries_run_at_do_get);
         let (schema, batches) = engine::run(&ctx, &handle.sql, handle.params()?.as_ref()).await?;
         self.shared.state.keep_result(handle, &schema, &batches);
         Ok((schema, batches))

@@ -193,13 +193,18 @@ mod tests {
             let least = Duration::from_millis(10) * 2_u32.pow(i as u32);
             assert!(pair[1] - pair[0] >= least, "{i}: {:?}", pair[1] - pair[0]);
         }
-        // Not later either: each within a millisecond of its wait (the timer alone could be
-        // two late).
+        // A wait never ends before its deadline, and ends soon after it (how soon is the
+        // retry bench's figure: a test sharing the machine with others cannot time it).
         for _ in 0..20 {
             let deadline = Instant::now() + Duration::from_micros(4_300);
             sleep_until(deadline).await;
-            let late = Instant::now() - deadline;
-            assert!(late < Duration::from_millis(1), "{late:?} late");
+            let now = Instant::now();
+            assert!(now >= deadline, "{:?} early", deadline - now);
+            assert!(
+                now - deadline < Duration::from_secs(1),
+                "{:?} late",
+                now - deadline
+            );
         }
         // No budget: no retry.
         calls.store(0, Ordering::SeqCst);

@@ -47,6 +47,12 @@ fn stream_window(read_ahead: usize) -> u32 {
 /// bounded by the stream windows of the streams open.
 const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 
+/// The largest HTTP/2 frame the server may send (HTTP/2's default is 16 KiB): a result
+/// arrives in a sixteenth of the frames, which spends less of both sides' time per byte when
+/// many endpoints stream at once (8 endpoints read together: 1.23–1.33 × one endpoint, against
+/// 1.30–1.38 × with 16 KiB frames). Memory stays bounded by the stream windows.
+const MAX_FRAME: u32 = 256 << 10;
+
 /// Where a channel connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Address {
@@ -156,7 +162,8 @@ pub(crate) async fn open_channel(config: &Config, target: Target) -> Result<Chan
         .user_agent(config.user_agent())
         .map_err(|e| Error::interface("user_agent is not valid in an HTTP header").with_source(e))?
         .initial_stream_window_size(Some(stream_window(config.read_ahead())))
-        .initial_connection_window_size(Some(CONNECTION_WINDOW));
+        .initial_connection_window_size(Some(CONNECTION_WINDOW))
+        .max_frame_size(Some(MAX_FRAME));
     endpoint = endpoint.connect_timeout(config.effective_connect_timeout());
     if let Some(interval) = config.keepalive_interval() {
         endpoint = endpoint
