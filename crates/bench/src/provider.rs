@@ -214,7 +214,7 @@ async fn pull_then_query(conn: &dyn Connection, sql: &str) -> Result<usize, BoxE
 
 /// The order of the two sides of a comparison in round `rep`: `true` is the provider.
 fn turns(rep: usize) -> [bool; 2] {
-    if rep % 2 == 0 {
+    if rep.is_multiple_of(2) {
         [true, false]
     } else {
         [false, true]
