@@ -1397,6 +1397,13 @@ impl Figure {
         }
     }
 
+    /// The same figure, a time in milliseconds rather than seconds.
+    fn in_ms(mut self) -> Figure {
+        self.value *= 1000.0;
+        self.unit = "ms";
+        self
+    }
+
     /// A figure that could not be measured, and why (printed as such; `null` in the summary).
     fn unmeasured(name: &str, why: &'static str) -> Figure {
         Figure::plain(name, f64::NAN, why)
@@ -1775,15 +1782,12 @@ async fn endpoint_figures(
         1.3,
     ));
     let seq = median(seq_e);
-    figures.push(Figure {
-        name: "eight_delayed_endpoints_sequential".into(),
-        value: secs(seq),
-        unit: "s",
-        baseline_name: Some("one endpoint".into()),
-        ratio: Some(secs(seq) / secs(one)),
-        target: None,
-        met: None,
-    });
+    figures.push(Figure::against(
+        "eight_delayed_endpoints_sequential",
+        seq,
+        "one endpoint",
+        one,
+    ));
     for endpoints in [8, 16] {
         let ahead = endpoints - 1;
         figures.push(checked_memory(

@@ -15,8 +15,7 @@ use dbapi_flightsql_server::overrides;
 use futures::StreamExt;
 
 use crate::{
-    BoxError, Figure, arrow_rows, loopback_bytes_received, median, ratio_figure, registry, secs,
-    timed,
+    BoxError, Figure, arrow_rows, loopback_bytes_received, median, ratio_figure, registry, timed,
 };
 
 /// The endpoints of every result in these figures.
@@ -39,35 +38,30 @@ pub(crate) async fn figures(url: &str, rows: usize, reps: usize) -> Result<Vec<F
     let remote_full = remote_sql(&ctx, full).await?;
 
     // Each comparison in a loop of its own (a full scan of the table just before a selective
-    // query slows whichever side comes next), the two sides taking turns to go first; one
-    // round of each before the timed ones.
-    let (mut provider_sel, mut arrow_sel) = (vec![], vec![]);
-    let (mut planning, mut executing, mut provider_bytes) = (vec![], vec![], vec![]);
+    // query slows whichever side comes next).
+    let (provider_sel, arrow_sel) = in_turns(
+        reps,
+        async || {
+            let before = loopback_bytes_received()?;
+            let took = timed(selected, "provider, selective", || {
+                provided(&ctx, &selective)
+            })
+            .await?;
+            Ok((took, loopback_bytes_received()? - before))
+        },
+        async || {
+            timed(selected, "Arrow path, selective", || {
+                arrow_rows_any_order(conn.as_ref(), &remote_selective)
+            })
+            .await
+        },
+    )
+    .await?;
+    let (provider_sel, provider_bytes): (Vec<_>, Vec<_>) = provider_sel.into_iter().unzip();
+    // DataFusion's share of the selective query: parsing and planning it, no remote call;
+    // then executing the planned query alone.
+    let (mut planning, mut executing) = (vec![], vec![]);
     for rep in 0..=reps {
-        for side in turns(rep) {
-            if side {
-                let before = loopback_bytes_received()?;
-                let took = timed(selected, "provider, selective", || {
-                    provided(&ctx, &selective)
-                })
-                .await?;
-                let bytes = loopback_bytes_received()? - before;
-                if rep > 0 {
-                    provider_sel.push(took);
-                    provider_bytes.push(bytes);
-                }
-            } else {
-                let took = timed(selected, "Arrow path, selective", || {
-                    arrow_rows_any_order(conn.as_ref(), &remote_selective)
-                })
-                .await?;
-                if rep > 0 {
-                    arrow_sel.push(took);
-                }
-            }
-        }
-        // DataFusion's share of the selective query: parsing and planning it, no remote
-        // call; then executing the planned query alone.
         let started = Instant::now();
         let plan = ctx.sql(&selective).await?.create_physical_plan().await?;
         let planned = started.elapsed();
@@ -82,26 +76,17 @@ pub(crate) async fn figures(url: &str, rows: usize, reps: usize) -> Result<Vec<F
             executing.push(started.elapsed());
         }
     }
-    let (mut provider_full, mut arrow_full) = (vec![], vec![]);
-    for rep in 0..=reps {
-        for side in turns(rep) {
-            let took = if side {
-                timed(rows, "provider, full scan", || provided(&ctx, full)).await?
-            } else {
-                timed(rows, "Arrow path, full scan", || {
-                    arrow_rows(conn.as_ref(), &remote_full)
-                })
-                .await?
-            };
-            if rep > 0 {
-                if side {
-                    provider_full.push(took);
-                } else {
-                    arrow_full.push(took);
-                }
-            }
-        }
-    }
+    let (provider_full, arrow_full) = in_turns(
+        reps,
+        async || timed(rows, "provider, full scan", || provided(&ctx, full)).await,
+        async || {
+            timed(rows, "Arrow path, full scan", || {
+                arrow_rows(conn.as_ref(), &remote_full)
+            })
+            .await
+        },
+    )
+    .await?;
     let mut pulled_bytes = vec![];
     for _ in 0..reps {
         let before = loopback_bytes_received()?;
@@ -124,24 +109,20 @@ pub(crate) async fn figures(url: &str, rows: usize, reps: usize) -> Result<Vec<F
             arrow_sel,
             1.1,
         ),
-        Figure {
-            name: format!("provider_where_1_percent_limit_1000_of_{rows}_planning"),
-            value: secs(planned) * 1000.0,
-            unit: "ms",
-            baseline_name: Some("the provider's whole selective query".into()),
-            ratio: Some(secs(planned) / secs(provider_sel)),
-            target: None,
-            met: None,
-        },
-        Figure {
-            name: format!("provider_where_1_percent_limit_1000_of_{rows}_executing"),
-            value: secs(executed) * 1000.0,
-            unit: "ms",
-            baseline_name: Some("the same remote SQL through the Arrow path".into()),
-            ratio: Some(secs(executed) / secs(arrow_sel)),
-            target: None,
-            met: None,
-        },
+        Figure::against(
+            &format!("provider_where_1_percent_limit_1000_of_{rows}_planning"),
+            planned,
+            "the provider's whole selective query",
+            provider_sel,
+        )
+        .in_ms(),
+        Figure::against(
+            &format!("provider_where_1_percent_limit_1000_of_{rows}_executing"),
+            executed,
+            "the same remote SQL through the Arrow path",
+            arrow_sel,
+        )
+        .in_ms(),
         Figure {
             name: format!("provider_where_1_percent_limit_1000_of_{rows}_bytes"),
             value: bytes / (1024.0 * 1024.0),
@@ -212,13 +193,28 @@ async fn pull_then_query(conn: &dyn Connection, sql: &str) -> Result<usize, BoxE
     provided(&ctx, sql).await
 }
 
-/// The order of the two sides of a comparison in round `rep`: `true` is the provider.
-fn turns(rep: usize) -> [bool; 2] {
-    if rep.is_multiple_of(2) {
-        [true, false]
-    } else {
-        [false, true]
+/// `reps` rounds of two sides of a comparison, after one untimed round, the sides taking
+/// turns to go first: what each side gave in the timed rounds.
+async fn in_turns<A, B>(
+    reps: usize,
+    mut first: impl AsyncFnMut() -> Result<A, BoxError>,
+    mut second: impl AsyncFnMut() -> Result<B, BoxError>,
+) -> Result<(Vec<A>, Vec<B>), BoxError> {
+    let (mut firsts, mut seconds) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
+    for rep in 0..=reps {
+        let (a, b) = if rep.is_multiple_of(2) {
+            let a = first().await?;
+            (a, second().await?)
+        } else {
+            let b = second().await?;
+            (first().await?, b)
+        };
+        if rep > 0 {
+            firsts.push(a);
+            seconds.push(b);
+        }
     }
+    Ok((firsts, seconds))
 }
 
 fn median_bytes(mut v: Vec<u64>) -> u64 {

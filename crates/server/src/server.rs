@@ -330,7 +330,9 @@ impl Server {
             .statements
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The peer address of every `DoGet` received over TCP (at most the last 10,000), oldest
@@ -340,7 +342,9 @@ impl Server {
             .do_get_peers
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The ASCII headers of the last call that reached authentication.

@@ -1,5 +1,6 @@
 //! The Flight SQL service: DataFusion behind `FlightSqlService`.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -166,10 +167,10 @@ pub(crate) struct Shared {
     pub(crate) last_headers: RwLock<Vec<(String, String)>>,
     /// The SQL of the statements received (`CommandStatementQuery`, prepared statements), in
     /// order: what a client pushed down.
-    pub(crate) statements: RwLock<Vec<String>>,
+    pub(crate) statements: RwLock<VecDeque<String>>,
     /// The peer address of every `DoGet` received over TCP, in order (at most the last
     /// 10,000): which machines read the results.
-    pub(crate) do_get_peers: RwLock<Vec<std::net::SocketAddr>>,
+    pub(crate) do_get_peers: RwLock<VecDeque<std::net::SocketAddr>>,
     /// The tickets redeemed, when [`crate::AnswerFaults::tickets_once`].
     pub(crate) redeemed: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
     /// Whether an answer carried the token of [`crate::Options::rotate_token`].
@@ -192,12 +193,12 @@ impl std::fmt::Debug for Shared {
 }
 
 /// Appends `item` to a log that keeps the last 10,000 items.
-fn keep_last<T>(log: &RwLock<Vec<T>>, item: T) {
+fn keep_last<T>(log: &RwLock<VecDeque<T>>, item: T) {
     let mut log = log.write().unwrap_or_else(PoisonError::into_inner);
     if log.len() >= 10_000 {
-        log.remove(0);
+        log.pop_front();
     }
-    log.push(item);
+    log.push_back(item);
 }
 
 impl Shared {
