@@ -182,7 +182,7 @@ async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only
         datafusion::common::stats::Precision::Inexact(NUMBERS - 10)
     );
     let gets = server.stats().do_get;
-    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+    let batches = datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx())
         .await
         .unwrap();
     let mut got = ids(&batches);
@@ -190,6 +190,16 @@ async fn a_table_with_parts_at_planning_runs_its_statement_when_planned_and_only
     assert_eq!(got, (10..NUMBERS as i64).collect::<Vec<_>>());
     assert_eq!(server.statements().len(), statements + 1, "not run again");
     assert_eq!(server.stats().do_get - gets, 5);
+    // Reset for another execution, it reads the same parts again.
+    let plan = datafusion::physical_plan::execution_plan::reset_plan_states(plan).unwrap();
+    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+        .await
+        .unwrap();
+    let mut again = ids(&batches);
+    again.sort_unstable();
+    assert_eq!(again, got);
+    assert_eq!(server.statements().len(), statements + 1, "not run again");
+    assert_eq!(server.stats().do_get - gets, 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,6 +233,62 @@ async fn parts_read_after_they_expired_say_so() {
         .unwrap_err();
     let e = e.to_string();
     assert!(e.contains("expired") && e.contains("not renewed"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_run_again_runs_its_statement_again() {
+    // Tickets live 200 ms and are not renewed: a plan kept and run again after they expired
+    // runs its statement again (DataFusion's reset_plan_states) rather than reading them.
+    let server = server(Options {
+        endpoints: 3,
+        expiration: Some(std::time::Duration::from_millis(200)),
+        renew_endpoints: false,
+        ..Options::default()
+    })
+    .await;
+    let ctx = SessionContext::new();
+    ctx.register_table("numbers", numbers_table(&server.url()).await)
+        .unwrap();
+    let plan = ctx
+        .sql("SELECT id FROM numbers WHERE id < 50")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let statements = server.statements().len();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let plan = datafusion::physical_plan::execution_plan::reset_plan_states(Arc::clone(&plan))
+            .unwrap();
+        let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+            .await
+            .unwrap();
+        let mut got = ids(&batches);
+        got.sort_unstable();
+        runs.push(got);
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    assert_eq!(runs[0], (0..50).collect::<Vec<_>>());
+    assert_eq!(runs[1], runs[0]);
+    assert_eq!(
+        server.statements().len(),
+        statements + 2,
+        "run once per execution"
+    );
+    // The recursive term of a recursive query is such a plan: the table read afresh in each
+    // iteration that has rows to join it with (four: the fifth joins nothing).
+    let recursive = "WITH RECURSIVE r(n) AS (SELECT CAST(0 AS BIGINT) UNION ALL \
+                     SELECT r.n + 1 FROM r JOIN numbers ON numbers.id = r.n WHERE r.n < 4) \
+                     SELECT n FROM r ORDER BY n";
+    let statements = server.statements().len();
+    let batches = ctx.sql(recursive).await.unwrap().collect().await.unwrap();
+    assert_eq!(ids(&batches), [0, 1, 2, 3, 4]);
+    assert!(
+        server.statements().len() >= statements + 4,
+        "{} statements for 4 iterations",
+        server.statements().len() - statements
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

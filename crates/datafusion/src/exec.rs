@@ -50,6 +50,10 @@ pub struct DbapiScan {
     properties: Arc<PlanProperties>,
     /// The statement's parts, asked for by the first partition executed.
     parts: Arc<OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>>,
+    /// Whether the parts were given when planned ([`DbapiScan::planned`]): kept when the
+    /// plan is reset for another execution, where a scan that ran its statement at
+    /// execution runs it again.
+    planned: bool,
     /// The result's rows and bytes as the server gave them, when the statement ran at
     /// planning.
     totals: Totals,
@@ -113,6 +117,7 @@ impl DbapiScan {
             partitions,
             properties,
             parts: Arc::new(OnceCell::new()),
+            planned: false,
             totals: Totals::default(),
         }
     }
@@ -144,9 +149,10 @@ impl DbapiScan {
             RemoteParts::Parts(parts) => parts.len(),
             RemoteParts::Whole => 1,
         };
-        let scan = DbapiScan::new(conn, sql, schema, partitions);
+        let mut scan = DbapiScan::new(conn, sql, schema, partitions);
         // A fresh cell: set cannot fail.
         let _ = scan.parts.set(Ok(Arc::new(remote)));
+        scan.planned = true;
         scan
     }
 
@@ -212,6 +218,27 @@ impl ExecutionPlan for DbapiScan {
         _: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
+    }
+
+    /// Ready for another execution (DataFusion's `reset_plan_states`: a plan kept and run
+    /// again, the recursive term of a recursive query): a scan that ran its statement at
+    /// execution runs it again, for fresh rows and fresh tickets (the last run's may have
+    /// expired or been used up); a scan planned with its parts ([`DbapiScan::planned`])
+    /// reads those parts again.
+    fn reset_state(self: Arc<Self>) -> Result<Arc<dyn ExecutionPlan>> {
+        if self.planned {
+            return Ok(self);
+        }
+        Ok(Arc::new(DbapiScan {
+            conn: Arc::clone(&self.conn),
+            sql: self.sql.clone(),
+            schema: Arc::clone(&self.schema),
+            partitions: self.partitions,
+            properties: Arc::clone(&self.properties),
+            parts: Arc::new(OnceCell::new()),
+            planned: false,
+            totals: self.totals,
+        }))
     }
 
     fn with_new_children(
