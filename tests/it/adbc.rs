@@ -177,3 +177,38 @@ async fn urls_load_drivers_by_name_only_unless_allowed() {
     let e = trusting.connect("adbc:./x.so").await.unwrap_err();
     assert!(e.to_string().contains("never loaded"), "{e}");
 }
+
+/// On a current-thread runtime a result is read ahead by a reading thread: a result left
+/// mid-way (the cursor run again, or dropped) is released before the connection's next
+/// statement starts, whatever that thread is doing at that moment.
+#[tokio::test]
+async fn a_result_left_mid_way_is_released_before_the_next_statement() {
+    let pg = Postgres::start().unwrap();
+    let conn: Box<dyn Connection> = registry().connect(&pg.url().unwrap()).await.unwrap();
+    // Several batches (the driver's are about 16 MiB), so that the reading thread is still
+    // reading when the result is left.
+    let big = "SELECT n, repeat('x', 200) AS pad FROM generate_series(1, 300000) AS n";
+    for round in 0..10 {
+        let mut cursor = conn.cursor().unwrap();
+        cursor.execute(big, Params::None).await.unwrap();
+        assert!(cursor.fetch_batch().await.unwrap().is_some());
+        // Run again mid-result: the old stream goes first.
+        cursor
+            .execute("SELECT 41 + 1 AS answer", Params::None)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}, run again: {e}"));
+        let rows = cursor.fetchall().await.unwrap();
+        assert_eq!(rows.len(), 1, "round {round}");
+        assert_eq!(rows[0].get::<i32, _>(0).unwrap(), 42, "round {round}");
+        // Dropped mid-result: the next cursor's statement finds the connection free.
+        cursor.execute(big, Params::None).await.unwrap();
+        assert!(cursor.fetch_batch().await.unwrap().is_some());
+        drop(cursor);
+        let mut next = conn.cursor().unwrap();
+        next.execute("SELECT count(*) FROM generate_series(1, 10)", Params::None)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}, after a drop: {e}"));
+        let rows = next.fetchall().await.unwrap();
+        assert_eq!(rows[0].get::<i64, _>(0).unwrap(), 10, "round {round}");
+    }
+}

@@ -1,8 +1,8 @@
 //! A result stream of the driver: read on the fetching task's worker thread on a multi-threaded
 //! runtime, else by a blocking thread a few batches ahead of the cursor.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
@@ -40,20 +40,63 @@ enum Source {
     },
     /// Read by a blocking thread a few batches ahead and handed over (a current-thread
     /// runtime cannot block its only thread).
-    Pump(mpsc::Receiver<Result<RecordBatch>>),
+    Pump {
+        native: Arc<Native>,
+        batches: mpsc::Receiver<Result<RecordBatch>>,
+        handles: Arc<Mutex<Pumped>>,
+    },
+}
+
+/// The driver's handles a reading thread reads, shared with the result: the thread takes
+/// them out for each read (under the connection's lock) and puts them back, so that a
+/// result let go of releases them before the connection's next call, whatever the thread is
+/// doing — between reads the result takes them and leaves them for the next call to release
+/// (under its lock, first); during a read the thread releases them itself before it lets
+/// the lock go.
+pub(crate) struct Pumped {
+    /// The stream, then the statement it came from (released in that order).
+    handles: Option<Handles>,
+    /// Whether the result was let go of.
+    left: bool,
+}
+
+/// A stream and what must outlive it, dropped in that order.
+type Handles = (
+    Box<dyn RecordBatchReader + Send>,
+    Box<dyn std::any::Any + Send>,
+);
+
+/// Locks `pumped` (held only to take or put the handles, never across a driver call).
+fn lock(pumped: &Mutex<Pumped>) -> MutexGuard<'_, Pumped> {
+    pumped.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Source {
     fn drop(&mut self) {
-        if let Source::Inline {
-            native,
-            reader,
-            keep,
-        } = self
-        {
-            // The stream first, then the statement it came from, under the lock, off the
-            // async executor.
-            native.release_later(Box::new((reader.take(), keep.take())));
+        match self {
+            Source::Inline {
+                native,
+                reader,
+                keep,
+            } => {
+                // The stream first, then the statement it came from, under the lock, off the
+                // async executor.
+                native.release_later(Box::new((reader.take(), keep.take())));
+            }
+            Source::Pump {
+                native, handles, ..
+            } => {
+                // Between two reads: released before the next call. During one: the
+                // reading thread releases them when it ends.
+                let taken = {
+                    let mut pumped = lock(handles);
+                    pumped.left = true;
+                    pumped.handles.take()
+                };
+                if let Some(taken) = taken {
+                    native.release_later(Box::new(taken));
+                }
+            }
         }
     }
 }
@@ -87,8 +130,17 @@ impl Stream {
             }
         } else {
             let (tx, rx) = mpsc::channel(READ_AHEAD);
-            tokio::task::spawn_blocking(move || pump(&native, reader, keep, &tx));
-            Source::Pump(rx)
+            let handles = Arc::new(Mutex::new(Pumped {
+                handles: Some((reader, Box::new(keep))),
+                left: false,
+            }));
+            let (pumping, reading) = (Arc::clone(&native), Arc::clone(&handles));
+            tokio::task::spawn_blocking(move || pump(&pumping, &reading, &tx));
+            Source::Pump {
+                native,
+                batches: rx,
+                handles,
+            }
         };
         Stream {
             schema,
@@ -108,46 +160,67 @@ fn read_one(
         Ok(entered) => entered,
         Err(e) => return Some(Err(e)),
     };
+    next_of(native, reader)
+}
+
+/// The next batch of `reader` (`None` at the end), the lock already held.
+fn next_of(
+    native: &Native,
+    reader: &mut (dyn RecordBatchReader + Send),
+) -> Option<Result<RecordBatch>> {
     reader
         .next()
         .map(|item| item.map_err(|e| native.arrow_error(&e, "reading the result")))
 }
 
-/// Reads every batch of `reader` into `tx`, each read under the connection's lock, until the
-/// end, an error, or the receiver is gone.
-fn pump<K>(
-    native: &Native,
-    mut reader: Box<dyn RecordBatchReader + Send>,
-    keep: K,
-    tx: &mpsc::Sender<Result<RecordBatch>>,
-) {
-    // The stream first, then the statement it came from, under the lock.
-    let release = |reader, keep| {
-        let _entered = native.enter();
-        drop(reader);
-        drop(keep);
-    };
+/// Reads every batch of the shared handles into `tx`, each read under the connection's lock,
+/// until the end, an error, or the result is let go of. At the end or an error the handles
+/// are released before the cursor hears of it, so that its next statement finds the
+/// connection free (a cancelled PostgreSQL query's stream released after the next query
+/// began broke that query's result).
+fn pump(native: &Native, pumped: &Mutex<Pumped>, tx: &mpsc::Sender<Result<RecordBatch>>) {
     loop {
-        match read_one(native, reader.as_mut()) {
+        let next = {
+            let entered = native.enter();
+            // Taken by the result when it was let go of between two reads: released by the
+            // next call.
+            let Some(mut handles) = lock(pumped).handles.take() else {
+                return;
+            };
+            // The lock held to the end of this block, the handles released in it.
+            let (next, _entered) = match entered {
+                Ok(entered) => (next_of(native, handles.0.as_mut()), Some(entered)),
+                Err(e) => (Some(Err(e)), None),
+            };
+            let mut shared = lock(pumped);
+            if matches!(next, Some(Ok(_))) && !shared.left {
+                shared.handles = Some(handles);
+                next
+            } else {
+                // The end, an error, or a result let go of during the read: released here,
+                // under the lock, before the next call can begin.
+                let left = shared.left;
+                drop(shared);
+                drop(handles);
+                if left {
+                    return;
+                }
+                next
+            }
+        };
+        match next {
             Some(Ok(batch)) => {
                 if tx.blocking_send(Ok(batch)).is_err() {
-                    break;
+                    return;
                 }
             }
-            // The end, or an error: the driver's handles are released before the cursor
-            // hears of it, so that its next statement finds the connection free (a
-            // cancelled PostgreSQL query's stream released after the next query began broke
-            // that query's result).
-            last => {
-                release(reader, keep);
-                if let Some(Err(e)) = last {
-                    let _ = tx.blocking_send(Err(e));
-                }
+            Some(Err(e)) => {
+                let _ = tx.blocking_send(Err(e));
                 return;
             }
+            None => return,
         }
     }
-    release(reader, keep);
 }
 
 #[async_trait]
@@ -165,7 +238,7 @@ impl BatchSource for Stream {
                 Some(reader) => tokio::task::block_in_place(|| read_one(native, reader.as_mut())),
                 None => None,
             },
-            Source::Pump(batches) => batches.recv().await,
+            Source::Pump { batches, .. } => batches.recv().await,
         };
         match next {
             Some(Ok(batch)) => Ok(Some(batch)),
