@@ -8,17 +8,19 @@ use ballista_core::extension::SessionConfigExt;
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
-use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::common::{DFSchema, DataFusionError, Result, TableReference};
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{AggregateUDF, Extension, LogicalPlan, ScalarUDF, WindowUDF};
+use datafusion::logical_expr::{
+    AggregateUDF, Extension, LogicalPlan, ScalarUDF, UserDefinedLogicalNodeCore, WindowUDF,
+};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use dbapi::Connection;
 use dbapi::metadata::TableRef;
-use dbapi_datafusion::{DbapiScan, DbapiTable, Dialect, Totals};
+use dbapi_datafusion::{DbapiScan, DbapiTable, Dialect, RemoteQuery, Totals};
 use prost::Message;
 
 use crate::parts::{ClusterTable, DbapiPartsExec};
@@ -27,6 +29,8 @@ use crate::parts::{ClusterTable, DbapiPartsExec};
 const TABLE_MAGIC: &[u8] = b"dbapi-table/1\n";
 /// What opens a serialized reader of parts.
 const PARTS_MAGIC: &[u8] = b"dbapi-parts/1\n";
+/// What opens a serialized federated part of a query.
+const QUERY_MAGIC: &[u8] = b"dbapi-query/1\n";
 
 /// A table as a plan carries it.
 #[derive(Clone, PartialEq, Message)]
@@ -60,6 +64,21 @@ struct PartsNode {
     /// The result's bytes as the server gave them.
     #[prost(uint64, optional, tag = "5")]
     total_bytes: Option<u64>,
+}
+
+/// A federated part of a query ([`RemoteQuery`]) as a plan carries it.
+#[derive(Clone, PartialEq, Message)]
+struct QueryNode {
+    #[prost(string, tag = "1")]
+    source: String,
+    #[prost(string, tag = "2")]
+    sql: String,
+    /// Its columns, qualified as the plan above reads them.
+    #[prost(message, optional, tag = "3")]
+    schema: Option<datafusion_proto::protobuf::DfSchema>,
+    /// How many partitions read its result (1: the parts in order).
+    #[prost(uint64, tag = "4")]
+    partitions: u64,
 }
 
 /// The logical and physical extension codec of a Ballista cluster reading `dbapi` tables:
@@ -205,11 +224,43 @@ impl LogicalExtensionCodec for DbapiCodec {
         inputs: &[LogicalPlan],
         ctx: &TaskContext,
     ) -> Result<Extension> {
-        self.logical.try_decode(buf, inputs, ctx)
+        let Some(bytes) = ours(buf, QUERY_MAGIC) else {
+            return self.logical.try_decode(buf, inputs, ctx);
+        };
+        let node = QueryNode::decode(bytes).map_err(|e| malformed("dbapi remote query", e))?;
+        let schema = node
+            .schema
+            .as_ref()
+            .ok_or_else(|| malformed("dbapi remote query", "it has no schema"))
+            .and_then(|s| {
+                DFSchema::try_from(s).map_err(|e| malformed("dbapi remote query schema", e))
+            })?;
+        let partitions =
+            usize::try_from(node.partitions).map_err(|e| malformed("dbapi remote query", e))?;
+        Ok(Extension {
+            node: Arc::new(RemoteQuery::new(
+                self.source(&node.source)?,
+                node.sql,
+                Arc::new(schema),
+                partitions,
+            )),
+        })
     }
 
     fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
-        self.logical.try_encode(node, buf)
+        let Some(query) = node.node.as_any().downcast_ref::<RemoteQuery>() else {
+            return self.logical.try_encode(node, buf);
+        };
+        let what = format!("the remote query {:?}", query.sql());
+        let schema = datafusion_proto::protobuf::DfSchema::try_from(query.schema())
+            .map_err(|e| DataFusionError::Internal(format!("encoding {what}'s schema: {e}")))?;
+        let message = QueryNode {
+            source: self.name_of(query.connection(), &what)?,
+            sql: query.sql().to_owned(),
+            schema: Some(schema),
+            partitions: query.partitions() as u64,
+        };
+        encode(QUERY_MAGIC, &message, buf)
     }
 
     fn try_decode_table_provider(
@@ -414,6 +465,31 @@ mod tests {
         assert_eq!(ours(b"dbapi-parts/1\nxyz", PARTS_MAGIC), Some(&b"xyz"[..]));
         assert_eq!(ours(b"dbapi-parts/1", PARTS_MAGIC), None);
         assert_eq!(ours(b"\x0a\x02hi", TABLE_MAGIC), None);
+    }
+
+    #[test]
+    fn a_garbled_remote_query_is_an_error_not_a_panic() {
+        let codec = DbapiCodec::new();
+        let ctx = TaskContext::default();
+        let no_schema = QueryNode {
+            source: "s".into(),
+            sql: "SELECT 1".into(),
+            schema: None,
+            partitions: 1,
+        };
+        let tails = [
+            b"\xff\xff\xff".to_vec(),
+            Vec::new(),
+            no_schema.encode_to_vec(),
+        ];
+        for tail in tails {
+            let bytes = [QUERY_MAGIC, &tail].concat();
+            let e = LogicalExtensionCodec::try_decode(&codec, &bytes, &[], &ctx)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("dbapi remote query"), "{e}");
+        }
     }
 
     #[test]

@@ -44,6 +44,12 @@
 //!   ([`dbapi::Connection::read_partition`]) on its own connection, at the parts' locations,
 //!   under its own credentials.
 //!
+//! - federated parts of a query ([`dbapi_datafusion::RemoteQuery`], from a client whose
+//!   session has the [`Federation`](dbapi_datafusion::Federation) rule) travel as their
+//!   source name and statement; the scheduler's [`ClusterPlanner`] runs each once when it
+//!   plans and hands its parts to the tasks as it does a table's (in one partition, in
+//!   order, when the statement sorts).
+//!
 //! Credentials never travel: a plan names a source, and each process resolves the name to a
 //! connection it opened itself. A source missing in a process is an error naming it.
 
@@ -51,4 +57,4 @@ mod codec;
 mod parts;
 
 pub use crate::codec::DbapiCodec;
-pub use crate::parts::DbapiPartsExec;
+pub use crate::parts::{ClusterPlanner, DbapiPartsExec};

@@ -14,8 +14,11 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::StatisticsArgs;
 use datafusion::physical_plan::execution_plan::{
@@ -25,8 +28,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
+use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use dbapi::Connection;
-use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts, Totals};
+use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts, RemoteQuery, Totals};
 use futures::{StreamExt, TryStreamExt};
 
 /// The column of the parts source: a part's bytes, or null for "run the statement whole"
@@ -39,23 +43,27 @@ fn parts_schema() -> SchemaRef {
     )]))
 }
 
-/// The parts of a planned result as an in-memory source, one partition per part (one
-/// partition holding no part for an empty result).
-fn parts_source(remote: &RemoteParts) -> Result<Arc<dyn ExecutionPlan>> {
+/// The parts of a planned result as an in-memory source: one partition per part, or all in
+/// one partition in their order when `in_order` (one partition holding no part for an empty
+/// result).
+fn parts_source(remote: &RemoteParts, in_order: bool) -> Result<Arc<dyn ExecutionPlan>> {
     let schema = parts_schema();
-    let batch = |value: Option<&[u8]>| {
+    let batch = |values: Vec<Option<&[u8]>>| {
         RecordBatch::try_new(
             Arc::clone(&schema),
-            vec![Arc::new(BinaryArray::from(vec![value]))],
+            vec![Arc::new(BinaryArray::from(values))],
         )
     };
     let partitions = match remote {
         RemoteParts::Parts(parts) if parts.is_empty() => vec![Vec::new()],
+        RemoteParts::Parts(parts) if in_order => vec![vec![batch(
+            parts.iter().map(|part| Some(part.as_slice())).collect(),
+        )?]],
         RemoteParts::Parts(parts) => parts
             .iter()
-            .map(|part| Ok(vec![batch(Some(part))?]))
+            .map(|part| Ok(vec![batch(vec![Some(part)])?]))
             .collect::<Result<Vec<_>>>()?,
-        RemoteParts::Whole => vec![vec![batch(None)?]],
+        RemoteParts::Whole => vec![vec![batch(vec![None])?]],
     };
     Ok(MemorySourceConfig::try_new_exec(&partitions, schema, None)?)
 }
@@ -310,18 +318,71 @@ impl TableProvider for ClusterTable {
         let scan = plan.downcast_ref::<DbapiScan>().ok_or_else(|| {
             DataFusionError::Internal(format!("a dbapi table planned {}", plan.name()))
         })?;
-        let remote = scan.remote_parts().ok_or_else(|| {
-            DataFusionError::Internal("a dbapi table planned without its parts".into())
-        })?;
-        Ok(Arc::new(
-            DbapiPartsExec::new(
-                Arc::clone(scan.connection()),
-                scan.sql().to_owned(),
-                plan.schema(),
-                parts_source(remote)?,
-            )
-            .with_totals(scan.totals()),
-        ))
+        parts_reader(scan, false)
+    }
+}
+
+/// The reader of a planned scan's parts, over a source of them the cluster slices.
+fn parts_reader(scan: &DbapiScan, in_order: bool) -> Result<Arc<dyn ExecutionPlan>> {
+    let remote = scan.remote_parts().ok_or_else(|| {
+        DataFusionError::Internal("a dbapi scan planned without its parts".into())
+    })?;
+    Ok(Arc::new(
+        DbapiPartsExec::new(
+            Arc::clone(scan.connection()),
+            scan.sql().to_owned(),
+            scan.schema(),
+            parts_source(remote, in_order)?,
+        )
+        .with_totals(scan.totals()),
+    ))
+}
+
+/// The query planner of a cluster's scheduler: DataFusion's, with the federated parts of a
+/// query ([`RemoteQuery`], from a client whose session federates) run when planned and
+/// their parts given to the tasks as a table's are — one part per partition, or all in one
+/// partition in their order for a sorted result.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ClusterPlanner;
+
+#[async_trait]
+impl QueryPlanner for ClusterPlanner {
+    async fn create_physical_plan(
+        &self,
+        logical_plan: &LogicalPlan,
+        session: &dyn Session,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(RemoteQueryInCluster)])
+            .create_physical_plan(logical_plan, session)
+            .await
+    }
+}
+
+/// Plans [`RemoteQuery`] nodes on a cluster's scheduler.
+struct RemoteQueryInCluster;
+
+#[async_trait]
+impl ExtensionPlanner for RemoteQueryInCluster {
+    async fn plan_extension(
+        &self,
+        _planner: &dyn PhysicalPlanner,
+        node: &dyn UserDefinedLogicalNode,
+        _logical_inputs: &[&LogicalPlan],
+        _physical_inputs: &[Arc<dyn ExecutionPlan>],
+        _session: &dyn Session,
+        _planning_ctx: &PhysicalPlanningContext,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let Some(query) = node.as_any().downcast_ref::<RemoteQuery>() else {
+            return Ok(None);
+        };
+        let scan = DbapiScan::run_now(
+            Arc::clone(query.connection()),
+            query.sql().to_owned(),
+            Arc::new(node.schema().as_arrow().clone()),
+        )
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        parts_reader(&scan, query.partitions() == 1).map(Some)
     }
 }
 
@@ -349,7 +410,7 @@ mod tests {
     #[test]
     fn parts_go_one_to_a_partition_and_come_back_alike() {
         let remote = RemoteParts::Parts(vec![b"a".to_vec(), b"bc".to_vec(), Vec::new()]);
-        let source = parts_source(&remote).ok();
+        let source = parts_source(&remote, false).ok();
         let got = source.as_ref().map(collect).unwrap_or_default();
         assert_eq!(
             got,
@@ -359,12 +420,12 @@ mod tests {
                 RemoteParts::Parts(vec![Vec::new()]),
             ]
         );
-        let whole = parts_source(&RemoteParts::Whole).ok();
+        let whole = parts_source(&RemoteParts::Whole, false).ok();
         assert_eq!(
             whole.as_ref().map(collect).unwrap_or_default(),
             vec![RemoteParts::Whole]
         );
-        let empty = parts_source(&RemoteParts::Parts(Vec::new())).ok();
+        let empty = parts_source(&RemoteParts::Parts(Vec::new()), false).ok();
         assert_eq!(
             empty.as_ref().map(collect).unwrap_or_default(),
             vec![RemoteParts::Parts(Vec::new())]

@@ -20,8 +20,8 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use dbapi::Connection;
 use dbapi::metadata::TableRef;
-use dbapi_ballista::DbapiCodec;
-use dbapi_datafusion::DbapiTable;
+use dbapi_ballista::{ClusterPlanner, DbapiCodec};
+use dbapi_datafusion::{DbapiTable, Federation};
 use dbapi_flightsql_server::{Locations, Options, Server};
 
 const ROWS: i64 = 20_000;
@@ -32,27 +32,21 @@ async fn connect(url: &str) -> Arc<dyn Connection> {
     Arc::from(dbapi::connect(url).await.unwrap())
 }
 
-/// A session state whose Ballista codecs read the source `numbers` through `conn`.
+/// A session state whose Ballista codecs read the source `numbers` through `conn`, with the
+/// query planner a scheduler needs for federated queries.
 fn state(conn: Arc<dyn Connection>) -> SessionState {
     let codec = DbapiCodec::new().with_source("numbers", conn);
     SessionStateBuilder::new()
         .with_default_features()
         .with_config(codec.configure(SessionConfig::new_with_ballista()))
+        .with_query_planner(Arc::new(ClusterPlanner))
         .build()
 }
 
-fn column(batches: &[RecordBatch], i: usize) -> Vec<i64> {
-    batches
-        .iter()
-        .flat_map(|b| b.column(i).as_primitive::<Int64Type>().values().to_vec())
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
-    // Six endpoints, each taking 300 ms before its first batch: with one task slot each,
-    // both executors must take part.
-    let server = Server::builder()
+/// A server of `numbers` in `PARTS` endpoints, each taking 300 ms before its first batch
+/// (with one task slot each, both executors must take part).
+async fn slow_server() -> Server {
+    Server::builder()
         .table(
             "numbers",
             dbapi_flightsql_server::generated(ROWS as usize, 1_000).unwrap(),
@@ -66,18 +60,14 @@ async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
         )
         .start()
         .await
-        .unwrap();
-    // The parts live on two other instances, read at their locations.
-    let replicas = [
-        server.spawn_replica().await.unwrap(),
-        server.spawn_replica().await.unwrap(),
-    ];
-    server.set_options(|o| {
-        o.locations = Locations::RoundRobin(replicas.iter().map(|r| r.location()).collect());
-    });
-    let url = server.url();
+        .unwrap()
+}
 
-    let scheduler_state = state(connect(&url).await);
+/// A scheduler and two executors for the server at `url` (each executor connecting from an
+/// address of its own, `127.0.0.2` and `127.0.0.3`), and a client session on them with
+/// `numbers` registered, federating when `federate`.
+async fn cluster(url: &str, federate: bool) -> SessionContext {
+    let scheduler_state = state(connect(url).await);
     let scheduler =
         ballista_scheduler::standalone::new_standalone_scheduler_from_state(&scheduler_state)
             .await
@@ -92,11 +82,16 @@ async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
             .await
             .unwrap();
     }
-
-    let client_conn = connect(&url).await;
+    let client_conn = connect(url).await;
+    let mut client_state = state(Arc::clone(&client_conn));
+    if federate {
+        client_state = SessionStateBuilder::new_from_existing(client_state)
+            .with_optimizer_rule(Arc::new(Federation))
+            .build();
+    }
     let ctx = SessionContext::remote_with_state(
         &format!("df://localhost:{}", scheduler.port()),
-        state(Arc::clone(&client_conn)),
+        client_state,
     )
     .await
     .unwrap();
@@ -104,6 +99,43 @@ async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
         .await
         .unwrap();
     ctx.register_table("numbers", Arc::new(table)).unwrap();
+    ctx
+}
+
+/// The addresses the `DoGet`s the server received since the `since`-th came from.
+fn readers(server: &Server, since: usize) -> BTreeSet<IpAddr> {
+    server.do_get_peers()[since..]
+        .iter()
+        .map(|p| p.ip())
+        .collect()
+}
+
+fn executors() -> BTreeSet<IpAddr> {
+    ["127.0.0.2", "127.0.0.3"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect()
+}
+
+fn column(batches: &[RecordBatch], i: usize) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| b.column(i).as_primitive::<Int64Type>().values().to_vec())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
+    let server = slow_server().await;
+    // The parts live on two other instances, read at their locations.
+    let replicas = [
+        server.spawn_replica().await.unwrap(),
+        server.spawn_replica().await.unwrap(),
+    ];
+    server.set_options(|o| {
+        o.locations = Locations::RoundRobin(replicas.iter().map(|r| r.location()).collect());
+    });
+    let ctx = cluster(&server.url(), false).await;
 
     let statements = server.statements().len();
     let gets = server.stats().do_get;
@@ -146,15 +178,64 @@ async fn a_cluster_reads_the_parts_on_both_executors_exactly() {
     assert!(sent[0].contains("\"id\" >= 1000"), "{sent:?}");
     assert_eq!(server.stats().do_get - gets, PARTS as u64);
     // Read by both executors, from their own addresses; not by the scheduler or the client.
-    let readers: BTreeSet<IpAddr> = server.do_get_peers()[peers..]
-        .iter()
-        .map(|p| p.ip())
+    assert_eq!(readers(&server, peers), executors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_federated_query_goes_to_the_server_whole_and_its_parts_to_the_executors() {
+    let server = slow_server().await;
+    let ctx = cluster(&server.url(), true).await;
+
+    // A join and an aggregate: one statement, sent by the scheduler; its result's parts read
+    // by both executors.
+    let statements = server.statements().len();
+    let peers = server.do_get_peers().len();
+    let batches = ctx
+        .sql(
+            "SELECT a.id, count(*) AS n, sum(b.id) AS s FROM numbers a \
+             JOIN numbers b ON b.id = a.id + 1 WHERE a.id >= 1000 GROUP BY a.id",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut got: Vec<(i64, i64, i64)> = column(&batches, 0)
+        .into_iter()
+        .zip(column(&batches, 1))
+        .zip(column(&batches, 2))
+        .map(|((k, n), s)| (k, n, s))
         .collect();
-    let executors: BTreeSet<IpAddr> = ["127.0.0.2", "127.0.0.3"]
-        .iter()
-        .map(|a| a.parse().unwrap())
-        .collect();
-    assert_eq!(readers, executors);
+    got.sort_unstable();
+    let expected: Vec<(i64, i64, i64)> = (1000..ROWS - 1).map(|id| (id, 1, id + 1)).collect();
+    assert_eq!(got, expected);
+    let sent: Vec<String> = server.statements()[statements..].to_vec();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].contains("JOIN") && sent[0].contains("GROUP BY"),
+        "{sent:?}"
+    );
+    assert_eq!(readers(&server, peers), executors());
+
+    // A sorted result: its parts read in their order, by one task.
+    let statements = server.statements().len();
+    let batches = ctx
+        .sql(
+            "SELECT a.id FROM numbers a JOIN numbers b ON a.id = b.id \
+             WHERE b.id < 3000 ORDER BY a.id DESC LIMIT 2500",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(column(&batches, 0), (500..3000).rev().collect::<Vec<i64>>());
+    let sent: Vec<String> = server.statements()[statements..].to_vec();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].contains("ORDER BY") && sent[0].contains("LIMIT 2500"),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]

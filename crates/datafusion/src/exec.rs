@@ -156,6 +156,20 @@ impl DbapiScan {
         scan
     }
 
+    /// Runs `sql` on `conn` now, for a scan holding its parts ([`DbapiScan::planned`]) and
+    /// the result's totals: what a plan spread over other processes is made of.
+    ///
+    /// # Errors
+    /// The connection's error running the statement.
+    pub async fn run_now(
+        conn: Arc<dyn Connection>,
+        sql: String,
+        schema: SchemaRef,
+    ) -> dbapi::Result<DbapiScan> {
+        let (remote, totals) = run_for_parts(conn.as_ref(), &sql).await?;
+        Ok(DbapiScan::planned(conn, sql, schema, remote).with_totals(totals))
+    }
+
     /// The statement sent to the remote server.
     pub fn sql(&self) -> &str {
         &self.sql

@@ -219,12 +219,12 @@ fn remote(
         return Ok(Transformed::no(plan));
     };
     Ok(Transformed::yes(LogicalPlan::Extension(Extension {
-        node: Arc::new(RemoteQuery {
-            conn: Arc::clone(&source.conn),
+        node: Arc::new(RemoteQuery::new(
+            Arc::clone(&source.conn),
             sql,
             schema,
             partitions,
-        }),
+        )),
     })))
 }
 
@@ -362,9 +362,36 @@ pub struct RemoteQuery {
 }
 
 impl RemoteQuery {
+    /// The part of a query `sql` sends to `conn`'s server, its rows of `schema` (DataFusion's
+    /// columns, qualified as the plan above reads them), read by `partitions` partitions (1
+    /// reads the result's parts in their order, as a sorted result must be).
+    pub fn new(
+        conn: Arc<dyn Connection>,
+        sql: String,
+        schema: DFSchemaRef,
+        partitions: usize,
+    ) -> RemoteQuery {
+        RemoteQuery {
+            conn,
+            sql,
+            schema,
+            partitions: partitions.max(1),
+        }
+    }
+
     /// The statement sent to the server.
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    /// The connection the statement is sent through.
+    pub fn connection(&self) -> &Arc<dyn Connection> {
+        &self.conn
+    }
+
+    /// How many partitions read its result (1: the parts in their order).
+    pub fn partitions(&self) -> usize {
+        self.partitions
     }
 }
 

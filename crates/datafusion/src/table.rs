@@ -12,7 +12,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use dbapi::Connection;
 use dbapi::metadata::TableRef;
 
-use crate::exec::{DbapiScan, external, run_for_parts};
+use crate::exec::{DbapiScan, external};
 use crate::sql::{Dialect, statement};
 
 /// A table of any `dbapi` connection (Flight SQL, ADBC, ...) as a DataFusion table.
@@ -157,11 +157,10 @@ impl TableProvider for DbapiTable {
         }
         let sql = statement(&self.dialect, &self.table, &columns, &pushed, limit);
         if self.parts_at_planning {
-            let (remote, totals) = run_for_parts(self.conn.as_ref(), &sql)
-                .await
-                .map_err(external)?;
             return Ok(Arc::new(
-                DbapiScan::planned(Arc::clone(&self.conn), sql, schema, remote).with_totals(totals),
+                DbapiScan::run_now(Arc::clone(&self.conn), sql, schema)
+                    .await
+                    .map_err(external)?,
             ));
         }
         let partitions = state.config().target_partitions();
