@@ -31,7 +31,7 @@ use datafusion::physical_plan::{
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use dbapi::Connection;
 use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts, RemoteQuery, Totals};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 /// The column of the parts source: a part's bytes, or null for "run the statement whole"
 /// (a driver without partitions).
@@ -254,13 +254,10 @@ impl ExecutionPlan for DbapiPartsExec {
         );
         let batches = futures::stream::once(async move {
             let given: Vec<RecordBatch> = input.try_collect().await?;
-            let scan = Arc::new(DbapiScan::planned(conn, sql, schema, remote_of(&given)?));
-            let partitions = scan.properties().partitioning.partition_count();
-            Ok::<_, DataFusionError>(
-                futures::stream::iter(0..partitions)
-                    .map(move |i| scan.execute(i, Arc::clone(&context)))
-                    .try_flatten(),
-            )
+            // The task's parts in their order, each next one opened while one is read.
+            DbapiScan::planned(conn, sql, schema, remote_of(&given)?)
+                .with_partitions(1)
+                .execute(0, context)
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(

@@ -104,21 +104,28 @@ impl DbapiScan {
         partitions: usize,
     ) -> DbapiScan {
         let partitions = partitions.max(1);
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
         DbapiScan {
             conn,
             sql,
+            properties: properties(&schema, partitions),
             schema,
             partitions,
-            properties,
             parts: Arc::new(OnceCell::new()),
             planned: false,
             totals: Totals::default(),
+        }
+    }
+
+    /// The same scan read by `partitions` partitions (at least one): partition `i` reads
+    /// parts `i`, `i + n`, `i + 2n`, ... in their order, opening its next part while reading
+    /// one.
+    #[must_use]
+    pub fn with_partitions(self, partitions: usize) -> DbapiScan {
+        let partitions = partitions.max(1);
+        DbapiScan {
+            properties: properties(&self.schema, partitions),
+            partitions,
+            ..self
         }
     }
 
@@ -188,6 +195,16 @@ impl DbapiScan {
             _ => None,
         }
     }
+}
+
+/// The properties of a scan of `schema` read by `partitions` partitions.
+fn properties(schema: &SchemaRef, partitions: usize) -> Arc<PlanProperties> {
+    Arc::new(PlanProperties::new(
+        EquivalenceProperties::new(Arc::clone(schema)),
+        Partitioning::UnknownPartitioning(partitions),
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    ))
 }
 
 impl DisplayAs for DbapiScan {
