@@ -212,3 +212,25 @@ async fn a_result_left_mid_way_is_released_before_the_next_statement() {
         assert_eq!(rows[0].get::<i64, _>(0).unwrap(), 10, "round {round}");
     }
 }
+
+/// The PostgreSQL driver has no partitions, and asking it for them would end the process (it
+/// answers with a bare status, then reads the error's details through a null pointer): a
+/// query is one part holding the query, and bytes that are no such part are refused, the
+/// driver never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_partitions_are_one_query_part_and_foreign_bytes_an_error() {
+    let pg = Postgres::start().unwrap();
+    let conn: Box<dyn Connection> = registry().connect(&pg.url().unwrap()).await.unwrap();
+    let parts = conn
+        .execute_partitions("SELECT generate_series(1, 10) AS n", Params::None)
+        .await
+        .unwrap();
+    assert_eq!(parts.parts.len(), 1);
+    let mut cursor = conn.read_partition(&parts.parts[0]).await.unwrap();
+    assert_eq!(cursor.fetchall().await.unwrap().len(), 10);
+    for foreign in [&b"\x0a\x05bytes"[..], b"", b"\xff\x00\xfe"] {
+        let e = conn.read_partition(foreign).await.err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Programming, "{e}");
+        assert!(e.to_string().contains("no partitions of its own"), "{e}");
+    }
+}

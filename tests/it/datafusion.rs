@@ -624,3 +624,58 @@ async fn queries_on_one_connection_go_to_its_server_whole() {
         assert_eq!(run(&federated, sql).await, run(&plain, sql).await, "{sql}");
     }
 }
+
+/// A PostgreSQL table through ADBC, whose driver has no partitions (and must not be asked:
+/// see `dbapi-adbc`'s partitions): scanned, and joined with itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_table_scanned_and_joined_with_itself() {
+    let pg = dbapi_tests::adbc::Postgres::start().unwrap();
+    let conn: Arc<dyn Connection> = Arc::from(
+        crate::adbc::registry()
+            .connect(&pg.url().unwrap())
+            .await
+            .unwrap(),
+    );
+    let mut cursor = conn.cursor().unwrap();
+    cursor
+        .execute(
+            "CREATE TABLE series AS SELECT n::bigint AS id, repeat('x', 100) AS pad \
+             FROM generate_series(1, 300000) AS n",
+            Params::None,
+        )
+        .await
+        .unwrap();
+    drop(cursor);
+    let ctx = SessionContext::new();
+    ctx.register_table(
+        "series",
+        Arc::new(
+            DbapiTable::new(conn, TableRef::new("series").in_schema("public"))
+                .await
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    let batches = ctx
+        .sql("SELECT count(*) FROM series WHERE id > 10")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        batches[0].column(0).as_primitive::<Int64Type>().value(0),
+        299_990
+    );
+    let batches = ctx
+        .sql("SELECT count(*), sum(a.id) FROM series a JOIN series b ON b.id = a.id + 1")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        batches[0].column(0).as_primitive::<Int64Type>().value(0),
+        299_999
+    );
+}

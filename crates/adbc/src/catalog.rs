@@ -23,6 +23,7 @@ mod code {
     pub(super) const VENDOR_VERSION: u32 = 1;
     pub(super) const VENDOR_ARROW_VERSION: u32 = 2;
     pub(super) const VENDOR_SUBSTRAIT: u32 = 4;
+    pub(super) const DRIVER_NAME: u32 = 100;
 }
 
 /// Every batch of a reader the driver returned, read under the lock already held.
@@ -303,6 +304,19 @@ pub(crate) async fn info(native: &Arc<Native>) -> Result<ServerInfo> {
         raw,
         ..ServerInfo::default()
     })
+}
+
+/// The driver's name as it gives it (`GetInfo`'s `DRIVER_NAME`), `None` when it does not.
+pub(crate) fn driver_name(call: &Call<'_>) -> Option<String> {
+    let codes = [adbc_core::options::InfoCode::DriverName]
+        .into_iter()
+        .collect();
+    let reader = call.conn.get_info(Some(codes)).ok()?;
+    let batches = read_all(call, reader, "reading the driver's name").ok()?;
+    let raw = decode_info(&batches).ok()?;
+    raw.get(&code::DRIVER_NAME)
+        .and_then(InfoValue::as_str)
+        .map(str::to_owned)
 }
 
 /// `GetTableTypes` as the driver's own stream.

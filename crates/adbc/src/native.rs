@@ -7,7 +7,7 @@
 //! around it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use adbc_core::Optionable;
 use adbc_core::error::Error as AdbcError;
@@ -31,6 +31,9 @@ pub(crate) struct Native {
     secrets: Arc<[String]>,
     /// What the driver is called, for messages.
     driver: String,
+    /// Whether the driver may be asked for partitions (see `partitions::askable`), once
+    /// found out.
+    partitions: OnceLock<bool>,
 }
 
 /// Undo work left by an abandoned transaction or savepoint guard, done before the next call.
@@ -59,6 +62,16 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// The driver's name, as the URL gave it.
+    pub(crate) fn driver(&self) -> &str {
+        self.native.driver()
+    }
+
+    /// Whether the driver may be asked for partitions: `find_out` once per connection.
+    pub(crate) fn partitions_askable(&self, find_out: impl FnOnce(&Self) -> bool) -> bool {
+        *self.native.partitions.get_or_init(|| find_out(self))
+    }
+
     /// Maps an Arrow error the driver raised in this call (reading a stream).
     pub(crate) fn arrow_error(&self, error: &arrow::error::ArrowError, what: &str) -> Error {
         self.native.arrow_error(error, what)
@@ -98,6 +111,7 @@ impl Native {
             closed: AtomicBool::new(false),
             secrets,
             driver,
+            partitions: OnceLock::new(),
         }
     }
 

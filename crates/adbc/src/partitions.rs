@@ -46,6 +46,24 @@ fn query_part(sql: &str) -> Vec<u8> {
     [QUERY_PART, sql.as_bytes()].concat()
 }
 
+/// Drivers, by the name they give (`GetInfo`'s `DRIVER_NAME`), that answer
+/// `StatementExecutePartitions` and `ConnectionReadPartition` with a bare status code: the
+/// error the driver manager prepared still claims the driver's private data, and the
+/// driver's `ErrorGetDetailCount` then reads through a null pointer, ending the process. They
+/// have no partitions of their own: they are never asked.
+const ASKING_ENDS_THE_PROCESS: &[&str] = &["ADBC PostgreSQL Driver"];
+
+/// Whether the driver may be asked for its partitions.
+fn askable(call: &Call<'_>) -> bool {
+    call.partitions_askable(|call| {
+        crate::catalog::driver_name(call).is_none_or(|name| {
+            !ASKING_ENDS_THE_PROCESS
+                .iter()
+                .any(|known| name.starts_with(known))
+        })
+    })
+}
+
 /// Runs `sql` (with `params`, a one-row batch, bound to the prepared statement) as parts.
 pub(crate) fn execute(
     call: &mut Call<'_>,
@@ -53,8 +71,17 @@ pub(crate) fn execute(
     params: Option<arrow::record_batch::RecordBatch>,
 ) -> Result<Partitions> {
     let has_params = params.is_some();
+    let askable = askable(call);
     let mut statement = statement_with(call, sql, params, &CancelState::default())?;
-    match statement.execute_partitions() {
+    let partitions = if askable {
+        statement.execute_partitions()
+    } else {
+        Err(adbc_core::error::Error::with_message_and_status(
+            "no partitions",
+            Status::NotImplemented,
+        ))
+    };
+    match partitions {
         Ok(result) => Ok(Partitions::new(Arc::new(result.schema), result.partitions)),
         Err(e) if e.status == Status::NotImplemented => {
             if has_params {
@@ -99,6 +126,11 @@ pub(crate) fn read(
                 .map_err(|e| call.error(e, "reading a part (running its query)"))?;
             Ok((Box::new(reader), Some(statement)))
         }
+        Part::Driver(_) if !askable(call) => Err(Error::programming(format!(
+            "not a part of this connection's: the {} driver has no partitions of its own, and \
+             its parts hold their query",
+            call.driver()
+        ))),
         Part::Driver(bytes) => call
             .conn
             .read_partition(bytes)
