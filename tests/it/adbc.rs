@@ -234,3 +234,38 @@ async fn postgresql_partitions_are_one_query_part_and_foreign_bytes_an_error() {
         assert!(e.to_string().contains("no partitions of its own"), "{e}");
     }
 }
+
+/// PostgreSQL's driver reads one result at a time: a result still open when another
+/// statement runs on the connection is read into memory first, so that both cursors give
+/// every row (read ahead by a thread on a current-thread runtime, inline on a multi-threaded
+/// one).
+async fn two_cursors_of_one_postgresql_connection(pg: &Postgres) {
+    let conn: Box<dyn Connection> = registry().connect(&pg.url().unwrap()).await.unwrap();
+    let big = "SELECT n::bigint AS n, repeat('x', 100) AS pad FROM generate_series(1, 400000) AS n";
+    let mut a = conn.cursor().unwrap();
+    a.execute(big, Params::None).await.unwrap();
+    let mut seen = a.fetch_batch().await.unwrap().unwrap().num_rows();
+    let mut b = conn.cursor().unwrap();
+    b.execute("SELECT count(*) FROM generate_series(1, 10)", Params::None)
+        .await
+        .unwrap();
+    assert_eq!(b.fetchall().await.unwrap()[0].get::<i64, _>(0).unwrap(), 10);
+    // Metadata is another call on the connection too.
+    assert!(!conn.table_types().await.unwrap().is_empty());
+    while let Some(batch) = a.fetch_batch().await.unwrap() {
+        seen += batch.num_rows();
+    }
+    assert_eq!(seen, 400_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_cursors_of_one_postgresql_connection_read_at_once() {
+    let pg = Postgres::start().unwrap();
+    two_cursors_of_one_postgresql_connection(&pg).await;
+}
+
+#[tokio::test]
+async fn two_cursors_of_one_postgresql_connection_read_at_once_on_one_thread() {
+    let pg = Postgres::start().unwrap();
+    two_cursors_of_one_postgresql_connection(&pg).await;
+}

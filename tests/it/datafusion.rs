@@ -678,4 +678,17 @@ async fn a_postgresql_table_scanned_and_joined_with_itself() {
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         299_999
     );
+    // Two scans read at once by two partitions, on one connection whose driver reads one
+    // result at a time.
+    let batches = ctx
+        .sql("SELECT count(*) FROM (SELECT id FROM series UNION ALL SELECT id FROM series)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        batches[0].column(0).as_primitive::<Int64Type>().value(0),
+        600_000
+    );
 }

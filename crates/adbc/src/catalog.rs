@@ -16,6 +16,8 @@ use dbapi::{Error, Result};
 
 use crate::native::{Call, Native};
 use crate::objects::{self, Catalog};
+use crate::result::OpenResult;
+use adbc_driver_manager::ManagedConnection;
 
 /// ADBC's info codes that [`ServerInfo`] has fields for.
 mod code {
@@ -307,12 +309,12 @@ pub(crate) async fn info(native: &Arc<Native>) -> Result<ServerInfo> {
 }
 
 /// The driver's name as it gives it (`GetInfo`'s `DRIVER_NAME`), `None` when it does not.
-pub(crate) fn driver_name(call: &Call<'_>) -> Option<String> {
+pub(crate) fn driver_name(conn: &ManagedConnection) -> Option<String> {
     let codes = [adbc_core::options::InfoCode::DriverName]
         .into_iter()
         .collect();
-    let reader = call.conn.get_info(Some(codes)).ok()?;
-    let batches = read_all(call, reader, "reading the driver's name").ok()?;
+    let reader = conn.get_info(Some(codes)).ok()?;
+    let batches = reader.collect::<std::result::Result<Vec<_>, _>>().ok()?;
     let raw = decode_info(&batches).ok()?;
     raw.get(&code::DRIVER_NAME)
         .and_then(InfoValue::as_str)
@@ -320,23 +322,20 @@ pub(crate) fn driver_name(call: &Call<'_>) -> Option<String> {
 }
 
 /// `GetTableTypes` as the driver's own stream.
-pub(crate) async fn table_types_reader(
-    native: &Arc<Native>,
-) -> Result<Box<dyn RecordBatchReader + Send>> {
+pub(crate) async fn table_types_reader(native: &Arc<Native>) -> Result<OpenResult> {
     native
         .run("listing table types", |call| {
-            call.conn
+            let reader = call
+                .conn
                 .get_table_types()
-                .map_err(|e| call.error(e, "listing table types"))
+                .map_err(|e| call.error(e, "listing table types"))?;
+            Ok(call.open_result(reader, Box::new(())))
         })
         .await
 }
 
 /// `GetInfo` of these ADBC info codes (every one when empty) as the driver's own stream.
-pub(crate) async fn info_reader(
-    native: &Arc<Native>,
-    codes: Vec<u32>,
-) -> Result<Box<dyn RecordBatchReader + Send>> {
+pub(crate) async fn info_reader(native: &Arc<Native>, codes: Vec<u32>) -> Result<OpenResult> {
     native
         .run("reading server info", move |call| {
             let codes = (!codes.is_empty()).then(|| {
@@ -345,9 +344,11 @@ pub(crate) async fn info_reader(
                     .map(adbc_core::options::InfoCode::from)
                     .collect()
             });
-            call.conn
+            let reader = call
+                .conn
                 .get_info(codes)
-                .map_err(|e| call.error(e, "reading server info"))
+                .map_err(|e| call.error(e, "reading server info"))?;
+            Ok(call.open_result(reader, Box::new(())))
         })
         .await
 }

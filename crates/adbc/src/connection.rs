@@ -115,14 +115,13 @@ impl Connection for AdbcConnection {
     async fn read_partition(&self, part: &[u8]) -> Result<Box<dyn Cursor>> {
         self.check_open()?;
         let part = part.to_vec();
-        let (reader, statement) = self
+        let result = self
             .native
             .run("reading a part", move |call| partitions::read(call, &part))
             .await?;
-        Ok(Box::new(AdbcCursor::with_reader_keeping(
+        Ok(Box::new(AdbcCursor::with_result(
             Arc::clone(&self.native),
-            reader,
-            statement,
+            result,
         )))
     }
 
@@ -259,7 +258,7 @@ impl Connection for AdbcConnection {
                 )));
             }
         };
-        Ok(Box::new(AdbcCursor::with_reader(
+        Ok(Box::new(AdbcCursor::with_result(
             Arc::clone(&self.native),
             reader,
         )))

@@ -6,18 +6,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use adbc_core::{CancelHandle, Statement as _};
 use adbc_driver_manager::ManagedStatement;
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::{RecordBatch, RecordBatchReader};
+use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use dbapi::driver::{CursorState, ResultSet, add_count, bind, changes_data};
 use dbapi::{Cancel, CancelToken, Column, Cursor, Error, ParamSets, Params, Result, Row};
 
 use crate::native::{Call, Native};
-use crate::result::{Cancelled, Stream};
+use crate::result::{Cancelled, OpenResult, Stream};
 
 /// What executing a statement left.
 pub(crate) enum Outcome {
-    /// Rows to read, from this statement (kept alive while they are read).
-    Rows(Box<dyn RecordBatchReader + Send>, ManagedStatement),
+    /// Rows to read (with the statement they came from, kept while they are read).
+    Rows(OpenResult),
     /// The number of rows changed, when the driver says.
     Count(Option<i64>),
 }
@@ -108,35 +108,22 @@ impl AdbcCursor {
         cursor
     }
 
-    /// A cursor over a metadata answer the driver gave as a stream.
-    pub(crate) fn with_reader(
-        native: Arc<Native>,
-        reader: Box<dyn RecordBatchReader + Send>,
-    ) -> Self {
-        AdbcCursor::with_reader_keeping(native, reader, ())
-    }
-
-    /// A cursor over `reader`, keeping `keep` (the statement it came from) as long as it is
-    /// read.
-    pub(crate) fn with_reader_keeping(
-        native: Arc<Native>,
-        reader: Box<dyn RecordBatchReader + Send>,
-        keep: impl Send + 'static,
-    ) -> Self {
+    /// A cursor over a result the driver gave (a metadata answer, a part).
+    pub(crate) fn with_result(native: Arc<Native>, result: OpenResult) -> Self {
         let mut cursor = AdbcCursor::new(native);
-        cursor.set_rows(reader, keep);
+        cursor.set_rows(result, ());
         cursor
     }
 
-    /// Makes `reader` the current result; `keep` lives as long as it is read.
-    fn set_rows(&mut self, reader: Box<dyn RecordBatchReader + Send>, keep: impl Send + 'static) {
-        let stream = Stream::start(Arc::clone(&self.native), reader, keep, self.cancel.flag());
+    /// Makes `result` the current result; `keep` lives as long as it is read.
+    fn set_rows(&mut self, result: OpenResult, keep: impl Send + 'static) {
+        let stream = Stream::start(Arc::clone(&self.native), result, keep, self.cancel.flag());
         self.state.set_rows(stream);
     }
 
     fn take(&mut self, outcome: Outcome, keep: impl Send + 'static) {
         match outcome {
-            Outcome::Rows(reader, statement) => self.set_rows(reader, (statement, keep)),
+            Outcome::Rows(result) => self.set_rows(result, keep),
             Outcome::Count(n) => self.state.set_affected(n.unwrap_or(-1)),
         }
     }
@@ -234,7 +221,9 @@ pub(crate) fn execute(
         let reader = statement
             .execute()
             .map_err(|e| call.error(e, "executing"))?;
-        Ok(Outcome::Rows(reader, statement))
+        Ok(Outcome::Rows(
+            call.open_result(Box::new(reader), Box::new(statement)),
+        ))
     }
 }
 

@@ -15,7 +15,7 @@ use dbapi::{Connection, Driver, Error, Result};
 use crate::config::{Config, SCHEME};
 use crate::connection::AdbcConnection;
 use crate::error::from_adbc;
-use crate::native::Native;
+use crate::native::{Native, Traits};
 
 /// Loaded driver libraries by name (or path) and entry point.
 type Loaded = HashMap<(String, Option<String>), ManagedDriver>;
@@ -146,10 +146,12 @@ impl AdbcDriver {
             )
             .map_err(|e| from_adbc(e, "turning autocommit off", secrets))?;
         }
+        let traits = Traits::of(crate::catalog::driver_name(&conn).as_deref());
         Ok(Native::new(
             conn,
             secrets.to_vec().into(),
             config.driver().to_owned(),
+            traits,
         ))
     }
 

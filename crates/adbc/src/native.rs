@@ -7,15 +7,17 @@
 //! around it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use adbc_core::Optionable;
 use adbc_core::error::Error as AdbcError;
 use adbc_core::options::{OptionConnection, OptionValue};
 use adbc_driver_manager::{ManagedConnection, ManagedStatement};
+use arrow::record_batch::RecordBatchReader;
 use dbapi::{Abandoned, Error, Result};
 
 use crate::error::from_adbc;
+use crate::result::{OpenResult, Slot, lock};
 
 /// A connection to the driver, shared by the `dbapi` connection, its cursors and their
 /// result streams.
@@ -31,9 +33,41 @@ pub(crate) struct Native {
     secrets: Arc<[String]>,
     /// What the driver is called, for messages.
     driver: String,
-    /// Whether the driver may be asked for partitions (see `partitions::askable`), once
-    /// found out.
-    partitions: OnceLock<bool>,
+    /// What is known of the driver, by the name it gives.
+    traits: Traits,
+    /// The results the driver gave that may still be read (see [`Native::enter`]).
+    open: Mutex<Vec<Weak<Mutex<Slot>>>>,
+}
+
+/// What is known of a driver, by the name it gives (`GetInfo`'s `DRIVER_NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Traits {
+    /// Whether it may be asked for partitions (see `partitions`).
+    pub(crate) partitions: bool,
+    /// Whether it reads one result at a time: another statement, or any other call, while
+    /// a result is open breaks that result (PostgreSQL's reads each result as a `COPY`).
+    pub(crate) one_result_at_a_time: bool,
+}
+
+/// Drivers, by the name they give, that answer `StatementExecutePartitions` and
+/// `ConnectionReadPartition` with a bare status code: the error the driver manager prepared
+/// still claims the driver's private data, and the driver's `ErrorGetDetailCount` then reads
+/// through a null pointer, ending the process. They have no partitions of their own: they are
+/// never asked.
+const ASKING_FOR_PARTITIONS_ENDS_THE_PROCESS: &[&str] = &["ADBC PostgreSQL Driver"];
+
+/// Drivers, by the name they give, that read one result at a time.
+const ONE_RESULT_AT_A_TIME: &[&str] = &["ADBC PostgreSQL Driver"];
+
+impl Traits {
+    /// What is known of the driver named `name` (nothing when it gives no name).
+    pub(crate) fn of(name: Option<&str>) -> Traits {
+        let among = |list: &[&str]| name.is_some_and(|n| list.iter().any(|k| n.starts_with(k)));
+        Traits {
+            partitions: !among(ASKING_FOR_PARTITIONS_ENDS_THE_PROCESS),
+            one_result_at_a_time: among(ONE_RESULT_AT_A_TIME),
+        }
+    }
 }
 
 /// Undo work left by an abandoned transaction or savepoint guard, done before the next call.
@@ -67,9 +101,27 @@ impl Call<'_> {
         self.native.driver()
     }
 
-    /// Whether the driver may be asked for partitions: `find_out` once per connection.
-    pub(crate) fn partitions_askable(&self, find_out: impl FnOnce(&Self) -> bool) -> bool {
-        *self.native.partitions.get_or_init(|| find_out(self))
+    /// What is known of the driver.
+    pub(crate) fn traits(&self) -> Traits {
+        self.native.traits
+    }
+
+    /// `reader` (with `keep`, the statement it came from) as a result of this connection,
+    /// known to it from now on.
+    pub(crate) fn open_result(
+        &self,
+        reader: Box<dyn RecordBatchReader + Send>,
+        keep: Box<dyn std::any::Any + Send>,
+    ) -> OpenResult {
+        let slot = Arc::new(Mutex::new(Slot::new(reader, keep)));
+        let mut open = self
+            .native
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        open.retain(|s| s.strong_count() > 0);
+        open.push(Arc::downgrade(&slot));
+        slot
     }
 
     /// Maps an Arrow error the driver raised in this call (reading a stream).
@@ -103,7 +155,12 @@ impl Native {
         std::mem::take(queue(&mut pending))
     }
 
-    pub(crate) fn new(conn: ManagedConnection, secrets: Arc<[String]>, driver: String) -> Self {
+    pub(crate) fn new(
+        conn: ManagedConnection,
+        secrets: Arc<[String]>,
+        driver: String,
+        traits: Traits,
+    ) -> Self {
         Native {
             conn: Some(conn),
             lock: Mutex::new(()),
@@ -111,7 +168,8 @@ impl Native {
             closed: AtomicBool::new(false),
             secrets,
             driver,
-            partitions: OnceLock::new(),
+            traits,
+            open: Mutex::new(Vec::new()),
         }
     }
 
@@ -135,12 +193,35 @@ impl Native {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Takes the lock on the calling (blocking) thread, runs the undo work left by abandoned
+    /// Takes the lock on the calling (blocking) thread, reads the open results into memory
+    /// when the driver reads one result at a time, runs the undo work left by abandoned
     /// guards, and gives the connection; fails once the connection is closed.
     pub(crate) fn enter(&self) -> Result<(MutexGuard<'_, ()>, Call<'_>)> {
+        self.enter_for(false)
+    }
+
+    /// [`Native::enter`] to read a result: the open results stay as they are.
+    pub(crate) fn enter_to_read(&self) -> Result<(MutexGuard<'_, ()>, Call<'_>)> {
+        self.enter_for(true)
+    }
+
+    fn enter_for(&self, reading: bool) -> Result<(MutexGuard<'_, ()>, Call<'_>)> {
         let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         let released = self.take_pending(|p| &mut p.released);
         drop(released);
+        if !reading && self.traits.one_result_at_a_time {
+            // No result is being read now (reads hold the lock): their handles are in place.
+            let open: Vec<OpenResult> = self
+                .open
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .filter_map(Weak::upgrade)
+                .collect();
+            for slot in open {
+                lock(&slot).read_into_memory(self);
+            }
+        }
         if self.is_closed() {
             return Err(Error::interface("the connection is closed"));
         }
@@ -200,7 +281,7 @@ impl Native {
         let this = Arc::clone(self);
         release(move || {
             // Entering releases them; a closed connection releases them when it is dropped.
-            let _ = this.enter();
+            let _ = this.enter_to_read();
         });
     }
 
@@ -291,4 +372,26 @@ pub(crate) fn sql_update(call: &mut Call<'_>, sql: &str) -> Result<Option<i64>> 
 /// share).
 pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drivers_are_known_by_the_name_they_give() {
+        let pg = Traits::of(Some("ADBC PostgreSQL Driver"));
+        assert!(!pg.partitions && pg.one_result_at_a_time);
+        for other in [
+            Some("ADBC SQLite Driver"),
+            Some("ADBC Flight SQL Driver - Go"),
+            None,
+        ] {
+            let traits = Traits::of(other);
+            assert!(
+                traits.partitions && !traits.one_result_at_a_time,
+                "{other:?}"
+            );
+        }
+    }
 }

@@ -11,7 +11,7 @@ use adbc_core::error::Status;
 use arrow::record_batch::RecordBatchReader;
 use dbapi::{Error, Partitions, Result};
 
-use adbc_driver_manager::ManagedStatement;
+use crate::result::OpenResult;
 
 use crate::cursor::{CancelState, statement, statement_with};
 use crate::native::Call;
@@ -46,24 +46,6 @@ fn query_part(sql: &str) -> Vec<u8> {
     [QUERY_PART, sql.as_bytes()].concat()
 }
 
-/// Drivers, by the name they give (`GetInfo`'s `DRIVER_NAME`), that answer
-/// `StatementExecutePartitions` and `ConnectionReadPartition` with a bare status code: the
-/// error the driver manager prepared still claims the driver's private data, and the
-/// driver's `ErrorGetDetailCount` then reads through a null pointer, ending the process. They
-/// have no partitions of their own: they are never asked.
-const ASKING_ENDS_THE_PROCESS: &[&str] = &["ADBC PostgreSQL Driver"];
-
-/// Whether the driver may be asked for its partitions.
-fn askable(call: &Call<'_>) -> bool {
-    call.partitions_askable(|call| {
-        crate::catalog::driver_name(call).is_none_or(|name| {
-            !ASKING_ENDS_THE_PROCESS
-                .iter()
-                .any(|known| name.starts_with(known))
-        })
-    })
-}
-
 /// Runs `sql` (with `params`, a one-row batch, bound to the prepared statement) as parts.
 pub(crate) fn execute(
     call: &mut Call<'_>,
@@ -71,7 +53,7 @@ pub(crate) fn execute(
     params: Option<arrow::record_batch::RecordBatch>,
 ) -> Result<Partitions> {
     let has_params = params.is_some();
-    let askable = askable(call);
+    let askable = call.traits().partitions;
     let mut statement = statement_with(call, sql, params, &CancelState::default())?;
     let partitions = if askable {
         statement.execute_partitions()
@@ -109,33 +91,29 @@ pub(crate) fn execute(
     }
 }
 
-/// A reader of `part`, on this connection, with the statement it came from (none for the
-/// driver's own partitions), to be kept as long as it is read.
-pub(crate) fn read(
-    call: &mut Call<'_>,
-    part: &[u8],
-) -> Result<(
-    Box<dyn RecordBatchReader + Send + 'static>,
-    Option<ManagedStatement>,
-)> {
+/// The result of `part`, on this connection (with the statement it came from, for a part
+/// that holds its query).
+pub(crate) fn read(call: &mut Call<'_>, part: &[u8]) -> Result<OpenResult> {
     match parse(part)? {
         Part::Query(sql) => {
             let mut statement = statement(call, sql, &CancelState::default())?;
             let reader = statement
                 .execute()
                 .map_err(|e| call.error(e, "reading a part (running its query)"))?;
-            Ok((Box::new(reader), Some(statement)))
+            Ok(call.open_result(Box::new(reader), Box::new(statement)))
         }
-        Part::Driver(_) if !askable(call) => Err(Error::programming(format!(
+        Part::Driver(_) if !call.traits().partitions => Err(Error::programming(format!(
             "not a part of this connection's: the {} driver has no partitions of its own, and \
              its parts hold their query",
             call.driver()
         ))),
-        Part::Driver(bytes) => call
-            .conn
-            .read_partition(bytes)
-            .map(|reader| (reader, None))
-            .map_err(|e| call.error(e, "reading a part")),
+        Part::Driver(bytes) => {
+            let reader = call
+                .conn
+                .read_partition(bytes)
+                .map_err(|e| call.error(e, "reading a part"))?;
+            Ok(call.open_result(reader, Box::new(())))
+        }
     }
 }
 

@@ -1,6 +1,11 @@
 //! A result stream of the driver: read on the fetching task's worker thread on a multi-threaded
 //! runtime, else by a blocking thread a few batches ahead of the cursor.
+//!
+//! Every open result of a connection has a [`Slot`] the connection knows of: a driver that
+//! reads one result at a time (PostgreSQL's) gets each other open result read to its end into
+//! memory before it is asked anything else ([`Native::enter`]).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -20,6 +25,81 @@ const READ_AHEAD: usize = 2;
 /// result, so that errors after a cancel say so.
 pub(crate) type Cancelled = Arc<AtomicBool>;
 
+/// A result the driver gave, shared by its stream, the thread reading it ahead (if any) and
+/// the connection: opened under the connection's lock ([`crate::native::Call::open_result`]).
+pub(crate) type OpenResult = Arc<Mutex<Slot>>;
+
+/// The driver's handles of one result, and what was read of it into memory. Whoever reads
+/// takes the handles out under the connection's lock and puts them back; held only to take,
+/// put or buffer, never across a call from the async executor.
+pub(crate) struct Slot {
+    /// The result's schema.
+    schema: SchemaRef,
+    /// The stream, then the statement it came from (released in that order); `None` once
+    /// released (the end, an error, let go of, or read into memory).
+    handles: Option<Handles>,
+    /// Batches read to the end into memory so that the driver could run another statement.
+    buffered: VecDeque<Result<RecordBatch>>,
+    /// Whether the result was let go of.
+    left: bool,
+}
+
+/// A stream and what must outlive it, dropped in that order.
+type Handles = (
+    Box<dyn RecordBatchReader + Send>,
+    Box<dyn std::any::Any + Send>,
+);
+
+impl Slot {
+    /// A slot for `reader`, keeping `keep` (the statement it came from) as long as it is read.
+    pub(crate) fn new(
+        reader: Box<dyn RecordBatchReader + Send>,
+        keep: Box<dyn std::any::Any + Send>,
+    ) -> Slot {
+        Slot {
+            schema: reader.schema(),
+            handles: Some((reader, keep)),
+            buffered: VecDeque::new(),
+            left: false,
+        }
+    }
+
+    /// Reads the rest of the result into memory and releases the handles (the connection's
+    /// lock held): the driver may then run another statement.
+    pub(crate) fn read_into_memory(&mut self, native: &Native) {
+        let Some(mut handles) = self.handles.take() else {
+            return;
+        };
+        while let Some(next) = next_of(native, handles.0.as_mut()) {
+            let failed = next.is_err();
+            self.buffered.push_back(next);
+            if failed {
+                break;
+            }
+        }
+        drop(handles);
+    }
+
+    /// The next batch (the connection's lock held): from memory first, else read; the
+    /// handles released at the end or an error.
+    fn next(&mut self, native: &Native) -> Option<Result<RecordBatch>> {
+        if let Some(next) = self.buffered.pop_front() {
+            return Some(next);
+        }
+        let handles = self.handles.as_mut()?;
+        let next = next_of(native, handles.0.as_mut());
+        if !matches!(next, Some(Ok(_))) {
+            self.handles = None;
+        }
+        next
+    }
+}
+
+/// Locks `slot`.
+pub(crate) fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The batches of one result.
 pub(crate) struct Stream {
     schema: SchemaRef,
@@ -34,69 +114,31 @@ enum Source {
     /// multi-threaded runtime, where a batch costs no hand-over between threads.
     Inline {
         native: Arc<Native>,
-        /// Taken when dropped, with the statement: released under the connection's lock.
-        reader: Option<Box<dyn RecordBatchReader + Send>>,
-        keep: Option<Box<dyn std::any::Any + Send>>,
+        slot: OpenResult,
     },
     /// Read by a blocking thread a few batches ahead and handed over (a current-thread
     /// runtime cannot block its only thread).
     Pump {
         native: Arc<Native>,
         batches: mpsc::Receiver<Result<RecordBatch>>,
-        handles: Arc<Mutex<Pumped>>,
+        slot: OpenResult,
     },
-}
-
-/// The driver's handles a reading thread reads, shared with the result: the thread takes
-/// them out for each read (under the connection's lock) and puts them back, so that a
-/// result let go of releases them before the connection's next call, whatever the thread is
-/// doing — between reads the result takes them and leaves them for the next call to release
-/// (under its lock, first); during a read the thread releases them itself before it lets
-/// the lock go.
-pub(crate) struct Pumped {
-    /// The stream, then the statement it came from (released in that order).
-    handles: Option<Handles>,
-    /// Whether the result was let go of.
-    left: bool,
-}
-
-/// A stream and what must outlive it, dropped in that order.
-type Handles = (
-    Box<dyn RecordBatchReader + Send>,
-    Box<dyn std::any::Any + Send>,
-);
-
-/// Locks `pumped` (held only to take or put the handles, never across a driver call).
-fn lock(pumped: &Mutex<Pumped>) -> MutexGuard<'_, Pumped> {
-    pumped.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Source {
     fn drop(&mut self) {
-        match self {
-            Source::Inline {
-                native,
-                reader,
-                keep,
-            } => {
-                // The stream first, then the statement it came from, under the lock, off the
-                // async executor.
-                native.release_later(Box::new((reader.take(), keep.take())));
-            }
-            Source::Pump {
-                native, handles, ..
-            } => {
-                // Between two reads: released before the next call. During one: the
-                // reading thread releases them when it ends.
-                let taken = {
-                    let mut pumped = lock(handles);
-                    pumped.left = true;
-                    pumped.handles.take()
-                };
-                if let Some(taken) = taken {
-                    native.release_later(Box::new(taken));
-                }
-            }
+        let (Source::Inline { native, slot } | Source::Pump { native, slot, .. }) = self;
+        // Between two reads: released before the next call (the stream first, then the
+        // statement it came from, under the lock, off the async executor). During one (a
+        // reading thread's): the thread releases them when it ends.
+        let taken = {
+            let mut slot = lock(slot);
+            slot.left = true;
+            slot.buffered.clear();
+            slot.handles.take()
+        };
+        if let Some(taken) = taken {
+            native.release_later(Box::new(taken));
         }
     }
 }
@@ -111,35 +153,34 @@ impl std::fmt::Debug for Stream {
 }
 
 impl Stream {
-    /// Starts reading `reader` on a blocking thread. `keep` is held until the reader is
-    /// dropped (the statement the stream belongs to must outlive it).
+    /// Starts reading the open result `slot`; `keep` is held until its handles are released
+    /// (after the statement it came from).
     pub(crate) fn start<K: Send + 'static>(
         native: Arc<Native>,
-        reader: Box<dyn RecordBatchReader + Send>,
+        slot: OpenResult,
         keep: K,
         cancelled: Cancelled,
     ) -> Stream {
-        let schema = reader.schema();
+        let schema = {
+            let mut open = lock(&slot);
+            // Read into memory already (another statement ran in between): keep is free.
+            if let Some((reader, statement)) = open.handles.take() {
+                open.handles = Some((reader, Box::new((statement, keep))));
+            }
+            Arc::clone(&open.schema)
+        };
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let source = if multi_thread {
-            Source::Inline {
-                native,
-                reader: Some(reader),
-                keep: Some(Box::new(keep)),
-            }
+            Source::Inline { native, slot }
         } else {
             let (tx, rx) = mpsc::channel(READ_AHEAD);
-            let handles = Arc::new(Mutex::new(Pumped {
-                handles: Some((reader, Box::new(keep))),
-                left: false,
-            }));
-            let (pumping, reading) = (Arc::clone(&native), Arc::clone(&handles));
+            let (pumping, reading) = (Arc::clone(&native), Arc::clone(&slot));
             tokio::task::spawn_blocking(move || pump(&pumping, &reading, &tx));
             Source::Pump {
                 native,
                 batches: rx,
-                handles,
+                slot,
             }
         };
         Stream {
@@ -151,19 +192,7 @@ impl Stream {
     }
 }
 
-/// The next batch of `reader`, read under the connection's lock (`None` at the end).
-fn read_one(
-    native: &Native,
-    reader: &mut (dyn RecordBatchReader + Send),
-) -> Option<Result<RecordBatch>> {
-    let _entered = match native.enter() {
-        Ok(entered) => entered,
-        Err(e) => return Some(Err(e)),
-    };
-    next_of(native, reader)
-}
-
-/// The next batch of `reader` (`None` at the end), the lock already held.
+/// The next batch of `reader` (`None` at the end), the connection's lock held.
 fn next_of(
     native: &Native,
     reader: &mut (dyn RecordBatchReader + Send),
@@ -173,39 +202,47 @@ fn next_of(
         .map(|item| item.map_err(|e| native.arrow_error(&e, "reading the result")))
 }
 
-/// Reads every batch of the shared handles into `tx`, each read under the connection's lock,
+/// Reads every batch of the open result into `tx`, each read under the connection's lock,
 /// until the end, an error, or the result is let go of. At the end or an error the handles
 /// are released before the cursor hears of it, so that its next statement finds the
 /// connection free (a cancelled PostgreSQL query's stream released after the next query
 /// began broke that query's result).
-fn pump(native: &Native, pumped: &Mutex<Pumped>, tx: &mpsc::Sender<Result<RecordBatch>>) {
+fn pump(native: &Native, slot: &Mutex<Slot>, tx: &mpsc::Sender<Result<RecordBatch>>) {
     loop {
         let next = {
-            let entered = native.enter();
-            // Taken by the result when it was let go of between two reads: released by the
-            // next call.
-            let Some(mut handles) = lock(pumped).handles.take() else {
+            let entered = native.enter_to_read();
+            let mut open = lock(slot);
+            if open.left {
                 return;
-            };
-            // The lock held to the end of this block, the handles released in it.
-            let (next, _entered) = match entered {
-                Ok(entered) => (next_of(native, handles.0.as_mut()), Some(entered)),
-                Err(e) => (Some(Err(e)), None),
-            };
-            let mut shared = lock(pumped);
-            if matches!(next, Some(Ok(_))) && !shared.left {
-                shared.handles = Some(handles);
-                next
+            }
+            if let Some(next) = open.buffered.pop_front() {
+                Some(next)
             } else {
-                // The end, an error, or a result let go of during the read: released here,
-                // under the lock, before the next call can begin.
-                let left = shared.left;
-                drop(shared);
-                drop(handles);
-                if left {
+                // Released: the end was read (into memory, or by this thread).
+                let Some(mut handles) = open.handles.take() else {
                     return;
+                };
+                drop(open);
+                // The lock held to the end of this block, the handles released in it.
+                let (next, _entered) = match entered {
+                    Ok(entered) => (next_of(native, handles.0.as_mut()), Some(entered)),
+                    Err(e) => (Some(Err(e)), None),
+                };
+                let mut open = lock(slot);
+                if matches!(next, Some(Ok(_))) && !open.left {
+                    open.handles = Some(handles);
+                    next
+                } else {
+                    // The end, an error, or a result let go of during the read: released
+                    // here, under the lock, before the next call can begin.
+                    let left = open.left;
+                    drop(open);
+                    drop(handles);
+                    if left {
+                        return;
+                    }
+                    next
                 }
-                next
             }
         };
         match next {
@@ -234,10 +271,13 @@ impl BatchSource for Stream {
             return Err(Error::operational("the statement was cancelled").cancelled());
         }
         let next = match &mut self.source {
-            Source::Inline { native, reader, .. } => match reader.as_mut() {
-                Some(reader) => tokio::task::block_in_place(|| read_one(native, reader.as_mut())),
-                None => None,
-            },
+            Source::Inline { native, slot } => tokio::task::block_in_place(|| {
+                let _entered = match native.enter_to_read() {
+                    Ok(entered) => entered,
+                    Err(e) => return Some(Err(e)),
+                };
+                lock(slot).next(native)
+            }),
             Source::Pump { batches, .. } => batches.recv().await,
         };
         match next {
