@@ -16,7 +16,7 @@ use dbapi::{Error, Result};
 
 use crate::native::{Call, Native};
 use crate::objects::{self, Catalog};
-use crate::result::OpenResult;
+use crate::slot::OpenResult;
 use adbc_driver_manager::ManagedConnection;
 
 /// ADBC's info codes that [`ServerInfo`] has fields for.

@@ -12,7 +12,8 @@ use dbapi::driver::{CursorState, ResultSet, add_count, bind, changes_data};
 use dbapi::{Cancel, CancelToken, Column, Cursor, Error, ParamSets, Params, Result, Row};
 
 use crate::native::{Call, Native};
-use crate::result::{Cancelled, OpenResult, Stream};
+use crate::result::{Cancelled, Stream};
+use crate::slot::OpenResult;
 
 /// What executing a statement left.
 pub(crate) enum Outcome {

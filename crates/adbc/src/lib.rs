@@ -53,6 +53,7 @@ mod native;
 mod objects;
 mod partitions;
 mod result;
+mod slot;
 mod statement;
 
 pub use crate::config::Config;

@@ -17,7 +17,7 @@ use arrow::record_batch::RecordBatchReader;
 use dbapi::{Abandoned, Error, Result};
 
 use crate::error::from_adbc;
-use crate::result::{OpenResult, Slot, lock};
+use crate::slot::{OpenResult, Slot, read_into_memory};
 
 /// A connection to the driver, shared by the `dbapi` connection, its cursors and their
 /// result streams.
@@ -219,7 +219,10 @@ impl Native {
                 .filter_map(Weak::upgrade)
                 .collect();
             for slot in open {
-                lock(&slot).read_into_memory(self);
+                read_into_memory(
+                    &|e| self.arrow_error(e, "reading a result into memory"),
+                    &slot,
+                );
             }
         }
         if self.is_closed() {

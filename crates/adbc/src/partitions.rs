@@ -11,7 +11,7 @@ use adbc_core::error::Status;
 use arrow::record_batch::RecordBatchReader;
 use dbapi::{Error, Partitions, Result};
 
-use crate::result::OpenResult;
+use crate::slot::OpenResult;
 
 use crate::cursor::{CancelState, statement, statement_with};
 use crate::native::Call;

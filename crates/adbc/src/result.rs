@@ -1,22 +1,21 @@
 //! A result stream of the driver: read on the fetching task's worker thread on a multi-threaded
 //! runtime, else by a blocking thread a few batches ahead of the cursor.
 //!
-//! Every open result of a connection has a [`Slot`] the connection knows of: a driver that
-//! reads one result at a time (PostgreSQL's) gets each other open result read to its end into
-//! memory before it is asked anything else ([`Native::enter`]).
+//! Each result is an open result of its connection (`crate::slot`), which a driver that reads
+//! one result at a time (PostgreSQL's) gets read into memory before any other call.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::{RecordBatch, RecordBatchReader};
+use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use dbapi::driver::BatchSource;
 use dbapi::{Error, Result};
 use tokio::sync::mpsc;
 
 use crate::native::Native;
+use crate::slot::{OpenResult, Slot, lock, next_of};
 
 /// How many batches are read ahead of the cursor.
 const READ_AHEAD: usize = 2;
@@ -24,81 +23,6 @@ const READ_AHEAD: usize = 2;
 /// Whether a cursor's statement was cancelled; shared by the cursor, its cancel token and its
 /// result, so that errors after a cancel say so.
 pub(crate) type Cancelled = Arc<AtomicBool>;
-
-/// A result the driver gave, shared by its stream, the thread reading it ahead (if any) and
-/// the connection: opened under the connection's lock ([`crate::native::Call::open_result`]).
-pub(crate) type OpenResult = Arc<Mutex<Slot>>;
-
-/// The driver's handles of one result, and what was read of it into memory. Whoever reads
-/// takes the handles out under the connection's lock and puts them back; held only to take,
-/// put or buffer, never across a call from the async executor.
-pub(crate) struct Slot {
-    /// The result's schema.
-    schema: SchemaRef,
-    /// The stream, then the statement it came from (released in that order); `None` once
-    /// released (the end, an error, let go of, or read into memory).
-    handles: Option<Handles>,
-    /// Batches read to the end into memory so that the driver could run another statement.
-    buffered: VecDeque<Result<RecordBatch>>,
-    /// Whether the result was let go of.
-    left: bool,
-}
-
-/// A stream and what must outlive it, dropped in that order.
-type Handles = (
-    Box<dyn RecordBatchReader + Send>,
-    Box<dyn std::any::Any + Send>,
-);
-
-impl Slot {
-    /// A slot for `reader`, keeping `keep` (the statement it came from) as long as it is read.
-    pub(crate) fn new(
-        reader: Box<dyn RecordBatchReader + Send>,
-        keep: Box<dyn std::any::Any + Send>,
-    ) -> Slot {
-        Slot {
-            schema: reader.schema(),
-            handles: Some((reader, keep)),
-            buffered: VecDeque::new(),
-            left: false,
-        }
-    }
-
-    /// Reads the rest of the result into memory and releases the handles (the connection's
-    /// lock held): the driver may then run another statement.
-    pub(crate) fn read_into_memory(&mut self, native: &Native) {
-        let Some(mut handles) = self.handles.take() else {
-            return;
-        };
-        while let Some(next) = next_of(native, handles.0.as_mut()) {
-            let failed = next.is_err();
-            self.buffered.push_back(next);
-            if failed {
-                break;
-            }
-        }
-        drop(handles);
-    }
-
-    /// The next batch (the connection's lock held): from memory first, else read; the
-    /// handles released at the end or an error.
-    fn next(&mut self, native: &Native) -> Option<Result<RecordBatch>> {
-        if let Some(next) = self.buffered.pop_front() {
-            return Some(next);
-        }
-        let handles = self.handles.as_mut()?;
-        let next = next_of(native, handles.0.as_mut());
-        if !matches!(next, Some(Ok(_))) {
-            self.handles = None;
-        }
-        next
-    }
-}
-
-/// Locks `slot`.
-pub(crate) fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
-    slot.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The batches of one result.
 pub(crate) struct Stream {
@@ -163,7 +87,8 @@ impl Stream {
     ) -> Stream {
         let schema = {
             let mut open = lock(&slot);
-            // Read into memory already (another statement ran in between): keep is free.
+            // Read into memory already (another call came in between): nothing of the
+            // driver's is left to outlive, and keep goes now.
             if let Some((reader, statement)) = open.handles.take() {
                 open.handles = Some((reader, Box::new((statement, keep))));
             }
@@ -192,22 +117,13 @@ impl Stream {
     }
 }
 
-/// The next batch of `reader` (`None` at the end), the connection's lock held.
-fn next_of(
-    native: &Native,
-    reader: &mut (dyn RecordBatchReader + Send),
-) -> Option<Result<RecordBatch>> {
-    reader
-        .next()
-        .map(|item| item.map_err(|e| native.arrow_error(&e, "reading the result")))
-}
-
 /// Reads every batch of the open result into `tx`, each read under the connection's lock,
 /// until the end, an error, or the result is let go of. At the end or an error the handles
 /// are released before the cursor hears of it, so that its next statement finds the
 /// connection free (a cancelled PostgreSQL query's stream released after the next query
 /// began broke that query's result).
 fn pump(native: &Native, slot: &Mutex<Slot>, tx: &mpsc::Sender<Result<RecordBatch>>) {
+    let errors = |e: &arrow::error::ArrowError| native.arrow_error(e, "reading the result");
     loop {
         let next = {
             let entered = native.enter_to_read();
@@ -225,7 +141,7 @@ fn pump(native: &Native, slot: &Mutex<Slot>, tx: &mpsc::Sender<Result<RecordBatc
                 drop(open);
                 // The lock held to the end of this block, the handles released in it.
                 let (next, _entered) = match entered {
-                    Ok(entered) => (next_of(native, handles.0.as_mut()), Some(entered)),
+                    Ok(entered) => (next_of(&errors, handles.0.as_mut()), Some(entered)),
                     Err(e) => (Some(Err(e)), None),
                 };
                 let mut open = lock(slot);
@@ -276,7 +192,7 @@ impl BatchSource for Stream {
                     Ok(entered) => entered,
                     Err(e) => return Some(Err(e)),
                 };
-                lock(slot).next(native)
+                lock(slot).next(&|e| native.arrow_error(e, "reading the result"))
             }),
             Source::Pump { batches, .. } => batches.recv().await,
         };
