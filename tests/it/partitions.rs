@@ -113,6 +113,12 @@ async fn a_driver_without_partitions_gives_one_part() {
     let mut cursor = other.read_partition(&partitions.parts[0]).await.unwrap();
     let got = ids(cursor.as_mut()).await;
     assert_eq!(got, (0..50).step_by(2).collect::<Vec<_>>());
+    // Bytes that are no part: refused, saying why.
+    for foreign in [&b"\x0a\x05bytes"[..], b"", b"\xff\x00\xfe"] {
+        let e = other.read_partition(foreign).await.err().unwrap();
+        assert_eq!(e.kind(), dbapi::ErrorKind::Programming, "{e}");
+        assert!(e.to_string().contains("no partitions of its own"), "{e}");
+    }
     let e = conn
         .execute_partitions("SELECT id FROM t WHERE id > ?", params![3_i64])
         .await

@@ -91,6 +91,16 @@ pub(crate) fn execute(
     }
 }
 
+/// Bytes given as a part to a connection whose driver has no partitions of its own, that are
+/// not a part holding a query either.
+fn foreign_part(call: &Call<'_>) -> Error {
+    Error::programming(format!(
+        "not a part of this connection's: the {} driver has no partitions of its own, and its \
+         parts hold their query",
+        call.driver()
+    ))
+}
+
 /// The result of `part`, on this connection (with the statement it came from, for a part
 /// that holds its query).
 pub(crate) fn read(call: &mut Call<'_>, part: &[u8]) -> Result<OpenResult> {
@@ -102,18 +112,12 @@ pub(crate) fn read(call: &mut Call<'_>, part: &[u8]) -> Result<OpenResult> {
                 .map_err(|e| call.error(e, "reading a part (running its query)"))?;
             Ok(call.open_result(Box::new(reader), Box::new(statement)))
         }
-        Part::Driver(_) if !call.traits().partitions => Err(Error::programming(format!(
-            "not a part of this connection's: the {} driver has no partitions of its own, and \
-             its parts hold their query",
-            call.driver()
-        ))),
-        Part::Driver(bytes) => {
-            let reader = call
-                .conn
-                .read_partition(bytes)
-                .map_err(|e| call.error(e, "reading a part"))?;
-            Ok(call.open_result(reader, Box::new(())))
-        }
+        Part::Driver(_) if !call.traits().partitions => Err(foreign_part(call)),
+        Part::Driver(bytes) => match call.conn.read_partition(bytes) {
+            Ok(reader) => Ok(call.open_result(reader, Box::new(()))),
+            Err(e) if e.status == Status::NotImplemented => Err(foreign_part(call)),
+            Err(e) => Err(call.error(e, "reading a part")),
+        },
     }
 }
 
