@@ -691,4 +691,44 @@ async fn a_postgresql_table_scanned_and_joined_with_itself() {
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         600_000
     );
+    // The same table over a pool: the two scans each take a connection of their own, and
+    // stream side by side.
+    let manager = dbapi::pool::Manager::new(pg.url().unwrap()).registry(crate::adbc::registry());
+    let pool = dbapi::pool::Pool::builder(manager)
+        .max_size(4)
+        .build()
+        .unwrap();
+    let home: Arc<dyn Connection> = Arc::from(
+        crate::adbc::registry()
+            .connect(&pg.url().unwrap())
+            .await
+            .unwrap(),
+    );
+    let pooled = DbapiTable::new(home, TableRef::new("series").in_schema("public"))
+        .await
+        .unwrap()
+        .with_pool(pool.clone());
+    ctx.register_table("pooled", Arc::new(pooled)).unwrap();
+    let batches = ctx
+        .sql("SELECT count(*) FROM (SELECT id FROM pooled UNION ALL SELECT id FROM pooled)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        batches[0].column(0).as_primitive::<Int64Type>().value(0),
+        600_000
+    );
+    let status = pool.status();
+    assert!(status.size >= 2, "{status:?}");
+    // Every connection back in the pool once the streams are gone.
+    for _ in 0..200 {
+        if pool.status().available == pool.status().size {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let status = pool.status();
+    assert_eq!(status.available, status.size, "{status:?}");
 }

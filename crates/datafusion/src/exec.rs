@@ -21,6 +21,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
+use dbapi::pool::{Pool, PooledConnection};
 use dbapi::{Connection, Cursor, Params};
 use tokio::sync::OnceCell;
 
@@ -44,6 +45,8 @@ pub enum RemoteParts {
 /// partitions.
 pub struct DbapiScan {
     conn: Arc<dyn Connection>,
+    /// Where each run and each part takes a connection of its own, when set.
+    pool: Option<Pool>,
     sql: String,
     schema: SchemaRef,
     partitions: usize,
@@ -106,6 +109,7 @@ impl DbapiScan {
         let partitions = partitions.max(1);
         DbapiScan {
             conn,
+            pool: None,
             sql,
             properties: properties(&schema, partitions),
             schema,
@@ -114,6 +118,15 @@ impl DbapiScan {
             planned: false,
             totals: Totals::default(),
         }
+    }
+
+    /// The same scan running its statement and reading each part on a connection taken from
+    /// `pool` (back in the pool when done) rather than on its own connection, which stays the
+    /// scan's identity (`None`: its own connection).
+    #[must_use]
+    pub fn with_pool(mut self, pool: Option<Pool>) -> DbapiScan {
+        self.pool = pool;
+        self
     }
 
     /// The same scan read by `partitions` partitions (at least one): partition `i` reads
@@ -262,6 +275,7 @@ impl ExecutionPlan for DbapiScan {
         }
         Ok(Arc::new(DbapiScan {
             conn: Arc::clone(&self.conn),
+            pool: self.pool.clone(),
             sql: self.sql.clone(),
             schema: Arc::clone(&self.schema),
             partitions: self.partitions,
@@ -295,6 +309,7 @@ impl ExecutionPlan for DbapiScan {
         }
         let reader = Reader {
             conn: Arc::clone(&self.conn),
+            pool: self.pool.clone(),
             sql: self.sql.clone(),
             schema: Arc::clone(&self.schema),
             partition,
@@ -320,6 +335,7 @@ impl ExecutionPlan for DbapiScan {
 /// What one partition reads: its parts one after another.
 struct Reader {
     conn: Arc<dyn Connection>,
+    pool: Option<Pool>,
     sql: String,
     schema: SchemaRef,
     partition: usize,
@@ -330,23 +346,60 @@ struct Reader {
     /// Parts being opened ahead of the one read, in order (their first batch asked for, so
     /// that the round trips of a partition's parts overlap).
     opening: VecDeque<SpawnedTask<Result<Opened>>>,
-    cursor: Option<Box<dyn Cursor>>,
+    /// The part being read, and the connection it is read on.
+    cursor: Option<(Box<dyn Cursor>, Lease)>,
 }
 
 /// How many parts a partition opens ahead of the one it reads.
 const PARTS_AHEAD: usize = 1;
 
-/// A part opened: its cursor, and its first batch.
+/// A part opened: its cursor, the connection it is read on, and its first batch.
 struct Opened {
     cursor: Box<dyn Cursor>,
+    lease: Lease,
     first: Option<RecordBatch>,
 }
 
-/// Opens `part` on `conn` and reads its first batch.
-async fn open(conn: Arc<dyn Connection>, part: Vec<u8>) -> Result<Opened> {
-    let mut cursor = conn.read_partition(&part).await.map_err(external)?;
+/// A connection a scan runs its statement or reads a part on: its own, or one taken from its
+/// pool (back in the pool when dropped).
+enum Lease {
+    Own(Arc<dyn Connection>),
+    Pooled(PooledConnection),
+}
+
+impl std::ops::Deref for Lease {
+    type Target = dyn Connection;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Lease::Own(conn) => conn.as_ref(),
+            Lease::Pooled(conn) => &***conn,
+        }
+    }
+}
+
+/// A connection for one run or one part: from `pool` when there is one, else `conn`.
+async fn lease(conn: &Arc<dyn Connection>, pool: Option<&Pool>) -> dbapi::Result<Lease> {
+    match pool {
+        Some(pool) => pool
+            .get()
+            .await
+            .map(Lease::Pooled)
+            .map_err(dbapi::Error::from),
+        None => Ok(Lease::Own(Arc::clone(conn))),
+    }
+}
+
+/// Opens `part` on a connection of the scan's and reads its first batch.
+async fn open(conn: Arc<dyn Connection>, pool: Option<Pool>, part: Vec<u8>) -> Result<Opened> {
+    let lease = lease(&conn, pool.as_ref()).await.map_err(external)?;
+    let mut cursor = lease.read_partition(&part).await.map_err(external)?;
     let first = cursor.fetch_batch().await.map_err(external)?;
-    Ok(Opened { cursor, first })
+    Ok(Opened {
+        cursor,
+        lease,
+        first,
+    })
 }
 
 /// Runs `sql` on `conn` for its parts and their totals: the driver's parts, or the whole
@@ -371,12 +424,14 @@ pub(crate) async fn run_for_parts(
 /// The statement's parts: run once, by whichever partition comes first.
 async fn run_once(
     conn: &Arc<dyn Connection>,
+    pool: Option<&Pool>,
     sql: &str,
     parts: &OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>,
 ) -> Result<Arc<RemoteParts>> {
     let outcome = parts
         .get_or_init(|| async {
-            run_for_parts(conn.as_ref(), sql)
+            let conn = lease(conn, pool).await.map_err(Arc::new)?;
+            run_for_parts(&*conn, sql)
                 .await
                 .map(|(remote, _)| Arc::new(remote))
                 .map_err(Arc::new)
@@ -391,14 +446,15 @@ impl Reader {
     /// The next batch of this partition, in the scan's schema.
     async fn next(&mut self) -> Result<Option<RecordBatch>> {
         loop {
-            if let Some(cursor) = &mut self.cursor {
+            if let Some((cursor, _)) = &mut self.cursor {
                 match cursor.fetch_batch().await.map_err(external)? {
                     Some(batch) => return self.conform(batch).map(Some),
                     None => self.cursor = None,
                 }
             }
             if self.queue.is_none() {
-                let remote = run_once(&self.conn, &self.sql, &self.parts).await?;
+                let remote =
+                    run_once(&self.conn, self.pool.as_ref(), &self.sql, &self.parts).await?;
                 let queue = match &*remote {
                     RemoteParts::Parts(parts) => parts
                         .iter()
@@ -407,12 +463,15 @@ impl Reader {
                         .map(|(_, part)| part.clone())
                         .collect(),
                     RemoteParts::Whole if self.partition == 0 => {
-                        let mut cursor = self.conn.cursor().map_err(external)?;
+                        let lease = lease(&self.conn, self.pool.as_ref())
+                            .await
+                            .map_err(external)?;
+                        let mut cursor = lease.cursor().map_err(external)?;
                         cursor
                             .execute(&self.sql, Params::None)
                             .await
                             .map_err(external)?;
-                        self.cursor = Some(cursor);
+                        self.cursor = Some((cursor, lease));
                         VecDeque::new()
                     }
                     RemoteParts::Whole => VecDeque::new(),
@@ -425,8 +484,11 @@ impl Reader {
                 let Some(part) = self.queue.as_mut().and_then(VecDeque::pop_front) else {
                     break;
                 };
-                self.opening
-                    .push_back(SpawnedTask::spawn(open(Arc::clone(&self.conn), part)));
+                self.opening.push_back(SpawnedTask::spawn(open(
+                    Arc::clone(&self.conn),
+                    self.pool.clone(),
+                    part,
+                )));
             }
             let Some(task) = self.opening.pop_front() else {
                 return Ok(None);
@@ -434,7 +496,7 @@ impl Reader {
             let opened = task.join().await.map_err(|e| {
                 DataFusionError::Execution(format!("reading a part of the remote result: {e}"))
             })??;
-            self.cursor = Some(opened.cursor);
+            self.cursor = Some((opened.cursor, opened.lease));
             if let Some(batch) = opened.first {
                 return self.conform(batch).map(Some);
             }

@@ -11,6 +11,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use dbapi::Connection;
 use dbapi::metadata::TableRef;
+use dbapi::pool::Pool;
 
 use crate::exec::{DbapiScan, external};
 use crate::sql::{Dialect, statement};
@@ -35,6 +36,8 @@ pub struct DbapiTable {
     dialect: Dialect,
     /// Whether `scan` runs the statement (see [`DbapiTable::with_parts_at_planning`]).
     parts_at_planning: bool,
+    /// Where its scans take their connections (see [`DbapiTable::with_pool`]).
+    pool: Option<Pool>,
 }
 
 impl DbapiTable {
@@ -66,7 +69,20 @@ impl DbapiTable {
             schema,
             dialect: Dialect::default(),
             parts_at_planning: false,
+            pool: None,
         }
+    }
+
+    /// The same table, its scans running their statement and reading each part on a
+    /// connection taken from `pool` (and given back when done): queries and parts read at
+    /// once each have a connection of their own, which an ADBC connection (one call at a
+    /// time; PostgreSQL's one result at a time) needs to read them side by side. The table's
+    /// own connection stays its identity: federation and a Ballista codec know it by that
+    /// connection, and federated statements and a plan's parts made at planning run on it.
+    #[must_use]
+    pub fn with_pool(mut self, pool: Pool) -> DbapiTable {
+        self.pool = Some(pool);
+        self
     }
 
     /// The same table, its statement run when a physical plan is made, not when the plan is
@@ -164,11 +180,9 @@ impl TableProvider for DbapiTable {
             ));
         }
         let partitions = state.config().target_partitions();
-        Ok(Arc::new(DbapiScan::new(
-            Arc::clone(&self.conn),
-            sql,
-            schema,
-            partitions,
-        )))
+        Ok(Arc::new(
+            DbapiScan::new(Arc::clone(&self.conn), sql, schema, partitions)
+                .with_pool(self.pool.clone()),
+        ))
     }
 }
