@@ -24,6 +24,11 @@ async fn numbers_table(url: &str) -> Arc<DbapiTable> {
     )
 }
 
+/// The batches of `sql` run by `ctx`.
+async fn collect(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
 fn ids(batches: &[RecordBatch]) -> Vec<i64> {
     batches
         .iter()
@@ -43,22 +48,15 @@ async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_par
         .unwrap();
     // Planning and explaining run nothing remotely.
     let before = server.statements().len();
-    ctx.sql("EXPLAIN SELECT id FROM numbers WHERE id < 10")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    collect(&ctx, "EXPLAIN SELECT id FROM numbers WHERE id < 10").await;
     assert_eq!(server.statements().len(), before, "EXPLAIN ran a statement");
     let gets = server.stats().do_get;
     let bytes_before = server.stats().bytes_sent;
-    let batches = ctx
-        .sql("SELECT id, name FROM numbers WHERE id >= 100 AND id < 300 LIMIT 150")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(
+        &ctx,
+        "SELECT id, name FROM numbers WHERE id >= 100 AND id < 300 LIMIT 150",
+    )
+    .await;
     let got = ids(&batches);
     assert_eq!(got.len(), 150);
     assert!(got.iter().all(|id| (100..300).contains(id)), "{got:?}");
@@ -74,48 +72,29 @@ async fn projection_filters_and_limit_go_to_the_server_and_parts_are_read_in_par
     assert_eq!(server.stats().do_get - gets, 4);
     let pushed_bytes = server.stats().bytes_sent - bytes_before;
     let before = server.stats().bytes_sent;
-    ctx.sql("SELECT * FROM numbers")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    collect(&ctx, "SELECT * FROM numbers").await;
     let whole_bytes = server.stats().bytes_sent - before;
     assert!(
         pushed_bytes * 5 < whole_bytes,
         "pushed down: {pushed_bytes} bytes, the whole table: {whole_bytes}"
     );
     // A whole table: every row once, in parts.
-    let batches = ctx
-        .sql("SELECT id FROM numbers")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(&ctx, "SELECT id FROM numbers").await;
     let mut all = ids(&batches);
     all.sort_unstable();
     assert_eq!(all, (0..NUMBERS as i64).collect::<Vec<_>>());
     // A filter the remote server may not run alike stays in DataFusion, and says so.
-    let batches = ctx
-        .sql("SELECT id FROM numbers WHERE upper(name) = name AND id < 3 ORDER BY id")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(
+        &ctx,
+        "SELECT id FROM numbers WHERE upper(name) = name AND id < 3 ORDER BY id",
+    )
+    .await;
     let sql = server.statements().last().cloned().unwrap();
     assert!(!sql.contains("upper"), "{sql}");
     assert!(sql.contains("\"id\" < 3"), "{sql}");
     assert!(ids(&batches).len() <= 3);
     // count(*) needs no column.
-    let batches = ctx
-        .sql("SELECT count(*) FROM numbers WHERE id < 10")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(&ctx, "SELECT count(*) FROM numbers WHERE id < 10").await;
     assert_eq!(
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         10
@@ -282,7 +261,7 @@ async fn a_plan_run_again_runs_its_statement_again() {
                      SELECT r.n + 1 FROM r JOIN numbers ON numbers.id = r.n WHERE r.n < 4) \
                      SELECT n FROM r ORDER BY n";
     let statements = server.statements().len();
-    let batches = ctx.sql(recursive).await.unwrap().collect().await.unwrap();
+    let batches = collect(&ctx, recursive).await;
     assert_eq!(ids(&batches), [0, 1, 2, 3, 4]);
     assert!(
         server.statements().len() >= statements + 4,
@@ -326,16 +305,12 @@ async fn a_flight_sql_table_joins_an_sqlite_table() {
         ),
     )
     .unwrap();
-    let batches = ctx
-        .sql(
-            "SELECT n.id, l.label FROM numbers n JOIN labels l ON n.id = l.id \
+    let batches = collect(
+        &ctx,
+        "SELECT n.id, l.label FROM numbers n JOIN labels l ON n.id = l.id \
              WHERE n.id < 100 ORDER BY n.id",
-        )
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(ids(&batches), [1, 2, 5]);
     let labels: Vec<String> = batches
         .iter()
@@ -389,21 +364,14 @@ async fn create_external_table_stored_as_dbapi() {
     let ctx = SessionContext::new();
     dbapi_datafusion::DbapiTableFactory::new(registry()).register(&ctx);
     let url = server.url();
-    ctx.sql(&format!(
+    collect(&ctx, &format!(
         "CREATE EXTERNAL TABLE nums STORED AS DBAPI LOCATION '{url}' OPTIONS ('table' 'public.numbers')"
-    ))
-    .await
-    .unwrap()
-    .collect()
-    .await
-    .unwrap();
-    let batches = ctx
-        .sql("SELECT id FROM nums WHERE id BETWEEN 10 AND 12 ORDER BY id")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    )).await;
+    let batches = collect(
+        &ctx,
+        "SELECT id FROM nums WHERE id BETWEEN 10 AND 12 ORDER BY id",
+    )
+    .await;
     assert_eq!(ids(&batches), [10, 11, 12]);
     let sql = server.statements().last().cloned().unwrap();
     assert!(
@@ -438,13 +406,7 @@ async fn the_remote_catalog_is_listed_by_show_tables() {
         datafusion::prelude::SessionConfig::new().with_information_schema(true),
     );
     ctx.register_catalog("remote", Arc::new(catalog));
-    let batches = ctx
-        .sql("SHOW TABLES")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(&ctx, "SHOW TABLES").await;
     let listed: Vec<String> = batches
         .iter()
         .flat_map(|b| {
@@ -467,13 +429,11 @@ async fn the_remote_catalog_is_listed_by_show_tables() {
         listed.iter().any(|t| t == "remote.public.numbers"),
         "{listed:?}"
     );
-    let batches = ctx
-        .sql("SELECT count(*) FROM remote.public.numbers WHERE id < 7")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(
+        &ctx,
+        "SELECT count(*) FROM remote.public.numbers WHERE id < 7",
+    )
+    .await;
     assert_eq!(batches[0].column(0).as_primitive::<Int64Type>().value(0), 7);
     let e = ctx
         .sql("SELECT * FROM remote.public.no_such_table")
@@ -491,12 +451,7 @@ async fn the_remote_catalog_is_listed_by_show_tables() {
     .unwrap();
     ctx.register_catalog("live", Arc::new(live));
     crate::execute(conn.as_ref(), "CREATE TABLE fresh (x BIGINT)").await;
-    ctx.sql("SELECT * FROM live.public.fresh")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    collect(&ctx, "SELECT * FROM live.public.fresh").await;
     let e = ctx
         .sql("SELECT * FROM remote.public.fresh")
         .await
@@ -656,37 +611,27 @@ async fn a_postgresql_table_scanned_and_joined_with_itself() {
         ),
     )
     .unwrap();
-    let batches = ctx
-        .sql("SELECT count(*) FROM series WHERE id > 10")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(&ctx, "SELECT count(*) FROM series WHERE id > 10").await;
     assert_eq!(
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         299_990
     );
-    let batches = ctx
-        .sql("SELECT count(*), sum(a.id) FROM series a JOIN series b ON b.id = a.id + 1")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(
+        &ctx,
+        "SELECT count(*), sum(a.id) FROM series a JOIN series b ON b.id = a.id + 1",
+    )
+    .await;
     assert_eq!(
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         299_999
     );
     // Two scans read at once by two partitions, on one connection whose driver reads one
     // result at a time.
-    let batches = ctx
-        .sql("SELECT count(*) FROM (SELECT id FROM series UNION ALL SELECT id FROM series)")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(
+        &ctx,
+        "SELECT count(*) FROM (SELECT id FROM series UNION ALL SELECT id FROM series)",
+    )
+    .await;
     assert_eq!(
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         600_000
@@ -709,13 +654,11 @@ async fn a_postgresql_table_scanned_and_joined_with_itself() {
         .unwrap()
         .with_pool(pool.clone());
     ctx.register_table("pooled", Arc::new(pooled)).unwrap();
-    let batches = ctx
-        .sql("SELECT count(*) FROM (SELECT id FROM pooled UNION ALL SELECT id FROM pooled)")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(
+        &ctx,
+        "SELECT count(*) FROM (SELECT id FROM pooled UNION ALL SELECT id FROM pooled)",
+    )
+    .await;
     assert_eq!(
         batches[0].column(0).as_primitive::<Int64Type>().value(0),
         600_000

@@ -53,42 +53,37 @@ pub(crate) fn execute(
     params: Option<arrow::record_batch::RecordBatch>,
 ) -> Result<Partitions> {
     let has_params = params.is_some();
-    let askable = call.traits().partitions;
     let mut statement = statement_with(call, sql, params, &CancelState::default())?;
-    let partitions = if askable {
-        statement.execute_partitions()
-    } else {
-        Err(adbc_core::error::Error::with_message_and_status(
-            "no partitions",
-            Status::NotImplemented,
-        ))
-    };
-    match partitions {
-        Ok(result) => Ok(Partitions::new(Arc::new(result.schema), result.partitions)),
-        Err(e) if e.status == Status::NotImplemented => {
-            if has_params {
-                return Err(Error::not_supported(
-                    "partitions of a query with parameters: this ADBC driver has no \
-                     partitions of its own, and a part that holds the query holds no \
-                     parameters (give the values in the SQL, or read the query with a cursor)",
-                ));
+    if call.traits().partitions {
+        match statement.execute_partitions() {
+            Ok(result) => {
+                return Ok(Partitions::new(Arc::new(result.schema), result.partitions));
             }
-            let schema = match statement.execute_schema() {
-                Ok(schema) => Arc::new(schema),
-                // The driver cannot tell the schema without running the query: run it once
-                // for its schema (no row is read).
-                Err(_) => {
-                    let mut again = crate::cursor::statement(call, sql, &CancelState::default())?;
-                    again
-                        .execute()
-                        .map_err(|e| call.error(e, "executing"))?
-                        .schema()
-                }
-            };
-            Ok(Partitions::new(schema, vec![query_part(sql)]))
+            Err(e) if e.status == Status::NotImplemented => {}
+            Err(e) => return Err(call.error(e, "executing as partitions")),
         }
-        Err(e) => Err(call.error(e, "executing as partitions")),
     }
+    // No partitions of the driver's own: one part holding the query.
+    if has_params {
+        return Err(Error::not_supported(
+            "partitions of a query with parameters: this ADBC driver has no partitions of \
+             its own, and a part that holds the query holds no parameters (give the values \
+             in the SQL, or read the query with a cursor)",
+        ));
+    }
+    let schema = match statement.execute_schema() {
+        Ok(schema) => Arc::new(schema),
+        // The driver cannot tell the schema without running the query: run it once for its
+        // schema (no row is read).
+        Err(_) => {
+            let mut again = crate::cursor::statement(call, sql, &CancelState::default())?;
+            again
+                .execute()
+                .map_err(|e| call.error(e, "executing"))?
+                .schema()
+        }
+    };
+    Ok(Partitions::new(schema, vec![query_part(sql)]))
 }
 
 /// Bytes given as a part to a connection whose driver has no partitions of its own, that are

@@ -15,7 +15,7 @@ use dbapi::{Error, Result};
 use tokio::sync::mpsc;
 
 use crate::native::Native;
-use crate::slot::{OpenResult, Slot, lock, next_of};
+use crate::slot::{OpenResult, Slot, lock, read_next};
 
 /// How many batches are read ahead of the cursor.
 const READ_AHEAD: usize = 2;
@@ -28,6 +28,8 @@ pub(crate) type Cancelled = Arc<AtomicBool>;
 pub(crate) struct Stream {
     schema: SchemaRef,
     source: Source,
+    /// Held as long as the result is (a prepared statement's mark that it is being read).
+    _keep: Box<dyn std::any::Any + Send>,
     cancelled: Cancelled,
     done: bool,
 }
@@ -77,23 +79,14 @@ impl std::fmt::Debug for Stream {
 }
 
 impl Stream {
-    /// Starts reading the open result `slot`; `keep` is held until its handles are released
-    /// (after the statement it came from).
+    /// Starts reading the open result `slot`; `keep` is held as long as the stream.
     pub(crate) fn start<K: Send + 'static>(
         native: Arc<Native>,
         slot: OpenResult,
         keep: K,
         cancelled: Cancelled,
     ) -> Stream {
-        let schema = {
-            let mut open = lock(&slot);
-            // Read into memory already (another call came in between): nothing of the
-            // driver's is left to outlive, and keep goes now.
-            if let Some((reader, statement)) = open.handles.take() {
-                open.handles = Some((reader, Box::new((statement, keep))));
-            }
-            Arc::clone(&open.schema)
-        };
+        let schema = Arc::clone(&lock(&slot).schema);
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let source = if multi_thread {
@@ -111,6 +104,7 @@ impl Stream {
         Stream {
             schema,
             source,
+            _keep: Box::new(keep),
             cancelled,
             done: false,
         }
@@ -125,41 +119,9 @@ impl Stream {
 fn pump(native: &Native, slot: &Mutex<Slot>, tx: &mpsc::Sender<Result<RecordBatch>>) {
     let errors = |e: &arrow::error::ArrowError| native.arrow_error(e, "reading the result");
     loop {
-        let next = {
-            let entered = native.enter_to_read();
-            let mut open = lock(slot);
-            if open.left {
-                return;
-            }
-            if let Some(next) = open.buffered.pop_front() {
-                Some(next)
-            } else {
-                // Released: the end was read (into memory, or by this thread).
-                let Some(mut handles) = open.handles.take() else {
-                    return;
-                };
-                drop(open);
-                // The lock held to the end of this block, the handles released in it.
-                let (next, _entered) = match entered {
-                    Ok(entered) => (next_of(&errors, handles.0.as_mut()), Some(entered)),
-                    Err(e) => (Some(Err(e)), None),
-                };
-                let mut open = lock(slot);
-                if matches!(next, Some(Ok(_))) && !open.left {
-                    open.handles = Some(handles);
-                    next
-                } else {
-                    // The end, an error, or a result let go of during the read: released
-                    // here, under the lock, before the next call can begin.
-                    let left = open.left;
-                    drop(open);
-                    drop(handles);
-                    if left {
-                        return;
-                    }
-                    next
-                }
-            }
+        let next = match native.enter_to_read() {
+            Ok(_entered) => read_next(&errors, slot),
+            Err(e) => Some(Err(e)),
         };
         match next {
             Some(Ok(batch)) => {
@@ -187,13 +149,14 @@ impl BatchSource for Stream {
             return Err(Error::operational("the statement was cancelled").cancelled());
         }
         let next = match &mut self.source {
-            Source::Inline { native, slot } => tokio::task::block_in_place(|| {
-                let _entered = match native.enter_to_read() {
-                    Ok(entered) => entered,
-                    Err(e) => return Some(Err(e)),
-                };
-                lock(slot).next(&|e| native.arrow_error(e, "reading the result"))
-            }),
+            Source::Inline { native, slot } => {
+                tokio::task::block_in_place(|| match native.enter_to_read() {
+                    Ok(_entered) => {
+                        read_next(&|e| native.arrow_error(e, "reading the result"), slot)
+                    }
+                    Err(e) => Some(Err(e)),
+                })
+            }
             Source::Pump { batches, .. } => batches.recv().await,
         };
         match next {

@@ -53,25 +53,39 @@ impl Slot {
             left: false,
         }
     }
-
-    /// The next batch (the connection's lock held): from memory first, else read; the
-    /// handles released at the end or an error.
-    pub(crate) fn next(&mut self, errors: &Errors<'_>) -> Option<Result<RecordBatch>> {
-        if let Some(next) = self.buffered.pop_front() {
-            return Some(next);
-        }
-        let handles = self.handles.as_mut()?;
-        let next = next_of(errors, handles.0.as_mut());
-        if !matches!(next, Some(Ok(_))) {
-            self.handles = None;
-        }
-        next
-    }
 }
 
 /// Locks `slot`.
 pub(crate) fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The next batch of the result in `slot` (the connection's lock held): from memory first,
+/// else read from the driver, the slot let go of meanwhile so that a stream let go of never
+/// waits for the driver. The handles are released at the end, at an error, and when the
+/// result was let go of during the read (`None` then: nobody listens).
+pub(crate) fn read_next(errors: &Errors<'_>, slot: &Mutex<Slot>) -> Option<Result<RecordBatch>> {
+    let mut handles = {
+        let mut open = lock(slot);
+        if open.left {
+            return None;
+        }
+        if let Some(next) = open.buffered.pop_front() {
+            return Some(next);
+        }
+        // Released: the end was read (into memory, or before).
+        open.handles.take()?
+    };
+    let next = next_of(errors, handles.0.as_mut());
+    let mut open = lock(slot);
+    if matches!(next, Some(Ok(_))) && !open.left {
+        open.handles = Some(handles);
+        return next;
+    }
+    let left = open.left;
+    drop(open);
+    drop(handles);
+    if left { None } else { next }
 }
 
 /// Reads the rest of the result in `slot` into memory and releases its handles (the
@@ -97,7 +111,7 @@ pub(crate) fn read_into_memory(errors: &Errors<'_>, slot: &Mutex<Slot>) {
 }
 
 /// The next batch of `reader` (`None` at the end), the connection's lock held.
-pub(crate) fn next_of(
+fn next_of(
     errors: &Errors<'_>,
     reader: &mut (dyn RecordBatchReader + Send),
 ) -> Option<Result<RecordBatch>> {

@@ -205,6 +205,16 @@ fn malformed(what: &str, e: impl fmt::Display) -> DataFusionError {
     DataFusionError::Plan(format!("a malformed {what} in a plan received: {e}"))
 }
 
+/// The schema a serialized `what` carries (it must carry one).
+fn schema_of<'a, P, S>(schema: Option<&'a P>, what: &str) -> Result<S>
+where
+    S: TryFrom<&'a P>,
+    S::Error: fmt::Display,
+{
+    let schema = schema.ok_or_else(|| malformed(what, "it has no schema"))?;
+    S::try_from(schema).map_err(|e| malformed(&format!("{what} schema"), e))
+}
+
 /// The dialect of a serialized quote.
 fn dialect(quote: &str) -> Result<Dialect> {
     let mut chars = quote.chars();
@@ -228,13 +238,7 @@ impl LogicalExtensionCodec for DbapiCodec {
             return self.logical.try_decode(buf, inputs, ctx);
         };
         let node = QueryNode::decode(bytes).map_err(|e| malformed("dbapi remote query", e))?;
-        let schema = node
-            .schema
-            .as_ref()
-            .ok_or_else(|| malformed("dbapi remote query", "it has no schema"))
-            .and_then(|s| {
-                DFSchema::try_from(s).map_err(|e| malformed("dbapi remote query schema", e))
-            })?;
+        let schema: DFSchema = schema_of(node.schema.as_ref(), "dbapi remote query")?;
         let partitions =
             usize::try_from(node.partitions).map_err(|e| malformed("dbapi remote query", e))?;
         Ok(Extension {
@@ -366,13 +370,7 @@ impl PhysicalExtensionCodec for DbapiCodec {
             return self.physical.try_decode(buf, inputs, ctx, proto_converter);
         };
         let node = PartsNode::decode(bytes).map_err(|e| malformed("dbapi parts reader", e))?;
-        let schema = node
-            .schema
-            .as_ref()
-            .ok_or_else(|| malformed("dbapi parts reader", "it has no schema"))
-            .and_then(|s| {
-                Schema::try_from(s).map_err(|e| malformed("dbapi parts reader schema", e))
-            })?;
+        let schema: Schema = schema_of(node.schema.as_ref(), "dbapi parts reader")?;
         let [input] = inputs else {
             return Err(malformed(
                 "dbapi parts reader",

@@ -10,15 +10,13 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{Array, AsArray, BinaryArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::StatisticsArgs;
 use datafusion::physical_plan::execution_plan::{
@@ -28,9 +26,8 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
-use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use dbapi::Connection;
-use dbapi_datafusion::{DbapiScan, DbapiTable, RemoteParts, RemoteQuery, Totals};
+use dbapi_datafusion::{DbapiScan, DbapiTable, FederationPlanner, RemoteParts, Totals};
 use futures::TryStreamExt;
 
 /// The column of the parts source: a part's bytes, or null for "run the statement whole"
@@ -315,12 +312,14 @@ impl TableProvider for ClusterTable {
         let scan = plan.downcast_ref::<DbapiScan>().ok_or_else(|| {
             DataFusionError::Internal(format!("a dbapi table planned {}", plan.name()))
         })?;
-        parts_reader(scan, false)
+        parts_reader(scan)
     }
 }
 
-/// The reader of a planned scan's parts, over a source of them the cluster slices.
-fn parts_reader(scan: &DbapiScan, in_order: bool) -> Result<Arc<dyn ExecutionPlan>> {
+/// The reader of a planned scan's parts, over a source of them the cluster slices: one part
+/// per partition, or all in one in their order when the scan reads them so.
+fn parts_reader(scan: &DbapiScan) -> Result<Arc<dyn ExecutionPlan>> {
+    let in_order = scan.properties().partitioning.partition_count() == 1;
     let remote = scan.remote_parts().ok_or_else(|| {
         DataFusionError::Internal("a dbapi scan planned without its parts".into())
     })?;
@@ -335,10 +334,11 @@ fn parts_reader(scan: &DbapiScan, in_order: bool) -> Result<Arc<dyn ExecutionPla
     ))
 }
 
-/// The query planner of a cluster's scheduler: DataFusion's, with the federated parts of a
-/// query ([`RemoteQuery`], from a client whose session federates) run when planned and
-/// their parts given to the tasks as a table's are — one part per partition, or all in one
-/// partition in their order for a sorted result.
+/// The query planner of a cluster's scheduler: federation's
+/// ([`FederationPlanner::with_parts_at_planning`]), the federated parts of a query
+/// ([`RemoteQuery`](dbapi_datafusion::RemoteQuery), from a client whose session federates)
+/// run when planned and their parts given to the tasks as a table's are — one part per
+/// partition, or all in one partition in their order for a sorted result.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ClusterPlanner;
 
@@ -349,37 +349,15 @@ impl QueryPlanner for ClusterPlanner {
         logical_plan: &LogicalPlan,
         session: &dyn Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(RemoteQueryInCluster)])
+        let plan = FederationPlanner::default()
+            .with_parts_at_planning()
             .create_physical_plan(logical_plan, session)
-            .await
-    }
-}
-
-/// Plans [`RemoteQuery`] nodes on a cluster's scheduler.
-struct RemoteQueryInCluster;
-
-#[async_trait]
-impl ExtensionPlanner for RemoteQueryInCluster {
-    async fn plan_extension(
-        &self,
-        _planner: &dyn PhysicalPlanner,
-        node: &dyn UserDefinedLogicalNode,
-        _logical_inputs: &[&LogicalPlan],
-        _physical_inputs: &[Arc<dyn ExecutionPlan>],
-        _session: &dyn Session,
-        _planning_ctx: &PhysicalPlanningContext,
-    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
-        let Some(query) = node.as_any().downcast_ref::<RemoteQuery>() else {
-            return Ok(None);
-        };
-        let scan = DbapiScan::run_now(
-            Arc::clone(query.connection()),
-            query.sql().to_owned(),
-            Arc::new(node.schema().as_arrow().clone()),
-        )
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        parts_reader(&scan, query.partitions() == 1).map(Some)
+            .await?;
+        plan.transform_up(|node| match node.downcast_ref::<DbapiScan>() {
+            Some(scan) if scan.remote_parts().is_some() => parts_reader(scan).map(Transformed::yes),
+            _ => Ok(Transformed::no(node)),
+        })
+        .data()
     }
 }
 

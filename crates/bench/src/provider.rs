@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::datasource::MemTable;
-use datafusion::execution::TaskContext;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::SessionContext;
@@ -188,12 +188,7 @@ async fn remote_sql(ctx: &SessionContext, sql: &str) -> Result<String, BoxError>
 
 /// Rows of `sql` run by DataFusion, streamed (as the Arrow path reads them).
 async fn provided(ctx: &SessionContext, sql: &str) -> Result<usize, BoxError> {
-    let mut stream = ctx.sql(sql).await?.execute_stream().await?;
-    let mut rows = 0;
-    while let Some(batch) = stream.next().await {
-        rows += batch?.num_rows();
-    }
-    Ok(rows)
+    rows_of(ctx.sql(sql).await?.execute_stream().await?).await
 }
 
 /// Rows of a kept physical plan run again (its statement run afresh).
@@ -202,7 +197,11 @@ async fn run_again(
     task_ctx: &Arc<TaskContext>,
 ) -> Result<usize, BoxError> {
     let plan = reset_plan_states(Arc::clone(plan))?;
-    let mut stream = execute_stream(plan, Arc::clone(task_ctx))?;
+    rows_of(execute_stream(plan, Arc::clone(task_ctx))?).await
+}
+
+/// The rows of a stream, read to its end (no batch kept).
+async fn rows_of(mut stream: SendableRecordBatchStream) -> Result<usize, BoxError> {
     let mut rows = 0;
     while let Some(batch) = stream.next().await {
         rows += batch?.num_rows();

@@ -43,10 +43,9 @@ pub enum RemoteParts {
 
 /// The scan of a remote table: one statement, its result read by `partitions` DataFusion
 /// partitions.
+#[derive(Clone)]
 pub struct DbapiScan {
-    conn: Arc<dyn Connection>,
-    /// Where each run and each part takes a connection of its own, when set.
-    pool: Option<Pool>,
+    conn: Connections,
     sql: String,
     schema: SchemaRef,
     partitions: usize,
@@ -108,8 +107,10 @@ impl DbapiScan {
     ) -> DbapiScan {
         let partitions = partitions.max(1);
         DbapiScan {
-            conn,
-            pool: None,
+            conn: Connections {
+                own: conn,
+                pool: None,
+            },
             sql,
             properties: properties(&schema, partitions),
             schema,
@@ -125,7 +126,7 @@ impl DbapiScan {
     /// scan's identity (`None`: its own connection).
     #[must_use]
     pub fn with_pool(mut self, pool: Option<Pool>) -> DbapiScan {
-        self.pool = pool;
+        self.conn.pool = pool;
         self
     }
 
@@ -197,7 +198,7 @@ impl DbapiScan {
 
     /// The connection the result is read through.
     pub fn connection(&self) -> &Arc<dyn Connection> {
-        &self.conn
+        &self.conn.own
     }
 
     /// The result's parts, once the statement has run (when the plan was made with
@@ -274,15 +275,8 @@ impl ExecutionPlan for DbapiScan {
             return Ok(self);
         }
         Ok(Arc::new(DbapiScan {
-            conn: Arc::clone(&self.conn),
-            pool: self.pool.clone(),
-            sql: self.sql.clone(),
-            schema: Arc::clone(&self.schema),
-            partitions: self.partitions,
-            properties: Arc::clone(&self.properties),
             parts: Arc::new(OnceCell::new()),
-            planned: false,
-            totals: self.totals,
+            ..(*self).clone()
         }))
     }
 
@@ -308,8 +302,7 @@ impl ExecutionPlan for DbapiScan {
             )));
         }
         let reader = Reader {
-            conn: Arc::clone(&self.conn),
-            pool: self.pool.clone(),
+            conn: self.conn.clone(),
             sql: self.sql.clone(),
             schema: Arc::clone(&self.schema),
             partition,
@@ -334,8 +327,7 @@ impl ExecutionPlan for DbapiScan {
 
 /// What one partition reads: its parts one after another.
 struct Reader {
-    conn: Arc<dyn Connection>,
-    pool: Option<Pool>,
+    conn: Connections,
     sql: String,
     schema: SchemaRef,
     partition: usize,
@@ -378,21 +370,31 @@ impl std::ops::Deref for Lease {
     }
 }
 
-/// A connection for one run or one part: from `pool` when there is one, else `conn`.
-async fn lease(conn: &Arc<dyn Connection>, pool: Option<&Pool>) -> dbapi::Result<Lease> {
-    match pool {
-        Some(pool) => pool
-            .get()
-            .await
-            .map(Lease::Pooled)
-            .map_err(dbapi::Error::from),
-        None => Ok(Lease::Own(Arc::clone(conn))),
+/// Where a scan's connections come from: its own connection (its identity), and the pool each
+/// run and each part takes one from, when it has one.
+#[derive(Clone)]
+struct Connections {
+    own: Arc<dyn Connection>,
+    pool: Option<Pool>,
+}
+
+impl Connections {
+    /// A connection for one run or one part: from the pool when there is one, else its own.
+    async fn lease(&self) -> dbapi::Result<Lease> {
+        match &self.pool {
+            Some(pool) => pool
+                .get()
+                .await
+                .map(Lease::Pooled)
+                .map_err(dbapi::Error::from),
+            None => Ok(Lease::Own(Arc::clone(&self.own))),
+        }
     }
 }
 
 /// Opens `part` on a connection of the scan's and reads its first batch.
-async fn open(conn: Arc<dyn Connection>, pool: Option<Pool>, part: Vec<u8>) -> Result<Opened> {
-    let lease = lease(&conn, pool.as_ref()).await.map_err(external)?;
+async fn open(conn: Connections, part: Vec<u8>) -> Result<Opened> {
+    let lease = conn.lease().await.map_err(external)?;
     let mut cursor = lease.read_partition(&part).await.map_err(external)?;
     let first = cursor.fetch_batch().await.map_err(external)?;
     Ok(Opened {
@@ -423,14 +425,13 @@ pub(crate) async fn run_for_parts(
 
 /// The statement's parts: run once, by whichever partition comes first.
 async fn run_once(
-    conn: &Arc<dyn Connection>,
-    pool: Option<&Pool>,
+    conn: &Connections,
     sql: &str,
     parts: &OnceCell<std::result::Result<Arc<RemoteParts>, Arc<dbapi::Error>>>,
 ) -> Result<Arc<RemoteParts>> {
     let outcome = parts
         .get_or_init(|| async {
-            let conn = lease(conn, pool).await.map_err(Arc::new)?;
+            let conn = conn.lease().await.map_err(Arc::new)?;
             run_for_parts(&*conn, sql)
                 .await
                 .map(|(remote, _)| Arc::new(remote))
@@ -453,8 +454,7 @@ impl Reader {
                 }
             }
             if self.queue.is_none() {
-                let remote =
-                    run_once(&self.conn, self.pool.as_ref(), &self.sql, &self.parts).await?;
+                let remote = run_once(&self.conn, &self.sql, &self.parts).await?;
                 let queue = match &*remote {
                     RemoteParts::Parts(parts) => parts
                         .iter()
@@ -463,9 +463,7 @@ impl Reader {
                         .map(|(_, part)| part.clone())
                         .collect(),
                     RemoteParts::Whole if self.partition == 0 => {
-                        let lease = lease(&self.conn, self.pool.as_ref())
-                            .await
-                            .map_err(external)?;
+                        let lease = self.conn.lease().await.map_err(external)?;
                         let mut cursor = lease.cursor().map_err(external)?;
                         cursor
                             .execute(&self.sql, Params::None)
@@ -484,11 +482,8 @@ impl Reader {
                 let Some(part) = self.queue.as_mut().and_then(VecDeque::pop_front) else {
                     break;
                 };
-                self.opening.push_back(SpawnedTask::spawn(open(
-                    Arc::clone(&self.conn),
-                    self.pool.clone(),
-                    part,
-                )));
+                self.opening
+                    .push_back(SpawnedTask::spawn(open(self.conn.clone(), part)));
             }
             let Some(task) = self.opening.pop_front() else {
                 return Ok(None);

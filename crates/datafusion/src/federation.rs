@@ -30,7 +30,7 @@ use datafusion::sql::sqlparser::ast::{self, VisitMut, VisitorMut};
 use datafusion::sql::unparser::Unparser;
 use dbapi::Connection;
 
-use crate::exec::DbapiScan;
+use crate::exec::{DbapiScan, external};
 use crate::sql::{Dialect, Sent, portable};
 use crate::table::DbapiTable;
 
@@ -49,7 +49,7 @@ use crate::table::DbapiTable;
 pub fn federate(builder: SessionStateBuilder) -> SessionStateBuilder {
     builder
         .with_optimizer_rule(Arc::new(Federation))
-        .with_query_planner(Arc::new(FederationPlanner))
+        .with_query_planner(Arc::new(FederationPlanner::default()))
 }
 
 /// The optimizer rule of federation (see the module's documentation): subtrees of one
@@ -457,7 +457,21 @@ impl UserDefinedLogicalNodeCore for RemoteQuery {
 /// The query planner of a federating session: DataFusion's, turning [`RemoteQuery`] nodes
 /// into [`DbapiScan`]s.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct FederationPlanner;
+pub struct FederationPlanner {
+    parts_at_planning: bool,
+}
+
+impl FederationPlanner {
+    /// The same planner running each remote statement when it plans, as
+    /// [`DbapiTable::with_parts_at_planning`] does: each scan holds its result's parts
+    /// ([`DbapiScan::planned`], one partition per part, or one partition reading them in
+    /// order when the statement sorts), as a plan spread over other processes must.
+    #[must_use]
+    pub fn with_parts_at_planning(mut self) -> FederationPlanner {
+        self.parts_at_planning = true;
+        self
+    }
+}
 
 #[async_trait]
 impl QueryPlanner for FederationPlanner {
@@ -466,14 +480,19 @@ impl QueryPlanner for FederationPlanner {
         logical_plan: &LogicalPlan,
         session: &dyn Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(RemoteQueryPlanner)])
+        let remote = RemoteQueryPlanner {
+            parts_at_planning: self.parts_at_planning,
+        };
+        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(remote)])
             .create_physical_plan(logical_plan, session)
             .await
     }
 }
 
 /// Plans [`RemoteQuery`] nodes.
-struct RemoteQueryPlanner;
+struct RemoteQueryPlanner {
+    parts_at_planning: bool,
+}
 
 #[async_trait]
 impl ExtensionPlanner for RemoteQueryPlanner {
@@ -489,11 +508,24 @@ impl ExtensionPlanner for RemoteQueryPlanner {
         let Some(query) = node.as_any().downcast_ref::<RemoteQuery>() else {
             return Ok(None);
         };
-        Ok(Some(Arc::new(DbapiScan::new(
-            Arc::clone(&query.conn),
-            query.sql.clone(),
-            Arc::new(query.schema.as_arrow().clone()),
-            query.partitions,
-        ))))
+        let (conn, sql) = (Arc::clone(&query.conn), query.sql.clone());
+        let schema = Arc::new(query.schema.as_arrow().clone());
+        if !self.parts_at_planning {
+            return Ok(Some(Arc::new(DbapiScan::new(
+                conn,
+                sql,
+                schema,
+                query.partitions,
+            ))));
+        }
+        let scan = DbapiScan::run_now(conn, sql, schema)
+            .await
+            .map_err(external)?;
+        // A sorted result is read in order, by one partition.
+        Ok(Some(Arc::new(if query.partitions == 1 {
+            scan.with_partitions(1)
+        } else {
+            scan
+        })))
     }
 }
